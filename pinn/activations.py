@@ -1,0 +1,188 @@
+"""Numerically stable activations as custom ``torch.autograd.Function``s.
+
+Every Function writes its ``backward`` and ``jvp`` with differentiable torch ops
+(calling the Functions of this module again), so derivatives of any order work in
+reverse mode, forward mode and under ``torch.func`` transforms (``vmap``,
+``jacrev``, ``jacfwd``).  None of them produces NaN or Inf for finite inputs:
+``tanh`` saturates, ``sin``/``cos`` are bounded, and ``softplus``/``sigmoid`` are
+written in their overflow-free forms.
+
+Known limit (PyTorch, not ours): forward mode nested *directly* on forward mode
+(``jacfwd(jacfwd(f))``) through any custom Function silently drops the outer
+tangent, because tensors saved for ``jvp`` reach it unwrapped.  Reverse mode at
+any depth and forward-over-reverse (``jacfwd(jacrev(f))``) are exact; the
+``torch.func`` engine in :mod:`pinn.functional` only nests those.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["Tanh", "Sin", "Softplus", "ACTIVATIONS", "get_activation"]
+
+
+class _TanhFn(torch.autograd.Function):
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x):
+        return torch.tanh(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        (x,) = inputs
+        ctx.save_for_backward(x)
+        ctx.save_for_forward(x)
+
+    @staticmethod
+    def _derivative(x):
+        # 1 - tanh(x)^2 is exactly 0 (not NaN) once tanh saturates.
+        y = _TanhFn.apply(x)
+        return 1 - y * y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * _TanhFn._derivative(x)
+
+    @staticmethod
+    def jvp(ctx, tangent):
+        (x,) = ctx.saved_tensors
+        return tangent * _TanhFn._derivative(x)
+
+
+class _SinFn(torch.autograd.Function):
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x):
+        return torch.sin(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        (x,) = inputs
+        ctx.save_for_backward(x)
+        ctx.save_for_forward(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * _CosFn.apply(x)
+
+    @staticmethod
+    def jvp(ctx, tangent):
+        (x,) = ctx.saved_tensors
+        return tangent * _CosFn.apply(x)
+
+
+class _CosFn(torch.autograd.Function):
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x):
+        return torch.cos(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        (x,) = inputs
+        ctx.save_for_backward(x)
+        ctx.save_for_forward(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return -grad * _SinFn.apply(x)
+
+    @staticmethod
+    def jvp(ctx, tangent):
+        (x,) = ctx.saved_tensors
+        return -tangent * _SinFn.apply(x)
+
+
+class _SigmoidFn(torch.autograd.Function):
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x):
+        # torch.sigmoid evaluates exp(-|x|) internally: no overflow.
+        return torch.sigmoid(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        (x,) = inputs
+        ctx.save_for_backward(x)
+        ctx.save_for_forward(x)
+
+    @staticmethod
+    def _derivative(x):
+        s = _SigmoidFn.apply(x)
+        return s * (1 - s)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * _SigmoidFn._derivative(x)
+
+    @staticmethod
+    def jvp(ctx, tangent):
+        (x,) = ctx.saved_tensors
+        return tangent * _SigmoidFn._derivative(x)
+
+
+class _SoftplusFn(torch.autograd.Function):
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x):
+        # log(1 + e^x) = max(x, 0) + log1p(e^{-|x|}): never overflows.
+        return torch.clamp(x, min=0) + torch.log1p(torch.exp(-torch.abs(x)))
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        (x,) = inputs
+        ctx.save_for_backward(x)
+        ctx.save_for_forward(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * _SigmoidFn.apply(x)
+
+    @staticmethod
+    def jvp(ctx, tangent):
+        (x,) = ctx.saved_tensors
+        return tangent * _SigmoidFn.apply(x)
+
+
+class Tanh(nn.Module):
+    """Hyperbolic tangent, ``tanh(x)``; derivatives of every order via ``1 - tanh^2``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _TanhFn.apply(x)
+
+
+class Sin(nn.Module):
+    """Sine, ``sin(x)``; derivatives cycle through ``cos, -sin, -cos``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _SinFn.apply(x)
+
+
+class Softplus(nn.Module):
+    """Overflow-free softplus, ``log(1 + exp(x))``; its derivative is the logistic sigmoid."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _SoftplusFn.apply(x)
+
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": Tanh, "sin": Sin, "softplus": Softplus}
+
+
+def get_activation(name: str) -> nn.Module:
+    """Return a new activation module by name (one of ``ACTIVATIONS``)."""
+    try:
+        return ACTIVATIONS[name]()
+    except (KeyError, TypeError):
+        choices = ", ".join(sorted(ACTIVATIONS))
+        raise ValueError(f"unknown activation {name!r}; choose one of: {choices} (e.g. activation=tanh)") from None

@@ -1,0 +1,104 @@
+"""Batched autograd engine: partial derivatives via ``torch.autograd.grad(create_graph=True)``.
+
+Each derivative is computed once per batch and cached: one reverse pass over a
+lower-order derivative yields its derivatives along *every* coordinate at once,
+so ``u_x`` feeds both ``u * u_x`` and ``u_xx`` and nothing is differentiated twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import torch
+
+from .fields import parse_field
+from .terms import Term
+
+__all__ = ["Derivatives", "AutogradEngine"]
+
+
+class Derivatives:
+    """Lazy, cached partial derivatives of ``model`` at a batch of points.
+
+    Args:
+        model: maps ``(N, d)`` points to ``(N, 1)`` (or ``(N,)``) values.
+        points: ``(N, d)`` collocation points; column ``i`` is coordinate ``coordinates[i]``.
+        coordinates: names of the ``d`` coordinates, e.g. ``("x", "t")``.
+        create_graph: keep the graph so the derivatives can be differentiated again
+            (needed for training; evaluation of a residual alone can pass ``False``
+            only when no higher derivative is asked for afterwards).
+    """
+
+    def __init__(
+        self,
+        model: Callable[[torch.Tensor], torch.Tensor],
+        points: torch.Tensor,
+        coordinates: Sequence[str],
+        *,
+        create_graph: bool = True,
+    ):
+        if points.ndim != 2 or points.shape[1] != len(coordinates):
+            raise ValueError(
+                f"points must have shape (N, {len(coordinates)}) for coordinates {tuple(coordinates)}, "
+                f"got {tuple(points.shape)}"
+            )
+        self.coordinates = tuple(coordinates)
+        self._x = points if points.requires_grad else points.detach().requires_grad_(True)
+        u = model(self._x)
+        self._cache: dict[tuple[int, ...], torch.Tensor] = {(): u.reshape(-1)}
+        self._create_graph = create_graph
+        self.grad_calls = 0
+
+    @property
+    def points(self) -> torch.Tensor:
+        """The ``(N, d)`` points the derivatives are taken at (requires grad)."""
+        return self._x
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        """The field ``name`` (e.g. ``"u_xx"``) as an ``(N,)`` tensor."""
+        return self.derivative(parse_field(name, self.coordinates))
+
+    def derivative(self, index: tuple[int, ...]) -> torch.Tensor:
+        """The derivative with sorted multi-index ``index`` as an ``(N,)`` tensor."""
+        if index in self._cache:
+            return self._cache[index]
+        parent = index[:-1]
+        base = self.derivative(parent)
+        if not base.requires_grad:
+            # The lower derivative does not depend on the points: all higher ones vanish.
+            grads = torch.zeros_like(self._x)
+        else:
+            (grads,) = torch.autograd.grad(
+                base, self._x, grad_outputs=torch.ones_like(base), create_graph=self._create_graph
+            )
+            self.grad_calls += 1
+        for j in range(len(self.coordinates)):
+            child = tuple(sorted(parent + (j,)))
+            self._cache.setdefault(child, grads[:, j])
+        return self._cache[index]
+
+
+class AutogradEngine:
+    """Residuals on a batch with :class:`Derivatives` (reverse over reverse, cached)."""
+
+    name = "autograd"
+
+    def residuals(
+        self,
+        model: Callable[[torch.Tensor], torch.Tensor],
+        points: torch.Tensor,
+        coordinates: Sequence[str],
+        terms: Iterable[Term],
+    ) -> dict[str, torch.Tensor]:
+        """Evaluate every term on ``points`` (all terms share the point set).
+
+        Returns:
+            ``{term.name: (N,) residual}``.
+        """
+        d = Derivatives(model, points, coordinates)
+        coords = {c: d.points[:, i] for i, c in enumerate(coordinates)}
+        out = {}
+        for term in terms:
+            fields = {name: d[name] for name in term.fields}
+            out[term.name] = term.fn(fields, coords).reshape(-1)
+        return out

@@ -1,0 +1,19 @@
+"""Choice of derivative engine by name."""
+
+from __future__ import annotations
+
+from .derivatives import AutogradEngine
+from .functional import FuncEngine
+
+__all__ = ["ENGINES", "get_engine"]
+
+ENGINES = {"autograd": AutogradEngine, "func": FuncEngine}
+
+
+def get_engine(name: str):
+    """Return a derivative engine by name (one of ``ENGINES``)."""
+    try:
+        return ENGINES[name]()
+    except (KeyError, TypeError):
+        choices = ", ".join(sorted(ENGINES))
+        raise ValueError(f"unknown derivative engine {name!r}; choose one of: {choices} (e.g. derivatives=autograd)") from None

@@ -1,0 +1,59 @@
+"""The PINN loss: weighted mean squared residuals of every term."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from .pdes.base import PDE
+
+__all__ = ["PINNLoss"]
+
+
+class PINNLoss:
+    """``sum_term weight[term] * mean(residual_term^2)``.
+
+    Args:
+        pde: the PDE whose :meth:`~pinn.pdes.PDE.terms` are evaluated.
+        engine: a derivative engine (``AutogradEngine`` or ``FuncEngine``).
+        weights: per-term weights by term name; terms not named get 1.
+    """
+
+    def __init__(self, pde: PDE, engine, *, weights: Mapping[str, float] | None = None):
+        self.pde = pde
+        self.engine = engine
+        self.terms = pde.terms()
+        names = [t.name for t in self.terms]
+        weights = dict(weights or {})
+        unknown = sorted(set(weights) - set(names))
+        if unknown:
+            raise ValueError(f"loss weights name unknown terms {unknown}; the terms of {pde.name} are {names}")
+        for name, w in weights.items():
+            if not isinstance(w, (int, float)) or isinstance(w, bool) or not (w >= 0) or w == float("inf"):
+                raise ValueError(f"loss weight of {name!r} must be a finite number >= 0, got {w!r}")
+        self.weights = {name: float(weights.get(name, 1.0)) for name in names}
+
+    @property
+    def term_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.terms)
+
+    def residuals(self, model: nn.Module, points: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``{term name: (N,) residual}`` with each point set's derivatives computed once."""
+        out: dict[str, torch.Tensor] = {}
+        for which in dict.fromkeys(t.points for t in self.terms):
+            if which not in points:
+                raise ValueError(f"no {which!r} points were given; got sets {sorted(points)}")
+            group = [t for t in self.terms if t.points == which]
+            out.update(self.engine.residuals(model, points[which], self.pde.domain.coordinates, group))
+        return out
+
+    def __call__(
+        self, model: nn.Module, points: Mapping[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Return the total loss and the unweighted mean squared residual of each term."""
+        res = self.residuals(model, points)
+        parts = {name: (r * r).mean() for name, r in res.items()}
+        total = sum(self.weights[name] * parts[name] for name in self.term_names)
+        return total, parts

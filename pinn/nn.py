@@ -1,0 +1,63 @@
+"""Networks: a multilayer perceptron with inputs scaled to ``[-1, 1]``."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .activations import get_activation
+
+__all__ = ["MLP"]
+
+
+class MLP(nn.Module):
+    """Fully connected network ``R^d -> R``.
+
+    Inputs are first mapped affinely from the box ``[lower, upper]`` to ``[-1, 1]^d``.
+    Weights get Xavier-normal initialisation from ``generator``; biases start at zero.
+
+    Args:
+        lower: ``(d,)`` lower corner of the input box.
+        upper: ``(d,)`` upper corner of the input box.
+        width: neurons per hidden layer (> 0).
+        depth: number of hidden layers (> 0).
+        activation: activation name (see :data:`pinn.activations.ACTIVATIONS`).
+        generator: the random source for the initial weights.
+        dtype: parameter dtype.
+    """
+
+    def __init__(
+        self,
+        lower: torch.Tensor,
+        upper: torch.Tensor,
+        *,
+        width: int = 20,
+        depth: int = 8,
+        activation: str = "tanh",
+        generator: torch.Generator,
+        dtype: torch.dtype = torch.float32,
+    ):
+        super().__init__()
+        for name, value in (("width", width), ("depth", depth)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"model.{name} must be a positive integer, got {value!r}")
+        lower = torch.as_tensor(lower, dtype=torch.float64).reshape(-1)
+        upper = torch.as_tensor(upper, dtype=torch.float64).reshape(-1)
+        if lower.shape != upper.shape or not bool((upper > lower).all()):
+            raise ValueError(f"input box needs lower < upper in every coordinate, got {lower.tolist()} and {upper.tolist()}")
+        self.register_buffer("center", ((upper + lower) / 2).to(dtype))
+        self.register_buffer("half_width", ((upper - lower) / 2).to(dtype))
+        sizes = [lower.numel()] + [width] * depth + [1]
+        self.layers = nn.ModuleList(nn.Linear(a, b, dtype=dtype) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.activation = get_activation(activation)
+        with torch.no_grad():
+            for layer in self.layers:
+                nn.init.xavier_normal_(layer.weight, generator=generator)
+                layer.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, d) -> (N, 1)``."""
+        h = (x - self.center) / self.half_width
+        for layer in self.layers[:-1]:
+            h = self.activation(layer(h))
+        return self.layers[-1](h)

@@ -1,0 +1,86 @@
+"""The PDE interface: coordinates, residual, conditions and reference solution."""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from ..domains import Domain
+from ..terms import Term
+
+__all__ = ["PDE", "positive", "finite"]
+
+Array = Any  # a torch.Tensor or a numpy.ndarray
+
+
+class PDE(abc.ABC):
+    """A PDE on a :class:`~pinn.domains.Domain` with its initial and boundary conditions.
+
+    A concrete PDE provides:
+
+    * ``name`` and ``residual_fields`` (class attributes),
+    * ``domain`` (an attribute set in ``__init__``),
+    * :meth:`residual`, :meth:`conditions` and :meth:`solution`.
+
+    Residuals and conditions are written pointwise with torch ops: the same code
+    runs on a batch ``(N,)`` and, under ``vmap``, on a single point ``()``.
+    """
+
+    name: ClassVar[str]
+    residual_fields: ClassVar[tuple[str, ...]]
+    domain: Domain
+
+    @abc.abstractmethod
+    def residual(self, fields: Mapping[str, torch.Tensor], coords: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The PDE residual at each point; zero for the exact solution."""
+
+    @abc.abstractmethod
+    def conditions(self) -> tuple[Term, ...]:
+        """The initial and boundary conditions, as residual terms."""
+
+    @abc.abstractmethod
+    def solution(self, coords: Mapping[str, Array]) -> Array:
+        """The reference solution at points given coordinate-wise (arrays of one common shape).
+
+        Accepts float64 numpy arrays or torch tensors and returns the same kind;
+        torch inputs keep the autograd graph, so the residual can be checked on it.
+        """
+
+    # -- concrete, final --------------------------------------------------------------
+
+    def terms(self) -> tuple[Term, ...]:
+        """All loss terms: the residual on the interior, then the conditions."""
+        return (Term("residual", "interior", tuple(self.residual_fields), self.residual),) + tuple(self.conditions())
+
+    def reference_grid(self, grid: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The reference solution on a tensor-product grid, indexed like ``grid`` (``[x, t]``)."""
+        mesh = np.meshgrid(*(np.asarray(grid[c], dtype=np.float64) for c in self.domain.coordinates), indexing="ij")
+        return np.asarray(self.solution(dict(zip(self.domain.coordinates, mesh))), dtype=np.float64)
+
+
+def _xp(a: Array):
+    """The array namespace of ``a``: ``torch`` for tensors, else ``numpy``."""
+    return torch if isinstance(a, torch.Tensor) else np
+
+
+def finite(name: str, value: Any) -> float:
+    """Return ``value`` as a float, or raise if it is not a finite real number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def positive(name: str, value: Any) -> float:
+    """Return ``value`` as a float, or raise if it is not a finite number > 0."""
+    value = finite(name, value)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}; set a positive value, e.g. pde.{name}=0.1")
+    return value
