@@ -1,0 +1,27 @@
+"""pinn: physics-informed neural networks on PyTorch.
+
+The public API is re-exported here; everything else is an implementation detail.
+"""
+
+from .activations import ACTIVATIONS, Sin, Softplus, Tanh, get_activation
+from .derivatives import AutogradEngine, Derivatives
+from .domains import Domain
+from .engines import ENGINES, get_engine
+from .evaluation import GridEvaluation, evaluate_grid, max_abs_error, predict, relative_l2
+from .functional import FuncEngine, derivative_tower
+from .losses import PINNLoss
+from .nn import MLP
+from .pdes import PDE, Burgers, Heat, Wave
+from .sampling import SAMPLERS, LatinHypercubeSampler, Sampler, SobolSampler, UniformSampler, get_sampler
+from .terms import POINT_SETS, Term
+from .training import Trainer, TrainResult
+
+__all__ = [
+    "ACTIVATIONS", "Sin", "Softplus", "Tanh", "get_activation",
+    "AutogradEngine", "Derivatives", "FuncEngine", "derivative_tower", "ENGINES", "get_engine",
+    "Domain", "POINT_SETS", "Term",
+    "SAMPLERS", "Sampler", "UniformSampler", "LatinHypercubeSampler", "SobolSampler", "get_sampler",
+    "PDE", "Burgers", "Heat", "Wave",
+    "MLP", "PINNLoss", "Trainer", "TrainResult",
+    "GridEvaluation", "evaluate_grid", "predict", "relative_l2", "max_abs_error",
+]

@@ -31,25 +31,20 @@ class _TanhFn(torch.autograd.Function):
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        (x,) = inputs
-        ctx.save_for_backward(x)
-        ctx.save_for_forward(x)
-
-    @staticmethod
-    def _derivative(x):
-        # 1 - tanh(x)^2 is exactly 0 (not NaN) once tanh saturates.
-        y = _TanhFn.apply(x)
-        return 1 - y * y
+        # The derivative 1 - tanh^2 is written in the saved *output*: no recomputation,
+        # and differentiating it again flows back through this Function's own node.
+        ctx.save_for_backward(output)
+        ctx.save_for_forward(output)
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * _TanhFn._derivative(x)
+        (y,) = ctx.saved_tensors
+        return grad * (1 - y * y)
 
     @staticmethod
     def jvp(ctx, tangent):
-        (x,) = ctx.saved_tensors
-        return tangent * _TanhFn._derivative(x)
+        (y,) = ctx.saved_tensors
+        return tangent * (1 - y * y)
 
 
 class _SinFn(torch.autograd.Function):
@@ -110,24 +105,18 @@ class _SigmoidFn(torch.autograd.Function):
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        (x,) = inputs
-        ctx.save_for_backward(x)
-        ctx.save_for_forward(x)
-
-    @staticmethod
-    def _derivative(x):
-        s = _SigmoidFn.apply(x)
-        return s * (1 - s)
+        ctx.save_for_backward(output)
+        ctx.save_for_forward(output)
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * _SigmoidFn._derivative(x)
+        (s,) = ctx.saved_tensors
+        return grad * (s * (1 - s))
 
     @staticmethod
     def jvp(ctx, tangent):
-        (x,) = ctx.saved_tensors
-        return tangent * _SigmoidFn._derivative(x)
+        (s,) = ctx.saved_tensors
+        return tangent * (s * (1 - s))
 
 
 class _SoftplusFn(torch.autograd.Function):

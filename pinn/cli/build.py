@@ -1,0 +1,171 @@
+"""Turn a composed config into library objects, and run a training job.
+
+``build`` and ``run_training`` take a plain ``DictConfig``: they are what the
+``@hydra.main`` wrapper calls, and what tests call directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from .. import io
+from ..engines import get_engine
+from ..evaluation import GridEvaluation, evaluate_grid
+from ..losses import PINNLoss
+from ..nn import MLP
+from ..pdes.base import PDE
+from ..plotting import plot_run
+from ..sampling import Sampler, get_sampler
+from ..training import Trainer
+
+__all__ = ["Built", "build", "build_pde", "run_training", "DTYPES", "resolve_device"]
+
+log = logging.getLogger("pinn")
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def _choice(kind: str, value: str, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"unknown {kind} {value!r}; choose one of: {', '.join(choices)} (e.g. {kind}={choices[0]})")
+
+
+def resolve_device(name: str) -> torch.device:
+    """``cpu``, ``cuda`` or ``auto`` (CUDA when available) as a ``torch.device``."""
+    _choice("device", name, ["cpu", "cuda", "auto"])
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device=cuda but this torch has no CUDA device; use device=cpu or device=auto")
+    return torch.device(name)
+
+
+def build_pde(cfg: DictConfig) -> PDE:
+    """Instantiate ``cfg.pde``; a constructor's ``ValueError`` comes out unwrapped."""
+    try:
+        pde = instantiate(cfg.pde, _convert_="all")
+    except InstantiationException as e:
+        cause = e.__cause__
+        if isinstance(cause, (ValueError, TypeError)):
+            raise ValueError(f"pde: {cause}") from None
+        raise ValueError(f"pde: {str(e).splitlines()[0]}") from None
+    if not isinstance(pde, PDE):
+        raise ValueError(f"pde._target_ must name a pinn.pdes.PDE subclass, got {type(pde).__name__}")
+    return pde
+
+
+@dataclass
+class Built:
+    """Everything a training run needs, built from one config."""
+
+    pde: PDE
+    model: MLP
+    sampler: Sampler
+    loss: PINNLoss
+    trainer: Trainer
+    generator: torch.Generator
+    dtype: torch.dtype
+    device: torch.device
+    resolution: list[int]
+    points_per_set: dict[str, int]
+
+
+def build(cfg: DictConfig) -> Built:
+    """Check every value of ``cfg`` and construct the objects; raises ``ValueError`` on bad input."""
+    _choice("precision", cfg.precision, list(DTYPES))
+    dtype = DTYPES[cfg.precision]
+    device = resolve_device(cfg.device)
+    pde = build_pde(cfg)
+    generator = torch.Generator().manual_seed(int(cfg.seed))
+    model = MLP(
+        pde.domain.lower,
+        pde.domain.upper,
+        width=cfg.model.width,
+        depth=cfg.model.depth,
+        activation=cfg.activation,
+        generator=generator,
+        dtype=dtype,
+    ).to(device)
+    sampler = get_sampler(cfg.sampler)
+    loss = PINNLoss(pde, get_engine(cfg.derivatives), weights=OmegaConf.to_container(cfg.trainer.weights))
+    trainer = Trainer(**{k: v for k, v in OmegaConf.to_container(cfg.trainer).items() if k != "weights"})
+    points = {}
+    for which in pde.domain.point_sets:
+        n = cfg.points[which]
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"points.{which} must be a positive integer, got {n!r}")
+        points[which] = n
+    resolution = list(cfg.evaluation.resolution or [201] * pde.domain.dim)
+    pde.domain.grid(resolution)  # validates the resolution
+    if cfg.evaluation.chunk_size < 1:
+        raise ValueError(f"evaluation.chunk_size must be a positive integer, got {cfg.evaluation.chunk_size}")
+    return Built(pde, model, sampler, loss, trainer, generator, dtype, device, resolution, points)
+
+
+def sample_points(b: Built) -> dict[str, torch.Tensor]:
+    """Draw each point set of the domain from the run's generator."""
+    return {
+        which: b.pde.domain.sample(which, n, b.sampler, generator=b.generator).to(device=b.device, dtype=b.dtype)
+        for which, n in b.points_per_set.items()
+    }
+
+
+def _progress(trainer: Trainer):
+    total = trainer.adam_steps + trainer.lbfgs_steps
+
+    def callback(row: dict) -> None:
+        log.info("%-5s step %6d/%d  loss %.3e  (%.1f s)", row["stage"], row["step"], total, row["loss"], row["seconds"])
+
+    return callback
+
+
+def run_training(cfg: DictConfig, run_dir: str | Path) -> dict:
+    """Train, evaluate and write every output of one run into ``run_dir``; return the metrics.
+
+    ``metrics.json`` is written last, so its presence marks a finished run.
+    """
+    run_dir = Path(run_dir)
+    b = build(cfg)
+    points = sample_points(b)
+    log.info(
+        "training %s: %d x %d %s MLP, %s, %s engine, %d Adam + %d L-BFGS steps",
+        b.pde.name, cfg.model.depth, cfg.model.width, cfg.activation, cfg.precision,
+        cfg.derivatives, b.trainer.adam_steps, b.trainer.lbfgs_steps,
+    )
+    result = b.trainer.fit(b.model, b.loss, points, callback=_progress(b.trainer))
+    start = time.perf_counter()
+    ev: GridEvaluation = evaluate_grid(b.model, b.pde, b.resolution, chunk_size=cfg.evaluation.chunk_size)
+    eval_seconds = time.perf_counter() - start
+
+    io.write_history(run_dir / io.HISTORY, result.history)
+    io.write_predictions(run_dir / io.PREDICTIONS, ev.grid, ev.u_pred, ev.u_ref)
+    io.save_checkpoint(
+        run_dir / io.CHECKPOINT,
+        {"model": b.model.state_dict(), "optimizer": result.optimizer_state, "pde": b.pde.name},
+    )
+    if cfg.plots:
+        plot_run(run_dir / "plots", ev.grid, ev.u_pred, ev.u_ref, result.history)
+    metrics = {
+        **ev.metrics,
+        "pde": b.pde.name,
+        "train_seconds": result.seconds,
+        "eval_seconds": eval_seconds,
+        "adam_steps": result.adam_steps,
+        "lbfgs_steps": result.lbfgs_steps,
+        "final_loss": result.final_loss,
+        "seed": int(cfg.seed),
+        "resolution": b.resolution,
+    }
+    if not all(math.isfinite(v) for v in (metrics["rel_l2"], metrics["final_loss"])):
+        log.warning("the run finished with a non-finite error or loss")
+    io.write_metrics(run_dir, metrics)
+    return metrics

@@ -1,0 +1,75 @@
+"""Typed (structured) configs: the schema every composed config is checked against.
+
+A wrong type (``trainer.adam_steps=abc``) or an unknown key (``trainer.adam_stpes=5``)
+fails when Hydra composes the config, before any run directory exists.  Value ranges
+(``pde.nu > 0``, ``trainer.adam_steps >= 0``, ...) are checked by the library objects
+themselves, which :func:`pinn.cli.build.build` constructs before training starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+__all__ = ["CONF_DIR", "PinnConfig", "register_configs"]
+
+#: The config tree shipped with the repository (``conf/`` beside ``pinn/``).
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+
+@dataclass
+class ModelConfig:
+    width: int = 20
+    depth: int = 8
+
+
+@dataclass
+class PointsConfig:
+    interior: int = 5000
+    initial: int = 256
+    boundary: int = 256
+
+
+@dataclass
+class TrainerConfig:
+    adam_steps: int = 500
+    lbfgs_steps: int = 2000
+    lr: float = 1e-3
+    lr_decay: float = 1.0
+    lbfgs_lr: float = 1.0
+    lbfgs_history: int = 50
+    lbfgs_chunk: int = 25
+    log_every: int = 100
+    weights: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class EvaluationConfig:
+    resolution: Optional[list[int]] = None  # None: 201 points along every coordinate
+    chunk_size: int = 65536
+
+
+@dataclass
+class PinnConfig:
+    pde: Any = MISSING
+    model: ModelConfig = field(default_factory=ModelConfig)
+    points: PointsConfig = field(default_factory=PointsConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    seed: int = 0
+    precision: str = "float32"
+    activation: str = "tanh"
+    sampler: str = "lhs"
+    derivatives: str = "autograd"
+    device: str = "cpu"
+    plots: bool = True
+    debug: bool = False
+
+
+def register_configs() -> None:
+    """Register the schema with Hydra's ConfigStore (idempotent)."""
+    ConfigStore.instance().store(name="pinn_schema", node=PinnConfig)

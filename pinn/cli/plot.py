@@ -1,0 +1,43 @@
+"""``pinn-plot RUN_DIR``: redraw a run's plots from its saved predictions (no model, no recomputation)."""
+
+from __future__ import annotations
+
+import argparse
+import zipfile
+from pathlib import Path
+
+from .. import io
+from ..plotting import plot_run
+from ._errors import fail
+
+__all__ = ["main", "plot_run_dir"]
+
+PROG = "pinn-plot"
+
+
+def plot_run_dir(run_dir: Path, *, out_dir: Path | None = None) -> list[Path]:
+    """Read ``predictions.npz`` and ``history.csv`` of ``run_dir`` and write the plots."""
+    run_dir = io.check_run_dir(run_dir, needs=(io.PREDICTIONS, io.HISTORY))
+    try:
+        grid, u_pred, u_ref = io.read_predictions(run_dir / io.PREDICTIONS)
+        history = io.read_history(run_dir / io.HISTORY)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
+        raise io.RunDirError(f"{run_dir} holds unreadable outputs ({type(e).__name__}: {e})") from None
+    return plot_run(out_dir or run_dir / "plots", grid, u_pred, u_ref, history)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point of ``pinn-plot``."""
+    parser = argparse.ArgumentParser(prog=PROG, description="Redraw a run's plots from its saved predictions.")
+    parser.add_argument("run_dir", type=Path, help="a directory written by pinn-train")
+    parser.add_argument("--out", type=Path, help="output directory (default RUN_DIR/plots)")
+    args = parser.parse_args(argv)
+    try:
+        paths = plot_run_dir(args.run_dir, out_dir=args.out)
+    except ValueError as e:
+        fail(PROG, str(e))
+    print("wrote " + ", ".join(str(p) for p in paths))
+
+
+if __name__ == "__main__":
+    main()

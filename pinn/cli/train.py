@@ -1,0 +1,101 @@
+"""``pinn-train``: train one PINN (or a ``-m`` sweep) from the Hydra config tree.
+
+Before Hydra creates a run directory, the config is composed and every object
+is built once, so bad input ends with a one-line message, exit code 2 and no
+directory left behind.  A run that fails later gets a ``FAILED`` marker.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException, MissingConfigException
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
+
+from .. import io
+from ._errors import fail, one_line
+from .build import build, run_training
+from .config import CONF_DIR, register_configs
+
+__all__ = ["main", "check_config"]
+
+PROG = "pinn-train"
+log = logging.getLogger("pinn")
+
+
+def _missing_choice(e: MissingConfigException) -> str:
+    group = (e.missing_cfg_file or "").split("/")[0] or "config"
+    options = ", ".join(e.options or [])
+    bad = (e.missing_cfg_file or "").split("/")[-1]
+    if options:
+        return f"unknown {group} {bad!r}; choose one of: {options} (e.g. {group}={(e.options or [''])[0]})"
+    return one_line(str(e).split("Config search path")[0])
+
+
+def check_config(overrides: list[str]) -> DictConfig:
+    """Compose the config with ``overrides`` and build every object once.
+
+    Raises:
+        ValueError: with a one-line message naming the problem and the fix.
+    """
+    register_configs()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=overrides)
+    except MissingConfigException as e:
+        raise ValueError(_missing_choice(e)) from None
+    except (HydraException, OmegaConfBaseException) as e:
+        text = str(e).split("Config search path")[0]
+        cause = e.__cause__
+        if cause is not None and str(cause) and str(cause) not in text:
+            text += f" ({one_line(str(cause).split('full_key')[0])})"
+        raise ValueError(one_line(text)) from None
+    build(cfg)
+    return cfg
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+def _task(cfg: DictConfig) -> float:
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        metrics = run_training(cfg, run_dir)
+    except (Exception, KeyboardInterrupt) as e:
+        io.mark_failed(run_dir, f"{type(e).__name__}: {one_line(str(e))}")
+        if cfg.debug:
+            raise
+        fail(PROG, f"{one_line(str(e))} (run marked failed in {run_dir}; add debug=true for a traceback)", code=1)
+    log.info(
+        "%s finished in %.1f s: rel. L2 error %.3e, max abs error %.3e",
+        metrics["pde"], metrics["train_seconds"], metrics["rel_l2"], metrics["max_abs_error"],
+    )
+    log.info("outputs in %s; plots in %s", run_dir, run_dir / "plots")
+    return metrics["rel_l2"]
+
+
+def _overrides(argv: list[str]) -> list[str] | None:
+    """The plain overrides of ``argv``; ``None`` when flags need Hydra's own handling."""
+    if any(a.startswith("-") for a in argv):
+        return None
+    return list(argv)
+
+
+def main() -> None:
+    """Console entry point of ``pinn-train``."""
+    register_configs()
+    overrides = _overrides(sys.argv[1:])
+    if overrides is not None and "debug=true" not in overrides:
+        try:
+            check_config(overrides)
+        except ValueError as e:
+            fail(PROG, str(e))
+    _task()
+
+
+if __name__ == "__main__":
+    main()

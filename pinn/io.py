@@ -1,0 +1,162 @@
+"""Run directories: what a finished run writes and how it is read back.
+
+Every write goes to a temporary file that is then renamed into place, so a crash
+never leaves a half-written file under the final name.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = [
+    "RunDirError",
+    "atomic_write",
+    "write_metrics",
+    "read_metrics",
+    "write_predictions",
+    "read_predictions",
+    "write_history",
+    "read_history",
+    "save_checkpoint",
+    "load_checkpoint",
+    "check_run_dir",
+    "mark_failed",
+]
+
+METRICS, PREDICTIONS, HISTORY, CHECKPOINT, FAILED = (
+    "metrics.json",
+    "predictions.npz",
+    "history.csv",
+    "checkpoint.pt",
+    "FAILED",
+)
+
+
+class RunDirError(ValueError):
+    """A directory is missing, or is not a finished ``pinn`` run."""
+
+
+def atomic_write(path: str | Path, write) -> None:
+    """Call ``write(tmp_path)`` then rename the temporary file to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_metrics(run_dir: str | Path, metrics: Mapping, name: str = METRICS) -> Path:
+    path = Path(run_dir) / name
+
+    def write(tmp):
+        Path(tmp).write_text(json.dumps(dict(metrics), indent=2, sort_keys=True) + "\n")
+
+    atomic_write(path, write)
+    return path
+
+
+def read_metrics(run_dir: str | Path) -> dict:
+    return json.loads((Path(run_dir) / METRICS).read_text())
+
+
+def write_predictions(path: str | Path, grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray) -> Path:
+    """Save the grid's 1-D coordinate arrays (by name) and ``u_pred``, ``u_ref`` indexed like the grid."""
+    arrays = {name: np.asarray(a) for name, a in grid.items()}
+    if {"u_pred", "u_ref", "coordinates"} & set(arrays):
+        raise ValueError("coordinate names may not be 'u_pred', 'u_ref' or 'coordinates'")
+    arrays.update(u_pred=np.asarray(u_pred), u_ref=np.asarray(u_ref), coordinates=np.array(list(grid)))
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+
+    atomic_write(path, write)
+    return Path(path)
+
+
+def read_predictions(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Inverse of :func:`write_predictions`: ``(grid, u_pred, u_ref)``."""
+    with np.load(path, allow_pickle=False) as data:
+        names = [str(c) for c in data["coordinates"]]
+        return {c: data[c] for c in names}, data["u_pred"], data["u_ref"]
+
+
+def write_history(path: str | Path, rows: Sequence[Mapping]) -> Path:
+    """Write history rows as CSV; the columns are the union of the rows' keys, in first-seen order."""
+    columns = list(dict.fromkeys(k for row in rows for k in row)) or ["step"]
+
+    def write(tmp):
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=columns)
+            w.writeheader()
+            w.writerows(rows)
+
+    atomic_write(path, write)
+    return Path(path)
+
+
+def read_history(path: str | Path) -> list[dict]:
+    """Read a history CSV; numeric fields become floats (``step`` an int)."""
+    out = []
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            parsed = {}
+            for k, v in row.items():
+                try:
+                    parsed[k] = int(v) if k == "step" else float(v)
+                except (TypeError, ValueError):
+                    parsed[k] = v
+            out.append(parsed)
+    return out
+
+
+def save_checkpoint(path: str | Path, state: Mapping) -> Path:
+    """Save a checkpoint (tensors and plain containers only) atomically."""
+    atomic_write(path, lambda tmp: torch.save(dict(state), tmp))
+    return Path(path)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Load a checkpoint with ``weights_only=True``: a foreign file cannot run code."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise RunDirError(f"no checkpoint at {path}") from None
+    except Exception as e:  # pickle and zip errors of all kinds: say what, not how
+        raise RunDirError(f"{path} is not a readable pinn checkpoint ({type(e).__name__}: {e})") from None
+
+
+def check_run_dir(run_dir: str | Path, *, needs: Sequence[str] = (METRICS, CHECKPOINT)) -> Path:
+    """Return ``run_dir`` as a Path, or raise :class:`RunDirError` saying what is missing."""
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        raise RunDirError(f"run directory {run_dir} does not exist; pass the directory pinn-train wrote")
+    if not run_dir.is_dir():
+        raise RunDirError(f"{run_dir} is not a directory; pass the directory pinn-train wrote")
+    if (run_dir / FAILED).exists():
+        reason = (run_dir / FAILED).read_text().strip()
+        raise RunDirError(f"{run_dir} is a failed run ({reason}); train it again")
+    missing = [n for n in needs if not (run_dir / n).exists()]
+    if missing:
+        raise RunDirError(
+            f"{run_dir} is not a finished pinn run: {', '.join(missing)} missing; pass the directory pinn-train wrote"
+        )
+    return run_dir
+
+
+def mark_failed(run_dir: str | Path, reason: str) -> None:
+    """Mark ``run_dir`` as failed so it is never mistaken for a result."""
+    atomic_write(Path(run_dir) / FAILED, lambda tmp: Path(tmp).write_text(reason.strip() + "\n"))

@@ -1,0 +1,105 @@
+"""Plots of a run: arrays in, PNG files out.
+
+Uses matplotlib's object-oriented ``Figure`` API (no ``pyplot``), so no global
+backend or figure state is touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+__all__ = ["plot_solution", "plot_slices", "plot_loss", "plot_run"]
+
+
+def _plane(grid: Mapping[str, np.ndarray], *arrays: np.ndarray):
+    """Reduce to the plane of the first and last coordinates (middle index of the others)."""
+    names = list(grid)
+    if len(names) < 2:
+        raise ValueError("solution plots need at least two coordinates")
+    mid = tuple(slice(None) if i in (0, len(names) - 1) else len(grid[n]) // 2 for i, n in enumerate(names))
+    fixed = {n: float(grid[n][len(grid[n]) // 2]) for n in names[1:-1]}
+    return names[0], names[-1], fixed, [np.asarray(a)[mid] for a in arrays]
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def plot_solution(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray, path: str | Path) -> Path:
+    """Heatmaps of prediction, reference and absolute error (second axis horizontal)."""
+    a, b, fixed, (pred, ref) = _plane(grid, u_pred, u_ref)
+    extent = [grid[b][0], grid[b][-1], grid[a][0], grid[a][-1]]
+    vmin, vmax = float(min(pred.min(), ref.min())), float(max(pred.max(), ref.max()))
+    fig = Figure(figsize=(15, 4), layout="constrained")
+    axes = fig.subplots(1, 3)
+    panels = [("prediction", pred, vmin, vmax, "viridis"), ("reference", ref, vmin, vmax, "viridis"),
+              ("|prediction - reference|", np.abs(pred - ref), None, None, "magma")]
+    for ax, (title, data, lo, hi, cmap) in zip(axes, panels):
+        im = ax.imshow(data, origin="lower", aspect="auto", extent=extent, vmin=lo, vmax=hi, cmap=cmap)
+        ax.set_xlabel(b)
+        ax.set_ylabel(a)
+        ax.set_title(title)
+        fig.colorbar(im, ax=ax, label="u" if "|" not in title else "abs. error")
+    if fixed:
+        fig.suptitle(", ".join(f"{k} = {v:.3g}" for k, v in fixed.items()))
+    return _save(fig, Path(path))
+
+
+def plot_slices(
+    grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray, path: str | Path, *, count: int = 4
+) -> Path:
+    """Prediction over reference along the first coordinate at ``count`` values of the last."""
+    a, b, _, (pred, ref) = _plane(grid, u_pred, u_ref)
+    cols = np.unique(np.linspace(0, len(grid[b]) - 1, count).round().astype(int))
+    fig = Figure(figsize=(4 * len(cols), 3.5), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(cols), sharey=True))
+    for ax, j in zip(axes, cols):
+        ax.plot(grid[a], ref[:, j], "k-", lw=2, label="reference")
+        ax.plot(grid[a], pred[:, j], "r--", lw=1.5, label="prediction")
+        ax.set_title(f"{b} = {grid[b][j]:.3g}")
+        ax.set_xlabel(a)
+    axes[0].set_ylabel("u")
+    axes[0].legend()
+    return _save(fig, Path(path))
+
+
+def plot_loss(history: Sequence[Mapping], path: str | Path) -> Path:
+    """Total loss and each term against step, log scale; a dotted line marks the switch to L-BFGS."""
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.subplots()
+    if history:
+        steps = np.array([row["step"] for row in history])
+        skip = {"step", "stage", "seconds"}
+        for key in [k for k in history[0] if k not in skip]:
+            values = np.array([row[key] for row in history], dtype=float)
+            ax.semilogy(steps, values, lw=2 if key == "loss" else 1, label=key)
+        adam = [row["step"] for row in history if row.get("stage") == "adam"]
+        if adam and any(row.get("stage") == "lbfgs" for row in history):
+            ax.axvline(adam[-1], color="gray", ls=":", label="L-BFGS starts")
+        ax.legend()
+    ax.set_xlabel("step")
+    ax.set_ylabel("mean squared residual")
+    ax.set_title("training loss")
+    return _save(fig, Path(path))
+
+
+def plot_run(
+    out_dir: str | Path,
+    grid: Mapping[str, np.ndarray],
+    u_pred: np.ndarray,
+    u_ref: np.ndarray,
+    history: Sequence[Mapping],
+) -> list[Path]:
+    """Write ``solution.png``, ``slices.png`` and ``loss.png`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    return [
+        plot_solution(grid, u_pred, u_ref, out_dir / "solution.png"),
+        plot_slices(grid, u_pred, u_ref, out_dir / "slices.png"),
+        plot_loss(history, out_dir / "loss.png"),
+    ]
