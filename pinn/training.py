@@ -61,7 +61,8 @@ class Trainer:
         lr_decay: Adam's learning rate is multiplied by this every 1000 steps.
         lbfgs_lr: L-BFGS step scale (1 with a line search).
         lbfgs_history: L-BFGS memory size.
-        lbfgs_chunk: L-BFGS iterations per optimizer call; one history row each.
+        lbfgs_chunk: L-BFGS iterations per optimizer call; one history row each.  L-BFGS
+            stops early after three chunks in a row that do not lower the loss.
         log_every: Adam steps between history rows and log lines.
     """
 
@@ -116,7 +117,7 @@ class Trainer:
                 loss, parts = loss_fn(model, points)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(
-                        f"the loss became {float(loss)} at Adam step {step}; lower trainer.lr "
+                        f"the loss became {float(loss.detach())} at Adam step {step}; lower trainer.lr "
                         f"(now {self.lr}) or switch to precision=float64"
                     )
                 loss.backward()
@@ -145,23 +146,26 @@ class Trainer:
             tolerance_grad=0.0,
             tolerance_change=0.0,
         )
-        last: dict = {}
-
         def closure():
             opt.zero_grad(set_to_none=True)
-            loss, parts = loss_fn(model, points)
+            loss, _ = loss_fn(model, points)
             loss.backward()
-            last["loss"], last["parts"] = loss.detach(), {k: v.detach() for k, v in parts.items()}
             return loss
 
         good = [p.detach().clone() for p in params]
-        done = 0
+        done, best, stalled = 0, math.inf, 0
         while done < self.lbfgs_steps:
-            opt.param_groups[0]["max_iter"] = min(self.lbfgs_chunk, self.lbfgs_steps - done)
+            chunk = min(self.lbfgs_chunk, self.lbfgs_steps - done)
+            opt.param_groups[0]["max_iter"] = chunk
+            opt.param_groups[0]["max_eval"] = chunk * 5 // 4
             before = opt.state[params[0]].get("n_iter", 0)
             opt.step(closure)
             taken = opt.state[params[0]].get("n_iter", 0) - before
-            if not torch.isfinite(last["loss"]) or any(not torch.isfinite(p).all() for p in params):
+            # The closure's last call may have been a rejected line-search trial: evaluate
+            # the accepted parameters once more so the history is exact (about 2% extra).
+            loss, parts = loss_fn(model, points)
+            loss = loss.detach()
+            if not torch.isfinite(loss) or any(not torch.isfinite(p).all() for p in params):
                 with torch.no_grad():
                     for p, g in zip(params, good):
                         p.copy_(g)
@@ -169,9 +173,13 @@ class Trainer:
                 break
             done += taken
             result.lbfgs_steps = done
-            record(result.adam_steps + done, "lbfgs", last["loss"], last["parts"])
+            record(result.adam_steps + done, "lbfgs", loss, {k: v.detach() for k, v in parts.items()})
             good = [p.detach().clone() for p in params]
-            if taken == 0:
-                log.info("L-BFGS made no progress after %d iterations; stopping", done)
+            # A chunk that ends without lowering the best loss means the line search is
+            # stuck at round-off; three in a row end the stage instead of burning evaluations.
+            stalled = stalled + 1 if float(loss) >= best else 0
+            best = min(best, float(loss))
+            if taken == 0 or stalled >= 3:
+                log.info("L-BFGS stalled at loss %.3e after %d iterations; stopping (precision=float64 may go further)", best, done)
                 break
         result.optimizer_state = opt.state_dict()

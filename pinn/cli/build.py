@@ -121,8 +121,13 @@ def sample_points(b: Built) -> dict[str, torch.Tensor]:
 
 def _progress(trainer: Trainer):
     total = trainer.adam_steps + trainer.lbfgs_steps
+    shown = {"bucket": -1}
 
     def callback(row: dict) -> None:
+        bucket = row["step"] // trainer.log_every
+        if bucket == shown["bucket"] and row["step"] != total:
+            return
+        shown["bucket"] = bucket
         log.info("%-5s step %6d/%d  loss %.3e  (%.1f s)", row["stage"], row["step"], total, row["loss"], row["seconds"])
 
     return callback

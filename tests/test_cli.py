@@ -1,0 +1,171 @@
+"""The command-line tools: config composition, bad input, and a full tiny run."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+
+from pinn.cli import evaluate as eval_cli
+from pinn.cli import plot as plot_cli
+from pinn.cli import train as train_cli
+from pinn.cli.build import build, run_training
+from pinn.cli.config import CONF_DIR, register_configs
+
+REPO = Path(__file__).resolve().parents[1]
+PDES = sorted(p.stem for p in (CONF_DIR / "pde").glob("*.yaml"))
+EXPERIMENTS = sorted(p.stem for p in (REPO / "experiments").glob("*.yaml"))
+TINY = ["trainer.adam_steps=6", "trainer.lbfgs_steps=4", "trainer.lbfgs_chunk=2", "trainer.log_every=3",
+        "points.interior=64", "points.initial=16", "points.boundary=16", "model.width=8", "model.depth=2",
+        "evaluation.resolution=[21,11]"]
+
+
+def _compose(overrides):
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
+
+
+@pytest.mark.parametrize("pde", PDES)
+def test_every_pde_config_composes_and_builds(pde):
+    cfg = _compose([f"pde={pde}"])
+    b = build(cfg)
+    assert b.pde.name == pde
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_composes_and_builds(experiment):
+    build(_compose([f"experiment={experiment}"]))
+
+
+def test_default_config_is_burgers_with_raissi_viscosity():
+    b = build(_compose([]))
+    assert b.pde.name == "burgers" and abs(b.pde.nu - 0.01 / np.pi) < 1e-18
+
+
+BAD = [
+    (["pde=foo"], "unknown pde 'foo'; choose one of: burgers, heat, wave"),
+    (["activation=relu"], "unknown activation 'relu'; choose one of: sin, softplus, tanh"),
+    (["sampler=halton"], "unknown sampler 'halton'; choose one of: lhs, sobol, uniform"),
+    (["derivatives=taylor"], "choose one of: autograd, func"),
+    (["precision=float16"], "choose one of: float32, float64"),
+    (["device=tpu"], "choose one of: cpu, cuda, auto"),
+    (["pde.nu=0"], "nu must be > 0"),
+    (["pde.nu=-0.01"], "nu must be > 0"),
+    (["pde.nu=nan"], "nu must be finite"),
+    (["pde=heat", "pde.alpha=0"], "alpha must be > 0"),
+    (["pde=wave", "pde.c=-3"], "c must be > 0"),
+    (["trainer.adam_steps=-1"], "trainer.adam_steps must be an integer >= 0"),
+    (["trainer.lbfgs_steps=-5"], "trainer.lbfgs_steps must be an integer >= 0"),
+    (["trainer.adam_stpes=5"], "adam_stpes"),
+    (["model.width=abc"], "model.width"),
+    (["model.depth=0"], "model.depth must be a positive integer"),
+    (["points.interior=0"], "points.interior must be a positive integer"),
+    (["pde=wave", "pde.x=[1.0,0.0]"], "low < high"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", BAD, ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_bad_input_gives_one_line_and_no_run_dir(overrides, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["pinn-train", *overrides])
+    with pytest.raises(SystemExit) as exit_info:
+        train_cli.main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("pinn-train: error: ") and len(err.splitlines()) == 1, err
+    assert message in err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("tool", [eval_cli, plot_cli], ids=["pinn-eval", "pinn-plot"])
+def test_eval_and_plot_reject_missing_and_foreign_directories(tool, tmp_path, capsys):
+    for target, message in [(tmp_path / "missing", "does not exist"), (tmp_path, "is not a finished pinn run")]:
+        with pytest.raises(SystemExit) as exit_info:
+            tool.main([str(target)])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
+
+
+def test_run_is_deterministic_in_process(tmp_path):
+    cfg = train_cli.check_config([*TINY, "pde=heat", "plots=false"])
+    a = run_training(cfg, tmp_path / "a")
+    b = run_training(cfg, tmp_path / "b")
+    for key in ("rel_l2", "max_abs_error", "final_loss"):
+        assert a[key] == b[key]
+    pa, pb = np.load(tmp_path / "a" / "predictions.npz"), np.load(tmp_path / "b" / "predictions.npz")
+    np.testing.assert_array_equal(pa["u_pred"], pb["u_pred"])
+
+
+def _run(args, cwd):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env, timeout=600)
+
+
+def _script(name):
+    return str(Path(sys.executable).parent / name)
+
+
+def test_train_eval_plot_end_to_end(tmp_path):
+    run_dir = tmp_path / "runs" / "b1"
+    out = _run([_script("pinn-train"), "pde=burgers", "pde.nu=0.005", f"hydra.run.dir={run_dir}", *TINY], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "rel. L2 error" in out.stderr + out.stdout and "plots in" in out.stderr + out.stdout
+
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert {"rel_l2", "max_abs_error", "train_seconds", "adam_steps", "lbfgs_steps", "final_loss"} <= set(metrics)
+    assert metrics["adam_steps"] == 6 and 0 < metrics["lbfgs_steps"] <= 4
+    with np.load(run_dir / "predictions.npz") as p:
+        assert p["x"].shape == (21,) and p["t"].shape == (11,)
+        assert p["u_pred"].shape == p["u_ref"].shape == (21, 11)
+        np.testing.assert_allclose(p["u_ref"][:, 0], -np.sin(np.pi * p["x"]), atol=1e-15)
+        assert np.isclose(metrics["rel_l2"], np.linalg.norm(p["u_pred"] - p["u_ref"]) / np.linalg.norm(p["u_ref"]))
+    header = (run_dir / "history.csv").read_text().splitlines()[0].split(",")
+    assert header == ["step", "stage", "loss", "residual", "initial", "boundary", "seconds"]
+    for name in ("solution.png", "slices.png", "loss.png"):
+        assert (run_dir / "plots" / name).stat().st_size > 1000
+    assert (run_dir / ".hydra" / "config.yaml").exists() and (run_dir / "checkpoint.pt").exists()
+
+    # pinn-eval on the training grid reproduces the recorded error; a finer grid works too.
+    out = _run([_script("pinn-eval"), str(run_dir), "--resolution", "21", "11"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    again = json.loads((run_dir / "eval" / "metrics.json").read_text())
+    assert again["rel_l2"] == pytest.approx(metrics["rel_l2"], rel=1e-12)
+    out = _run([_script("pinn-eval"), str(run_dir), "--resolution", "101", "51", "--out", str(tmp_path / "fine")], tmp_path)
+    assert out.returncode == 0, out.stderr
+    with np.load(tmp_path / "fine" / "predictions.npz") as p:
+        assert p["u_pred"].shape == (101, 51)
+
+    # pinn-plot redraws from the saved predictions alone.
+    for png in (run_dir / "plots").iterdir():
+        png.unlink()
+    (run_dir / "checkpoint.pt").rename(tmp_path / "moved.pt")  # proves no model is needed
+    out = _run([_script("pinn-plot"), str(run_dir)], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in (run_dir / "plots").iterdir()) == ["loss.png", "slices.png", "solution.png"]
+
+
+def test_console_script_reports_bad_input_in_one_line(tmp_path):
+    out = _run([_script("pinn-train"), "pde=heat", "pde.alpha=-1"], tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "pinn-train: error: pde: alpha must be > 0, got -1.0; set a positive value, e.g. pde.alpha=0.1"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failure_during_a_run_marks_the_directory(tmp_path):
+    run_dir = tmp_path / "r"
+    # An absurd learning rate passes the config checks but makes the loss non-finite.
+    out = _run([_script("pinn-train"), f"hydra.run.dir={run_dir}", "pde=heat", *TINY, "trainer.lr=1e30"], tmp_path)
+    assert out.returncode == 1, out.stderr
+    assert (run_dir / "FAILED").exists() and not (run_dir / "metrics.json").exists()
+    assert out.stderr.strip().splitlines()[-1].startswith("pinn-train: error:")
+    err = _run([_script("pinn-eval"), str(run_dir)], tmp_path)
+    assert err.returncode == 2 and "failed run" in err.stderr

@@ -1,0 +1,153 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from pinn import AutogradEngine, Burgers, Heat, Wave
+from pinn._matfile import load_mat
+from pinn.pdes.burgers import default_nodes, gauss_hermite
+
+
+def _interior(pde, n=200, seed=0, t_margin=0.02):
+    g = torch.Generator().manual_seed(seed)
+    lo, hi = pde.domain.lower, pde.domain.upper
+    p = lo + torch.rand(n, pde.domain.dim, generator=g, dtype=torch.float64) * (hi - lo)
+    p[:, -1] = p[:, -1].clamp(min=lo[-1] + t_margin)  # Cole-Hopf's sqrt(t) is not differentiable at t = 0
+    return p
+
+
+def _residuals_on(pde_for_residual, solution_pde, points, which="residual"):
+    def exact(p):
+        return solution_pde.solution(dict(zip(solution_pde.domain.coordinates, p.unbind(-1))))
+
+    terms = [t for t in pde_for_residual.terms() if t.name == which]
+    return AutogradEngine().residuals(exact, points, pde_for_residual.domain.coordinates, terms)[which]
+
+
+def _scale(pde, points):
+    """Typical size of the residual's terms, to judge round-off."""
+    def exact(p):
+        return pde.solution(dict(zip(pde.domain.coordinates, p.unbind(-1))))
+    from pinn import Derivatives
+    d = Derivatives(exact, points, pde.domain.coordinates)
+    return max(d[f].abs().max().item() for f in pde.residual_fields)
+
+
+CASES = [
+    (Heat(), Heat(alpha=0.5)),
+    (Heat(alpha=0.05, modes=[1, 2, 5], amplitudes=[1.0, -0.3, 0.1], x=(-1.0, 2.0), t=(0.5, 1.0)), Heat(alpha=0.06, modes=[1, 2, 5], amplitudes=[1.0, -0.3, 0.1], x=(-1.0, 2.0), t=(0.5, 1.0))),
+    (Wave(), Wave(c=2.1)),
+    (Wave(c=3.0, modes=[2], amplitudes=[0.7]), Wave(c=2.0, modes=[2], amplitudes=[0.7])),
+    (Burgers(), Burgers(nu=0.02 / math.pi)),
+    (Burgers(nu=0.1), Burgers(nu=0.11)),
+]
+
+
+@pytest.mark.parametrize("pde,wrong", CASES, ids=lambda p: f"{p.name}")
+def test_residual_vanishes_on_exact_solution_and_not_with_a_wrong_coefficient(pde, wrong):
+    pts = _interior(pde)
+    scale = _scale(pde, pts)
+    r = _residuals_on(pde, pde, pts)
+    assert r.abs().max().item() <= 1e-11 * max(scale, 1.0), (r.abs().max().item(), scale)
+    r_wrong = _residuals_on(wrong, pde, pts)
+    assert r_wrong.abs().max().item() > 1e-3 * scale
+
+
+@pytest.mark.parametrize("pde", [Heat(), Wave(), Burgers(), Heat(modes=[2, 3], amplitudes=[0.5, 0.25])], ids=lambda p: p.name)
+def test_conditions_hold_on_exact_solution(pde):
+    g = torch.Generator().manual_seed(1)
+    from pinn import get_sampler
+
+    def exact(p):
+        return pde.solution(dict(zip(pde.domain.coordinates, p.unbind(-1))))
+
+    for term in pde.conditions():
+        pts = pde.domain.sample(term.points, 100, get_sampler("uniform"), generator=g)
+        if term.points == "boundary":
+            pts[:, -1] = pts[:, -1].clamp(min=0.01)
+        r = AutogradEngine().residuals(exact, pts, pde.domain.coordinates, [term])[term.name]
+        assert r.abs().max().item() < 1e-12, term.name
+
+
+def test_wave_defaults_are_wave1d_c():
+    x = np.linspace(0, 1, 7)[:, None]
+    t = np.linspace(0, 1, 5)[None, :]
+    want = np.sin(np.pi * x) * np.cos(2 * np.pi * t) + 0.5 * np.sin(4 * np.pi * x) * np.cos(8 * np.pi * t)
+    np.testing.assert_allclose(Wave().solution({"x": x, "t": t}), want, atol=1e-15)
+
+
+def test_heat_defaults_are_the_deepxde_problem():
+    x = np.linspace(0, 1, 7)[:, None]
+    t = np.linspace(0, 1, 5)[None, :]
+    want = np.exp(-0.4 * np.pi**2 * t) * np.sin(np.pi * x)
+    np.testing.assert_allclose(Heat().solution({"x": x, "t": t}), want, atol=1e-15)
+
+
+def test_burgers_reference_matches_raissi_data(burgers_mat):
+    data = load_mat(burgers_mat)
+    x, t, usol = data["x"][:, 0], data["t"][:, 0], data["usol"]
+    assert usol.shape == (256, 100)
+    ref = Burgers().reference_grid({"x": x, "t": t})
+    assert np.abs(ref - usol).max() <= 1e-8
+
+
+def test_burgers_torch_and_numpy_references_agree():
+    b = Burgers()
+    x = np.linspace(-1, 1, 33)
+    t = np.full_like(x, 0.6)
+    torch_ref = b.solution({"x": torch.tensor(x), "t": torch.tensor(t)}).numpy()
+    np.testing.assert_allclose(torch_ref, b.solution({"x": x, "t": t}), atol=1e-13)
+
+
+@pytest.mark.parametrize("nu", [0.1, 0.01 / math.pi, 0.002 / math.pi])
+def test_burgers_reference_is_converged_in_nodes(nu):
+    x = np.linspace(-1, 1, 81)[:, None]
+    t = np.linspace(0, 1, 11)[None, :]
+    coarse = Burgers(nu=nu).solution({"x": x, "t": t})
+    fine = Burgers(nu=nu, quadrature_nodes=2 * default_nodes(nu, 1.0)).solution({"x": x, "t": t})
+    assert np.abs(coarse - fine).max() < 1e-10
+    np.testing.assert_allclose(coarse[:, 0], -np.sin(np.pi * x[:, 0]), atol=1e-15)
+    np.testing.assert_allclose(coarse[[0, -1], :], 0.0, atol=1e-12)
+
+
+def test_gauss_hermite_integrates_polynomials_and_gaussians():
+    z, log_w = gauss_hermite(600)
+    w = np.exp(log_w)
+    assert np.isclose(w.sum(), math.sqrt(math.pi), rtol=1e-14)
+    assert np.isclose((w * z**2).sum(), math.sqrt(math.pi) / 2, rtol=1e-13)
+    assert np.isclose((w * np.cos(z)).sum(), math.sqrt(math.pi) * math.exp(-0.25), rtol=1e-13)
+    assert np.all(np.isfinite(log_w)) and log_w.min() < -745  # outer weights below float64's range, kept as logs
+    ref_z, ref_w = np.polynomial.hermite.hermgauss(60)
+    z60, lw60 = gauss_hermite(60)
+    np.testing.assert_allclose(z60, ref_z, atol=1e-13)
+    np.testing.assert_allclose(np.exp(lw60), ref_w, rtol=1e-11, atol=1e-300)
+
+
+@pytest.mark.parametrize(
+    "factory,match",
+    [
+        (lambda: Burgers(nu=0), "nu must be > 0"),
+        (lambda: Burgers(nu=-0.1), "nu must be > 0"),
+        (lambda: Burgers(nu=float("nan")), "finite"),
+        (lambda: Burgers(nu="a"), "must be a number"),
+        (lambda: Burgers(t=(0.5, 1.0)), "start at 0"),
+        (lambda: Heat(alpha=0), "alpha must be > 0"),
+        (lambda: Heat(modes=[1, 2], amplitudes=[1.0]), "same length"),
+        (lambda: Heat(modes=[0], amplitudes=[1.0]), "positive integers"),
+        (lambda: Heat(modes=[], amplitudes=[]), "at least one"),
+        (lambda: Wave(c=-2), "c must be > 0"),
+        (lambda: Wave(c=float("inf")), "finite"),
+        (lambda: Wave(x=(1.0, 0.0)), "low < high"),
+    ],
+)
+def test_bad_coefficients_are_rejected(factory, match):
+    with pytest.raises(ValueError, match=match):
+        factory()
+
+
+def test_matfile_reader_reads_the_reference(burgers_mat):
+    data = load_mat(burgers_mat)
+    assert set(data) >= {"x", "t", "usol"}
+    np.testing.assert_allclose(data["x"][:, 0], np.linspace(-1, 1, 256), atol=1e-15)
+    np.testing.assert_allclose(data["t"][:, 0], np.arange(100) * 0.01, atol=1e-15)
