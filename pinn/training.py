@@ -1,21 +1,43 @@
-"""The training loop: Adam, then L-BFGS with a strong-Wolfe line search."""
+"""The training loop: Adam, then L-BFGS with a strong-Wolfe line search.
+
+The loop is resumable: everything it needs besides the model lives in a
+:class:`TrainState` of plain values and tensors, which checkpoints save with the
+model.  A run resumed from a checkpoint replays exactly the steps the
+uninterrupted run would have taken, so on the CPU it ends bit-identical.
+
+A non-finite loss or gradient rolls the run back to the last good state, lowers
+the learning rate and carries on, up to ``max_failures`` times.
+"""
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
 
 from .losses import PINNLoss
 
-__all__ = ["Trainer", "TrainResult"]
+__all__ = ["Trainer", "TrainResult", "TrainState", "TrainingInterrupted", "DivergenceError"]
 
 log = logging.getLogger(__name__)
+
+
+class TrainingInterrupted(Exception):
+    """Training stopped on request (a signal); a checkpoint was offered first."""
+
+    def __init__(self, step: int):
+        super().__init__(f"training interrupted at step {step}")
+        self.step = step
+
+
+class DivergenceError(FloatingPointError):
+    """The loss or gradient stayed non-finite after ``max_failures`` roll-backs."""
 
 
 def _count(name: str, value) -> int:
@@ -31,24 +53,76 @@ def _positive(name: str, value) -> float:
 
 
 @dataclass
+class TrainState:
+    """Where training stands, in plain values and tensors (safe for ``weights_only`` loading).
+
+    Attributes:
+        stage: ``"adam"``, ``"lbfgs"`` or ``"done"``.
+        adam_steps: Adam steps taken.
+        lbfgs_steps: L-BFGS iterations taken.
+        optimizer: the current stage's optimizer state dict (``None`` before it starts).
+        scheduler: Adam's learning-rate scheduler state dict.
+        failures: roll-backs after a non-finite loss so far.
+        lbfgs_best: the lowest L-BFGS loss so far (for stall detection).
+        lbfgs_stalled: L-BFGS chunks in a row that did not lower it.
+        faults_fired: injected-fault steps already fired (see ``Trainer(nan_at=...)``).
+        history: the history rows so far.
+        seconds: training wall time so far, over all sessions.
+    """
+
+    stage: str = "adam"
+    adam_steps: int = 0
+    lbfgs_steps: int = 0
+    optimizer: dict | None = None
+    scheduler: dict | None = None
+    failures: int = 0
+    lbfgs_best: float = math.inf
+    lbfgs_stalled: int = 0
+    faults_fired: list[int] = field(default_factory=list)
+    history: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def step(self) -> int:
+        """Steps taken over both stages."""
+        return self.adam_steps + self.lbfgs_steps
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "TrainState":
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"checkpoint has unknown trainer fields {unknown}; was it written by a newer pinn?")
+        return cls(**dict(data))
+
+
+@dataclass
 class TrainResult:
     """What :meth:`Trainer.fit` returns.
 
     Attributes:
         history: one row per logged step: ``step``, ``stage``, ``loss``, each term, ``seconds``.
         adam_steps: Adam steps taken.
-        lbfgs_steps: L-BFGS iterations taken (fewer than asked if it converged or stalled).
+        lbfgs_steps: L-BFGS iterations taken (fewer than asked if it stalled).
         final_loss: the loss of the returned parameters.
-        seconds: wall time of training.
+        seconds: wall time of training, over all sessions of a resumed run.
         optimizer_state: the state dict of the last optimizer used.
+        failures: roll-backs after a non-finite loss.
     """
 
-    history: list[dict] = field(default_factory=list)
-    adam_steps: int = 0
-    lbfgs_steps: int = 0
-    final_loss: float = math.nan
-    seconds: float = 0.0
-    optimizer_state: dict = field(default_factory=dict)
+    history: list[dict]
+    adam_steps: int
+    lbfgs_steps: int
+    final_loss: float
+    seconds: float
+    optimizer_state: dict
+    failures: int = 0
+
+
+Checkpoint = Callable[[dict], None]
 
 
 class Trainer:
@@ -63,7 +137,13 @@ class Trainer:
         lbfgs_history: L-BFGS memory size.
         lbfgs_chunk: L-BFGS iterations per optimizer call; one history row each.  L-BFGS
             stops early after three chunks in a row that do not lower the loss.
-        log_every: Adam steps between history rows and log lines.
+        log_every: Adam steps between history rows (and in-memory roll-back points).
+        max_failures: roll-backs allowed after a non-finite loss or gradient before
+            training stops with :class:`DivergenceError`.
+        failure_lr_factor: each roll-back multiplies the current stage's learning rate by this.
+        nan_at: fault injection for tests: at each of these (global) steps, once, the
+            loss is made NaN as if training had diverged there (in L-BFGS, at the first
+            evaluation of the chunk of iterations that holds the step).
     """
 
     def __init__(
@@ -77,15 +157,25 @@ class Trainer:
         lbfgs_history: int = 50,
         lbfgs_chunk: int = 25,
         log_every: int = 100,
+        max_failures: int = 3,
+        failure_lr_factor: float = 0.5,
+        nan_at: Sequence[int] = (),
     ):
         self.adam_steps = _count("adam_steps", adam_steps)
         self.lbfgs_steps = _count("lbfgs_steps", lbfgs_steps)
         self.lr = _positive("lr", lr)
         self.lr_decay = _positive("lr_decay", lr_decay)
         self.lbfgs_lr = _positive("lbfgs_lr", lbfgs_lr)
-        self.lbfgs_history = max(1, _count("lbfgs_history", lbfgs_history))
-        self.lbfgs_chunk = max(1, _count("lbfgs_chunk", lbfgs_chunk))
-        self.log_every = max(1, _count("log_every", log_every))
+        self.lbfgs_history = _positive("lbfgs_history", lbfgs_history) and int(lbfgs_history)
+        self.lbfgs_chunk = _positive("lbfgs_chunk", lbfgs_chunk) and int(lbfgs_chunk)
+        self.log_every = _positive("log_every", log_every) and int(log_every)
+        self.max_failures = _count("max_failures", max_failures)
+        self.failure_lr_factor = _positive("failure_lr_factor", failure_lr_factor)
+        if self.failure_lr_factor >= 1:
+            raise ValueError(f"trainer.failure_lr_factor must be < 1, got {failure_lr_factor}")
+        self.nan_at = tuple(_count("nan_at", s) for s in nan_at)
+
+    # -- public ------------------------------------------------------------------------
 
     def fit(
         self,
@@ -93,93 +183,211 @@ class Trainer:
         loss_fn: PINNLoss,
         points: Mapping[str, torch.Tensor],
         *,
+        state: TrainState | None = None,
         callback: Callable[[dict], None] | None = None,
+        checkpoint: Checkpoint | None = None,
+        checkpoint_every: int = 0,
+        should_stop: Callable[[], bool] | None = None,
     ) -> TrainResult:
-        """Train ``model`` in place on fixed collocation ``points`` and return the record."""
-        result = TrainResult()
-        start = time.perf_counter()
-        params = [p for p in model.parameters() if p.requires_grad]
+        """Train ``model`` in place on fixed collocation ``points``.
 
-        def record(step: int, stage: str, loss: torch.Tensor, parts: Mapping[str, torch.Tensor]) -> None:
-            row = {"step": step, "stage": stage, "loss": float(loss)}
-            row.update({name: float(v) for name, v in parts.items()})
-            row["seconds"] = time.perf_counter() - start
-            result.history.append(row)
-            if callback is not None:
-                callback(row)
+        Args:
+            state: where to resume from (with ``model`` already holding the matching
+                weights); ``None`` starts afresh.
+            callback: called with each new history row.
+            checkpoint: called with ``{"model": ..., "trainer": ...}`` snapshots to save.
+            checkpoint_every: offer a snapshot every this many steps (0: only at the
+                switch to L-BFGS and on interruption).
+            should_stop: polled after every step; when it returns true a snapshot is
+                offered and :class:`TrainingInterrupted` is raised.
+        """
+        run = _Run(self, model, loss_fn, points, state or TrainState(), callback, checkpoint,
+                   _count("checkpoint_every", checkpoint_every), should_stop or (lambda: False))
+        return run.go()
 
-        if self.adam_steps:
-            opt = torch.optim.Adam(params, lr=self.lr)
-            gamma = self.lr_decay ** (1 / 1000)
-            sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=gamma)
-            for step in range(1, self.adam_steps + 1):
-                opt.zero_grad(set_to_none=True)
-                loss, parts = loss_fn(model, points)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(
-                        f"the loss became {float(loss.detach())} at Adam step {step}; lower trainer.lr "
-                        f"(now {self.lr}) or switch to precision=float64"
-                    )
-                loss.backward()
-                opt.step()
-                sched.step()
-                result.adam_steps = step
-                if step % self.log_every == 0 or step == self.adam_steps:
-                    record(step, "adam", loss.detach(), {k: v.detach() for k, v in parts.items()})
-            result.optimizer_state = opt.state_dict()
 
-        if self.lbfgs_steps:
-            self._lbfgs(model, loss_fn, points, params, result, record)
+class _Run:
+    """One session of :meth:`Trainer.fit`; holds the loop's moving parts."""
 
-        final, _ = loss_fn(model, points)
-        result.final_loss = float(final.detach())
-        result.seconds = time.perf_counter() - start
-        return result
+    def __init__(self, trainer, model, loss_fn, points, state, callback, checkpoint, every, should_stop):
+        self.t, self.model, self.loss_fn, self.points, self.s = trainer, model, loss_fn, points, state
+        self.callback, self.checkpoint, self.every, self.should_stop = callback, checkpoint, every, should_stop
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.start = time.perf_counter() - state.seconds
 
-    def _lbfgs(self, model, loss_fn, points, params, result, record) -> None:
-        opt = torch.optim.LBFGS(
-            params,
-            lr=self.lbfgs_lr,
-            max_iter=self.lbfgs_chunk,
-            history_size=self.lbfgs_history,
-            line_search_fn="strong_wolfe",
-            tolerance_grad=0.0,
-            tolerance_change=0.0,
+    # -- helpers -----------------------------------------------------------------------
+
+    def _loss(self, first: int, last: int | None = None):
+        """The loss; NaN if an injected fault in steps ``first..last`` has not fired yet."""
+        loss, parts = self.loss_fn(self.model, self.points)
+        due = [s for s in self.t.nan_at if first <= s <= (last or first) and s not in self.s.faults_fired]
+        if due:
+            self.s.faults_fired.append(due[0])
+            loss = loss * float("nan")
+        return loss, parts
+
+    def _record(self, stage: str, loss: torch.Tensor, parts: Mapping[str, torch.Tensor]) -> None:
+        row = {"step": self.s.step, "stage": stage, "loss": float(loss)}
+        row.update({name: float(v) for name, v in parts.items()})
+        row["seconds"] = time.perf_counter() - self.start
+        self.s.history.append(row)
+        if self.callback is not None:
+            self.callback(row)
+
+    def _snapshot(self) -> dict:
+        self.s.seconds = time.perf_counter() - self.start
+        return {"model": self.model.state_dict(), "trainer": self.s.to_dict()}
+
+    def _after_step(self, opt, sched=None, *, crossed: bool) -> None:
+        """Offer a checkpoint when due, and stop when asked."""
+        stop = self.should_stop()
+        if self.checkpoint is None and not stop:
+            return
+        self.s.optimizer = opt.state_dict()
+        self.s.scheduler = sched.state_dict() if sched is not None else None
+        if self.checkpoint is not None and (stop or (self.every and crossed)):
+            self.checkpoint(self._snapshot())
+        if stop:
+            raise TrainingInterrupted(self.s.step)
+
+    def _crossed(self, before: int) -> bool:
+        return bool(self.every) and self.s.step // self.every > before // self.every
+
+    def _fail(self, where: str) -> None:
+        self.s.failures += 1
+        if self.s.failures > self.t.max_failures:
+            raise DivergenceError(
+                f"the loss or gradient became non-finite {self.s.failures} times (last {where}); "
+                f"lower trainer.lr (now {self.t.lr}), raise trainer.max_failures or use precision=float64"
+            )
+        log.warning("non-finite loss or gradient %s; rolled back to the last good state and lowered the learning "
+                    "rate by %g (failure %d of at most %d)", where, self.t.failure_lr_factor, self.s.failures,
+                    self.t.max_failures)
+
+    def _finite_grads(self) -> bool:
+        return all(p.grad is None or bool(torch.isfinite(p.grad).all()) for p in self.params)
+
+    # -- the stages --------------------------------------------------------------------
+
+    def go(self) -> TrainResult:
+        if self.s.stage == "adam":
+            if self.s.adam_steps < self.t.adam_steps:
+                self._adam()
+            self.s.stage, self.s.optimizer, self.s.scheduler = "lbfgs", None, None
+            if self.checkpoint is not None and self.t.adam_steps and self.t.lbfgs_steps:
+                self.checkpoint(self._snapshot())  # right after the switch
+        last_opt = None
+        if self.s.stage == "lbfgs":
+            last_opt = self._lbfgs() if self.t.lbfgs_steps else None
+            self.s.stage = "done"
+        final, _ = self.loss_fn(self.model, self.points)
+        self.s.seconds = time.perf_counter() - self.start
+        return TrainResult(
+            history=self.s.history,
+            adam_steps=self.s.adam_steps,
+            lbfgs_steps=self.s.lbfgs_steps,
+            final_loss=float(final.detach()),
+            seconds=self.s.seconds,
+            optimizer_state=last_opt or self.s.optimizer or {},
+            failures=self.s.failures,
         )
+
+    def _adam(self) -> None:
+        opt = torch.optim.Adam(self.params, lr=self.t.lr)
+        sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=self.t.lr_decay ** (1 / 1000))
+        if self.s.optimizer is not None:
+            opt.load_state_dict(self.s.optimizer)
+            sched.load_state_dict(self.s.scheduler)
+        good = self._good(opt, sched)
+        while self.s.adam_steps < self.t.adam_steps:
+            before = self.s.step
+            opt.zero_grad(set_to_none=True)
+            loss, parts = self._loss(self.s.adam_steps + 1)
+            if torch.isfinite(loss):
+                loss.backward()
+            if not torch.isfinite(loss) or not self._finite_grads():
+                self._restore(good, opt, sched)
+                for group in opt.param_groups:
+                    group["lr"] *= self.t.failure_lr_factor
+                self._fail(f"at Adam step {before + 1}")
+                good = self._good(opt, sched)
+                continue
+            opt.step()
+            sched.step()
+            self.s.adam_steps += 1
+            if self.s.adam_steps % self.t.log_every == 0 or self.s.adam_steps == self.t.adam_steps:
+                self._record("adam", loss.detach(), {k: v.detach() for k, v in parts.items()})
+                good = self._good(opt, sched)
+            self._after_step(opt, sched, crossed=self._crossed(before))
+        self.s.optimizer, self.s.scheduler = opt.state_dict(), sched.state_dict()
+
+    def _good(self, opt, sched=None) -> dict:
+        return {
+            "model": copy.deepcopy(self.model.state_dict()),
+            "optimizer": copy.deepcopy(opt.state_dict()),
+            "scheduler": copy.deepcopy(sched.state_dict()) if sched is not None else None,
+            "state": {k: copy.deepcopy(getattr(self.s, k)) for k in ("adam_steps", "lbfgs_steps", "lbfgs_best",
+                                                                     "lbfgs_stalled", "history")},
+        }
+
+    def _restore(self, good: dict, opt, sched=None) -> None:
+        with torch.no_grad():
+            self.model.load_state_dict(good["model"])
+        opt.load_state_dict(copy.deepcopy(good["optimizer"]))
+        if sched is not None:
+            sched.load_state_dict(good["scheduler"])
+        for k, v in good["state"].items():
+            setattr(self.s, k, copy.deepcopy(v))
+
+    def _lbfgs(self) -> dict:
+        t = self.t
+        opt = torch.optim.LBFGS(self.params, lr=t.lbfgs_lr, max_iter=t.lbfgs_chunk, history_size=t.lbfgs_history,
+                                line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0)
+        if self.s.optimizer is not None:
+            opt.load_state_dict(self.s.optimizer)
+        bad = {"hit": False}
+
         def closure():
             opt.zero_grad(set_to_none=True)
-            loss, _ = loss_fn(model, points)
+            loss, _ = self._loss(self.s.step + 1, self.s.step + opt.param_groups[0]["max_iter"])
+            if not torch.isfinite(loss):
+                bad["hit"] = True
+                return loss.detach()
             loss.backward()
+            if not self._finite_grads():
+                bad["hit"] = True
             return loss
 
-        good = [p.detach().clone() for p in params]
-        done, best, stalled = 0, math.inf, 0
-        while done < self.lbfgs_steps:
-            chunk = min(self.lbfgs_chunk, self.lbfgs_steps - done)
+        while self.s.stage == "lbfgs" and self.s.lbfgs_steps < t.lbfgs_steps:
+            before = self.s.step
+            good = self._good(opt)
+            chunk = min(t.lbfgs_chunk, t.lbfgs_steps - self.s.lbfgs_steps)
             opt.param_groups[0]["max_iter"] = chunk
             opt.param_groups[0]["max_eval"] = chunk * 5 // 4
-            before = opt.state[params[0]].get("n_iter", 0)
+            n_before = opt.state[self.params[0]].get("n_iter", 0)
+            bad["hit"] = False
             opt.step(closure)
-            taken = opt.state[params[0]].get("n_iter", 0) - before
+            taken = opt.state[self.params[0]].get("n_iter", 0) - n_before
             # The closure's last call may have been a rejected line-search trial: evaluate
             # the accepted parameters once more so the history is exact (about 2% extra).
-            loss, parts = loss_fn(model, points)
+            loss, parts = self.loss_fn(self.model, self.points)
             loss = loss.detach()
-            if not torch.isfinite(loss) or any(not torch.isfinite(p).all() for p in params):
-                with torch.no_grad():
-                    for p, g in zip(params, good):
-                        p.copy_(g)
-                log.warning("L-BFGS reached a non-finite loss after %d iterations; kept the last finite parameters", done)
-                break
-            done += taken
-            result.lbfgs_steps = done
-            record(result.adam_steps + done, "lbfgs", loss, {k: v.detach() for k, v in parts.items()})
-            good = [p.detach().clone() for p in params]
+            finite_params = all(bool(torch.isfinite(p).all()) for p in self.params)
+            if bad["hit"] or not torch.isfinite(loss) or not finite_params:
+                self._restore(good, opt)
+                opt.param_groups[0]["lr"] *= t.failure_lr_factor
+                self._fail(f"in L-BFGS after iteration {self.s.lbfgs_steps}")
+                continue
+            self.s.lbfgs_steps += taken
+            self._record("lbfgs", loss, {k: v.detach() for k, v in parts.items()})
             # A chunk that ends without lowering the best loss means the line search is
             # stuck at round-off; three in a row end the stage instead of burning evaluations.
-            stalled = stalled + 1 if float(loss) >= best else 0
-            best = min(best, float(loss))
-            if taken == 0 or stalled >= 3:
-                log.info("L-BFGS stalled at loss %.3e after %d iterations; stopping (precision=float64 may go further)", best, done)
-                break
-        result.optimizer_state = opt.state_dict()
+            self.s.lbfgs_stalled = self.s.lbfgs_stalled + 1 if float(loss) >= self.s.lbfgs_best else 0
+            self.s.lbfgs_best = min(self.s.lbfgs_best, float(loss))
+            if taken == 0 or self.s.lbfgs_stalled >= 3:
+                log.info("L-BFGS stalled at loss %.3e after %d iterations; stopping (precision=float64 may go "
+                         "further)", self.s.lbfgs_best, self.s.lbfgs_steps)
+                self.s.stage = "done"  # a resumed run must not start L-BFGS again
+            self._after_step(opt, crossed=self._crossed(before))
+        self.s.optimizer = opt.state_dict()
+        return self.s.optimizer

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,8 @@ from ..nn import MLP
 from ..pdes.base import PDE
 from ..plotting import plot_run
 from ..sampling import Sampler, get_sampler
-from ..training import Trainer
+from ..checkpoints import CheckpointDir
+from ..training import Trainer, TrainState
 
 __all__ = ["Built", "build", "build_pde", "run_training", "DTYPES", "resolve_device"]
 
@@ -98,6 +100,10 @@ def build(cfg: DictConfig) -> Built:
     sampler = get_sampler(cfg.sampler)
     loss = PINNLoss(pde, get_engine(cfg.derivatives), weights=OmegaConf.to_container(cfg.trainer.weights))
     trainer = Trainer(**{k: v for k, v in OmegaConf.to_container(cfg.trainer).items() if k != "weights"})
+    if cfg.checkpoint.keep < 1 or cfg.checkpoint.every < 0:
+        raise ValueError(
+            f"checkpoint.keep must be >= 1 and checkpoint.every >= 0, got {cfg.checkpoint.keep} and {cfg.checkpoint.every}"
+        )
     points = {}
     for which in pde.domain.point_sets:
         n = cfg.points[which]
@@ -133,20 +139,76 @@ def _progress(trainer: Trainer):
     return callback
 
 
-def run_training(cfg: DictConfig, run_dir: str | Path) -> dict:
+class _StopFlag:
+    """Turns SIGTERM and SIGINT into a polite stop request for the training loop."""
+
+    def __init__(self):
+        self.signal: int | None = None
+        self._previous = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        self.signal = signum
+
+    def __call__(self) -> bool:
+        return self.signal is not None
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = None) -> dict:
     """Train, evaluate and write every output of one run into ``run_dir``; return the metrics.
 
+    Args:
+        cfg: the composed config.
+        run_dir: the run directory.
+        resume: a checkpoint (as loaded from ``RUN/checkpoints``) to continue from.
+
+    Checkpoints go to ``run_dir/checkpoints`` every ``checkpoint.every`` steps, at the
+    switch to L-BFGS and on SIGTERM/SIGINT (then :class:`TrainingInterrupted` is raised).
     ``metrics.json`` is written last, so its presence marks a finished run.
     """
     run_dir = Path(run_dir)
     b = build(cfg)
-    points = sample_points(b)
-    log.info(
-        "training %s: %d x %d %s MLP, %s, %s engine, %d Adam + %d L-BFGS steps",
-        b.pde.name, cfg.model.depth, cfg.model.width, cfg.activation, cfg.precision,
-        cfg.derivatives, b.trainer.adam_steps, b.trainer.lbfgs_steps,
-    )
-    result = b.trainer.fit(b.model, b.loss, points, callback=_progress(b.trainer))
+    ckpts = CheckpointDir(run_dir / "checkpoints", keep=cfg.checkpoint.keep)
+    every = cfg.checkpoint.every
+    state = None
+    if resume is None:
+        points = sample_points(b)
+    else:
+        b.model.load_state_dict(resume["model"])
+        b.generator.set_state(resume["generator"])
+        points = {k: v.to(device=b.device, dtype=b.dtype) for k, v in resume["points"].items()}
+        state = TrainState.from_dict(resume["trainer"])
+        log.info("resuming %s at step %d (%s stage)", b.pde.name, state.step, state.stage)
+
+    def save(snapshot: dict) -> None:
+        trainer_state = snapshot["trainer"]
+        loss = trainer_state["history"][-1]["loss"] if trainer_state["history"] else math.nan
+        step = trainer_state["adam_steps"] + trainer_state["lbfgs_steps"]
+        snapshot = {**snapshot, "points": {k: v.cpu() for k, v in points.items()},
+                    "generator": b.generator.get_state(), "pde": b.pde.name}
+        ckpts.save(step, snapshot, loss=loss)
+        io.write_history(run_dir / io.HISTORY, trainer_state["history"])
+
+    if resume is None:
+        log.info(
+            "training %s: %d x %d %s MLP, %s, %s engine, %d Adam + %d L-BFGS steps",
+            b.pde.name, cfg.model.depth, cfg.model.width, cfg.activation, cfg.precision,
+            cfg.derivatives, b.trainer.adam_steps, b.trainer.lbfgs_steps,
+        )
+    with _StopFlag() as stop:
+        result = b.trainer.fit(b.model, b.loss, points, state=state, callback=_progress(b.trainer),
+                               checkpoint=save, checkpoint_every=every, should_stop=stop)
     start = time.perf_counter()
     ev: GridEvaluation = evaluate_grid(b.model, b.pde, b.resolution, chunk_size=cfg.evaluation.chunk_size)
     eval_seconds = time.perf_counter() - start
@@ -167,6 +229,7 @@ def run_training(cfg: DictConfig, run_dir: str | Path) -> dict:
         "adam_steps": result.adam_steps,
         "lbfgs_steps": result.lbfgs_steps,
         "final_loss": result.final_loss,
+        "failures": result.failures,
         "seed": int(cfg.seed),
         "resolution": b.resolution,
     }

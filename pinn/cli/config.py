@@ -44,7 +44,16 @@ class TrainerConfig:
     lbfgs_history: int = 50
     lbfgs_chunk: int = 25
     log_every: int = 100
+    max_failures: int = 3
+    failure_lr_factor: float = 0.5
+    nan_at: list[int] = field(default_factory=list)
     weights: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class CheckpointConfig:
+    every: int = 500
+    keep: int = 3
 
 
 @dataclass
@@ -60,6 +69,8 @@ class PinnConfig:
     points: PointsConfig = field(default_factory=PointsConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    resume: Optional[str] = None
     seed: int = 0
     precision: str = "float32"
     activation: str = "tanh"

@@ -15,10 +15,12 @@ import hydra
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException, MissingConfigException
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from .. import io
+from ..checkpoints import CheckpointDir
+from ..training import TrainingInterrupted
 from ._errors import fail, one_line
 from .build import build, run_training
 from .config import CONF_DIR, register_configs
@@ -60,11 +62,13 @@ def check_config(overrides: list[str]) -> DictConfig:
     return cfg
 
 
-@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
-def _task(cfg: DictConfig) -> float:
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
+def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None) -> float:
+    """Run (or resume) training in ``run_dir``, turning failures into one-line reports."""
     try:
-        metrics = run_training(cfg, run_dir)
+        metrics = run_training(cfg, run_dir, resume=resume)
+    except TrainingInterrupted as e:
+        fail(PROG, f"interrupted at step {e.step}; checkpoint saved in {run_dir / 'checkpoints'}; "
+                   f"continue with: pinn-train resume={run_dir}", code=130)
     except (Exception, KeyboardInterrupt) as e:
         io.mark_failed(run_dir, f"{type(e).__name__}: {one_line(str(e))}")
         if cfg.debug:
@@ -78,6 +82,40 @@ def _task(cfg: DictConfig) -> float:
     return metrics["rel_l2"]
 
 
+@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+def _task(cfg: DictConfig) -> float:
+    return _train_in(cfg, Path(HydraConfig.get().runtime.output_dir))
+
+
+def resume_run(run_dir: str | Path) -> float:
+    """Continue the interrupted run in ``run_dir`` from its newest readable checkpoint."""
+    run_dir = Path(run_dir)
+    if not (run_dir / ".hydra" / "config.yaml").is_file():
+        raise io.RunDirError(f"{run_dir} is not a pinn run directory (no .hydra/config.yaml); pass the directory "
+                             f"pinn-train wrote")
+    if (run_dir / io.METRICS).exists():
+        raise io.RunDirError(f"{run_dir} already finished (metrics.json exists); nothing to resume")
+    try:
+        cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+        build(cfg)
+    except (OmegaConfBaseException, AttributeError, KeyError) as e:
+        raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a pinn config ({type(e).__name__})") from None
+    _log_to(run_dir / "train.log")
+    state = CheckpointDir(run_dir / "checkpoints", keep=cfg.checkpoint.keep).load_latest()
+    (run_dir / io.FAILED).unlink(missing_ok=True)
+    return _train_in(cfg, run_dir, resume=state)
+
+
+def _log_to(path: Path) -> None:
+    """Hydra's logging set-up, for the resume path that runs without Hydra's launcher."""
+    fmt = logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    for handler in (logging.StreamHandler(), logging.FileHandler(path, mode="a")):
+        handler.setFormatter(fmt)
+        root.addHandler(handler)
+
+
 def _overrides(argv: list[str]) -> list[str] | None:
     """The plain overrides of ``argv``; ``None`` when flags need Hydra's own handling."""
     if any(a.startswith("-") for a in argv):
@@ -88,6 +126,16 @@ def _overrides(argv: list[str]) -> list[str] | None:
 def main() -> None:
     """Console entry point of ``pinn-train``."""
     register_configs()
+    resume = [a for a in sys.argv[1:] if a.startswith("resume=")]
+    if resume:
+        others = [a for a in sys.argv[1:] if not a.startswith("resume=") and a != "debug=true"]
+        if others or len(resume) > 1:
+            fail(PROG, f"resume=RUN_DIR continues a run with its own saved config; drop the other arguments {others}")
+        try:
+            resume_run(resume[0].split("=", 1)[1])
+        except ValueError as e:  # RunDirError included
+            fail(PROG, str(e))
+        return
     overrides = _overrides(sys.argv[1:])
     if overrides is not None and "debug=true" not in overrides:
         try:

@@ -1,0 +1,90 @@
+"""Periodic training checkpoints: atomic writes, a keep-last-K-plus-best policy, and
+loading the newest readable one (falling back past corrupt or truncated files)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from . import io
+
+__all__ = ["CheckpointDir"]
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^step-(\d{9})\.pt$")
+
+
+class CheckpointDir:
+    """A directory of ``step-NNNNNNNNN.pt`` checkpoints.
+
+    Args:
+        path: the directory (created on first save).
+        keep: how many of the most recent checkpoints to keep (>= 1); the one with the
+            lowest loss is kept as well.
+    """
+
+    def __init__(self, path: str | Path, *, keep: int = 3):
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+            raise ValueError(f"checkpoint.keep must be a positive integer, got {keep!r}")
+        self.path = Path(path)
+        self.keep = keep
+
+    def steps(self) -> list[int]:
+        """Steps of the checkpoints present, oldest first."""
+        if not self.path.is_dir():
+            return []
+        found = (_NAME.match(p.name) for p in self.path.iterdir())
+        return sorted(int(m.group(1)) for m in found if m)
+
+    def file(self, step: int) -> Path:
+        return self.path / f"step-{step:09d}.pt"
+
+    def save(self, step: int, state: Mapping, *, loss: float = math.nan) -> Path:
+        """Write the checkpoint of ``step`` atomically, then prune old ones."""
+        path = io.save_checkpoint(self.file(step), {**state, "step": step, "loss": float(loss)})
+        self._prune(best=self._best(step, loss))
+        return path
+
+    def _best(self, step: int, loss: float) -> int:
+        best_file = self.path / "best"
+        best_step, best_loss = step, loss
+        if best_file.exists():
+            try:
+                s, l = best_file.read_text().split()
+                if self.file(int(s)).exists() and not (float(l) > loss):
+                    best_step, best_loss = int(s), float(l)
+            except ValueError:
+                pass
+        if math.isnan(best_loss):
+            best_step = step
+        io.atomic_write(best_file, lambda tmp: Path(tmp).write_text(f"{best_step} {best_loss!r}\n"))
+        return best_step
+
+    def _prune(self, *, best: int) -> None:
+        steps = self.steps()
+        for s in steps[: -self.keep]:
+            if s != best:
+                self.file(s).unlink(missing_ok=True)
+
+    def load_latest(self) -> dict:
+        """The newest checkpoint that loads; corrupt ones are skipped with a warning.
+
+        Raises:
+            io.RunDirError: when there is no readable checkpoint at all.
+        """
+        steps = self.steps()
+        if not steps:
+            raise io.RunDirError(f"no checkpoints in {self.path}; the run stopped before its first checkpoint")
+        for step in reversed(steps):
+            try:
+                state = io.load_checkpoint(self.file(step))
+                if not isinstance(state, dict) or not {"model", "trainer"} <= set(state):
+                    raise io.RunDirError(f"{self.file(step)} lacks model or trainer state")
+                return state
+            except io.RunDirError as e:
+                log.warning("skipping checkpoint %s: %s", self.file(step).name, e)
+        raise io.RunDirError(f"every checkpoint in {self.path} is unreadable; the run must start again")
