@@ -89,7 +89,7 @@ def write_predictions(path: str | Path, grid: Mapping[str, np.ndarray], u_pred: 
 
 def read_predictions(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Inverse of :func:`write_predictions`: ``(grid, u_pred, u_ref)``."""
-    with np.load(path, allow_pickle=False) as data:
+    with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:  # the handle closes even on a bad file
         names = [str(c) for c in data["coordinates"]]
         return {c: data[c] for c in names}, data["u_pred"], data["u_ref"]
 

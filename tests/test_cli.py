@@ -66,6 +66,21 @@ BAD = [
     (["model.depth=0"], "model.depth must be a positive integer"),
     (["points.interior=0"], "points.interior must be a positive integer"),
     (["pde=wave", "pde.x=[1.0,0.0]"], "low < high"),
+    (["pde=heat", "pde.t=[1.0,0.5]"], "low < high"),
+    (["pde=heat", "pde.x=[0.0,0.0]"], "low < high"),
+    (["pde.nu=inf"], "nu must be finite"),
+    (["trainer.lr=nan"], "trainer.lr must be a finite number > 0"),
+    (["trainer.lr=-1e-3"], "trainer.lr must be a finite number > 0"),
+    (["model.width=-4"], "model.width must be a positive integer"),
+    (["trainer.log_every=0"], "trainer.log_every must be a finite number > 0"),
+    (["checkpoint.keep=0"], "checkpoint.keep must be >= 1"),
+    (["evaluation.resolution=[1,5]"], "at least 2"),
+    (["seed=abc"], "seed"),
+    (["+trainer.weights.foo=1"], "unknown terms ['foo']"),
+    (["modle.width=3"], "modle"),
+    (["pde=heat", "pde.alfa=1"], "alfa"),
+    (["resume=/nonexistent/run"], "not a pinn run directory"),
+    (["resume=/tmp", "seed=1"], "drop the other arguments"),
 ]
 
 
@@ -83,14 +98,80 @@ def test_bad_input_gives_one_line_and_no_run_dir(overrides, message, tmp_path, m
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("tool", [eval_cli, plot_cli], ids=["pinn-eval", "pinn-plot"])
-def test_eval_and_plot_reject_missing_and_foreign_directories(tool, tmp_path, capsys):
-    for target, message in [(tmp_path / "missing", "does not exist"), (tmp_path, "is not a finished pinn run")]:
-        with pytest.raises(SystemExit) as exit_info:
-            tool.main([str(target)])
-        assert exit_info.value.code == 2
-        err = capsys.readouterr().err.strip()
-        assert len(err.splitlines()) == 1 and message in err, err
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A real, finished tiny run (trained in-process), with its .hydra record."""
+    from omegaconf import OmegaConf
+
+    run_dir = tmp_path_factory.mktemp("finished") / "run"
+    cfg = train_cli.check_config([*TINY, "pde=heat"])
+    run_training(cfg, run_dir)
+    (run_dir / ".hydra").mkdir()
+    OmegaConf.save(cfg, run_dir / ".hydra" / "config.yaml")
+    return run_dir
+
+
+def _copy_run(src, dst, damage=None):
+    import shutil
+
+    shutil.copytree(src, dst)
+    if damage:
+        damage(dst)
+    return dst
+
+
+DAMAGE = {
+    "missing": (None, "does not exist"),
+    "empty-dir": (lambda d: [p.unlink() for p in d.rglob("*") if p.is_file()], "not a finished pinn run"),
+    "failed": (lambda d: (d / "FAILED").write_text("ValueError: boom"), "failed run"),
+    "garbage-checkpoint": (lambda d: (d / "checkpoint.pt").write_bytes(b"\x00junk"), "not a readable pinn checkpoint"),
+    "truncated-predictions": (lambda d: (d / "predictions.npz").write_bytes((d / "predictions.npz").read_bytes()[:50]),
+                              "unreadable outputs"),
+    "foreign-config": (lambda d: (d / ".hydra" / "config.yaml").write_text("foo: 1\n"), "is not a pinn config"),
+    "a-file": (lambda d: None, "is not a directory"),
+}
+TOOL_CASES = [("pinn-eval", "missing"), ("pinn-eval", "empty-dir"), ("pinn-eval", "failed"),
+              ("pinn-eval", "garbage-checkpoint"), ("pinn-eval", "foreign-config"), ("pinn-eval", "a-file"),
+              ("pinn-plot", "missing"), ("pinn-plot", "empty-dir"), ("pinn-plot", "failed"),
+              ("pinn-plot", "truncated-predictions"), ("pinn-plot", "a-file")]
+
+
+@pytest.mark.parametrize("tool,case", TOOL_CASES, ids=[f"{t}-{c}" for t, c in TOOL_CASES])
+def test_eval_and_plot_reject_missing_foreign_and_corrupt_directories(tool, case, finished_run, tmp_path, capsys):
+    damage, message = DAMAGE[case]
+    if case == "missing":
+        target = tmp_path / "missing"
+    elif case == "a-file":
+        target = tmp_path / "file"
+        target.write_text("x")
+    else:
+        target = _copy_run(finished_run, tmp_path / "run", damage)
+    module = eval_cli if tool == "pinn-eval" else plot_cli
+    with pytest.raises(SystemExit) as exit_info:
+        module.main([str(target)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"{tool}: error:") and message in err, err
+    assert not (target / "eval").exists()
+
+
+@pytest.mark.parametrize("args,message", [(["--resolution", "1", "5"], "at least 2"),
+                                          (["--resolution", "5"], "one size per coordinate"),
+                                          (["--chunk-size", "0"], "--chunk-size must be a positive integer")])
+def test_eval_rejects_bad_grids(args, message, finished_run, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        eval_cli.main([str(finished_run), *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+
+
+def test_resume_of_a_finished_run_is_refused(finished_run, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["pinn-train", f"resume={finished_run}"])
+    with pytest.raises(SystemExit) as exit_info:
+        train_cli.main()
+    assert exit_info.value.code == 2
+    assert "already finished" in capsys.readouterr().err
 
 
 def test_run_is_deterministic_in_process(tmp_path):
