@@ -19,13 +19,16 @@ class PINNLoss:
         pde: the PDE whose :meth:`~pinn.pdes.PDE.terms` are evaluated.
         engine: a derivative engine (``AutogradEngine`` or ``FuncEngine``).
         weights: per-term weights by term name; terms not named get 1.
+        data: add the data-misfit term ``"data"``, ``mean((u(p) - u_obs)^2)`` over the
+            observation points ``points["data"]`` with values ``points["data_values"]``.
     """
 
-    def __init__(self, pde: PDE, engine, *, weights: Mapping[str, float] | None = None):
+    def __init__(self, pde: PDE, engine, *, weights: Mapping[str, float] | None = None, data: bool = False):
         self.pde = pde
         self.engine = engine
         self.terms = pde.terms()
-        names = [t.name for t in self.terms]
+        self.data = data
+        names = [t.name for t in self.terms] + (["data"] if data else [])
         weights = dict(weights or {})
         unknown = sorted(set(weights) - set(names))
         if unknown:
@@ -37,7 +40,7 @@ class PINNLoss:
 
     @property
     def term_names(self) -> tuple[str, ...]:
-        return tuple(t.name for t in self.terms)
+        return tuple(self.weights)
 
     def residuals(self, model: nn.Module, points: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``{term name: (N,) residual}`` with each point set's derivatives computed once."""
@@ -54,6 +57,8 @@ class PINNLoss:
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Return the total loss and the unweighted mean squared residual of each term."""
         res = self.residuals(model, points)
+        if self.data:
+            res["data"] = model(points["data"]).reshape(-1) - points["data_values"]
         parts = {name: (r * r).mean() for name, r in res.items()}
         total = sum(self.weights[name] * parts[name] for name in self.term_names)
         return total, parts

@@ -81,6 +81,10 @@ BAD = [
     (["pde=heat", "pde.alfa=1"], "alfa"),
     (["resume=/nonexistent/run"], "not a pinn run directory"),
     (["resume=/tmp", "seed=1"], "drop the other arguments"),
+    (["data.samples=-3"], "data.samples must be a positive integer"),
+    (["data.samples=10", "data.noise=nan"], "data.noise must be a finite number"),
+    (["data.noise=0.01"], "set data.samples too"),
+    (["data.samples=10", "data.path=x.csv"], "either data.path or data.samples"),
 ]
 
 
@@ -96,6 +100,34 @@ def test_bad_input_gives_one_line_and_no_run_dir(overrides, message, tmp_path, m
     assert message in err
     assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+DATA_BAD = [
+    ("missing.csv", None, "does not exist"),
+    ("obs.json", b"{}", "must end in .npz or .csv"),
+    ("obs.csv", b"x,t,u\n0.1,oops,1\n", "non-numeric"),
+    ("obs.csv", b"x,u\n0.1,1\n", "lacks the columns ['t']"),
+    ("obs.npz", b"not a zip", "not a readable .npz"),
+]
+
+
+@pytest.mark.parametrize("name,content,message", DATA_BAD, ids=[m for _, _, m in DATA_BAD])
+def test_unreadable_observation_data_gives_one_line_and_no_run_dir(name, content, message, tmp_path, monkeypatch,
+                                                                   capsys):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    if content is not None:
+        (data_dir / name).write_bytes(content)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(sys, "argv", ["pinn-train", f"data.path={data_dir / name}"])
+    with pytest.raises(SystemExit) as exit_info:
+        train_cli.main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("pinn-train: error: ") and len(err.splitlines()) == 1 and message in err, err
+    assert list(work.iterdir()) == []
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from ..engines import get_engine
 from ..evaluation import GridEvaluation, evaluate_grid
 from ..losses import PINNLoss
 from ..nn import MLP
+from ..observations import Observations, load_observations, sample_observations
 from ..pdes.base import PDE
 from ..plotting import plot_run
 from ..sampling import Sampler, get_sampler
@@ -79,6 +80,7 @@ class Built:
     device: torch.device
     resolution: list[int]
     points_per_set: dict[str, int]
+    observations: Observations | None = None
 
 
 def build(cfg: DictConfig) -> Built:
@@ -98,7 +100,9 @@ def build(cfg: DictConfig) -> Built:
         dtype=dtype,
     ).to(device)
     sampler = get_sampler(cfg.sampler)
-    loss = PINNLoss(pde, get_engine(cfg.derivatives), weights=OmegaConf.to_container(cfg.trainer.weights))
+    observations = _observations(cfg, pde, sampler, generator)
+    loss = PINNLoss(pde, get_engine(cfg.derivatives), weights=OmegaConf.to_container(cfg.trainer.weights),
+                    data=observations is not None)
     trainer = Trainer(**{k: v for k, v in OmegaConf.to_container(cfg.trainer).items() if k != "weights"})
     if cfg.checkpoint.keep < 1 or cfg.checkpoint.every < 0:
         raise ValueError(
@@ -114,15 +118,31 @@ def build(cfg: DictConfig) -> Built:
     pde.domain.grid(resolution)  # validates the resolution
     if cfg.evaluation.chunk_size < 1:
         raise ValueError(f"evaluation.chunk_size must be a positive integer, got {cfg.evaluation.chunk_size}")
-    return Built(pde, model, sampler, loss, trainer, generator, dtype, device, resolution, points)
+    return Built(pde, model, sampler, loss, trainer, generator, dtype, device, resolution, points, observations)
+
+
+def _observations(cfg: DictConfig, pde: PDE, sampler: Sampler, generator: torch.Generator) -> Observations | None:
+    if cfg.data.path and cfg.data.samples:
+        raise ValueError("set either data.path or data.samples, not both")
+    if cfg.data.path:
+        return load_observations(cfg.data.path, pde.domain.coordinates)
+    if cfg.data.samples:
+        return sample_observations(pde, cfg.data.samples, noise=cfg.data.noise, sampler=sampler, generator=generator)
+    if cfg.data.noise:
+        raise ValueError("data.noise applies to sampled observations; set data.samples too")
+    return None
 
 
 def sample_points(b: Built) -> dict[str, torch.Tensor]:
-    """Draw each point set of the domain from the run's generator."""
-    return {
+    """Draw each point set of the domain from the run's generator; add the observations."""
+    points = {
         which: b.pde.domain.sample(which, n, b.sampler, generator=b.generator).to(device=b.device, dtype=b.dtype)
         for which, n in b.points_per_set.items()
     }
+    if b.observations is not None:
+        points["data"] = b.observations.points.to(device=b.device, dtype=b.dtype)
+        points["data_values"] = b.observations.values.to(device=b.device, dtype=b.dtype)
+    return points
 
 
 def _progress(trainer: Trainer):

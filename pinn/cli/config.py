@@ -51,6 +51,13 @@ class TrainerConfig:
 
 
 @dataclass
+class DataConfig:
+    path: Optional[str] = None
+    samples: int = 0
+    noise: float = 0.0
+
+
+@dataclass
 class CheckpointConfig:
     every: int = 500
     keep: int = 3
@@ -70,6 +77,7 @@ class PinnConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    data: DataConfig = field(default_factory=DataConfig)
     resume: Optional[str] = None
     seed: int = 0
     precision: str = "float32"

@@ -78,7 +78,7 @@ def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None) -> flo
         "%s finished in %.1f s: rel. L2 error %.3e, max abs error %.3e",
         metrics["pde"], metrics["train_seconds"], metrics["rel_l2"], metrics["max_abs_error"],
     )
-    log.info("outputs in %s; plots in %s", run_dir, run_dir / "plots")
+    log.info("outputs in %s%s", run_dir, f"; plots in {run_dir / 'plots'}" if cfg.plots else "")
     return metrics["rel_l2"]
 
 

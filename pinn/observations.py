@@ -1,0 +1,118 @@
+"""Observations of the solution: loaded from ``.npz``/``.csv`` files or sampled from a reference.
+
+They enter training as a data-misfit loss term (``"data"``), the basis of inverse
+problems and of data assimilation.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .pdes.base import PDE
+from .sampling import Sampler
+
+__all__ = ["Observations", "ObservationError", "load_observations", "sample_observations"]
+
+
+class ObservationError(ValueError):
+    """An observation file is missing, unreadable or malformed."""
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Solution values at scattered points.
+
+    Attributes:
+        points: ``(N, d)`` float64, columns in the PDE's coordinate order.
+        values: ``(N,)`` float64.
+    """
+
+    points: torch.Tensor
+    values: torch.Tensor
+
+
+def _columns_from_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
+            return {k: np.asarray(data[k]) for k in data.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise ObservationError(f"{path} is not a readable .npz archive ({type(e).__name__}: {e})") from None
+
+
+def _columns_from_csv(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise ObservationError(f"{path} is not a readable CSV file ({type(e).__name__})") from None
+    if not rows:
+        raise ObservationError(f"{path} is empty; it needs a header row naming the coordinates and u")
+    header, body = [h.strip() for h in rows[0]], rows[1:]
+    out = {}
+    for j, name in enumerate(header):
+        try:
+            out[name] = np.array([float(r[j]) for r in body], dtype=np.float64)
+        except (ValueError, IndexError):
+            raise ObservationError(f"{path}: column {name!r} has a missing or non-numeric entry") from None
+    return out
+
+
+def load_observations(path: str | Path, coordinates: Sequence[str]) -> Observations:
+    """Read observations from ``path``.
+
+    A ``.npz`` file holds 1-D arrays named after each coordinate plus ``u``; a
+    ``.csv`` file has a header row with the same names.  All columns must have the
+    same length and finite values.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ObservationError(f"observation file {path} does not exist; set data.path to a .npz or .csv file")
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        cols = _columns_from_npz(path)
+    elif suffix == ".csv":
+        cols = _columns_from_csv(path)
+    else:
+        raise ObservationError(f"observation file {path} must end in .npz or .csv, not {suffix or 'nothing'!r}")
+    need = [*coordinates, "u"]
+    missing = [c for c in need if c not in cols]
+    if missing:
+        raise ObservationError(f"{path} lacks the columns {missing}; it needs {need}")
+    try:
+        arrays = [np.asarray(cols[c], dtype=np.float64).reshape(-1) for c in need]
+    except (TypeError, ValueError):
+        raise ObservationError(f"{path}: the columns {need} must be numeric") from None
+    lengths = {len(a) for a in arrays}
+    if len(lengths) != 1:
+        raise ObservationError(f"{path}: the columns {need} have different lengths {sorted(lengths)}")
+    if lengths == {0}:
+        raise ObservationError(f"{path} holds no observations")
+    if not all(np.isfinite(a).all() for a in arrays):
+        raise ObservationError(f"{path} holds NaN or infinite values; remove those rows")
+    return Observations(torch.tensor(np.stack(arrays[:-1], axis=1)), torch.tensor(arrays[-1]))
+
+
+def sample_observations(
+    pde: PDE, n: int, *, noise: float = 0.0, sampler: Sampler, generator: torch.Generator
+) -> Observations:
+    """``n`` interior points with reference values, plus Gaussian noise of ``noise`` times the values' std.
+
+    This is Raissi's convention: 1% noise is ``noise=0.01``.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"data.samples must be a positive integer, got {n!r}")
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
+        raise ValueError(f"data.noise must be a finite number >= 0, got {noise!r}")
+    points = pde.domain.sample("interior", n, sampler, generator=generator)
+    values = torch.as_tensor(pde.solution(dict(zip(pde.domain.coordinates, points.numpy().T))), dtype=torch.float64)
+    if noise:
+        values = values + noise * values.std() * torch.randn(n, generator=generator, dtype=torch.float64)
+    return Observations(points, values)
