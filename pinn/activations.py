@@ -150,6 +150,12 @@ class Tanh(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _TanhFn.apply(x)
 
+    def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(f, f', f'')`` at ``x``, differentiable once more (for parameter gradients)."""
+        y = _TanhFn.apply(x)
+        d1 = 1 - y * y
+        return y, d1, -2 * y * d1
+
 
 class Sin(nn.Module):
     """Sine, ``sin(x)``; derivatives cycle through ``cos, -sin, -cos``."""
@@ -157,12 +163,22 @@ class Sin(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _SinFn.apply(x)
 
+    def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(f, f', f'')`` at ``x``, differentiable once more (for parameter gradients)."""
+        y = _SinFn.apply(x)
+        return y, _CosFn.apply(x), -y
+
 
 class Softplus(nn.Module):
     """Overflow-free softplus, ``log(1 + exp(x))``; its derivative is the logistic sigmoid."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _SoftplusFn.apply(x)
+
+    def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(f, f', f'')`` at ``x``, differentiable once more (for parameter gradients)."""
+        s = _SigmoidFn.apply(x)
+        return _SoftplusFn.apply(x), s, s * (1 - s)
 
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": Tanh, "sin": Sin, "softplus": Softplus}

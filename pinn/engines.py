@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from .derivatives import AutogradEngine
 from .functional import FuncEngine
+from .taylor import TaylorEngine
 
 __all__ = ["ENGINES", "get_engine"]
 
-ENGINES = {"autograd": AutogradEngine, "func": FuncEngine}
+ENGINES = {"autograd": AutogradEngine, "func": FuncEngine, "taylor": TaylorEngine}
 
 
 def get_engine(name: str):
