@@ -9,17 +9,19 @@ from .domains import Domain
 from .engines import ENGINES, get_engine
 from .evaluation import GridEvaluation, evaluate_grid, max_abs_error, predict, relative_l2
 from .functional import FuncEngine, derivative_tower
+from .taylor import TaylorEngine, taylor_fields
 from .losses import PINNLoss
 from .nn import MLP
 from .pdes import PDE, Burgers, Heat, Wave
 from .sampling import SAMPLERS, LatinHypercubeSampler, Sampler, SobolSampler, UniformSampler, get_sampler
-from .terms import POINT_SETS, Term
+from .terms import POINT_SETS, DerivativeEngine, Term
 from .training import Trainer, TrainResult
 
 __all__ = [
     "ACTIVATIONS", "Sin", "Softplus", "Tanh", "get_activation",
-    "AutogradEngine", "Derivatives", "FuncEngine", "derivative_tower", "ENGINES", "get_engine",
-    "Domain", "POINT_SETS", "Term",
+    "AutogradEngine", "Derivatives", "FuncEngine", "derivative_tower", "TaylorEngine", "taylor_fields",
+    "ENGINES", "get_engine",
+    "Domain", "POINT_SETS", "Term", "DerivativeEngine",
     "SAMPLERS", "Sampler", "UniformSampler", "LatinHypercubeSampler", "SobolSampler", "get_sampler",
     "PDE", "Burgers", "Heat", "Wave",
     "MLP", "PINNLoss", "Trainer", "TrainResult",

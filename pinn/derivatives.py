@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 
 from .fields import parse_field
-from .terms import Term
+from .terms import DerivativeEngine, Term
 
 __all__ = ["Derivatives", "AutogradEngine"]
 
@@ -78,7 +78,7 @@ class Derivatives:
         return self._cache[index]
 
 
-class AutogradEngine:
+class AutogradEngine(DerivativeEngine):
     """Residuals on a batch with :class:`Derivatives` (reverse over reverse, cached)."""
 
     name = "autograd"
@@ -90,11 +90,6 @@ class AutogradEngine:
         coordinates: Sequence[str],
         terms: Iterable[Term],
     ) -> dict[str, torch.Tensor]:
-        """Evaluate every term on ``points`` (all terms share the point set).
-
-        Returns:
-            ``{term.name: (N,) residual}``.
-        """
         d = Derivatives(model, points, coordinates)
         coords = {c: d.points[:, i] for i, c in enumerate(coordinates)}
         out = {}

@@ -16,7 +16,7 @@ import torch
 from torch.func import jacrev, vmap
 
 from .fields import parse_field
-from .terms import Term
+from .terms import DerivativeEngine, Term
 
 __all__ = ["FuncEngine", "derivative_tower"]
 
@@ -51,7 +51,7 @@ def _lift(f):
     return g
 
 
-class FuncEngine:
+class FuncEngine(DerivativeEngine):
     """Residuals written per point, lifted over the batch with ``vmap``."""
 
     name = "func"
@@ -63,11 +63,6 @@ class FuncEngine:
         coordinates: Sequence[str],
         terms: Iterable[Term],
     ) -> dict[str, torch.Tensor]:
-        """Evaluate every term on ``points`` (all terms share the point set).
-
-        Returns:
-            ``{term.name: (N,) residual}``.
-        """
         terms = list(terms)
         indices = {name: parse_field(name, coordinates) for t in terms for name in t.fields}
         order = max((len(i) for i in indices.values()), default=0)

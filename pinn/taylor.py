@@ -21,7 +21,7 @@ import torch
 
 from .fields import parse_field
 from .nn import MLP
-from .terms import Term
+from .terms import DerivativeEngine, Term
 
 __all__ = ["TaylorEngine", "taylor_fields"]
 
@@ -64,7 +64,7 @@ def taylor_fields(model: MLP, points: torch.Tensor, indices: Iterable[tuple[int,
     return {i: result[i] for i in indices | {()}}
 
 
-class TaylorEngine:
+class TaylorEngine(DerivativeEngine):
     """Residuals from forward-propagated (Taylor-mode) input derivatives of an MLP."""
 
     name = "taylor"
@@ -76,11 +76,6 @@ class TaylorEngine:
         coordinates: Sequence[str],
         terms: Iterable[Term],
     ) -> dict[str, torch.Tensor]:
-        """Evaluate every term on ``points`` (all terms share the point set).
-
-        Returns:
-            ``{term.name: (N,) residual}``.
-        """
         terms = list(terms)
         index = {name: parse_field(name, coordinates) for t in terms for name in t.fields}
         values = taylor_fields(model, points, index.values())

@@ -1,13 +1,14 @@
-"""Loss terms: a pointwise residual on one point set of the domain."""
+"""Loss terms (a pointwise residual on one point set) and the interface of derivative engines."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import abc
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Term", "POINT_SETS"]
+__all__ = ["Term", "POINT_SETS", "DerivativeEngine"]
 
 #: The point sets every domain provides.
 POINT_SETS = ("interior", "initial", "boundary")
@@ -37,3 +38,26 @@ class Term:
     def __post_init__(self):
         if self.points not in POINT_SETS:
             raise ValueError(f"term {self.name!r}: points must be one of {POINT_SETS}, got {self.points!r}")
+
+
+class DerivativeEngine(abc.ABC):
+    """Computes the fields a set of terms reads and evaluates the terms.
+
+    Engines differ only in how they differentiate; they must agree to round-off.
+    """
+
+    name: str
+
+    @abc.abstractmethod
+    def residuals(
+        self,
+        model: Callable[[torch.Tensor], torch.Tensor],
+        points: torch.Tensor,
+        coordinates: Sequence[str],
+        terms: Iterable[Term],
+    ) -> dict[str, torch.Tensor]:
+        """Evaluate every term on ``points``, an ``(N, d)`` batch of one point set.
+
+        Returns:
+            ``{term.name: (N,) residual}``.
+        """
