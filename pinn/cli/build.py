@@ -19,6 +19,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from .. import io
+from ..checkpoints import CheckpointDir
 from ..engines import get_engine
 from ..evaluation import GridEvaluation, evaluate_grid
 from ..losses import PINNLoss
@@ -27,7 +28,6 @@ from ..observations import Observations, load_observations, sample_observations
 from ..pdes.base import PDE
 from ..plotting import plot_run
 from ..sampling import Sampler, get_sampler
-from ..checkpoints import CheckpointDir
 from ..training import Trainer, TrainState
 
 __all__ = ["Built", "build", "build_pde", "run_training", "DTYPES", "resolve_device"]
