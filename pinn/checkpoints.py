@@ -50,17 +50,16 @@ class CheckpointDir:
         return path
 
     def _best(self, step: int, loss: float) -> int:
+        """Update and return the step of the lowest-loss checkpoint (recorded in ``best``)."""
         best_file = self.path / "best"
         best_step, best_loss = step, loss
-        if best_file.exists():
-            try:
-                s, l = best_file.read_text().split()
-                if self.file(int(s)).exists() and not (float(l) > loss):
-                    best_step, best_loss = int(s), float(l)
-            except ValueError:
-                pass
-        if math.isnan(best_loss):
-            best_step = step
+        try:
+            s, l = best_file.read_text().split()
+            prev_step, prev_loss = int(s), float(l)
+            if self.file(prev_step).exists() and math.isfinite(prev_loss) and not (prev_loss > loss):
+                best_step, best_loss = prev_step, prev_loss  # also when the new loss is NaN
+        except (OSError, ValueError):
+            pass
         io.atomic_write(best_file, lambda tmp: Path(tmp).write_text(f"{best_step} {best_loss!r}\n"))
         return best_step
 

@@ -46,6 +46,12 @@ def _count(name: str, value) -> int:
     return value
 
 
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"trainer.{name} must be a positive integer, got {value!r}")
+    return value
+
+
 def _positive(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"trainer.{name} must be a finite number > 0, got {value!r}")
@@ -166,9 +172,9 @@ class Trainer:
         self.lr = _positive("lr", lr)
         self.lr_decay = _positive("lr_decay", lr_decay)
         self.lbfgs_lr = _positive("lbfgs_lr", lbfgs_lr)
-        self.lbfgs_history = _positive("lbfgs_history", lbfgs_history) and int(lbfgs_history)
-        self.lbfgs_chunk = _positive("lbfgs_chunk", lbfgs_chunk) and int(lbfgs_chunk)
-        self.log_every = _positive("log_every", log_every) and int(log_every)
+        self.lbfgs_history = _positive_int("lbfgs_history", lbfgs_history)
+        self.lbfgs_chunk = _positive_int("lbfgs_chunk", lbfgs_chunk)
+        self.log_every = _positive_int("log_every", log_every)
         self.max_failures = _count("max_failures", max_failures)
         self.failure_lr_factor = _positive("failure_lr_factor", failure_lr_factor)
         if self.failure_lr_factor >= 1:

@@ -72,7 +72,7 @@ BAD = [
     (["trainer.lr=nan"], "trainer.lr must be a finite number > 0"),
     (["trainer.lr=-1e-3"], "trainer.lr must be a finite number > 0"),
     (["model.width=-4"], "model.width must be a positive integer"),
-    (["trainer.log_every=0"], "trainer.log_every must be a finite number > 0"),
+    (["trainer.log_every=0"], "trainer.log_every must be a positive integer"),
     (["checkpoint.keep=0"], "checkpoint.keep must be >= 1"),
     (["evaluation.resolution=[1,5]"], "at least 2"),
     (["seed=abc"], "seed"),
