@@ -147,6 +147,8 @@ class Trainer:
         max_failures: roll-backs allowed after a non-finite loss or gradient before
             training stops with :class:`DivergenceError`.
         failure_lr_factor: each roll-back multiplies the current stage's learning rate by this.
+        lbfgs_float64: switch the model and the points to float64 for the L-BFGS stage
+            (Adam runs in the model's own precision).
         nan_at: fault injection for tests: at each of these (global) steps, once, the
             loss is made NaN as if training had diverged there (in L-BFGS, at the first
             evaluation of the chunk of iterations that holds the step).
@@ -165,6 +167,7 @@ class Trainer:
         log_every: int = 100,
         max_failures: int = 3,
         failure_lr_factor: float = 0.5,
+        lbfgs_float64: bool = False,
         nan_at: Sequence[int] = (),
     ):
         self.adam_steps = _count("adam_steps", adam_steps)
@@ -179,6 +182,9 @@ class Trainer:
         self.failure_lr_factor = _positive("failure_lr_factor", failure_lr_factor)
         if self.failure_lr_factor >= 1:
             raise ValueError(f"trainer.failure_lr_factor must be < 1, got {failure_lr_factor}")
+        if not isinstance(lbfgs_float64, bool):
+            raise ValueError(f"trainer.lbfgs_float64 must be true or false, got {lbfgs_float64!r}")
+        self.lbfgs_float64 = lbfgs_float64
         self.nan_at = tuple(_count("nan_at", s) for s in nan_at)
 
     # -- public ------------------------------------------------------------------------
@@ -283,6 +289,9 @@ class _Run:
             if self.checkpoint is not None and self.t.adam_steps and self.t.lbfgs_steps:
                 self.checkpoint(self._snapshot())  # right after the switch
         last_opt = None
+        if self.s.stage != "adam" and self.t.lbfgs_float64:
+            self.model.double()  # in place: the parameter objects stay the same
+            self.points = {k: v.double() for k, v in self.points.items()}
         if self.s.stage == "lbfgs":
             last_opt = self._lbfgs() if self.t.lbfgs_steps else None
             self.s.stage = "done"

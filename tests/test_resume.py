@@ -28,16 +28,18 @@ def _disk_roundtrip(snapshot):
     return torch.load(buf, weights_only=True)
 
 
-def _reference():
+def _reference(**kw):
     net, loss_fn, pts = _problem()
     snaps = []
-    res = Trainer(**KW).fit(net, loss_fn, pts, checkpoint=lambda s: snaps.append(_disk_roundtrip(s)),
+    res = Trainer(**KW, **kw).fit(net, loss_fn, pts, checkpoint=lambda s: snaps.append(_disk_roundtrip(s)),
                             checkpoint_every=1)
     return res, [p.detach().clone() for p in net.parameters()], snaps
 
 
 def _resume(snapshot, **kw):
     net, loss_fn, pts = _problem()
+    if kw.get("lbfgs_float64") and snapshot["trainer"]["stage"] != "adam":
+        net.double()
     net.load_state_dict(snapshot["model"])
     state = TrainState.from_dict(snapshot["trainer"])
     res = Trainer(**{**KW, **kw}).fit(net, loss_fn, pts, state=state)
@@ -52,11 +54,13 @@ def test_checkpoints_cover_both_stages_and_the_switch():
     assert any(st == "lbfgs" and lb > 0 for st, _, lb in stages)
 
 
-def test_resume_from_every_checkpoint_is_bit_identical():
-    res, params, snaps = _reference()
+@pytest.mark.parametrize("kw", [{}, {"lbfgs_float64": True}], ids=["float32", "lbfgs-float64"])
+def test_resume_from_every_checkpoint_is_bit_identical(kw):
+    res, params, snaps = _reference(**kw)
     assert len(snaps) >= 10
+    assert all(p.dtype == (torch.float64 if kw else torch.float32) for p in params)
     for snap in snaps:
-        again, p2 = _resume(snap)
+        again, p2 = _resume(snap, **kw)
         where = (snap["trainer"]["stage"], snap["trainer"]["adam_steps"], snap["trainer"]["lbfgs_steps"])
         assert again.final_loss == res.final_loss, where
         assert all(torch.equal(a, b) for a, b in zip(params, p2)), where

@@ -205,6 +205,8 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
     if resume is None:
         points = sample_points(b)
     else:
+        if resume["trainer"]["stage"] != "adam" and b.trainer.lbfgs_float64:
+            b.model.double()  # the checkpoint holds float64 weights: load them without rounding
         b.model.load_state_dict(resume["model"])
         b.generator.set_state(resume["generator"])
         points = {k: v.to(device=b.device, dtype=b.dtype) for k, v in resume["points"].items()}

@@ -46,6 +46,7 @@ class TrainerConfig:
     log_every: int = 100
     max_failures: int = 3
     failure_lr_factor: float = 0.5
+    lbfgs_float64: bool = False
     nan_at: list[int] = field(default_factory=list)
     weights: dict[str, float] = field(default_factory=dict)
 
