@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["plot_solution", "plot_slices", "plot_loss", "plot_run"]
+__all__ = ["plot_solution", "plot_slices", "plot_loss", "plot_run", "plot_error_vs", "plot_loss_curves", "plot_solution_grid"]
 
 
 def _plane(grid: Mapping[str, np.ndarray], *arrays: np.ndarray):
@@ -103,3 +103,65 @@ def plot_run(
         plot_slices(grid, u_pred, u_ref, out_dir / "slices.png"),
         plot_loss(history, out_dir / "loss.png"),
     ]
+
+
+def plot_error_vs(key: str, points: Sequence[tuple[str, float]], path: str | Path) -> Path:
+    """Rel. L2 error against one swept parameter: every run, and the mean ± std over repeats (seeds)."""
+    values = list(dict.fromkeys(v for v, _ in points))
+    try:
+        xs = {v: float(v) for v in values}
+        values.sort(key=float)
+    except ValueError:
+        xs = {v: float(i) for i, v in enumerate(values)}
+    fig = Figure(figsize=(6, 4), layout="constrained")
+    ax = fig.subplots()
+    ax.semilogy([xs[v] for v, _ in points], [e for _, e in points], "o", alpha=0.4, label="runs")
+    means = [np.mean([e for w, e in points if w == v]) for v in values]
+    stds = [np.std([e for w, e in points if w == v]) for v in values]
+    ax.errorbar([xs[v] for v in values], means, yerr=stds, fmt="-s", capsize=4, label="mean ± std")
+    if any(not _is_number(v) for v in values):
+        ax.set_xticks([xs[v] for v in values], values)
+    ax.set_xlabel(key)
+    ax.set_ylabel("rel. L2 error")
+    ax.legend()
+    return _save(fig, Path(path))
+
+
+def _is_number(v: str) -> bool:
+    try:
+        float(v)
+    except ValueError:
+        return False
+    return True
+
+
+def plot_loss_curves(labels: Sequence[str], histories: Sequence[Sequence[Mapping]], path: str | Path) -> Path:
+    """The total loss of several runs against step, overlaid."""
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.subplots()
+    for label, history in zip(labels, histories):
+        if history:
+            ax.semilogy([r["step"] for r in history], [r["loss"] for r in history], label=label)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    if labels:
+        ax.legend(fontsize="small")
+    return _save(fig, Path(path))
+
+
+def plot_solution_grid(items: Sequence[tuple[str, Mapping[str, np.ndarray], np.ndarray]], path: str | Path) -> Path:
+    """Predictions of several runs as heatmaps in a grid, one panel per run."""
+    cols = min(4, len(items))
+    rows = -(-len(items) // cols)
+    fig = Figure(figsize=(4 * cols, 3.3 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols)).reshape(-1)
+    for ax, (label, grid, u) in zip(axes, items):
+        a, b, _, (pred,) = _plane(grid, u)
+        im = ax.imshow(pred, origin="lower", aspect="auto", extent=[grid[b][0], grid[b][-1], grid[a][0], grid[a][-1]])
+        ax.set_title(label, fontsize="small")
+        ax.set_xlabel(b)
+        ax.set_ylabel(a)
+        fig.colorbar(im, ax=ax)
+    for ax in axes[len(items):]:
+        ax.set_axis_off()
+    return _save(fig, Path(path))

@@ -8,12 +8,14 @@ directory left behind.  A run that fails later gets a ``FAILED`` marker.
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from pathlib import Path
 
 import hydra
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.errors import HydraException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -62,8 +64,11 @@ def check_config(overrides: list[str]) -> DictConfig:
     return cfg
 
 
-def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None) -> float:
-    """Run (or resume) training in ``run_dir``, turning failures into one-line reports."""
+def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None, *, in_sweep: bool = False) -> float:
+    """Run (or resume) training in ``run_dir``, turning failures into one-line reports.
+
+    In a sweep a failed run is marked and logged, and the sweep goes on (NaN is returned).
+    """
     try:
         metrics = run_training(cfg, run_dir, resume=resume)
     except TrainingInterrupted as e:
@@ -73,6 +78,9 @@ def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None) -> flo
         io.mark_failed(run_dir, f"{type(e).__name__}: {one_line(str(e))}")
         if cfg.debug:
             raise
+        if in_sweep and not isinstance(e, KeyboardInterrupt):
+            log.error("run failed and is marked so in %s: %s", run_dir, one_line(str(e)))
+            return math.nan
         fail(PROG, f"{one_line(str(e))} (run marked failed in {run_dir}; add debug=true for a traceback)", code=1)
     log.info(
         "%s finished in %.1f s: rel. L2 error %.3e, max abs error %.3e",
@@ -84,7 +92,8 @@ def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None) -> flo
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def _task(cfg: DictConfig) -> float:
-    return _train_in(cfg, Path(HydraConfig.get().runtime.output_dir))
+    hc = HydraConfig.get()
+    return _train_in(cfg, Path(hc.runtime.output_dir), in_sweep=hc.mode == RunMode.MULTIRUN)
 
 
 def resume_run(run_dir: str | Path) -> float:

@@ -1,0 +1,173 @@
+"""``pinn-compare SWEEP_DIR``: summarise every run of a sweep (``pinn-train -m ...``).
+
+Writes into ``SWEEP_DIR/compare`` (or ``--out``):
+
+* ``runs.csv`` / ``runs.md``: one row per run, its overrides against its metrics;
+* ``summary.csv`` / ``summary.md``: runs grouped by everything but ``seed``, with the
+  mean, spread and best of the error over seeds;
+* ``error_vs_<key>.png`` for each swept parameter, ``losses.png`` (all loss curves)
+  and ``solutions.png`` (a grid of predictions).
+
+Failed and unfinished runs are listed with their reason; the rest are still summarised.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from .. import io
+from ..plotting import plot_error_vs, plot_loss_curves, plot_solution_grid
+from ._errors import fail
+
+__all__ = ["RunRecord", "collect_runs", "summarise", "main"]
+
+PROG = "pinn-compare"
+METRIC_KEYS = ("rel_l2", "max_abs_error", "final_loss", "train_seconds")
+
+
+@dataclass
+class RunRecord:
+    """One run of a sweep: where it is, what it overrode, how it ended."""
+
+    path: Path
+    overrides: dict[str, str]
+    status: str  # "finished" | "failed" | "unfinished"
+    metrics: dict = field(default_factory=dict)
+    reason: str = ""
+
+
+def _overrides(path: Path) -> dict[str, str]:
+    items = OmegaConf.to_container(OmegaConf.load(path))
+    out = {}
+    for item in items or []:
+        key, _, value = str(item).partition("=")
+        out[key.lstrip("+~")] = value
+    return out
+
+
+def collect_runs(sweep_dir: Path) -> list[RunRecord]:
+    """Every run directory under ``sweep_dir`` (one with ``.hydra/overrides.yaml``), sorted by path."""
+    sweep_dir = Path(sweep_dir)
+    if not sweep_dir.is_dir():
+        raise io.RunDirError(f"sweep directory {sweep_dir} does not exist; pass the directory of a pinn-train -m sweep")
+    runs = []
+    for marker in sorted(sweep_dir.rglob(".hydra/overrides.yaml")):
+        run = marker.parent.parent
+        try:
+            overrides = _overrides(marker)
+        except (OmegaConfBaseException, OSError, ValueError) as e:
+            runs.append(RunRecord(run, {}, "failed", reason=f"unreadable overrides ({type(e).__name__})"))
+            continue
+        if (run / io.FAILED).exists():
+            runs.append(RunRecord(run, overrides, "failed", reason=(run / io.FAILED).read_text().strip()))
+        elif (run / io.METRICS).exists():
+            try:
+                runs.append(RunRecord(run, overrides, "finished", metrics=io.read_metrics(run)))
+            except (OSError, json.JSONDecodeError) as e:
+                runs.append(RunRecord(run, overrides, "failed", reason=f"unreadable metrics.json ({type(e).__name__})"))
+        else:
+            runs.append(RunRecord(run, overrides, "unfinished", reason="no metrics.json: still running, or killed"))
+    if not runs:
+        raise io.RunDirError(f"{sweep_dir} holds no pinn runs (no */.hydra/overrides.yaml); pass a pinn-train -m sweep")
+    return runs
+
+
+def swept_keys(runs: Sequence[RunRecord]) -> list[str]:
+    """Override keys whose value differs between runs, in first-seen order."""
+    keys = list(dict.fromkeys(k for r in runs for k in r.overrides))
+    return [k for k in keys if len({r.overrides.get(k) for r in runs}) > 1]
+
+
+def summarise(runs: Sequence[RunRecord], keys: Sequence[str]) -> list[dict]:
+    """Group finished runs by every swept key but ``seed``; error statistics over each group."""
+    group_keys = [k for k in keys if k != "seed"]
+    groups: dict[tuple, list[RunRecord]] = {}
+    for r in runs:
+        if r.status == "finished":
+            groups.setdefault(tuple(r.overrides.get(k, "") for k in group_keys), []).append(r)
+    rows = []
+    for values, members in groups.items():
+        errs = [m.metrics["rel_l2"] for m in members]
+        rows.append({**dict(zip(group_keys, values)), "runs": len(members),
+                     "rel_l2_mean": statistics.fmean(errs), "rel_l2_std": statistics.pstdev(errs),
+                     "rel_l2_min": min(errs), "rel_l2_max": max(errs),
+                     "train_seconds_mean": statistics.fmean(m.metrics["train_seconds"] for m in members)})
+    return rows
+
+
+def _write_table(rows: list[dict], stem: Path) -> None:
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    with open(stem.with_suffix(".csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=columns)
+        w.writeheader()
+        w.writerows(rows)
+
+    def fmt(v):
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(fmt(row.get(c, "")) for c in columns) + " |" for row in rows]
+    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
+
+
+def compare(sweep_dir: Path, out_dir: Path | None = None) -> tuple[list[RunRecord], Path]:
+    """Collect, tabulate and plot a sweep; return the runs and the output directory."""
+    runs = collect_runs(sweep_dir)
+    keys = swept_keys(runs)
+    out = Path(out_dir) if out_dir else Path(sweep_dir) / "compare"
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [{"run": str(r.path.relative_to(sweep_dir)), **{k: r.overrides.get(k, "") for k in keys},
+             "status": r.status, **{m: r.metrics.get(m, "") for m in METRIC_KEYS}, "reason": r.reason} for r in runs]
+    _write_table(rows, out / "runs")
+    summary = summarise(runs, keys)
+    if summary:
+        _write_table(summary, out / "summary")
+    finished = [r for r in runs if r.status == "finished"]
+    for key in (k for k in keys if k != "seed"):
+        plot_error_vs(key, [(r.overrides.get(key, ""), r.metrics["rel_l2"]) for r in finished],
+                      out / f"error_vs_{key.replace('/', '_')}.png")
+    labels = [", ".join(f"{k}={r.overrides.get(k, '')}" for k in keys) or r.path.name for r in finished]
+    histories = [io.read_history(r.path / io.HISTORY) if (r.path / io.HISTORY).exists() else [] for r in finished]
+    plot_loss_curves(labels, histories, out / "losses.png")
+    preds = []
+    for label, r in zip(labels, finished):
+        if (r.path / io.PREDICTIONS).exists():
+            grid, u_pred, _ = io.read_predictions(r.path / io.PREDICTIONS)
+            preds.append((label, grid, u_pred))
+    if preds:
+        plot_solution_grid(preds, out / "solutions.png")
+    return runs, out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point of ``pinn-compare``."""
+    parser = argparse.ArgumentParser(prog=PROG, description="Summarise the runs of a pinn-train -m sweep.")
+    parser.add_argument("sweep_dir", type=Path, help="the sweep directory (hydra.sweep.dir)")
+    parser.add_argument("--out", type=Path, help="output directory (default SWEEP_DIR/compare)")
+    args = parser.parse_args(argv)
+    try:
+        runs, out = compare(args.sweep_dir, args.out)
+    except ValueError as e:
+        fail(PROG, str(e))
+    done = [r for r in runs if r.status == "finished"]
+    print(f"{len(done)} of {len(runs)} runs finished; tables and plots in {out}")
+    for r in runs:
+        if r.status != "finished":
+            print(f"  {r.status}: {r.path}: {r.reason}")
+    if done:
+        best = min(done, key=lambda r: r.metrics["rel_l2"] if math.isfinite(r.metrics["rel_l2"]) else math.inf)
+        print(f"best rel. L2 {best.metrics['rel_l2']:.3e} in {best.path}")
+
+
+if __name__ == "__main__":
+    main()
