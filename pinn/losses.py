@@ -55,10 +55,16 @@ class PINNLoss:
     def __call__(
         self, model: nn.Module, points: Mapping[str, torch.Tensor]
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Return the total loss and the unweighted mean squared residual of each term."""
+        """Return the total loss and the unweighted mean squared residual of each term.
+
+        The parts also carry the current value of each learnable coefficient of ``model``
+        (see :mod:`pinn.coefficients`), so they reach the history.
+        """
         res = self.residuals(model, points)
         if self.data:
             res["data"] = model(points["data"]).reshape(-1) - points["data_values"]
         parts = {name: (r * r).mean() for name, r in res.items()}
         total = sum(self.weights[name] * parts[name] for name in self.term_names)
+        for name, p in getattr(model, "coefficients", {}).items():
+            parts[name] = p.detach()  # logged beside the loss terms; not part of the loss
         return total, parts

@@ -85,6 +85,10 @@ BAD = [
     (["data.samples=10", "data.noise=nan"], "data.noise must be a finite number"),
     (["data.noise=0.01"], "set data.samples too"),
     (["data.samples=10", "data.path=x.csv"], "either data.path or data.samples"),
+    (["pde.learn=[nu]", "pde.learn_init=[0.1]"], "needs observations"),
+    (["pde.learn=[mu]", "pde.learn_init=[0.1]", "data.samples=10"], "no coefficient 'mu'"),
+    (["pde.learn=[nu]", "data.samples=10"], "one initial guess"),
+    (["pde.learn=[nu]", "pde.learn_init=[0.1]", "data.samples=10", "derivatives=taylor"], "derivatives=autograd"),
 ]
 
 

@@ -23,6 +23,7 @@ from ..checkpoints import CheckpointDir
 from ..engines import get_engine
 from ..evaluation import GridEvaluation, evaluate_grid
 from ..losses import PINNLoss
+from ..coefficients import WithCoefficients, make_learnable
 from ..nn import MLP
 from ..observations import Observations, load_observations, sample_observations
 from ..pdes.base import PDE
@@ -54,8 +55,11 @@ def resolve_device(name: str) -> torch.device:
 
 def build_pde(cfg: DictConfig) -> PDE:
     """Instantiate ``cfg.pde``; a constructor's ``ValueError`` comes out unwrapped."""
+    node = OmegaConf.to_container(cfg.pde, resolve=True)
+    node.pop("learn", None)  # not constructor arguments: see build()
+    node.pop("learn_init", None)
     try:
-        pde = instantiate(cfg.pde, _convert_="all")
+        pde = instantiate(node, _convert_="all")
     except InstantiationException as e:
         cause = e.__cause__
         if isinstance(cause, (ValueError, TypeError)):
@@ -71,7 +75,7 @@ class Built:
     """Everything a training run needs, built from one config."""
 
     pde: PDE
-    model: MLP
+    model: MLP | WithCoefficients
     sampler: Sampler
     loss: PINNLoss
     trainer: Trainer
@@ -99,9 +103,18 @@ def build(cfg: DictConfig) -> Built:
         generator=generator,
         dtype=dtype,
     ).to(device)
+    learn = list(cfg.pde.get("learn") or [])
+    trained_pde = pde  # the PDE of the loss; `pde` stays the truth (reference, data, evaluation)
+    if learn:
+        if cfg.derivatives == "taylor":
+            raise ValueError("learnable coefficients need derivatives=autograd or derivatives=func")
+        trained_pde = build_pde(cfg)
+        model = make_learnable(trained_pde, model, learn, list(cfg.pde.get("learn_init") or []))
     sampler = get_sampler(cfg.sampler)
     observations = _observations(cfg, pde, sampler, generator)
-    loss = PINNLoss(pde, get_engine(cfg.derivatives), weights=OmegaConf.to_container(cfg.trainer.weights),
+    if learn and observations is None:
+        raise ValueError("learning pde coefficients needs observations: set data.path or data.samples")
+    loss = PINNLoss(trained_pde, get_engine(cfg.derivatives), weights=OmegaConf.to_container(cfg.trainer.weights),
                     data=observations is not None)
     trainer = Trainer(**{k: v for k, v in OmegaConf.to_container(cfg.trainer).items() if k != "weights"})
     if cfg.checkpoint.keep < 1 or cfg.checkpoint.every < 0:
@@ -252,6 +265,7 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
         "lbfgs_steps": result.lbfgs_steps,
         "final_loss": result.final_loss,
         "failures": result.failures,
+        **({"learned": b.model.values()} if isinstance(b.model, WithCoefficients) else {}),
         "seed": int(cfg.seed),
         "resolution": b.resolution,
     }
