@@ -5,7 +5,8 @@ import torch
 
 from pinn import MLP, Burgers, Heat, PINNLoss, Wave, get_engine, get_sampler
 
-PDES = [Burgers(), Heat(), Wave(), Heat(alpha=0.1, modes=[1, 3], amplitudes=[1.0, -0.2])]
+PDES = [Burgers(), Heat(), Wave(), Heat(alpha=0.1, modes=[1, 3], amplitudes=[1.0, -0.2]),
+        Heat(bc="neumann", modes=[0, 2], amplitudes=[0.5, 1.0])]
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sin", "softplus"])

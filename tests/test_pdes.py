@@ -36,6 +36,7 @@ def _scale(pde, points):
 
 CASES = [
     (Heat(), Heat(alpha=0.5)),
+    (Heat(bc="neumann", modes=[0, 1, 3], amplitudes=[0.5, 1.0, -0.2]), Heat(bc="neumann", modes=[0, 1, 3], amplitudes=[0.5, 1.0, -0.2], alpha=0.3)),
     (Heat(alpha=0.05, modes=[1, 2, 5], amplitudes=[1.0, -0.3, 0.1], x=(-1.0, 2.0), t=(0.5, 1.0)), Heat(alpha=0.06, modes=[1, 2, 5], amplitudes=[1.0, -0.3, 0.1], x=(-1.0, 2.0), t=(0.5, 1.0))),
     (Wave(), Wave(c=2.1)),
     (Wave(c=3.0, modes=[2], amplitudes=[0.7]), Wave(c=2.0, modes=[2], amplitudes=[0.7])),
@@ -54,7 +55,9 @@ def test_residual_vanishes_on_exact_solution_and_not_with_a_wrong_coefficient(pd
     assert r_wrong.abs().max().item() > 1e-3 * scale
 
 
-@pytest.mark.parametrize("pde", [Heat(), Wave(), Burgers(), Heat(modes=[2, 3], amplitudes=[0.5, 0.25])], ids=lambda p: p.name)
+@pytest.mark.parametrize("pde", [Heat(), Wave(), Burgers(), Heat(modes=[2, 3], amplitudes=[0.5, 0.25]),
+                                 Heat(bc="neumann", modes=[0, 2], amplitudes=[1.0, 0.5], x=(-1.0, 1.0))],
+                         ids=lambda p: p.name)
 def test_conditions_hold_on_exact_solution(pde):
     g = torch.Generator().manual_seed(1)
     from pinn import get_sampler
@@ -75,6 +78,15 @@ def test_wave_defaults_are_wave1d_c():
     t = np.linspace(0, 1, 5)[None, :]
     want = np.sin(np.pi * x) * np.cos(2 * np.pi * t) + 0.5 * np.sin(4 * np.pi * x) * np.cos(8 * np.pi * t)
     np.testing.assert_allclose(Wave().solution({"x": x, "t": t}), want, atol=1e-15)
+
+
+def test_neumann_heat_is_insulated_and_keeps_its_mean():
+    pde = Heat(bc="neumann", modes=[0, 1], amplitudes=[0.7, 1.0])
+    assert [t.fields for t in pde.conditions()] == [("u",), ("u_x",)]
+    x = np.linspace(0, 1, 2001)[:, None]
+    u = pde.solution({"x": x, "t": np.array([[0.0, 0.5, 1.0]])})
+    np.testing.assert_allclose(np.trapezoid(u, x[:, 0], axis=0), 0.7, atol=1e-12)  # heat is conserved
+    np.testing.assert_allclose(u[:, 0], 0.7 + np.cos(np.pi * x[:, 0]), atol=1e-15)
 
 
 def test_heat_defaults_are_the_deepxde_problem():
@@ -134,7 +146,9 @@ def test_gauss_hermite_integrates_polynomials_and_gaussians():
         (lambda: Burgers(t=(0.5, 1.0)), "start at 0"),
         (lambda: Heat(alpha=0), "alpha must be > 0"),
         (lambda: Heat(modes=[1, 2], amplitudes=[1.0]), "same length"),
-        (lambda: Heat(modes=[0], amplitudes=[1.0]), "positive integers"),
+        (lambda: Heat(modes=[0], amplitudes=[1.0]), "integers >= 1"),
+        (lambda: Heat(modes=[-1], amplitudes=[1.0], bc="neumann"), "integers >= 0"),
+        (lambda: Heat(bc="robin"), "choose one of: dirichlet, neumann"),
         (lambda: Heat(modes=[], amplitudes=[]), "at least one"),
         (lambda: Wave(c=-2), "c must be > 0"),
         (lambda: Wave(c=float("inf")), "finite"),

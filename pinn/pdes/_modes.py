@@ -9,14 +9,16 @@ from .base import finite
 __all__ = ["check_modes"]
 
 
-def check_modes(modes: Sequence[int], amplitudes: Sequence[float]) -> tuple[tuple[int, ...], tuple[float, ...]]:
-    """Validate sine modes ``k`` (positive integers) and their amplitudes (one each)."""
+def check_modes(
+    modes: Sequence[int], amplitudes: Sequence[float], *, lowest: int = 1
+) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Validate modes ``k`` (integers >= ``lowest``) and their amplitudes (one each)."""
     modes, amplitudes = list(modes), list(amplitudes)
     if not modes:
         raise ValueError("at least one sine mode is needed, e.g. pde.modes=[1] pde.amplitudes=[1.0]")
     if len(modes) != len(amplitudes):
         raise ValueError(f"pde.modes and pde.amplitudes need the same length, got {len(modes)} and {len(amplitudes)}")
     for k in modes:
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"sine modes must be positive integers, got {k!r}")
+        if isinstance(k, bool) or not isinstance(k, int) or k < lowest:
+            raise ValueError(f"modes must be integers >= {lowest}, got {k!r}")
     return tuple(modes), tuple(finite("amplitude", a) for a in amplitudes)

@@ -1,11 +1,9 @@
-"""Heat equation ``u_t = alpha u_xx`` with zero Dirichlet boundaries and sine-mode data."""
+"""Heat equation ``u_t = alpha u_xx`` with Dirichlet or Neumann boundaries and mode data."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-
-import torch
 
 from ..domains import Domain
 from ..terms import Term
@@ -14,19 +12,26 @@ from .base import PDE, _xp, positive
 
 __all__ = ["Heat"]
 
+BOUNDARY_CONDITIONS = ("dirichlet", "neumann")
+
 
 class Heat(PDE):
-    """``u_t = alpha u_xx`` on ``x in [x0, x1]``, ``t in [t0, t1]``; ``u = 0`` at both ends.
+    """``u_t = alpha u_xx`` on ``x in [x0, x1]``, ``t in [t0, t1]``.
 
-    The initial condition is ``sum_k a_k sin(k pi (x - x0) / L)``, whose exact
-    solution decays each mode by ``exp(-alpha (k pi / L)^2 (t - t0))``.
+    * ``bc="dirichlet"``: ``u = 0`` at both ends; the data are sine modes
+      ``sum_k a_k sin(k pi (x - x0) / L)``.
+    * ``bc="neumann"``: ``u_x = 0`` at both ends (insulated); the data are cosine modes
+      ``sum_k a_k cos(k pi (x - x0) / L)`` (``k = 0`` allowed: a constant).
+
+    Either way each mode decays by ``exp(-alpha (k pi / L)^2 (t - t0))``: the exact solution.
 
     Args:
         alpha: diffusivity, > 0.
-        modes: the sine modes ``k`` (positive integers).
+        modes: the modes ``k`` (positive integers; ``0`` too with Neumann boundaries).
         amplitudes: ``a_k``, one per mode.
         x: spatial interval.
         t: time interval.
+        bc: ``"dirichlet"`` or ``"neumann"``.
     """
 
     name = "heat"
@@ -40,32 +45,40 @@ class Heat(PDE):
         amplitudes: Sequence[float] = (1.0,),
         x: Sequence[float] = (0.0, 1.0),
         t: Sequence[float] = (0.0, 1.0),
+        bc: str = "dirichlet",
     ):
+        if bc not in BOUNDARY_CONDITIONS:
+            raise ValueError(f"unknown boundary condition {bc!r}; choose one of: {', '.join(BOUNDARY_CONDITIONS)} "
+                             f"(e.g. pde.bc=neumann)")
+        self.bc = bc
         self.alpha = positive("alpha", alpha)
-        self.modes, self.amplitudes = check_modes(modes, amplitudes)
+        self.modes, self.amplitudes = check_modes(modes, amplitudes, lowest=0 if bc == "neumann" else 1)
         self.domain = Domain({"x": x}, t)
 
     def _wavenumber(self, k: int) -> float:
         lo, hi = self.domain.lower[0].item(), self.domain.upper[0].item()
         return k * math.pi / (hi - lo)
 
+    def _shape(self, xp, k: int, x):
+        x0 = self.domain.lower[0].item()
+        return (xp.sin if self.bc == "dirichlet" else xp.cos)(self._wavenumber(k) * (x - x0))
+
     def _initial(self, x):
-        xp, x0 = _xp(x), self.domain.lower[0].item()
-        return sum(a * xp.sin(self._wavenumber(k) * (x - x0)) for k, a in zip(self.modes, self.amplitudes))
+        xp = _xp(x)
+        return sum(a * self._shape(xp, k, x) for k, a in zip(self.modes, self.amplitudes))
 
     def residual(self, fields, coords):
         return fields["u_t"] - self.alpha * fields["u_xx"]
 
     def conditions(self) -> tuple[Term, ...]:
-        return (
-            Term("initial", "initial", ("u",), lambda f, c: f["u"] - self._initial(c["x"])),
-            Term("boundary", "boundary", ("u",), lambda f, c: f["u"]),
-        )
+        boundary = (Term("boundary", "boundary", ("u",), lambda f, c: f["u"]) if self.bc == "dirichlet"
+                    else Term("boundary", "boundary", ("u_x",), lambda f, c: f["u_x"]))
+        return (Term("initial", "initial", ("u",), lambda f, c: f["u"] - self._initial(c["x"])), boundary)
 
     def solution(self, coords: Mapping[str, object]):
         x, t = coords["x"], coords["t"]
-        xp, x0, t0 = _xp(x), self.domain.lower[0].item(), self.domain.lower[1].item()
+        xp, t0 = _xp(x), self.domain.lower[1].item()
         return sum(
-            a * xp.sin(self._wavenumber(k) * (x - x0)) * xp.exp(-self.alpha * self._wavenumber(k) ** 2 * (t - t0))
+            a * self._shape(xp, k, x) * xp.exp(-self.alpha * self._wavenumber(k) ** 2 * (t - t0))
             for k, a in zip(self.modes, self.amplitudes)
         )
