@@ -4,6 +4,8 @@ The public API is re-exported here; everything else is an implementation detail.
 """
 
 from .activations import ACTIVATIONS, Sin, Softplus, Tanh, get_activation
+from .checkpoints import CheckpointDir
+from .coefficients import WithCoefficients, make_learnable
 from .derivatives import AutogradEngine, Derivatives
 from .domains import Domain
 from .engines import ENGINES, get_engine
@@ -12,10 +14,11 @@ from .functional import FuncEngine, derivative_tower
 from .taylor import TaylorEngine, taylor_fields
 from .losses import PINNLoss
 from .nn import MLP
+from .observations import ObservationError, Observations, load_observations, sample_observations
 from .pdes import PDE, Burgers, Heat, Wave
 from .sampling import SAMPLERS, LatinHypercubeSampler, Sampler, SobolSampler, UniformSampler, get_sampler
 from .terms import POINT_SETS, DerivativeEngine, Term
-from .training import Trainer, TrainResult
+from .training import Trainer, TrainResult, TrainState
 
 __all__ = [
     "ACTIVATIONS", "Sin", "Softplus", "Tanh", "get_activation",
@@ -24,6 +27,8 @@ __all__ = [
     "Domain", "POINT_SETS", "Term", "DerivativeEngine",
     "SAMPLERS", "Sampler", "UniformSampler", "LatinHypercubeSampler", "SobolSampler", "get_sampler",
     "PDE", "Burgers", "Heat", "Wave",
-    "MLP", "PINNLoss", "Trainer", "TrainResult",
+    "MLP", "PINNLoss", "Trainer", "TrainResult", "TrainState",
+    "CheckpointDir", "WithCoefficients", "make_learnable",
+    "Observations", "ObservationError", "load_observations", "sample_observations",
     "GridEvaluation", "evaluate_grid", "predict", "relative_l2", "max_abs_error",
 ]

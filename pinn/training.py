@@ -253,11 +253,12 @@ class _Run:
     def _after_step(self, opt, sched=None, *, crossed: bool) -> None:
         """Offer a checkpoint when due, and stop when asked."""
         stop = self.should_stop()
-        if self.checkpoint is None and not stop:
+        save = self.checkpoint is not None and (stop or (self.every and crossed))
+        if not save and not stop:
             return
         self.s.optimizer = opt.state_dict()
         self.s.scheduler = sched.state_dict() if sched is not None else None
-        if self.checkpoint is not None and (stop or (self.every and crossed)):
+        if save:
             self.checkpoint(self._snapshot())
         if stop:
             raise TrainingInterrupted(self.s.step)

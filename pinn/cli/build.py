@@ -31,7 +31,7 @@ from ..plotting import plot_run
 from ..sampling import Sampler, get_sampler
 from ..training import Trainer, TrainState
 
-__all__ = ["Built", "build", "build_pde", "run_training", "DTYPES", "resolve_device"]
+__all__ = ["Built", "build", "build_model", "build_pde", "run_training", "DTYPES", "resolve_device"]
 
 log = logging.getLogger("pinn")
 
@@ -87,13 +87,15 @@ class Built:
     observations: Observations | None = None
 
 
-def build(cfg: DictConfig) -> Built:
-    """Check every value of ``cfg`` and construct the objects; raises ``ValueError`` on bad input."""
+def build_model(
+    cfg: DictConfig, pde: PDE, generator: torch.Generator
+) -> tuple[MLP | WithCoefficients, PDE]:
+    """The network (with learnable coefficients, if any) and the PDE the loss should use.
+
+    The returned PDE is ``pde`` itself, or a second instance whose learned coefficients
+    are the model's parameters; ``pde`` stays the truth (reference, data, evaluation).
+    """
     _choice("precision", cfg.precision, list(DTYPES))
-    dtype = DTYPES[cfg.precision]
-    device = resolve_device(cfg.device)
-    pde = build_pde(cfg)
-    generator = torch.Generator().manual_seed(int(cfg.seed))
     model = MLP(
         pde.domain.lower,
         pde.domain.upper,
@@ -101,15 +103,24 @@ def build(cfg: DictConfig) -> Built:
         depth=cfg.model.depth,
         activation=cfg.activation,
         generator=generator,
-        dtype=dtype,
-    ).to(device)
+        dtype=DTYPES[cfg.precision],
+    ).to(resolve_device(cfg.device))
     learn = list(cfg.pde.get("learn") or [])
-    trained_pde = pde  # the PDE of the loss; `pde` stays the truth (reference, data, evaluation)
-    if learn:
-        if cfg.derivatives == "taylor":
-            raise ValueError("learnable coefficients need derivatives=autograd or derivatives=func")
-        trained_pde = build_pde(cfg)
-        model = make_learnable(trained_pde, model, learn, list(cfg.pde.get("learn_init") or []))
+    if not learn:
+        return model, pde
+    if cfg.derivatives == "taylor":
+        raise ValueError("learnable coefficients need derivatives=autograd or derivatives=func")
+    trained_pde = build_pde(cfg)
+    return make_learnable(trained_pde, model, learn, list(cfg.pde.get("learn_init") or [])), trained_pde
+
+
+def build(cfg: DictConfig) -> Built:
+    """Check every value of ``cfg`` and construct the objects; raises ``ValueError`` on bad input."""
+    pde = build_pde(cfg)
+    generator = torch.Generator().manual_seed(int(cfg.seed))
+    model, trained_pde = build_model(cfg, pde, generator)
+    learn = isinstance(model, WithCoefficients)
+    dtype, device = DTYPES[cfg.precision], resolve_device(cfg.device)
     sampler = get_sampler(cfg.sampler)
     observations = _observations(cfg, pde, sampler, generator)
     if learn and observations is None:

@@ -8,13 +8,14 @@ import sys
 import time
 from pathlib import Path
 
+import torch
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from .. import io
 from ..evaluation import evaluate_grid
 from ._errors import fail
-from .build import build
+from .build import build_model, build_pde
 from .config import register_configs
 
 __all__ = ["main", "evaluate_run"]
@@ -30,20 +31,22 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
     run_dir = io.check_run_dir(run_dir, needs=(io.CHECKPOINT, ".hydra/config.yaml"))
     try:
         cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
-        b = build(cfg)
+        pde = build_pde(cfg)  # only the PDE and the network: no points, no observation files
+        model, _ = build_model(cfg, pde, torch.Generator())
+        resolution_default = list(cfg.evaluation.resolution or [201] * pde.domain.dim)
     except (OmegaConfBaseException, AttributeError, KeyError) as e:
         raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a pinn config ({type(e).__name__}: {e})") from None
     state = io.load_checkpoint(run_dir / io.CHECKPOINT)
     try:
-        b.model.load_state_dict(state["model"])
+        model.load_state_dict(state["model"])
     except (KeyError, RuntimeError, TypeError) as e:
         raise io.RunDirError(f"{run_dir}/{io.CHECKPOINT} does not match the run's model ({type(e).__name__})") from None
-    res = list(resolution) if resolution else b.resolution
+    res = list(resolution) if resolution else resolution_default
     start = time.perf_counter()
-    ev = evaluate_grid(b.model, b.pde, res, chunk_size=chunk_size or cfg.evaluation.chunk_size)
+    ev = evaluate_grid(model, pde, res, chunk_size=chunk_size or cfg.evaluation.chunk_size)
     out_dir = Path(out_dir) if out_dir else run_dir / "eval"
     io.write_predictions(out_dir / io.PREDICTIONS, ev.grid, ev.u_pred, ev.u_ref)
-    metrics = {**ev.metrics, "pde": b.pde.name, "resolution": res, "eval_seconds": time.perf_counter() - start}
+    metrics = {**ev.metrics, "pde": pde.name, "resolution": res, "eval_seconds": time.perf_counter() - start}
     io.write_metrics(out_dir, metrics)
     return metrics
 

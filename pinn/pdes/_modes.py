@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import math
+
+from ..domains import Domain
 from .base import finite
 
-__all__ = ["check_modes"]
+__all__ = ["check_modes", "wavenumber"]
 
 
 def check_modes(
@@ -22,3 +25,8 @@ def check_modes(
         if isinstance(k, bool) or not isinstance(k, int) or k < lowest:
             raise ValueError(f"modes must be integers >= {lowest}, got {k!r}")
     return tuple(modes), tuple(finite("amplitude", a) for a in amplitudes)
+
+
+def wavenumber(domain: Domain, k: int) -> float:
+    """``k pi / L`` for mode ``k`` on the domain's first spatial interval of length ``L``."""
+    return k * math.pi / (domain.upper[0].item() - domain.lower[0].item())

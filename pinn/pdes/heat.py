@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 from ..domains import Domain
 from ..terms import Term
-from ._modes import check_modes
+from ._modes import check_modes, wavenumber
 from .base import PDE, _xp, positive
 
 __all__ = ["Heat"]
@@ -56,8 +55,7 @@ class Heat(PDE):
         self.domain = Domain({"x": x}, t)
 
     def _wavenumber(self, k: int) -> float:
-        lo, hi = self.domain.lower[0].item(), self.domain.upper[0].item()
-        return k * math.pi / (hi - lo)
+        return wavenumber(self.domain, k)
 
     def _shape(self, xp, k: int, x):
         x0 = self.domain.lower[0].item()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 from ..domains import Domain
 from ..terms import Term
-from ._modes import check_modes
+from ._modes import check_modes, wavenumber
 from .base import PDE, _xp, positive
 
 __all__ = ["Wave"]
@@ -45,8 +44,7 @@ class Wave(PDE):
         self.domain = Domain({"x": x}, t)
 
     def _wavenumber(self, k: int) -> float:
-        lo, hi = self.domain.lower[0].item(), self.domain.upper[0].item()
-        return k * math.pi / (hi - lo)
+        return wavenumber(self.domain, k)
 
     def _initial(self, x):
         xp, x0 = _xp(x), self.domain.lower[0].item()
