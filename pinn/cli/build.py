@@ -17,8 +17,9 @@ import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from torch.nn.parallel import DistributedDataParallel
 
-from .. import io
+from .. import distributed, io
 from ..checkpoints import CheckpointDir
 from ..engines import get_engine
 from ..evaluation import GridEvaluation, evaluate_grid
@@ -157,10 +158,11 @@ def _observations(cfg: DictConfig, pde: PDE, sampler: Sampler, generator: torch.
     return None
 
 
-def sample_points(b: Built) -> dict[str, torch.Tensor]:
-    """Draw each point set of the domain from the run's generator; add the observations."""
+def sample_points(b: Built, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """Draw each point set of the domain from ``generator`` (default: the run's); add the observations."""
+    generator = b.generator if generator is None else generator
     points = {
-        which: b.pde.domain.sample(which, n, b.sampler, generator=b.generator).to(device=b.device, dtype=b.dtype)
+        which: b.pde.domain.sample(which, n, b.sampler, generator=generator).to(device=b.device, dtype=b.dtype)
         for which, n in b.points_per_set.items()
     }
     if b.observations is not None:
@@ -209,6 +211,26 @@ class _StopFlag:
             signal.signal(sig, handler)
 
 
+def _check_distributed(cfg: DictConfig) -> None:
+    """Refuse the settings that data-parallel training does not support, naming the fix."""
+    if cfg.derivatives != "autograd":
+        raise ValueError(f"data-parallel training (torchrun) needs derivatives=autograd, got {cfg.derivatives}")
+    if cfg.trainer.lbfgs_float64:
+        raise ValueError("data-parallel training (torchrun) cannot switch precision mid-run; "
+                         "drop trainer.lbfgs_float64 or use precision=float64")
+
+
+def _resumed_points(resume: dict, ranks: int, rank: int) -> dict:
+    """This rank's points from a checkpoint, which must come from a run with as many ranks."""
+    shards = resume.get("shards")
+    saved = len(shards) if shards is not None else 1
+    if saved != ranks:
+        raise ValueError(f"the checkpoint was written by a run on {saved} rank(s); resume it with "
+                         f"{'pinn-train' if saved == 1 else f'torchrun --nproc_per_node={saved} -m pinn.cli.train'} "
+                         f"resume=RUN_DIR")
+    return resume["points"] if shards is None else shards[rank]
+
+
 def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = None) -> dict:
     """Train, evaluate and write every output of one run into ``run_dir``; return the metrics.
 
@@ -223,26 +245,44 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
     """
     run_dir = Path(run_dir)
     b = build(cfg)
+    ranks, rank = distributed.world_size(), distributed.rank()
+    if ranks > 1:
+        _check_distributed(cfg)
     ckpts = CheckpointDir(run_dir / "checkpoints", keep=cfg.checkpoint.keep)
     every = cfg.checkpoint.every
     state = None
     if resume is None:
-        points = sample_points(b)
+        # Rank 0 draws from the run's generator, so one process is the one-rank case.
+        points = sample_points(b, distributed.shard_generator(cfg.seed, rank) if rank else None)
     else:
         if resume["trainer"]["stage"] != "adam" and b.trainer.lbfgs_float64:
             b.model.double()  # the checkpoint holds float64 weights: load them without rounding
         b.model.load_state_dict(resume["model"])
         b.generator.set_state(resume["generator"])
-        points = {k: v.to(device=b.device, dtype=b.dtype) for k, v in resume["points"].items()}
+        points = _resumed_points(resume, ranks, rank)
+        points = {k: v.to(device=b.device, dtype=b.dtype) for k, v in points.items()}
         state = TrainState.from_dict(resume["trainer"])
         log.info("resuming %s at step %d (%s stage)", b.pde.name, state.step, state.stage)
+    loss_fn, shards = b.loss, None
+    if ranks > 1:
+        shards = [None] * ranks
+        torch.distributed.all_gather_object(shards, {k: v.cpu() for k, v in points.items()})
+        device_ids = [b.device.index if b.device.index is not None else torch.cuda.current_device()] \
+            if b.device.type == "cuda" else None
+        loss_fn = distributed.GlobalLoss(b.loss, DistributedDataParallel(b.model, device_ids=device_ids))
+        log.info("data-parallel over %d ranks: %s points per rank", ranks,
+                 ", ".join(f"{len(v)} {k}" for k, v in points.items() if k != "data_values"))
 
     def save(snapshot: dict) -> None:
+        if rank:
+            return  # rank 0 alone writes
         trainer_state = snapshot["trainer"]
         loss = trainer_state["history"][-1]["loss"] if trainer_state["history"] else math.nan
         step = trainer_state["adam_steps"] + trainer_state["lbfgs_steps"]
         snapshot = {**snapshot, "points": {k: v.cpu() for k, v in points.items()},
                     "generator": b.generator.get_state(), "pde": b.pde.name}
+        if shards is not None:
+            snapshot["shards"] = shards
         ckpts.save(step, snapshot, loss=loss)
         io.write_history(run_dir / io.HISTORY, trainer_state["history"])
 
@@ -253,8 +293,11 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
             cfg.derivatives, b.trainer.adam_steps, b.trainer.lbfgs_steps,
         )
     with _StopFlag() as stop:
-        result = b.trainer.fit(b.model, b.loss, points, state=state, callback=_progress(b.trainer),
-                               checkpoint=save, checkpoint_every=every, should_stop=stop)
+        should_stop = stop if ranks == 1 else (lambda: distributed.any_rank(stop(), b.device))
+        result = b.trainer.fit(b.model, loss_fn, points, state=state, callback=_progress(b.trainer),
+                               checkpoint=save, checkpoint_every=every, should_stop=should_stop)
+    if rank:
+        return {}  # rank 0 alone evaluates and writes
     start = time.perf_counter()
     ev: GridEvaluation = evaluate_grid(b.model, b.pde, b.resolution, chunk_size=cfg.evaluation.chunk_size)
     eval_seconds = time.perf_counter() - start

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import hydra
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -20,9 +21,10 @@ from hydra.errors import HydraException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from .. import io
+from .. import distributed, io
 from ..checkpoints import CheckpointDir
 from ..training import TrainingInterrupted
+from . import _ddp
 from ._errors import fail, one_line
 from .build import build, run_training
 from .config import CONF_DIR, register_configs
@@ -71,11 +73,16 @@ def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None, *, in_
     """
     try:
         metrics = run_training(cfg, run_dir, resume=resume)
+        if distributed.rank():
+            return math.nan  # rank 0 reports
     except TrainingInterrupted as e:
+        if distributed.rank():
+            sys.exit(130)
         fail(PROG, f"interrupted at step {e.step}; checkpoint saved in {run_dir / 'checkpoints'}; "
                    f"continue with: pinn-train resume={run_dir}", code=130)
     except (Exception, KeyboardInterrupt) as e:
-        io.mark_failed(run_dir, f"{type(e).__name__}: {one_line(str(e))}")
+        if distributed.rank() == 0:
+            io.mark_failed(run_dir, f"{type(e).__name__}: {one_line(str(e))}")
         if cfg.debug:
             raise
         if in_sweep and not isinstance(e, KeyboardInterrupt):
@@ -109,9 +116,13 @@ def resume_run(run_dir: str | Path) -> float:
         build(cfg)
     except (OmegaConfBaseException, AttributeError, KeyError) as e:
         raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a pinn config ({type(e).__name__})") from None
-    _log_to(run_dir / "train.log")
+    if distributed.rank() == 0:
+        _log_to(run_dir / "train.log")
     state = CheckpointDir(run_dir / "checkpoints", keep=cfg.checkpoint.keep).load_latest()
-    (run_dir / io.FAILED).unlink(missing_ok=True)
+    if distributed.world_size() > 1:
+        torch.distributed.barrier()  # every rank has read the checkpoints before rank 0 writes again
+    if distributed.rank() == 0:
+        (run_dir / io.FAILED).unlink(missing_ok=True)
     return _train_in(cfg, run_dir, resume=state)
 
 
@@ -133,7 +144,20 @@ def _overrides(argv: list[str]) -> list[str] | None:
 
 
 def main() -> None:
-    """Console entry point of ``pinn-train``."""
+    """Console entry point of ``pinn-train`` (also under ``torchrun ... -m pinn.cli.train``)."""
+    if not _ddp.launched():
+        return _main()
+    try:
+        sys.argv[1:] = _ddp.setup(sys.argv[1:])
+    except ValueError as e:
+        fail(PROG, str(e))
+    try:
+        _main()
+    finally:
+        _ddp.teardown()
+
+
+def _main() -> None:
     register_configs()
     resume = [a for a in sys.argv[1:] if a.startswith("resume=")]
     if resume:
