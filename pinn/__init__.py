@@ -5,9 +5,11 @@ The public API is re-exported here; everything else is an implementation detail.
 
 from .activations import ACTIVATIONS, Sin, Softplus, Tanh, get_activation
 from .checkpoints import CheckpointDir
+from .compiling import GuardedCompile
 from .coefficients import WithCoefficients, make_learnable
 from .derivatives import AutogradEngine, Derivatives
 from .domains import Domain
+from .ensemble import EnsembleResult, train_ensemble
 from .engines import ENGINES, get_engine
 from .evaluation import GridEvaluation, evaluate_grid, max_abs_error, predict, relative_l2
 from .functional import FuncEngine, derivative_tower
@@ -18,7 +20,7 @@ from .observations import ObservationError, Observations, load_observations, sam
 from .pdes import PDE, Burgers, Heat, Wave
 from .sampling import SAMPLERS, LatinHypercubeSampler, Sampler, SobolSampler, UniformSampler, get_sampler
 from .terms import POINT_SETS, DerivativeEngine, Term
-from .training import Trainer, TrainResult, TrainState
+from .training import ADAM_IMPLS, Trainer, TrainResult, TrainState, adam
 
 __all__ = [
     "ACTIVATIONS", "Sin", "Softplus", "Tanh", "get_activation",
@@ -27,7 +29,8 @@ __all__ = [
     "Domain", "POINT_SETS", "Term", "DerivativeEngine",
     "SAMPLERS", "Sampler", "UniformSampler", "LatinHypercubeSampler", "SobolSampler", "get_sampler",
     "PDE", "Burgers", "Heat", "Wave",
-    "MLP", "PINNLoss", "Trainer", "TrainResult", "TrainState",
+    "MLP", "PINNLoss", "Trainer", "TrainResult", "TrainState", "ADAM_IMPLS", "adam",
+    "EnsembleResult", "train_ensemble", "GuardedCompile",
     "CheckpointDir", "WithCoefficients", "make_learnable",
     "Observations", "ObservationError", "load_observations", "sample_observations",
     "GridEvaluation", "evaluate_grid", "predict", "relative_l2", "max_abs_error",

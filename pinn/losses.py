@@ -44,13 +44,12 @@ class PINNLoss:
 
     def residuals(self, model: nn.Module, points: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``{term name: (N,) residual}`` with each point set's derivatives computed once."""
-        out: dict[str, torch.Tensor] = {}
+        sets = []
         for which in dict.fromkeys(t.points for t in self.terms):
             if which not in points:
                 raise ValueError(f"no {which!r} points were given; got sets {sorted(points)}")
-            group = [t for t in self.terms if t.points == which]
-            out.update(self.engine.residuals(model, points[which], self.pde.domain.coordinates, group))
-        return out
+            sets.append((points[which], [t for t in self.terms if t.points == which]))
+        return self.engine.residuals_of_sets(model, sets, self.pde.domain.coordinates)
 
     def __call__(
         self, model: nn.Module, points: Mapping[str, torch.Tensor]

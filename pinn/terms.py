@@ -61,3 +61,18 @@ class DerivativeEngine(abc.ABC):
         Returns:
             ``{term.name: (N,) residual}``.
         """
+
+    def residuals_of_sets(
+        self,
+        model: Callable[[torch.Tensor], torch.Tensor],
+        sets: Sequence[tuple[torch.Tensor, Sequence[Term]]],
+        coordinates: Sequence[str],
+    ) -> dict[str, torch.Tensor]:
+        """Evaluate several point sets, each ``(points, terms)``; by default one by one.
+
+        Engines may override this to share work between the sets (one batched pass).
+        """
+        out: dict[str, torch.Tensor] = {}
+        for points, terms in sets:
+            out.update(self.residuals(model, points, coordinates, terms))
+        return out

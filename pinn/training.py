@@ -21,9 +21,10 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from .compiling import GuardedCompile
 from .losses import PINNLoss
 
-__all__ = ["Trainer", "TrainResult", "TrainState", "TrainingInterrupted", "DivergenceError"]
+__all__ = ["ADAM_IMPLS", "Trainer", "TrainResult", "TrainState", "TrainingInterrupted", "DivergenceError", "adam"]
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,16 @@ class TrainResult:
 
 Checkpoint = Callable[[dict], None]
 
+#: Adam implementations, as keyword arguments of ``torch.optim.Adam``.
+ADAM_IMPLS = {"foreach": {"foreach": True}, "fused": {"fused": True}, "for-loop": {"foreach": False}}
+
+
+def adam(params, *, lr: float, impl: str = "foreach") -> torch.optim.Adam:
+    """``torch.optim.Adam`` with the implementation ``impl`` (see :data:`ADAM_IMPLS`)."""
+    if impl not in ADAM_IMPLS:
+        raise ValueError(f"unknown Adam implementation {impl!r}; choose one of: {', '.join(ADAM_IMPLS)}")
+    return torch.optim.Adam(params, lr=lr, **ADAM_IMPLS[impl])
+
 
 class Trainer:
     """Adam for ``adam_steps``, then L-BFGS (strong Wolfe) for ``lbfgs_steps`` iterations.
@@ -152,6 +163,12 @@ class Trainer:
         nan_at: fault injection for tests: at each of these (global) steps, once, the
             loss is made NaN as if training had diverged there (in L-BFGS, at the first
             evaluation of the chunk of iterations that holds the step).
+        adam_impl: ``"foreach"`` (one multi-tensor kernel per update; the default),
+            ``"fused"`` (a single fused kernel) or ``"for-loop"`` (one kernel per tensor).
+            The same arithmetic up to rounding; ``scripts/bench_step.py`` times them.
+        compile: run the loss through ``torch.compile`` (guarded: a compile failure logs
+            one line and trains eagerly).  Off by default: on the CPU it does not pay for
+            its compile time (``docs/performance.md``).
     """
 
     def __init__(
@@ -169,6 +186,8 @@ class Trainer:
         failure_lr_factor: float = 0.5,
         lbfgs_float64: bool = False,
         nan_at: Sequence[int] = (),
+        adam_impl: str = "foreach",
+        compile: bool = False,
     ):
         self.adam_steps = _count("adam_steps", adam_steps)
         self.lbfgs_steps = _count("lbfgs_steps", lbfgs_steps)
@@ -186,6 +205,12 @@ class Trainer:
             raise ValueError(f"trainer.lbfgs_float64 must be true or false, got {lbfgs_float64!r}")
         self.lbfgs_float64 = lbfgs_float64
         self.nan_at = tuple(_count("nan_at", s) for s in nan_at)
+        if adam_impl not in ADAM_IMPLS:
+            raise ValueError(f"unknown trainer.adam_impl {adam_impl!r}; choose one of: {', '.join(ADAM_IMPLS)}")
+        self.adam_impl = adam_impl
+        if not isinstance(compile, bool):
+            raise ValueError(f"trainer.compile must be true or false, got {compile!r}")
+        self.compile = compile
 
     # -- public ------------------------------------------------------------------------
 
@@ -213,6 +238,8 @@ class Trainer:
             should_stop: polled after every step; when it returns true a snapshot is
                 offered and :class:`TrainingInterrupted` is raised.
         """
+        if self.compile:
+            loss_fn = GuardedCompile(loss_fn, what="the loss")
         run = _Run(self, model, loss_fn, points, state or TrainState(), callback, checkpoint,
                    _count("checkpoint_every", checkpoint_every), should_stop or (lambda: False))
         return run.go()
@@ -309,7 +336,7 @@ class _Run:
         )
 
     def _adam(self) -> None:
-        opt = torch.optim.Adam(self.params, lr=self.t.lr)
+        opt = adam(self.params, lr=self.t.lr, impl=self.t.adam_impl)
         sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=self.t.lr_decay ** (1 / 1000))
         if self.s.optimizer is not None:
             opt.load_state_dict(self.s.optimizer)

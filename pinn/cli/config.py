@@ -48,6 +48,8 @@ class TrainerConfig:
     failure_lr_factor: float = 0.5
     lbfgs_float64: bool = False
     nan_at: list[int] = field(default_factory=list)
+    adam_impl: str = "foreach"
+    compile: bool = False
     weights: dict[str, float] = field(default_factory=dict)
 
 
