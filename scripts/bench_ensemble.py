@@ -28,11 +28,16 @@ PDES = {"burgers": Burgers, "heat": Heat, "wave": Wave}
 
 def _member(pde, seed, args):
     g = torch.Generator().manual_seed(seed)
-    model = MLP(pde.domain.lower, pde.domain.upper, width=args.width, depth=args.depth, generator=g)
+    model = MLP(pde.domain.lower, pde.domain.upper, width=args.width, depth=args.depth, generator=g).to(args.device)
     sampler = get_sampler("lhs")
-    pts = {w: pde.domain.sample(w, args.points if w == "interior" else 256, sampler, generator=g).float()
+    pts = {w: pde.domain.sample(w, args.points if w == "interior" else 256, sampler, generator=g).float().to(args.device)
            for w in pde.domain.point_sets}
     return model, pts
+
+
+def _sync(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
 
 
 def _time_steps(args, pde, loss):
@@ -56,8 +61,10 @@ def _time_steps(args, pde, loss):
         f()
     for _ in range(args.repeats):
         for name, f in runners.items():
+            _sync(args.device)
             t = time.perf_counter()
             f()
+            _sync(args.device)
             per = args.chunk if "vmap" in name else 1
             times[name].append(1e3 * (time.perf_counter() - t) / per)
     return {name: statistics.median(v) for name, v in times.items()}
@@ -75,10 +82,12 @@ def main():
     p.add_argument("--chunk", type=int, default=10, help="Adam steps per timed ensemble call")
     p.add_argument("--train-steps", type=int, default=1000, help="Adam steps of the accuracy run (0: skip)")
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--device", default="cpu")
     args = p.parse_args()
     pde = PDES[args.pde]()
     loss = PINNLoss(pde, get_engine(args.engine))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}, float32; "
+    where = torch.cuda.get_device_name() if torch.device(args.device).type == "cuda" else platform.machine()
+    print(f"torch {torch.__version__}, {args.device} ({where}), {torch.get_num_threads()} threads, float32; "
           f"{args.pde}, {args.depth}x{args.width} tanh, {args.points} interior points, {args.engine} engine\n")
     t = _time_steps(args, pde, loss)
     one, many = t["1 member"], t[f"{args.members} members (vmap)"]
