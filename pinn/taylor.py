@@ -39,6 +39,8 @@ def taylor_fields(model: MLP, points: torch.Tensor, indices: Iterable[tuple[int,
         raise ValueError(f"the taylor engine needs a pinn.MLP, got {type(model).__name__}; use derivatives=autograd")
     seconds = sorted(i for i in indices if len(i) == 2)
     firsts = sorted({(j,) for i in indices if i for j in i})
+    if not firsts:  # values only (initial and Dirichlet sets): a plain forward pass
+        return {(): model(points).reshape(-1)}
     n = points.shape[0]
     # Input scaling h0 = (x - c) / w: d h0 / d x_j = e_j / w_j, no second derivatives.
     h = (points - model.center) / model.half_width
