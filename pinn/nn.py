@@ -1,4 +1,4 @@
-"""Networks: a multilayer perceptron with inputs scaled to ``[-1, 1]``."""
+"""Networks: a multilayer perceptron with inputs scaled to ``[-1, 1]``, optionally periodic."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ class MLP(nn.Module):
     """Fully connected network ``R^d -> R``.
 
     Inputs are first mapped affinely from the box ``[lower, upper]`` to ``[-1, 1]^d``.
+    A coordinate named in ``periodic`` then enters as ``(cos(pi h), sin(pi h))``: the
+    network is exactly periodic in it, with the box's length as period, in value and
+    in every derivative (periodic boundary conditions hold by construction).
     Weights get Xavier-normal initialisation from ``generator``; biases start at zero.
 
     Args:
@@ -24,6 +27,7 @@ class MLP(nn.Module):
         activation: activation name (see :data:`pinn.activations.ACTIVATIONS`).
         generator: the random source for the initial weights.
         dtype: parameter dtype.
+        periodic: indices of the periodic coordinates.
     """
 
     def __init__(
@@ -36,6 +40,7 @@ class MLP(nn.Module):
         activation: str = "tanh",
         generator: torch.Generator,
         dtype: torch.dtype = torch.float32,
+        periodic: tuple[int, ...] = (),
     ):
         super().__init__()
         for name, value in (("width", width), ("depth", depth)):
@@ -47,7 +52,11 @@ class MLP(nn.Module):
             raise ValueError(f"input box needs lower < upper in every coordinate, got {lower.tolist()} and {upper.tolist()}")
         self.register_buffer("center", ((upper + lower) / 2).to(dtype))
         self.register_buffer("half_width", ((upper - lower) / 2).to(dtype))
-        sizes = [lower.numel()] + [width] * depth + [1]
+        periodic = tuple(sorted(set(int(i) for i in periodic)))
+        if any(i < 0 or i >= lower.numel() for i in periodic):
+            raise ValueError(f"periodic coordinate indices must lie in 0..{lower.numel() - 1}, got {list(periodic)}")
+        self.periodic = periodic
+        sizes = [lower.numel() + len(periodic)] + [width] * depth + [1]
         self.layers = nn.ModuleList(nn.Linear(a, b, dtype=dtype) for a, b in zip(sizes[:-1], sizes[1:]))
         self.activation = get_activation(activation)
         with torch.no_grad():
@@ -58,6 +67,19 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, d) -> (N, 1)``."""
         h = (x - self.center) / self.half_width
+        if self.periodic:
+            h = self.embed(h)
         for layer in self.layers[:-1]:
             h = self.activation(layer(h))
         return self.layers[-1](h)
+
+    def embed(self, h: torch.Tensor) -> torch.Tensor:
+        """``(N, d)`` scaled inputs to ``(N, d + p)`` features: each periodic ``h_j`` becomes
+        ``cos(pi h_j)`` (in its place) and ``sin(pi h_j)`` (appended)."""
+        cols = list(h.unbind(-1))
+        extra = []
+        for j in self.periodic:
+            angle = torch.pi * cols[j]
+            cols[j] = torch.cos(angle)
+            extra.append(torch.sin(angle))
+        return torch.stack(cols + extra, dim=-1)

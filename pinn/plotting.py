@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["plot_solution", "plot_slices", "plot_loss", "plot_run", "plot_error_vs", "plot_loss_curves", "plot_solution_grid"]
+__all__ = ["solution_figure", "plot_solution", "plot_slices", "plot_loss", "plot_run", "plot_error_vs", "plot_loss_curves", "plot_solution_grid"]
 
 
 def _plane(grid: Mapping[str, np.ndarray], *arrays: np.ndarray):
@@ -32,7 +32,12 @@ def _save(fig: Figure, path: Path) -> Path:
 
 
 def plot_solution(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray, path: str | Path) -> Path:
-    """Heatmaps of prediction, reference and absolute error (second axis horizontal)."""
+    """Heatmaps of prediction, reference and absolute error (second axis horizontal), saved to ``path``."""
+    return _save(solution_figure(grid, u_pred, u_ref), Path(path))
+
+
+def solution_figure(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray) -> Figure:
+    """The figure of :func:`plot_solution`, unsaved (e.g. for TensorBoard)."""
     a, b, fixed, (pred, ref) = _plane(grid, u_pred, u_ref)
     extent = [grid[b][0], grid[b][-1], grid[a][0], grid[a][-1]]
     vmin, vmax = float(min(pred.min(), ref.min())), float(max(pred.max(), ref.max()))
@@ -48,7 +53,7 @@ def plot_solution(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.
         fig.colorbar(im, ax=ax, label="u" if "|" not in title else "abs. error")
     if fixed:
         fig.suptitle(", ".join(f"{k} = {v:.3g}" for k, v in fixed.items()))
-    return _save(fig, Path(path))
+    return fig
 
 
 def plot_slices(

@@ -111,7 +111,8 @@ class TrainResult:
     """What :meth:`Trainer.fit` returns.
 
     Attributes:
-        history: one row per logged step: ``step``, ``stage``, ``loss``, each term, ``seconds``.
+        history: one row per logged step: ``step``, ``stage``, ``loss``, each term, ``lr``
+            (the stage's learning rate), ``seconds``.
         adam_steps: Adam steps taken.
         lbfgs_steps: L-BFGS iterations taken (fewer than asked if it stalled).
         final_loss: the loss of the returned parameters.
@@ -253,6 +254,7 @@ class _Run:
         self.callback, self.checkpoint, self.every, self.should_stop = callback, checkpoint, every, should_stop
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.start = time.perf_counter() - state.seconds
+        self.lr_now = trainer.lr
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -268,6 +270,7 @@ class _Run:
     def _record(self, stage: str, loss: torch.Tensor, parts: Mapping[str, torch.Tensor]) -> None:
         row = {"step": self.s.step, "stage": stage, "loss": float(loss)}
         row.update({name: float(v) for name, v in parts.items()})
+        row["lr"] = self.lr_now
         row["seconds"] = time.perf_counter() - self.start
         self.s.history.append(row)
         if self.callback is not None:
@@ -357,6 +360,7 @@ class _Run:
                 continue
             opt.step()
             sched.step()
+            self.lr_now = opt.param_groups[0]["lr"]
             self.s.adam_steps += 1
             if self.s.adam_steps % self.t.log_every == 0 or self.s.adam_steps == self.t.adam_steps:
                 self._record("adam", loss.detach(), {k: v.detach() for k, v in parts.items()})
@@ -409,6 +413,7 @@ class _Run:
             opt.param_groups[0]["max_eval"] = chunk * 5 // 4
             n_before = opt.state[self.params[0]].get("n_iter", 0)
             bad["hit"] = False
+            self.lr_now = opt.param_groups[0]["lr"]
             opt.step(closure)
             taken = opt.state[self.params[0]].get("n_iter", 0) - n_before
             # The closure's last call may have been a rejected line-search trial: evaluate

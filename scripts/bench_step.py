@@ -13,8 +13,10 @@ run the loss through ``torch.compile`` (the compile time is reported apart).
     python scripts/bench_step.py --deepxde .venv-bench/bin/python   # add DeepXDE's Burgers example
 
 Peak memory: on CUDA ``torch.cuda.max_memory_allocated`` over one step; on the CPU the
-growth of the process's peak resident set over one step, measured in a fresh process
-per cell (``--memory``; it costs a process start per cell).
+peak growth of the resident set during one step, polled every 0.2 ms by a thread, in a
+fresh process per cell whose malloc returns every block of 128 KiB or more to the system
+when freed (``MALLOC_MMAP_THRESHOLD_``), so resident memory follows live tensors
+(``--memory``; it costs a process start per cell).
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -107,8 +109,29 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+class _RssPeak:
+    """Peak resident set (MB) above the level at entry, polled by a thread."""
+
+    def __enter__(self):
+        self.base = self.peak = _rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def _poll(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _rss_mb())
+            time.sleep(0.0002)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_mb())
+
+    @property
+    def extra(self) -> float:
+        return max(0.0, self.peak - self.base)
 
 
 def probe_memory(pde_name, depth, width, n, runner, device) -> float:
@@ -124,33 +147,31 @@ def probe_memory(pde_name, depth, width, n, runner, device) -> float:
         step()
         torch.cuda.synchronize()
         return (torch.cuda.max_memory_allocated() - base) / 2**20
-    before = _rss_mb()
-    step()
-    return max(0.0, _peak_mb() - before)
+    with _RssPeak() as rss:
+        step()
+    return rss.extra
 
 
 def probe_eval_memory(points_per_axis: int, device) -> dict:
     """Peak extra memory (MB) and time of pinn's grid evaluation (8x20 net, heat, whose reference is cheap)."""
     pde = Heat()
     model = MLP(pde.domain.lower, pde.domain.upper, generator=torch.Generator().manual_seed(0)).to(device)
+    evaluate_grid(model, pde, [11, 11])  # warm-up
     if device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
-    else:
-        base = _rss_mb()
-    t = time.perf_counter()
-    ev = evaluate_grid(model, pde, [points_per_axis, points_per_axis])
-    seconds = time.perf_counter() - t
-    if device.type == "cuda":
-        extra = (torch.cuda.max_memory_allocated() - base) / 2**20
-    else:
-        extra = max(0.0, _peak_mb() - base)
+    with _RssPeak() as rss:
+        t = time.perf_counter()
+        ev = evaluate_grid(model, pde, [points_per_axis, points_per_axis])
+        seconds = time.perf_counter() - t
+    extra = (torch.cuda.max_memory_allocated() - base) / 2**20 if device.type == "cuda" else rss.extra
     return {"points": ev.u_pred.size, "extra_mb": extra, "seconds": seconds}
 
 
 def _in_fresh_process(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, timeout=900)
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, timeout=900, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"memory probe failed: {out.stderr.strip().splitlines()[-1:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])

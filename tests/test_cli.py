@@ -233,7 +233,7 @@ def test_train_eval_plot_end_to_end(tmp_path):
     run_dir = tmp_path / "runs" / "b1"
     out = _run([_script("pinn-train"), "pde=burgers", "pde.nu=0.005", f"hydra.run.dir={run_dir}", *TINY], tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "rel. L2 error" in out.stderr + out.stdout and "plots in" in out.stderr + out.stdout
+    assert "rel. L2 error" in out.stderr + out.stdout and "plots/  (solution.png" in out.stderr + out.stdout
 
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert {"rel_l2", "max_abs_error", "train_seconds", "adam_steps", "lbfgs_steps", "final_loss"} <= set(metrics)
@@ -244,7 +244,7 @@ def test_train_eval_plot_end_to_end(tmp_path):
         np.testing.assert_allclose(p["u_ref"][:, 0], -np.sin(np.pi * p["x"]), atol=1e-15)
         assert np.isclose(metrics["rel_l2"], np.linalg.norm(p["u_pred"] - p["u_ref"]) / np.linalg.norm(p["u_ref"]))
     header = (run_dir / "history.csv").read_text().splitlines()[0].split(",")
-    assert header == ["step", "stage", "loss", "residual", "initial", "boundary", "seconds"]
+    assert header == ["step", "stage", "loss", "residual", "initial", "boundary", "lr", "seconds"]
     for name in ("solution.png", "slices.png", "loss.png"):
         assert (run_dir / "plots" / name).stat().st_size > 1000
     assert (run_dir / ".hydra" / "config.yaml").exists() and (run_dir / "checkpoint.pt").exists()

@@ -36,6 +36,8 @@ def _scale(pde, points):
 
 CASES = [
     (Heat(), Heat(alpha=0.5)),
+    (Heat(bc="periodic", modes=[1, 2], amplitudes=[1.0, 0.4], x=(-1.0, 1.0)),
+     Heat(bc="periodic", modes=[1, 2], amplitudes=[1.0, 0.4], x=(-1.0, 1.0), alpha=0.3)),
     (Heat(bc="neumann", modes=[0, 1, 3], amplitudes=[0.5, 1.0, -0.2]), Heat(bc="neumann", modes=[0, 1, 3], amplitudes=[0.5, 1.0, -0.2], alpha=0.3)),
     (Heat(alpha=0.05, modes=[1, 2, 5], amplitudes=[1.0, -0.3, 0.1], x=(-1.0, 2.0), t=(0.5, 1.0)), Heat(alpha=0.06, modes=[1, 2, 5], amplitudes=[1.0, -0.3, 0.1], x=(-1.0, 2.0), t=(0.5, 1.0))),
     (Wave(), Wave(c=2.1)),

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 import signal
@@ -13,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
@@ -22,13 +24,16 @@ from torch.nn.parallel import DistributedDataParallel
 from .. import distributed, io
 from ..checkpoints import CheckpointDir
 from ..engines import get_engine
-from ..evaluation import GridEvaluation, evaluate_grid
+from ..evaluation import GridEvaluation, evaluate_grid, max_abs_error, relative_l2
 from ..losses import PINNLoss
 from ..coefficients import WithCoefficients, make_learnable
 from ..nn import MLP
 from ..observations import Observations, load_observations, sample_observations
 from ..pdes.base import PDE
-from ..plotting import plot_run
+from ..loggers import TensorBoardLogger
+from ..plotting import plot_run, solution_figure
+from ..progress import make_progress
+from ..evaluation import predict
 from ..sampling import Sampler, get_sampler
 from ..training import Trainer, TrainState
 
@@ -105,7 +110,11 @@ def build_model(
         activation=cfg.activation,
         generator=generator,
         dtype=DTYPES[cfg.precision],
+        periodic=pde.periodic_indices(),
     ).to(resolve_device(cfg.device))
+    if pde.periodic and cfg.derivatives == "taylor":
+        raise ValueError(f"{pde.name} is periodic in {', '.join(pde.periodic)}: use derivatives=autograd or "
+                         f"derivatives=func (the taylor engine needs affine network inputs)")
     learn = list(cfg.pde.get("learn") or [])
     if not learn:
         return model, pde
@@ -139,6 +148,15 @@ def build(cfg: DictConfig) -> Built:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"points.{which} must be a positive integer, got {n!r}")
         points[which] = n
+    _choice("logger", cfg.logger, ["csv", "tensorboard"])
+    if cfg.logger == "tensorboard":
+        try:
+            importlib.import_module("torch.utils.tensorboard")
+        except ImportError:
+            raise ValueError("logger=tensorboard needs the tensorboard package: pip install tensorboard "
+                             "(or pip install -e '.[tensorboard]')") from None
+    if cfg.logger_every < 0:
+        raise ValueError(f"logger_every must be >= 0 (0: no in-training evaluation), got {cfg.logger_every}")
     resolution = list(cfg.evaluation.resolution or [201] * pde.domain.dim)
     pde.domain.grid(resolution)  # validates the resolution
     if cfg.evaluation.chunk_size < 1:
@@ -171,18 +189,42 @@ def sample_points(b: Built, generator: torch.Generator | None = None) -> dict[st
     return points
 
 
-def _progress(trainer: Trainer):
-    total = trainer.adam_steps + trainer.lbfgs_steps
-    shown = {"bucket": -1}
+class _Monitor:
+    """The training callback of a run: progress, and TensorBoard with periodic evaluations."""
 
-    def callback(row: dict) -> None:
-        bucket = row["step"] // trainer.log_every
-        if bucket == shown["bucket"] and row["step"] != total:
+    def __init__(self, cfg: DictConfig, b: Built, run_dir: Path, *, quiet: bool = False):
+        total = b.trainer.adam_steps + b.trainer.lbfgs_steps
+        self.progress = None if quiet else make_progress(total, b.trainer.log_every, logger=log)
+        self.tb = TensorBoardLogger(run_dir / "tensorboard") if cfg.logger == "tensorboard" and not quiet else None
+        self.every, self.b, self._last = cfg.logger_every, b, 0
+        self._grid = self._points = self._ref = None
+
+    def __call__(self, row: dict) -> None:
+        if self.progress is not None:
+            self.progress(row)
+        if self.tb is None:
             return
-        shown["bucket"] = bucket
-        log.info("%-5s step %6d/%d  loss %.3e  (%.1f s)", row["stage"], row["step"], total, row["loss"], row["seconds"])
+        self.tb.row(row)
+        if self.every and row["step"] // self.every > self._last // self.every:
+            self._last = row["step"]
+            self.tb.evaluation(row["step"], *self._evaluate())
 
-    return callback
+    def _evaluate(self):
+        if self._grid is None:  # the grid and its reference, once
+            self._grid = self.b.pde.domain.grid(self.b.resolution)
+            mesh = np.meshgrid(*self._grid.values(), indexing="ij")
+            self._points = np.stack([m.reshape(-1) for m in mesh], axis=1)
+            self._ref = self.b.pde.reference_grid(self._grid)
+        pred = predict(self.b.model, self._points).reshape(self._ref.shape)
+        metrics = {"rel_l2": relative_l2(pred, self._ref), "max_abs_error": max_abs_error(pred, self._ref)}
+        figure = solution_figure(self._grid, pred, self._ref) if len(self._grid) >= 2 else None
+        return metrics, figure
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.close()
+        if self.tb is not None:
+            self.tb.close()
 
 
 class _StopFlag:
@@ -292,10 +334,14 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
             b.pde.name, cfg.model.depth, cfg.model.width, cfg.activation, cfg.precision,
             cfg.derivatives, b.trainer.adam_steps, b.trainer.lbfgs_steps,
         )
+    monitor = _Monitor(cfg, b, run_dir, quiet=rank != 0)
     with _StopFlag() as stop:
         should_stop = stop if ranks == 1 else (lambda: distributed.any_rank(stop(), b.device))
-        result = b.trainer.fit(b.model, loss_fn, points, state=state, callback=_progress(b.trainer),
-                               checkpoint=save, checkpoint_every=every, should_stop=should_stop)
+        try:
+            result = b.trainer.fit(b.model, loss_fn, points, state=state, callback=monitor,
+                                   checkpoint=save, checkpoint_every=every, should_stop=should_stop)
+        finally:
+            monitor.close()
     if rank:
         return {}  # rank 0 alone evaluates and writes
     start = time.perf_counter()

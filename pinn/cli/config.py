@@ -89,6 +89,8 @@ class PinnConfig:
     derivatives: str = "autograd"
     device: str = "cpu"
     plots: bool = True
+    logger: str = "csv"
+    logger_every: int = 500
     debug: bool = False
 
 

@@ -89,12 +89,29 @@ def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None, *, in_
             log.error("run failed and is marked so in %s: %s", run_dir, one_line(str(e)))
             return math.nan
         fail(PROG, f"{one_line(str(e))} (run marked failed in {run_dir}; add debug=true for a traceback)", code=1)
-    log.info(
-        "%s finished in %.1f s: rel. L2 error %.3e, max abs error %.3e",
-        metrics["pde"], metrics["train_seconds"], metrics["rel_l2"], metrics["max_abs_error"],
-    )
-    log.info("outputs in %s%s", run_dir, f"; plots in {run_dir / 'plots'}" if cfg.plots else "")
+    log.info("%s", summary(metrics, run_dir, plots=cfg.plots, tensorboard=cfg.logger == "tensorboard"))
     return metrics["rel_l2"]
+
+
+def summary(metrics: dict, run_dir: Path, *, plots: bool, tensorboard: bool) -> str:
+    """The one-screen report of a finished run: error, time, learned values, where the outputs are."""
+    rows = [
+        ("rel. L2 error", f"{metrics['rel_l2']:.3e}   (max abs error {metrics['max_abs_error']:.3e})"),
+        ("training", f"{metrics['train_seconds']:.1f} s: {metrics['adam_steps']} Adam + {metrics['lbfgs_steps']} "
+                     f"L-BFGS steps, final loss {metrics['final_loss']:.3e}"
+                     + (f", {metrics['failures']} roll-back(s)" if metrics.get("failures") else "")),
+    ]
+    if metrics.get("learned"):
+        rows.append(("learned", ", ".join(f"{k} = {v:.6g}" for k, v in metrics["learned"].items())))
+    rows.append(("outputs", f"{run_dir}/  (metrics.json, predictions.npz, history.csv, checkpoint.pt)"))
+    if plots:
+        rows.append(("plots", f"{run_dir / 'plots'}/  (solution.png, slices.png, loss.png)"))
+    if tensorboard:
+        rows.append(("tensorboard", f"tensorboard --logdir {run_dir / 'tensorboard'}"))
+    rows.append(("evaluate", f"pinn-eval {run_dir}"))
+    width = max(len(k) for k, _ in rows)
+    title = f" {metrics['pde']} finished "
+    return "\n".join([f"{title:=^72}"] + [f"  {k:<{width}}  {v}" for k, v in rows] + ["=" * 72])
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")

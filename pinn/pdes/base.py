@@ -25,7 +25,10 @@ class PDE(abc.ABC):
 
     * ``name`` and ``residual_fields`` (class attributes),
     * ``domain`` (an attribute set in ``__init__``),
-    * :meth:`residual`, :meth:`conditions` and :meth:`solution`.
+    * :meth:`residual`, :meth:`conditions` and :meth:`solution`,
+    * optionally ``periodic``: the names of coordinates in which the solution is periodic
+      over the domain's box.  The network is then built periodic in them (see
+      :class:`~pinn.nn.MLP`), so these boundaries need no loss term.
 
     Residuals and conditions are written pointwise with torch ops: the same code
     runs on a batch ``(N,)`` and, under ``vmap``, on a single point ``()``.
@@ -34,6 +37,7 @@ class PDE(abc.ABC):
     name: ClassVar[str]
     residual_fields: ClassVar[tuple[str, ...]]
     domain: Domain
+    periodic: tuple[str, ...] = ()
 
     @abc.abstractmethod
     def residual(self, fields: Mapping[str, torch.Tensor], coords: Mapping[str, torch.Tensor]) -> torch.Tensor:
@@ -56,6 +60,13 @@ class PDE(abc.ABC):
     def terms(self) -> tuple[Term, ...]:
         """All loss terms: the residual on the interior, then the conditions."""
         return (Term("residual", "interior", tuple(self.residual_fields), self.residual),) + tuple(self.conditions())
+
+    def periodic_indices(self) -> tuple[int, ...]:
+        """Positions of :attr:`periodic` among the domain's coordinates."""
+        unknown = [c for c in self.periodic if c not in self.domain.coordinates]
+        if unknown:
+            raise ValueError(f"{self.name}: periodic coordinates {unknown} are not among {self.domain.coordinates}")
+        return tuple(self.domain.coordinates.index(c) for c in self.periodic)
 
     def reference_grid(self, grid: Mapping[str, np.ndarray]) -> np.ndarray:
         """The reference solution on a tensor-product grid, indexed like ``grid`` (``[x, t]``)."""

@@ -11,7 +11,7 @@ from .base import PDE, _xp, positive
 
 __all__ = ["Heat"]
 
-BOUNDARY_CONDITIONS = ("dirichlet", "neumann")
+BOUNDARY_CONDITIONS = ("dirichlet", "neumann", "periodic")
 
 
 class Heat(PDE):
@@ -21,8 +21,11 @@ class Heat(PDE):
       ``sum_k a_k sin(k pi (x - x0) / L)``.
     * ``bc="neumann"``: ``u_x = 0`` at both ends (insulated); the data are cosine modes
       ``sum_k a_k cos(k pi (x - x0) / L)`` (``k = 0`` allowed: a constant).
+    * ``bc="periodic"``: ``u(x0) = u(x1)`` with all derivatives (built into the network);
+      the data are ``sum_k a_k sin(2 k pi (x - x0) / L)``.
 
-    Either way each mode decays by ``exp(-alpha (k pi / L)^2 (t - t0))``: the exact solution.
+    Each mode decays by ``exp(-alpha kappa_k^2 (t - t0))`` with its wavenumber ``kappa_k``
+    (``k pi / L``, or ``2 k pi / L`` when periodic): the exact solution.
 
     Args:
         alpha: diffusivity, > 0.
@@ -30,7 +33,7 @@ class Heat(PDE):
         amplitudes: ``a_k``, one per mode.
         x: spatial interval.
         t: time interval.
-        bc: ``"dirichlet"`` or ``"neumann"``.
+        bc: ``"dirichlet"``, ``"neumann"`` or ``"periodic"``.
     """
 
     name = "heat"
@@ -53,13 +56,14 @@ class Heat(PDE):
         self.alpha = positive("alpha", alpha)
         self.modes, self.amplitudes = check_modes(modes, amplitudes, lowest=0 if bc == "neumann" else 1)
         self.domain = Domain({"x": x}, t)
+        self.periodic = ("x",) if bc == "periodic" else ()
 
     def _wavenumber(self, k: int) -> float:
-        return wavenumber(self.domain, k)
+        return wavenumber(self.domain, 2 * k if self.bc == "periodic" else k)
 
     def _shape(self, xp, k: int, x):
         x0 = self.domain.lower[0].item()
-        return (xp.sin if self.bc == "dirichlet" else xp.cos)(self._wavenumber(k) * (x - x0))
+        return (xp.cos if self.bc == "neumann" else xp.sin)(self._wavenumber(k) * (x - x0))
 
     def _initial(self, x):
         xp = _xp(x)
@@ -69,9 +73,12 @@ class Heat(PDE):
         return fields["u_t"] - self.alpha * fields["u_xx"]
 
     def conditions(self) -> tuple[Term, ...]:
+        initial = Term("initial", "initial", ("u",), lambda f, c: f["u"] - self._initial(c["x"]))
+        if self.bc == "periodic":
+            return (initial,)  # the network is periodic in x
         boundary = (Term("boundary", "boundary", ("u",), lambda f, c: f["u"]) if self.bc == "dirichlet"
                     else Term("boundary", "boundary", ("u_x",), lambda f, c: f["u_x"]))
-        return (Term("initial", "initial", ("u",), lambda f, c: f["u"] - self._initial(c["x"])), boundary)
+        return (initial, boundary)
 
     def solution(self, coords: Mapping[str, object]):
         x, t = coords["x"], coords["t"]

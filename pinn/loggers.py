@@ -1,0 +1,54 @@
+"""Training loggers beyond ``history.csv``: TensorBoard.
+
+:class:`TensorBoardLogger` writes every history row (total loss, each loss term,
+learned coefficients, the learning rate) as scalars, and, when given them, the
+current rel. L2 error and a figure of the solution.  It needs the ``tensorboard``
+package (``pip install -e '.[tensorboard]'``); without it, construction fails with
+the command that installs it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["TensorBoardLogger"]
+
+_NOT_SCALARS = {"step", "stage", "seconds"}
+
+
+class TensorBoardLogger:
+    """Scalars and figures for TensorBoard, in ``log_dir``.
+
+    Args:
+        log_dir: the event-file directory (``tensorboard --logdir`` it).
+    """
+
+    def __init__(self, log_dir: str | Path):
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:  # torch raises ImportError when tensorboard is missing
+            raise ValueError("logger=tensorboard needs the tensorboard package: "
+                             "pip install tensorboard (or pip install -e '.[tensorboard]')") from None
+        self.log_dir = Path(log_dir)
+        self.writer = SummaryWriter(log_dir=str(self.log_dir))
+
+    def row(self, row: dict) -> None:
+        """Every numeric entry of a history row, at its step: ``loss/total``, ``loss/TERM``, ``lr``, ..."""
+        step = int(row["step"])
+        for key, value in row.items():
+            if key in _NOT_SCALARS or not isinstance(value, (int, float)):
+                continue
+            tag = "loss/total" if key == "loss" else ("train/lr" if key == "lr" else f"loss/{key}")
+            self.writer.add_scalar(tag, float(value), step)
+        self.writer.add_scalar("train/seconds", float(row["seconds"]), step)
+
+    def evaluation(self, step: int, metrics: dict, figure=None) -> None:
+        """Error metrics (``error/rel_l2``, ...) and, optionally, a matplotlib figure (closed here)."""
+        for key, value in metrics.items():
+            self.writer.add_scalar(f"error/{key}", float(value), step)
+        if figure is not None:
+            self.writer.add_figure("solution", figure, step, close=True)
+
+    def close(self) -> None:
+        self.writer.flush()
+        self.writer.close()

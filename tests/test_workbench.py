@@ -1,0 +1,148 @@
+"""Watching a run (progress, TensorBoard, summary) and periodic boundaries."""
+
+import io
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pinn import MLP, Derivatives, Heat, PINNLoss, Trainer, get_engine, get_sampler
+from pinn.cli.build import run_training
+from pinn.cli.train import check_config, summary
+from pinn.progress import LogLines, ProgressBar, make_progress
+
+ROWS = [{"step": 100, "stage": "adam", "loss": 0.5, "seconds": 2.0},
+        {"step": 200, "stage": "adam", "loss": 0.25, "seconds": 3.0},
+        {"step": 300, "stage": "lbfgs", "loss": 0.125, "seconds": 5.0}]
+
+
+class _Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal_redraws_one_line_with_speed_and_time_left():
+    out = _Tty()
+    bar = make_progress(400, 100, stream=out)
+    assert isinstance(bar, ProgressBar)
+    for row in ROWS:
+        bar(row)
+    bar.close()
+    text = out.getvalue()
+    assert text.count("\r") == 3 and text.endswith("\n") and text.count("\n") == 1
+    last = text.split("\r")[-1]
+    assert "lbfgs" in last and "300/400" in last and "1.250e-01" in last
+    assert "50.0 it/s" in last  # (300 - 200) steps in 2 s
+    assert "00:02 left" in last  # 100 steps at 50 it/s
+    assert "[" + "#" * 18 + "." * 6 + "]" in last
+
+
+def test_progress_is_log_lines_when_not_a_terminal(caplog):
+    p = make_progress(400, 200, stream=io.StringIO(), logger=logging.getLogger("pinn.test"))
+    assert isinstance(p, LogLines)
+    with caplog.at_level(logging.INFO, logger="pinn.test"):
+        for row in ROWS:
+            p(row)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2  # steps 100 (bucket 0) and 200 (bucket 1); 300 shares bucket 1 and is not the last
+    assert "200/400" in lines[1] and "100.0 it/s" in lines[1] and "00:02 left" in lines[1]
+
+
+def test_history_rows_carry_the_learning_rate():
+    pde = Heat()
+    g = torch.Generator().manual_seed(0)
+    model = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=g, dtype=torch.float64)
+    pts = {w: pde.domain.sample(w, 64, get_sampler("lhs"), generator=g) for w in pde.domain.point_sets}
+    res = Trainer(adam_steps=4, lbfgs_steps=2, lr=0.01, lr_decay=0.5, log_every=2, lbfgs_chunk=2).fit(
+        model, PINNLoss(pde, get_engine("autograd")), pts)
+    lrs = [r["lr"] for r in res.history]
+    assert lrs[0] == pytest.approx(0.01 * 0.5 ** (2 / 1000)) and lrs[1] == pytest.approx(0.01 * 0.5 ** (4 / 1000))
+    assert lrs[-1] == 1.0  # L-BFGS step scale
+
+
+def test_summary_names_error_time_and_outputs(tmp_path):
+    text = summary({"pde": "heat", "rel_l2": 1.5e-3, "max_abs_error": 2e-3, "train_seconds": 12.3, "adam_steps": 5,
+                    "lbfgs_steps": 7, "final_loss": 1e-6, "failures": 1, "learned": {"alpha": 0.41}},
+                   tmp_path, plots=True, tensorboard=True)
+    lines = text.splitlines()
+    assert len(lines) <= 12 and all(len(l.replace(str(tmp_path), "RUN")) <= 100 for l in lines)
+    assert "heat finished" in lines[0]
+    for needle in ("1.500e-03", "12.3 s", "5 Adam + 7 L-BFGS", "1 roll-back", "alpha = 0.41", str(tmp_path),
+                   "plots", f"tensorboard --logdir {tmp_path / 'tensorboard'}", f"pinn-eval {tmp_path}"):
+        assert needle in text, needle
+
+
+SHORT = ["pde=heat", "trainer.adam_steps=30", "trainer.lbfgs_steps=10", "trainer.log_every=10", "points.interior=200",
+         "points.initial=32", "points.boundary=32", "model.width=8", "model.depth=2", "evaluation.resolution=[21,11]",
+         "plots=false", "checkpoint.every=0"]
+
+
+def test_tensorboard_logs_terms_lr_error_and_figure(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    metrics = run_training(check_config([*SHORT, "logger=tensorboard", "logger_every=10"]), tmp_path)
+    acc = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"images": 0}).Reload()
+    tags = acc.Tags()
+    for tag in ("loss/total", "loss/residual", "loss/initial", "loss/boundary", "train/lr", "error/rel_l2"):
+        assert tag in tags["scalars"], tag
+    assert "solution" in tags["images"]
+    errors = acc.Scalars("error/rel_l2")
+    assert [e.step for e in errors] == [10, 20, 30, 40]
+    # the last in-training evaluation is the final model's: the same error as metrics.json
+    assert errors[-1].value == pytest.approx(metrics["rel_l2"], rel=1e-5)
+    assert [e.step for e in acc.Scalars("loss/total")][:3] == [10, 20, 30]
+
+
+def test_logger_choices_are_checked():
+    with pytest.raises(ValueError, match="unknown logger 'wandb'; choose one of: csv, tensorboard"):
+        check_config(["logger=wandb"])
+    with pytest.raises(ValueError, match="logger_every must be >= 0"):
+        check_config(["logger_every=-1"])
+
+
+# -- periodic boundaries -----------------------------------------------------------
+
+
+def _periodic_net(dtype=torch.float64):
+    pde = Heat(bc="periodic", x=(-1.0, 1.0))
+    return pde, MLP(pde.domain.lower, pde.domain.upper, width=10, depth=3, generator=torch.Generator().manual_seed(0),
+                    dtype=dtype, periodic=pde.periodic_indices())
+
+
+def test_periodic_network_matches_at_both_ends_in_every_derivative():
+    pde, net = _periodic_net()
+    t = torch.linspace(0, 1, 9, dtype=torch.float64)
+    left = torch.stack([torch.full_like(t, -1.0), t], 1)
+    right = torch.stack([torch.full_like(t, 1.0), t], 1)
+    dl, dr = Derivatives(net, left, ("x", "t")), Derivatives(net, right, ("x", "t"))
+    for field in ("u", "u_x", "u_xx", "u_xxx", "u_t", "u_xt"):
+        torch.testing.assert_close(dl[field], dr[field], rtol=0, atol=1e-12, msg=field)
+    assert dl["u_x"].abs().max() > 1e-3  # not trivially constant
+    # and it is not periodic with a shorter period
+    mid = torch.stack([torch.zeros_like(t), t], 1)
+    assert (net(mid) - net(left)).abs().max() > 1e-3
+
+
+def test_periodic_heat_trains_with_autograd_and_func_and_refuses_taylor():
+    pde, net = _periodic_net()
+    g = torch.Generator().manual_seed(1)
+    pts = {w: pde.domain.sample(w, 64, get_sampler("sobol"), generator=g) for w in pde.domain.point_sets}
+    assert [t.name for t in pde.terms()] == ["residual", "initial"]  # no boundary term: built in
+    ra = PINNLoss(pde, get_engine("autograd")).residuals(net, pts)
+    rf = PINNLoss(pde, get_engine("func")).residuals(net, pts)
+    for k in ra:
+        torch.testing.assert_close(ra[k], rf[k], rtol=0, atol=1e-10)
+    with pytest.raises(ValueError, match="affine inputs"):
+        PINNLoss(pde, get_engine("taylor")).residuals(net, pts)
+    with pytest.raises(ValueError, match="periodic in x: use derivatives=autograd"):
+        check_config(["pde=heat", "pde.bc=periodic", "derivatives=taylor"])
+
+
+@pytest.mark.slow
+def test_periodic_heat_from_the_command_line(tmp_path):
+    metrics = run_training(check_config([*SHORT, "pde.bc=periodic", "pde.x=[-1.0,1.0]", "trainer.adam_steps=300",
+                                         "trainer.lbfgs_steps=200", "pde.alpha=0.1"]), tmp_path)
+    assert metrics["rel_l2"] < 0.05
