@@ -7,8 +7,10 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import math
+import sys
 import signal
 import time
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch.nn.parallel import DistributedDataParallel
 
 from .. import distributed, io
+from .config import CONF_DIR
 from ..checkpoints import CheckpointDir
 from ..engines import get_engine
 from ..evaluation import GridEvaluation, evaluate_grid, max_abs_error, relative_l2
@@ -59,11 +62,42 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def load_source(path: str) -> None:
+    """Import the Python file ``path`` as the module named by its stem (``mine.py`` -> ``mine``).
+
+    ``pde.source`` names a user's PDE file, so that ``pde._target_: mine.Mine`` resolves
+    without ``PYTHONPATH``.  A relative path is looked up from the working directory,
+    then from the repository root (for the PDEs in ``experiments/pdes/``).
+    """
+    candidates = [Path(path)] if Path(path).is_absolute() else [Path.cwd() / path, CONF_DIR.parent / path]
+    found = next((c.resolve() for c in candidates if c.is_file()), None)
+    if found is None:
+        raise ValueError(f"pde.source: no Python file {path!r} (looked in {', '.join(str(c.parent) for c in candidates)})")
+    name = found.stem
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        if Path(getattr(loaded, "__file__", "") or "").resolve() == found:
+            return
+        raise ValueError(f"pde.source: a module named {name!r} is already imported from "
+                         f"{getattr(loaded, '__file__', 'elsewhere')}; rename {found.name}")
+    spec = importlib.util.spec_from_file_location(name, found)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:
+        del sys.modules[name]
+        raise ValueError(f"pde.source: importing {found} failed: {type(e).__name__}: {e}") from None
+
+
 def build_pde(cfg: DictConfig) -> PDE:
     """Instantiate ``cfg.pde``; a constructor's ``ValueError`` comes out unwrapped."""
     node = OmegaConf.to_container(cfg.pde, resolve=True)
     node.pop("learn", None)  # not constructor arguments: see build()
     node.pop("learn_init", None)
+    source = node.pop("source", None)
+    if source:
+        load_source(source)
     try:
         pde = instantiate(node, _convert_="all")
     except InstantiationException as e:
