@@ -17,7 +17,7 @@ from .taylor import TaylorEngine, taylor_fields
 from .losses import PINNLoss
 from .nn import MLP
 from .observations import ObservationError, Observations, load_observations, sample_observations
-from .pdes import PDE, Burgers, Heat, Wave
+from .pdes import PDE, Burgers, Heat, Heat2D, Wave
 from .sampling import SAMPLERS, LatinHypercubeSampler, Sampler, SobolSampler, UniformSampler, get_sampler
 from .terms import POINT_SETS, DerivativeEngine, Term
 from .training import ADAM_IMPLS, Trainer, TrainResult, TrainState, adam
@@ -28,7 +28,7 @@ __all__ = [
     "ENGINES", "get_engine",
     "Domain", "POINT_SETS", "Term", "DerivativeEngine",
     "SAMPLERS", "Sampler", "UniformSampler", "LatinHypercubeSampler", "SobolSampler", "get_sampler",
-    "PDE", "Burgers", "Heat", "Wave",
+    "PDE", "Burgers", "Heat", "Heat2D", "Wave",
     "MLP", "PINNLoss", "Trainer", "TrainResult", "TrainState", "ADAM_IMPLS", "adam",
     "EnsembleResult", "train_ensemble", "GuardedCompile",
     "CheckpointDir", "WithCoefficients", "make_learnable",

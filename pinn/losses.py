@@ -21,9 +21,17 @@ class PINNLoss:
         weights: per-term weights by term name; terms not named get 1.
         data: add the data-misfit term ``"data"``, ``mean((u(p) - u_obs)^2)`` over the
             observation points ``points["data"]`` with values ``points["data_values"]``.
+        causal_chunks: with ``M > 0``, causal weighting in time (Wang, Sankaran &
+            Perdikaris 2022): the interior points are split into ``M`` equal time slabs
+            with mean squared residuals ``L_1..L_M``, and the residual term becomes
+            ``mean_k w_k L_k`` with ``w_k = exp(-causal_eps * sum_{j<k} L_j)`` (no gradient
+            through ``w``), so later times count once earlier ones are resolved.  The
+            smallest weight is reported as the part ``causal_min_weight``.
+        causal_eps: the causality parameter ``eps`` (> 0).
     """
 
-    def __init__(self, pde: PDE, engine, *, weights: Mapping[str, float] | None = None, data: bool = False):
+    def __init__(self, pde: PDE, engine, *, weights: Mapping[str, float] | None = None, data: bool = False,
+                 causal_chunks: int = 0, causal_eps: float = 1.0):
         self.pde = pde
         self.engine = engine
         self.terms = pde.terms()
@@ -37,6 +45,13 @@ class PINNLoss:
             if not isinstance(w, (int, float)) or isinstance(w, bool) or not (w >= 0) or w == float("inf"):
                 raise ValueError(f"loss weight of {name!r} must be a finite number >= 0, got {w!r}")
         self.weights = {name: float(weights.get(name, 1.0)) for name in names}
+        if isinstance(causal_chunks, bool) or not isinstance(causal_chunks, int) or causal_chunks < 0:
+            raise ValueError(f"loss.causal_chunks must be an integer >= 0, got {causal_chunks!r}")
+        if causal_chunks and pde.domain.time_name not in pde.domain.coordinates:
+            raise ValueError(f"causal weighting needs a time coordinate; {pde.name} is steady (set loss.causal_chunks=0)")
+        if not (isinstance(causal_eps, (int, float)) and 0 < causal_eps < float("inf")):
+            raise ValueError(f"loss.causal_eps must be a finite number > 0, got {causal_eps!r}")
+        self.causal_chunks, self.causal_eps = causal_chunks, float(causal_eps)
 
     @property
     def term_names(self) -> tuple[str, ...]:
@@ -63,7 +78,25 @@ class PINNLoss:
         if self.data:
             res["data"] = model(points["data"]).reshape(-1) - points["data_values"]
         parts = {name: (r * r).mean() for name, r in res.items()}
-        total = sum(self.weights[name] * parts[name] for name in self.term_names)
+        terms = dict(parts)
+        if self.causal_chunks:
+            terms["residual"], parts["causal_min_weight"] = self._causal(res["residual"], points["interior"])
+        total = sum(self.weights[name] * terms[name] for name in self.term_names)
         for name, p in getattr(model, "coefficients", {}).items():
             parts[name] = p.detach()  # logged beside the loss terms; not part of the loss
         return total, parts
+
+    def _causal(self, r: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The causally weighted residual term and the smallest weight (see the class docs)."""
+        m = self.causal_chunks
+        t = points[:, -1].detach()
+        t0, t1 = self.pde.domain.lower[-1].item(), self.pde.domain.upper[-1].item()
+        slab = ((t - t0) / (t1 - t0) * m).long().clamp(0, m - 1)
+        sq = (r * r).reshape(-1)
+        sums = torch.zeros(m, dtype=sq.dtype, device=sq.device).index_add(0, slab, sq)
+        counts = torch.zeros(m, dtype=sq.dtype, device=sq.device).index_add(0, slab, torch.ones_like(sq))
+        per_slab = sums / counts.clamp(min=1)
+        before = torch.cumsum(per_slab.detach(), 0) - per_slab.detach()
+        w = torch.exp(-self.causal_eps * before)
+        occupied = counts > 0
+        return (w * per_slab)[occupied].mean(), w[occupied].min().detach()

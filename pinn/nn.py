@@ -17,6 +17,10 @@ class MLP(nn.Module):
     A coordinate named in ``periodic`` then enters as ``(cos(pi h), sin(pi h))``: the
     network is exactly periodic in it, with the box's length as period, in value and
     in every derivative (periodic boundary conditions hold by construction).
+    With ``fourier_features = m > 0`` the (embedded) inputs ``h`` are joined by ``m``
+    random Fourier features ``cos(pi h B), sin(pi h B)``, with ``B`` drawn once from
+    ``N(0, fourier_scale^2)`` (Tancik et al. 2020; Wang, Wang & Perdikaris 2021), which
+    lets a small network represent high frequencies.
     Weights get Xavier-normal initialisation from ``generator``; biases start at zero.
 
     Args:
@@ -28,6 +32,9 @@ class MLP(nn.Module):
         generator: the random source for the initial weights.
         dtype: parameter dtype.
         periodic: indices of the periodic coordinates.
+        fourier_features: number of random Fourier feature pairs (0: none).
+        fourier_scale: standard deviation of their frequencies, in half-periods per
+            half-width of the box.
     """
 
     def __init__(
@@ -41,6 +48,8 @@ class MLP(nn.Module):
         generator: torch.Generator,
         dtype: torch.dtype = torch.float32,
         periodic: tuple[int, ...] = (),
+        fourier_features: int = 0,
+        fourier_scale: float = 1.0,
     ):
         super().__init__()
         for name, value in (("width", width), ("depth", depth)):
@@ -56,7 +65,17 @@ class MLP(nn.Module):
         if any(i < 0 or i >= lower.numel() for i in periodic):
             raise ValueError(f"periodic coordinate indices must lie in 0..{lower.numel() - 1}, got {list(periodic)}")
         self.periodic = periodic
-        sizes = [lower.numel() + len(periodic)] + [width] * depth + [1]
+        if isinstance(fourier_features, bool) or not isinstance(fourier_features, int) or fourier_features < 0:
+            raise ValueError(f"model.fourier_features must be an integer >= 0, got {fourier_features!r}")
+        if not (isinstance(fourier_scale, (int, float)) and 0 < fourier_scale < float("inf")):
+            raise ValueError(f"model.fourier_scale must be a finite number > 0, got {fourier_scale!r}")
+        n_in = lower.numel() + len(periodic)
+        if fourier_features:
+            b = torch.randn(n_in, fourier_features, generator=generator, dtype=torch.float64) * fourier_scale
+            self.register_buffer("fourier_b", b.to(dtype))
+        else:
+            self.fourier_b = None
+        sizes = [n_in + 2 * fourier_features] + [width] * depth + [1]
         self.layers = nn.ModuleList(nn.Linear(a, b, dtype=dtype) for a, b in zip(sizes[:-1], sizes[1:]))
         self.activation = get_activation(activation)
         with torch.no_grad():
@@ -69,6 +88,9 @@ class MLP(nn.Module):
         h = (x - self.center) / self.half_width
         if self.periodic:
             h = self.embed(h)
+        if self.fourier_b is not None:
+            z = torch.pi * (h @ self.fourier_b)
+            h = torch.cat([h, torch.cos(z), torch.sin(z)], dim=-1)
         for layer in self.layers[:-1]:
             h = self.activation(layer(h))
         return self.layers[-1](h)

@@ -75,6 +75,7 @@ class TrainState:
         faults_fired: injected-fault steps already fired (see ``Trainer(nan_at=...)``).
         history: the history rows so far.
         seconds: training wall time so far, over all sessions.
+        loss_weights: the loss weights set by gradient-norm balancing (``None``: never balanced).
     """
 
     stage: str = "adam"
@@ -88,6 +89,7 @@ class TrainState:
     faults_fired: list[int] = field(default_factory=list)
     history: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    loss_weights: dict | None = None
 
     @property
     def step(self) -> int:
@@ -170,6 +172,12 @@ class Trainer:
         compile: run the loss through ``torch.compile`` (guarded: a compile failure logs
             one line and trains eagerly).  Off by default: on the CPU it does not pay for
             its compile time (``docs/performance.md``).
+        balance_every: with ``K > 0``, loss balancing by gradient norms (learning-rate
+            annealing, Wang, Teng & Perdikaris 2021) in the Adam stage: every ``K`` steps
+            each term's weight moves towards ``sum_j |grad L_j| / |grad L_i|`` (parameter
+            gradients of the unweighted terms), by ``w <- alpha w + (1 - alpha) w_new``.
+            The weights are part of the checkpointed state.
+        balance_alpha: that moving-average factor, in ``[0, 1)``.
     """
 
     def __init__(
@@ -189,6 +197,8 @@ class Trainer:
         nan_at: Sequence[int] = (),
         adam_impl: str = "foreach",
         compile: bool = False,
+        balance_every: int = 0,
+        balance_alpha: float = 0.9,
     ):
         self.adam_steps = _count("adam_steps", adam_steps)
         self.lbfgs_steps = _count("lbfgs_steps", lbfgs_steps)
@@ -212,6 +222,10 @@ class Trainer:
         if not isinstance(compile, bool):
             raise ValueError(f"trainer.compile must be true or false, got {compile!r}")
         self.compile = compile
+        self.balance_every = _count("balance_every", balance_every)
+        if isinstance(balance_alpha, bool) or not isinstance(balance_alpha, (int, float)) or not 0 <= balance_alpha < 1:
+            raise ValueError(f"trainer.balance_alpha must lie in [0, 1), got {balance_alpha!r}")
+        self.balance_alpha = float(balance_alpha)
 
     # -- public ------------------------------------------------------------------------
 
@@ -255,6 +269,7 @@ class _Run:
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.start = time.perf_counter() - state.seconds
         self.lr_now = trainer.lr
+        self.base_weights = dict(getattr(loss_fn, "weights", {}))
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -313,6 +328,8 @@ class _Run:
     # -- the stages --------------------------------------------------------------------
 
     def go(self) -> TrainResult:
+        if self.s.loss_weights is not None:  # resumed after balancing: continue with those weights
+            self.loss_fn.weights.update(self.s.loss_weights)
         if self.s.stage == "adam":
             if self.s.adam_steps < self.t.adam_steps:
                 self._adam()
@@ -349,6 +366,8 @@ class _Run:
             before = self.s.step
             opt.zero_grad(set_to_none=True)
             loss, parts = self._loss(self.s.adam_steps + 1)
+            if self.t.balance_every and self.s.adam_steps % self.t.balance_every == 0 and torch.isfinite(loss):
+                self._balance(parts)
             if torch.isfinite(loss):
                 loss.backward()
             if not torch.isfinite(loss) or not self._finite_grads():
@@ -368,13 +387,28 @@ class _Run:
             self._after_step(opt, sched, crossed=self._crossed(before))
         self.s.optimizer, self.s.scheduler = opt.state_dict(), sched.state_dict()
 
+    def _balance(self, parts) -> None:
+        """Move the loss weights towards the inverse gradient-norm ratios (see ``balance_every``)."""
+        names = [n for n in self.loss_fn.term_names if self.loss_fn.weights[n] > 0]
+        norms = {}
+        for n in names:
+            grads = torch.autograd.grad(parts[n], self.params, retain_graph=True, allow_unused=True)
+            norms[n] = math.sqrt(sum(float((g * g).sum()) for g in grads if g is not None))
+        total = sum(norms.values())
+        if not math.isfinite(total) or any(v == 0 for v in norms.values()):
+            return  # a term with no gradient (or a non-finite one) keeps its weight
+        a = self.t.balance_alpha
+        for n in names:
+            self.loss_fn.weights[n] = a * self.loss_fn.weights[n] + (1 - a) * total / norms[n]
+        self.s.loss_weights = {n: self.loss_fn.weights[n] for n in names}
+
     def _good(self, opt, sched=None) -> dict:
         return {
             "model": copy.deepcopy(self.model.state_dict()),
             "optimizer": copy.deepcopy(opt.state_dict()),
             "scheduler": copy.deepcopy(sched.state_dict()) if sched is not None else None,
             "state": {k: copy.deepcopy(getattr(self.s, k)) for k in ("adam_steps", "lbfgs_steps", "lbfgs_best",
-                                                                     "lbfgs_stalled", "history")},
+                                                                     "lbfgs_stalled", "history", "loss_weights")},
         }
 
     def _restore(self, good: dict, opt, sched=None) -> None:
@@ -385,6 +419,8 @@ class _Run:
             sched.load_state_dict(good["scheduler"])
         for k, v in good["state"].items():
             setattr(self.s, k, copy.deepcopy(v))
+        if self.base_weights:
+            self.loss_fn.weights.update(self.s.loss_weights or self.base_weights)
 
     def _lbfgs(self) -> dict:
         t = self.t

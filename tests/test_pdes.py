@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from pinn import AutogradEngine, Burgers, Heat, Wave
+from pinn import AutogradEngine, Burgers, Heat, Heat2D, Wave
 from pinn._matfile import load_mat
 from pinn.pdes.burgers import default_nodes, gauss_hermite
 
@@ -36,6 +36,10 @@ def _scale(pde, points):
 
 CASES = [
     (Heat(), Heat(alpha=0.5)),
+    (Heat2D(), Heat2D(ky=1.0)),
+    (Burgers(a=2.0, nu=0.02), Burgers(a=1.5, nu=0.02)),
+    (Heat2D(kx=0.05, ky=0.02, modes=[[1, 2], [3, 1]], amplitudes=[1.0, -0.5], x=(-1.0, 1.0), t=(0.0, 1.0)),
+     Heat2D(kx=0.06, ky=0.02, modes=[[1, 2], [3, 1]], amplitudes=[1.0, -0.5], x=(-1.0, 1.0), t=(0.0, 1.0))),
     (Heat(bc="periodic", modes=[1, 2], amplitudes=[1.0, 0.4], x=(-1.0, 1.0)),
      Heat(bc="periodic", modes=[1, 2], amplitudes=[1.0, 0.4], x=(-1.0, 1.0), alpha=0.3)),
     (Heat(bc="neumann", modes=[0, 1, 3], amplitudes=[0.5, 1.0, -0.2]), Heat(bc="neumann", modes=[0, 1, 3], amplitudes=[0.5, 1.0, -0.2], alpha=0.3)),
@@ -57,7 +61,7 @@ def test_residual_vanishes_on_exact_solution_and_not_with_a_wrong_coefficient(pd
     assert r_wrong.abs().max().item() > 1e-3 * scale
 
 
-@pytest.mark.parametrize("pde", [Heat(), Wave(), Burgers(), Heat(modes=[2, 3], amplitudes=[0.5, 0.25]),
+@pytest.mark.parametrize("pde", [Heat(), Wave(), Burgers(), Heat(modes=[2, 3], amplitudes=[0.5, 0.25]), Heat2D(),
                                  Heat(bc="neumann", modes=[0, 2], amplitudes=[1.0, 0.5], x=(-1.0, 1.0))],
                          ids=lambda p: p.name)
 def test_conditions_hold_on_exact_solution(pde):
@@ -167,3 +171,19 @@ def test_matfile_reader_reads_the_reference(burgers_mat):
     assert set(data) >= {"x", "t", "usol"}
     np.testing.assert_allclose(data["x"][:, 0], np.linspace(-1, 1, 256), atol=1e-15)
     np.testing.assert_allclose(data["t"][:, 0], np.arange(100) * 0.01, atol=1e-15)
+
+
+def test_heat2d_defaults_are_pinnacle_heat2d_ms():
+    pde = Heat2D()
+    x, y, t = np.array([0.013, 0.4]), np.array([0.3, 0.77]), np.array([0.0, 2.5])
+    expected = np.sin(20 * np.pi * x) * np.sin(np.pi * y) * np.exp(-1.0016 * t)
+    np.testing.assert_allclose(pde.solution({"x": x, "y": y, "t": t}), expected, rtol=1e-14)
+    assert pde.domain.coordinates == ("x", "y", "t") and float(pde.domain.upper[-1]) == 5.0
+
+
+@pytest.mark.parametrize("kw, match", [({"modes": [[20]]}, "pair of positive integers"),
+                                       ({"modes": [[1, 1]], "amplitudes": []}, "same, nonzero length"),
+                                       ({"kx": 0.0}, "kx must be > 0")])
+def test_heat2d_rejects_bad_input(kw, match):
+    with pytest.raises(ValueError, match=match):
+        Heat2D(**kw)

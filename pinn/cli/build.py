@@ -145,7 +145,12 @@ def build_model(
         generator=generator,
         dtype=DTYPES[cfg.precision],
         periodic=pde.periodic_indices(),
+        fourier_features=cfg.model.fourier_features,
+        fourier_scale=cfg.model.fourier_scale,
     ).to(resolve_device(cfg.device))
+    if cfg.model.fourier_features and cfg.derivatives == "taylor":
+        raise ValueError("Fourier features need derivatives=autograd or derivatives=func (the taylor engine needs "
+                         "affine network inputs)")
     if pde.periodic and cfg.derivatives == "taylor":
         raise ValueError(f"{pde.name} is periodic in {', '.join(pde.periodic)}: use derivatives=autograd or "
                          f"derivatives=func (the taylor engine needs affine network inputs)")
@@ -170,7 +175,8 @@ def build(cfg: DictConfig) -> Built:
     if learn and observations is None:
         raise ValueError("learning pde coefficients needs observations: set data.path or data.samples")
     loss = PINNLoss(trained_pde, get_engine(cfg.derivatives), weights=OmegaConf.to_container(cfg.trainer.weights),
-                    data=observations is not None)
+                    data=observations is not None, causal_chunks=cfg.loss.causal_chunks,
+                    causal_eps=cfg.loss.causal_eps)
     trainer = Trainer(**{k: v for k, v in OmegaConf.to_container(cfg.trainer).items() if k != "weights"})
     if cfg.checkpoint.keep < 1 or cfg.checkpoint.every < 0:
         raise ValueError(
@@ -294,6 +300,8 @@ def _check_distributed(cfg: DictConfig) -> None:
     if cfg.trainer.lbfgs_float64:
         raise ValueError("data-parallel training (torchrun) cannot switch precision mid-run; "
                          "drop trainer.lbfgs_float64 or use precision=float64")
+    if cfg.trainer.balance_every:
+        raise ValueError("data-parallel training (torchrun) does not support trainer.balance_every yet; set it to 0")
 
 
 def _resumed_points(resume: dict, ranks: int, rank: int) -> dict:

@@ -25,6 +25,8 @@ CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 class ModelConfig:
     width: int = 20
     depth: int = 8
+    fourier_features: int = 0
+    fourier_scale: float = 1.0
 
 
 @dataclass
@@ -50,7 +52,15 @@ class TrainerConfig:
     nan_at: list[int] = field(default_factory=list)
     adam_impl: str = "foreach"
     compile: bool = False
+    balance_every: int = 0
+    balance_alpha: float = 0.9
     weights: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class LossConfig:
+    causal_chunks: int = 0
+    causal_eps: float = 1.0
 
 
 @dataclass
@@ -78,6 +88,7 @@ class PinnConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     points: PointsConfig = field(default_factory=PointsConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     data: DataConfig = field(default_factory=DataConfig)

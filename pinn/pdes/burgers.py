@@ -61,12 +61,15 @@ def default_nodes(nu: float, t_max: float) -> int:
 
 
 class Burgers(PDE):
-    """``u_t + u u_x = nu u_xx`` on ``x in [-1, 1]``, ``t in [0, T]``.
+    """``u_t + a u u_x = nu u_xx`` on ``x in [-1, 1]``, ``t in [0, T]``.
 
-    ``u(x, 0) = -sin(pi x)``, ``u(+-1, t) = 0`` (Raissi, Perdikaris & Karniadakis 2019).
+    ``u(x, 0) = -sin(pi x)``, ``u(+-1, t) = 0`` (Raissi, Perdikaris & Karniadakis 2019,
+    whose identification problem learns ``lambda_1 = a`` and ``lambda_2 = nu``).
 
     Args:
         nu: viscosity, > 0 (Raissi's value is ``0.01 / pi``).
+        a: convection coefficient, > 0 (1 in the forward problem).  ``a u`` solves the
+            ``a = 1`` equation with data ``-a sin(pi x)``, so the reference covers any ``a``.
         t: time interval ``[0, T]``.
         quadrature_nodes: Gauss-Hermite nodes of the reference; ``None`` picks
             enough for ``nu`` (see :func:`default_nodes`).
@@ -75,19 +78,21 @@ class Burgers(PDE):
     name = "burgers"
     residual_fields = ("u", "u_t", "u_x", "u_xx")
 
-    def __init__(self, *, nu: float = 0.01 / math.pi, t: Sequence[float] = (0.0, 1.0), quadrature_nodes: int | None = None):
+    def __init__(self, *, nu: float = 0.01 / math.pi, t: Sequence[float] = (0.0, 1.0),
+                 quadrature_nodes: int | None = None, a: float = 1.0):
         self.nu = positive("nu", nu)
+        self.a = positive("a", a)
         self.domain = Domain({"x": (-1.0, 1.0)}, t)
         if self.domain.lower[-1].item() != 0.0:
             raise ValueError(f"Burgers time must start at 0 (the initial condition is at t=0), got {list(t)}")
         if quadrature_nodes is None:
-            quadrature_nodes = default_nodes(self.nu, self.domain.upper[-1].item())
+            quadrature_nodes = default_nodes(self.nu / self.a, self.domain.upper[-1].item())
         if isinstance(quadrature_nodes, bool) or not isinstance(quadrature_nodes, int) or quadrature_nodes < 2:
             raise ValueError(f"quadrature_nodes must be an integer >= 2, got {quadrature_nodes!r}")
         self.quadrature_nodes = quadrature_nodes
 
     def residual(self, fields, coords):
-        return fields["u_t"] + fields["u"] * fields["u_x"] - self.nu * fields["u_xx"]
+        return fields["u_t"] + self.a * fields["u"] * fields["u_x"] - self.nu * fields["u_xx"]
 
     def conditions(self) -> tuple[Term, ...]:
         return (
@@ -110,14 +115,14 @@ class Burgers(PDE):
 
     def _cole_hopf(self, x, t):
         # u = -sum w_i sin(pi y_i) f(y_i) / sum w_i f(y_i),  y_i = x - 2 sqrt(nu t) z_i,
-        # log f(y) = -cos(pi y) / (2 pi nu); the largest exponent is subtracted first.
+        # log f(y) = -a cos(pi y) / (2 pi nu); the largest exponent is subtracted first.
         xp = _xp(x)
         nodes, log_w = gauss_hermite(self.quadrature_nodes)
         if xp is torch:
             nodes = torch.as_tensor(nodes, dtype=x.dtype, device=x.device)
             log_w = torch.as_tensor(log_w, dtype=x.dtype, device=x.device)
         y = x[..., None] - 2.0 * xp.sqrt(self.nu * t[..., None]) * nodes
-        expo = log_w - xp.cos(math.pi * y) / (2.0 * math.pi * self.nu)
+        expo = log_w - self.a * xp.cos(math.pi * y) / (2.0 * math.pi * self.nu)
         if xp is torch:
             expo = expo - expo.detach().amax(-1, keepdim=True)
         else:

@@ -1,0 +1,82 @@
+"""Heat equation in two space dimensions with a diagonal diffusivity: ``u_t = kx u_xx + ky u_yy``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from ..domains import Domain
+from ..terms import Term
+from .base import PDE, _xp, finite, positive
+
+__all__ = ["Heat2D"]
+
+
+class Heat2D(PDE):
+    """``u_t = kx u_xx + ky u_yy`` on ``[x0, x1] x [y0, y1] x [t0, t1]``, ``u = 0`` on the boundary.
+
+    The data are products of sine modes, ``sum_i a_i sin(m_i pi (x - x0)/Lx) sin(n_i pi (y - y0)/Ly)``,
+    each decaying by ``exp(-(kx (m_i pi/Lx)^2 + ky (n_i pi/Ly)^2) (t - t0))``: the exact solution.
+    The defaults are PINNacle's multi-scale Heat2d-MS: ``kx = (500 pi)^-2``, ``ky = pi^-2``,
+    mode ``(20, 1)``, ``t in [0, 5]``.
+
+    Args:
+        kx, ky: diffusivities along x and y, > 0.
+        modes: ``[[m, n], ...]``, positive integers.
+        amplitudes: ``a_i``, one per mode.
+        x, y, t: the intervals.
+    """
+
+    name = "heat2d"
+    residual_fields = ("u_t", "u_xx", "u_yy")
+
+    def __init__(
+        self,
+        *,
+        kx: float = 1 / (500 * math.pi) ** 2,
+        ky: float = 1 / math.pi**2,
+        modes: Sequence[Sequence[int]] = ((20, 1),),
+        amplitudes: Sequence[float] = (1.0,),
+        x: Sequence[float] = (0.0, 1.0),
+        y: Sequence[float] = (0.0, 1.0),
+        t: Sequence[float] = (0.0, 5.0),
+    ):
+        self.kx, self.ky = positive("kx", kx), positive("ky", ky)
+        modes, amplitudes = [list(m) for m in modes], list(amplitudes)
+        if not modes or len(modes) != len(amplitudes):
+            raise ValueError(f"pde.modes and pde.amplitudes need the same, nonzero length, got {len(modes)} and "
+                             f"{len(amplitudes)}; e.g. pde.modes=[[20,1]] pde.amplitudes=[1.0]")
+        for m in modes:
+            if len(m) != 2 or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in m):
+                raise ValueError(f"each mode is a pair of positive integers [m, n], got {m!r}")
+        self.modes = tuple(tuple(m) for m in modes)
+        self.amplitudes = tuple(finite("amplitude", a) for a in amplitudes)
+        self.domain = Domain({"x": x, "y": y}, t)
+
+    def _wavenumbers(self, m: int, n: int) -> tuple[float, float]:
+        lo, hi = self.domain.lower, self.domain.upper
+        return m * math.pi / (hi[0] - lo[0]).item(), n * math.pi / (hi[1] - lo[1]).item()
+
+    def _field(self, x, y, t=None):
+        xp = _xp(x)
+        x0, y0, t0 = (self.domain.lower[i].item() for i in range(3))
+        total = 0
+        for (m, n), a in zip(self.modes, self.amplitudes):
+            wx, wy = self._wavenumbers(m, n)
+            term = a * xp.sin(wx * (x - x0)) * xp.sin(wy * (y - y0))
+            if t is not None:
+                term = term * xp.exp(-(self.kx * wx**2 + self.ky * wy**2) * (t - t0))
+            total = total + term
+        return total
+
+    def residual(self, fields, coords):
+        return fields["u_t"] - self.kx * fields["u_xx"] - self.ky * fields["u_yy"]
+
+    def conditions(self) -> tuple[Term, ...]:
+        return (
+            Term("initial", "initial", ("u",), lambda f, c: f["u"] - self._field(c["x"], c["y"])),
+            Term("boundary", "boundary", ("u",), lambda f, c: f["u"]),
+        )
+
+    def solution(self, coords: Mapping[str, object]):
+        return self._field(coords["x"], coords["y"], coords["t"])

@@ -1,0 +1,130 @@
+"""Run the experiment presets and write ``experiments/RESULTS.md`` from what they measured.
+
+Each preset is one ``pinn-train experiment=NAME`` run (seed 0) in its own process, in
+``experiments/runs/NAME``.  Its ``metrics.json`` goes into ``experiments/results.json``
+(runs not repeated keep their last entry), and the table in ``experiments/RESULTS.md``
+is rendered from that file alone, so nobody types a figure into it.
+
+    python scripts/reproduce.py                      # every preset (hours on 2 cores)
+    python scripts/reproduce.py burgers heat         # some of them
+    python scripts/reproduce.py --render             # only re-render RESULTS.md from results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPERIMENTS = ROOT / "experiments"
+RESULTS_JSON = EXPERIMENTS / "results.json"
+RESULTS_MD = EXPERIMENTS / "RESULTS.md"
+
+# name: (preset, extra overrides, problem, target, budget, published figure and source)
+PRESETS = {
+    "burgers": ("burgers", [], "Raissi's Burgers, nu = 0.01/pi", "<= 1e-4", "10 min",
+                "6.7e-4 (Raissi et al. 2019)"),
+    "wave": ("wave", [], "Wave1d-C, c = 2", "<= 1e-3", "30 min",
+             "1.7e-3 to 3.9e-3 (NTK weighting, Wang et al. 2022); vanilla about 0.5"),
+    "heat": ("heat", [], "1-D heat, alpha = 0.4", "<= 1e-5", "5 min", "none"),
+    "heat2d_ms": ("heat2d_ms", [], "PINNacle Heat2d-MS", "<= 1e-2", "30 min", "6.2e-2 (PINNacle)"),
+    "burgers_inverse": ("burgers_inverse", [], "Raissi's identification, clean data", "<= 0.05% each", "-",
+                        "0.085% / 0.12% (Raissi et al. 2019)"),
+    "burgers_inverse_noise": ("burgers_inverse", ["data.noise=0.01"], "Raissi's identification, 1% noise",
+                              "<= 0.5% each", "-", "0.042% / 0.84% (Raissi et al. 2019)"),
+    "allen_cahn": ("allen_cahn", [], "Allen-Cahn, eps = 1e-4, periodic", "report", "-",
+                   "5.4e-5 (jaxpi), 2.2e-5 (PirateNets)"),
+    "poisson": ("poisson", [], "2-D Poisson, steady", "report", "-", "none (manufactured solution)"),
+}
+
+
+def machine() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    return f"{os.cpu_count()} cores {cpu}, torch {torch.__version__}, {torch.get_num_threads()} threads"
+
+
+def run(name: str) -> dict:
+    preset, extra, *_ = PRESETS[name]
+    run_dir = EXPERIMENTS / "runs" / name
+    cmd = [sys.executable, "-m", "pinn.cli.train", f"experiment={preset}", f"hydra.run.dir={run_dir}", "seed=0", *extra]
+    print("$ " + " ".join(cmd[1:]), flush=True)
+    start = time.perf_counter()
+    out = subprocess.run(cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    wall = time.perf_counter() - start
+    print(out.stdout[-1500:], flush=True)
+    entry = {"command": "pinn-train " + " ".join(cmd[3:]), "date": datetime.date.today().isoformat(),
+             "machine": machine(), "wall_seconds": wall}
+    metrics_file = run_dir / "metrics.json"
+    if out.returncode != 0 or not metrics_file.exists():
+        entry["failed"] = (out.stdout.strip().splitlines() or ["no output"])[-1]
+        return entry
+    metrics = json.loads(metrics_file.read_text())
+    entry.update({k: metrics[k] for k in ("rel_l2", "max_abs_error", "train_seconds", "seed", "adam_steps",
+                                          "lbfgs_steps") if k in metrics})
+    if "learned" in metrics:
+        from omegaconf import OmegaConf
+
+        truth = OmegaConf.load(run_dir / ".hydra" / "config.yaml").pde
+        entry["learned"] = metrics["learned"]
+        entry["errors_percent"] = {k: 100 * abs(v - truth[k]) / abs(truth[k]) for k, v in metrics["learned"].items()}
+    return entry
+
+
+def render(results: dict) -> str:
+    lines = [
+        "# Results of the experiment presets",
+        "",
+        "Written by `python scripts/reproduce.py` from `experiments/results.json`; do not edit by hand.",
+        "Each row is one `pinn-train experiment=NAME` run with seed 0 on the machine named.",
+        "",
+        "| preset | problem | ours | target | train time | wall time | published | machine, date |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, (_, _, problem, target, budget, published) in PRESETS.items():
+        r = results.get(name)
+        if r is None:
+            lines.append(f"| `{name}` | {problem} | not run yet | {target} | | | {published} | |")
+            continue
+        if "failed" in r:
+            ours = f"failed: {r['failed']}"
+        elif "errors_percent" in r:
+            ours = " / ".join(f"{k} {v:.3f}%" for k, v in r["errors_percent"].items()) + f" (u rel. L2 {r['rel_l2']:.2e})"
+        else:
+            ours = f"rel. L2 {r['rel_l2']:.2e}"
+        train = f"{r['train_seconds']:.0f} s" if "train_seconds" in r else ""
+        budget_note = f" (budget {budget})" if budget != "-" else ""
+        lines.append(f"| `{name}` | {problem} | {ours} | {target}{budget_note} | {train} | {r['wall_seconds']:.0f} s | "
+                     f"{published} | {r['machine']}, {r['date']} |")
+    lines += ["", "Commands:", ""] + [f"- `{name}`: `{r['command']}`" for name, r in results.items()]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("names", nargs="*", help=f"presets to run (default: all): {', '.join(PRESETS)}")
+    p.add_argument("--render", action="store_true", help="only re-render RESULTS.md")
+    args = p.parse_args()
+    unknown = [n for n in args.names if n not in PRESETS]
+    if unknown:
+        p.error(f"unknown presets {unknown}; choose from {', '.join(PRESETS)}")
+    results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
+    if not args.render:
+        for name in args.names or list(PRESETS):
+            results[name] = run(name)
+            RESULTS_JSON.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+            RESULTS_MD.write_text(render(results))
+    RESULTS_MD.write_text(render(results))
+    print(f"wrote {RESULTS_MD}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""Accuracy techniques: Fourier features, causal weighting, the Burgers identification coefficient."""
+
+import math
+
+import pytest
+import torch
+
+from pinn import MLP, Burgers, Heat, PINNLoss, get_engine, get_sampler
+from pinn.cli.train import check_config
+from pinn.losses import PINNLoss as _Loss
+
+
+def _net(pde, **kw):
+    return MLP(pde.domain.lower, pde.domain.upper, width=10, depth=2, generator=torch.Generator().manual_seed(0),
+               dtype=torch.float64, **kw)
+
+
+def test_fourier_features_are_the_documented_map_and_reproducible():
+    pde = Heat()
+    net = _net(pde, fourier_features=4, fourier_scale=3.0)
+    assert net.fourier_b.shape == (2, 4) and net.layers[0].in_features == 2 + 8
+    assert net.fourier_b.std() > 0.5  # drawn with scale 3, not 1
+    again = _net(pde, fourier_features=4, fourier_scale=3.0)
+    assert torch.equal(net.fourier_b, again.fourier_b)
+    x = torch.rand(5, 2, dtype=torch.float64)
+    h = (x - net.center) / net.half_width
+    z = math.pi * h @ net.fourier_b
+    feats = torch.cat([h, torch.cos(z), torch.sin(z)], 1)
+    expected = net.layers[0](feats)
+    got = {}
+    net.layers[0].register_forward_hook(lambda m, i, o: got.setdefault("out", o))
+    net(x)
+    torch.testing.assert_close(got["out"], expected)
+    assert "fourier_b" in net.state_dict()
+
+
+def test_fourier_feature_networks_agree_across_engines_and_refuse_taylor():
+    pde = Burgers()
+    net = _net(pde, fourier_features=3)
+    g = torch.Generator().manual_seed(1)
+    pts = {w: pde.domain.sample(w, 32, get_sampler("sobol"), generator=g) for w in pde.domain.point_sets}
+    ra = PINNLoss(pde, get_engine("autograd")).residuals(net, pts)
+    rf = PINNLoss(pde, get_engine("func")).residuals(net, pts)
+    for k in ra:
+        torch.testing.assert_close(ra[k], rf[k], rtol=0, atol=1e-10)
+    with pytest.raises(ValueError, match="Fourier features need derivatives=autograd"):
+        PINNLoss(pde, get_engine("taylor")).residuals(net, pts)
+    with pytest.raises(ValueError, match="Fourier features need derivatives=autograd"):
+        check_config(["model.fourier_features=8", "derivatives=taylor"])
+    with pytest.raises(ValueError, match="fourier_scale must be a finite number > 0"):
+        check_config(["model.fourier_features=8", "model.fourier_scale=0"])
+
+
+def _points(pde, n=400):
+    g = torch.Generator().manual_seed(2)
+    return {w: pde.domain.sample(w, n, get_sampler("lhs"), generator=g) for w in pde.domain.point_sets}
+
+
+def test_causal_weighting_matches_its_formula():
+    pde = Heat()
+    net, pts = _net(pde), _points(pde)
+    plain = PINNLoss(pde, get_engine("autograd"))
+    causal = PINNLoss(pde, get_engine("autograd"), causal_chunks=4, causal_eps=10.0)
+    r = plain.residuals(net, pts)["residual"].detach()
+    t = pts["interior"][:, 1]
+    slab = (t * 4).long().clamp(0, 3)
+    per = torch.stack([(r[slab == k] ** 2).mean() for k in range(4)])
+    w = torch.exp(-10.0 * torch.cat([torch.zeros(1, dtype=per.dtype), torch.cumsum(per, 0)[:-1]]))
+    total, parts = causal(net, pts)
+    expected = (w * per).mean() + parts["initial"].detach() + parts["boundary"].detach()
+    torch.testing.assert_close(total.detach(), expected, rtol=1e-12, atol=0)
+    assert float(parts["causal_min_weight"]) == pytest.approx(float(w.min()))
+    assert float(parts["residual"].detach()) == pytest.approx(float((r**2).mean()))  # the plain residual is reported
+    # the weights carry no gradient: d total / d theta = sum_k w_k dL_k / M
+    g_causal = torch.autograd.grad(total, list(net.parameters()))
+    ref = (w * torch.stack([(causal.residuals(net, pts)["residual"][slab == k] ** 2).mean() for k in range(4)])).mean()
+    ref = ref + parts["initial"].new_tensor(0)
+    cond = sum(causal.weights[n] * (causal.residuals(net, pts)[n] ** 2).mean() for n in ("initial", "boundary"))
+    g_ref = torch.autograd.grad(ref + cond, list(net.parameters()))
+    for a, b in zip(g_causal, g_ref):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-14)
+
+
+def test_causal_weighting_checks_its_settings():
+    pde = Heat()
+    with pytest.raises(ValueError, match="causal_chunks must be an integer >= 0"):
+        _Loss(pde, get_engine("autograd"), causal_chunks=-1)
+    with pytest.raises(ValueError, match="causal_eps must be a finite number > 0"):
+        _Loss(pde, get_engine("autograd"), causal_chunks=4, causal_eps=0.0)
+    with pytest.raises(ValueError, match="needs a time coordinate"):
+        check_config(["pde=poisson", "loss.causal_chunks=8"])
+
+
+def test_burgers_convection_coefficient_is_learnable():
+    cfg = check_config(["pde.learn=[a,nu]", "pde.learn_init=[0.0,0.0]", "data.samples=50"])
+    from pinn.cli.build import build
+
+    b = build(cfg)
+    assert set(b.model.coefficients) == {"a", "nu"}
+    assert b.pde.a == 1.0  # the truth keeps its value
+
+
+def _heat_run(**kw):
+    pde = Heat()
+    g = torch.Generator().manual_seed(0)
+    model = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=g, dtype=torch.float64)
+    pts = {w: pde.domain.sample(w, 64, get_sampler("lhs"), generator=g) for w in pde.domain.point_sets}
+    return pde, model, pts, PINNLoss(pde, get_engine("autograd"))
+
+
+def test_gradient_norm_balancing_sets_the_documented_weights():
+    from pinn import Trainer
+
+    pde, model, pts, loss = _heat_run()
+    params = list(model.parameters())
+    _, parts = loss(model, pts)
+    norms = {n: math.sqrt(sum(float((g * g).sum()) for g in torch.autograd.grad(
+        parts[n], params, retain_graph=True, allow_unused=True) if g is not None)) for n in loss.term_names}
+    total = sum(norms.values())
+    res = Trainer(adam_steps=1, lbfgs_steps=0, balance_every=1, balance_alpha=0.0).fit(model, loss, pts)
+    for n in loss.term_names:
+        assert loss.weights[n] == pytest.approx(total / norms[n], rel=1e-12)
+    assert res.history  # trained
+
+
+def test_gradient_norm_balancing_resumes_bit_identically():
+    from pinn import Trainer, TrainState
+
+    snaps = []
+    pde, model, pts, loss = _heat_run()
+    trainer = Trainer(adam_steps=12, lbfgs_steps=4, lbfgs_chunk=2, log_every=2, balance_every=3, balance_alpha=0.5)
+    full = trainer.fit(model, loss, pts, checkpoint=lambda s: snaps.append(
+        {"model": {k: v.clone() for k, v in s["model"].items()}, "trainer": __import__("copy").deepcopy(s["trainer"])}),
+        checkpoint_every=4)
+    mid = next(s for s in snaps if s["trainer"]["adam_steps"] == 8)
+    assert mid["trainer"]["loss_weights"] is not None
+    _, model2, pts2, loss2 = _heat_run()
+    model2.load_state_dict(mid["model"])
+    again = trainer.fit(model2, loss2, pts2, state=TrainState.from_dict(mid["trainer"]))
+    assert again.final_loss == full.final_loss
+    for a, b in zip(model.parameters(), model2.parameters()):
+        assert torch.equal(a, b)
+    assert loss2.weights == loss.weights
+
+
+def test_balancing_settings_are_checked():
+    from pinn import Trainer
+
+    with pytest.raises(ValueError, match="balance_alpha must lie in"):
+        Trainer(balance_alpha=1.0)
+    with pytest.raises(ValueError, match="balance_every must be an integer >= 0"):
+        Trainer(balance_every=-2)
