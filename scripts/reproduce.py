@@ -55,7 +55,8 @@ def machine() -> str:
 def run(name: str) -> dict:
     preset, extra, *_ = PRESETS[name]
     run_dir = EXPERIMENTS / "runs" / name
-    cmd = [sys.executable, "-m", "pinn.cli.train", f"experiment={preset}", f"hydra.run.dir={run_dir}", "seed=0", *extra]
+    cmd = [sys.executable, "-m", "pinn.cli.train", f"experiment={preset}", f"hydra.run.dir={run_dir.relative_to(ROOT)}",
+           "seed=0", *extra]
     print("$ " + " ".join(cmd[1:]), flush=True)
     start = time.perf_counter()
     out = subprocess.run(cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
