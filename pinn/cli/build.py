@@ -11,12 +11,10 @@ import importlib.util
 import logging
 import math
 import sys
-import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
@@ -24,23 +22,22 @@ from omegaconf import DictConfig, OmegaConf
 from torch.nn.parallel import DistributedDataParallel
 
 from .. import distributed, io
-from .config import CONF_DIR
 from ..checkpoints import CheckpointDir
-from ..engines import get_engine
-from ..evaluation import GridEvaluation, evaluate_grid, max_abs_error, relative_l2
-from ..losses import PINNLoss
 from ..coefficients import WithCoefficients, make_learnable
+from ..engines import get_engine
+from ..evaluation import GridEvaluation, evaluate_grid
+from ..losses import PINNLoss
 from ..nn import MLP
 from ..observations import Observations, load_observations, sample_observations
 from ..pdes.base import PDE
-from ..loggers import TensorBoardLogger
-from ..plotting import plot_run, solution_figure
-from ..progress import make_progress
-from ..evaluation import predict
+from ..plotting import plot_run
 from ..sampling import Sampler, get_sampler
 from ..training import Trainer, TrainState
+from ._watch import Monitor, StopFlag
+from .config import CONF_DIR
 
-__all__ = ["Built", "build", "build_model", "build_pde", "run_training", "DTYPES", "resolve_device"]
+__all__ = ["Built", "build", "build_model", "build_pde", "load_source", "run_training", "sample_points", "DTYPES",
+           "resolve_device"]
 
 log = logging.getLogger("pinn")
 
@@ -229,70 +226,6 @@ def sample_points(b: Built, generator: torch.Generator | None = None) -> dict[st
     return points
 
 
-class _Monitor:
-    """The training callback of a run: progress, and TensorBoard with periodic evaluations."""
-
-    def __init__(self, cfg: DictConfig, b: Built, run_dir: Path, *, quiet: bool = False):
-        total = b.trainer.adam_steps + b.trainer.lbfgs_steps
-        self.progress = None if quiet else make_progress(total, b.trainer.log_every, logger=log)
-        self.tb = TensorBoardLogger(run_dir / "tensorboard") if cfg.logger == "tensorboard" and not quiet else None
-        self.every, self.b, self._last = cfg.logger_every, b, 0
-        self._grid = self._points = self._ref = None
-
-    def __call__(self, row: dict) -> None:
-        if self.progress is not None:
-            self.progress(row)
-        if self.tb is None:
-            return
-        self.tb.row(row)
-        if self.every and row["step"] // self.every > self._last // self.every:
-            self._last = row["step"]
-            self.tb.evaluation(row["step"], *self._evaluate())
-
-    def _evaluate(self):
-        if self._grid is None:  # the grid and its reference, once
-            self._grid = self.b.pde.domain.grid(self.b.resolution)
-            mesh = np.meshgrid(*self._grid.values(), indexing="ij")
-            self._points = np.stack([m.reshape(-1) for m in mesh], axis=1)
-            self._ref = self.b.pde.reference_grid(self._grid)
-        pred = predict(self.b.model, self._points).reshape(self._ref.shape)
-        metrics = {"rel_l2": relative_l2(pred, self._ref), "max_abs_error": max_abs_error(pred, self._ref)}
-        figure = solution_figure(self._grid, pred, self._ref) if len(self._grid) >= 2 else None
-        return metrics, figure
-
-    def close(self) -> None:
-        if self.progress is not None:
-            self.progress.close()
-        if self.tb is not None:
-            self.tb.close()
-
-
-class _StopFlag:
-    """Turns SIGTERM and SIGINT into a polite stop request for the training loop."""
-
-    def __init__(self):
-        self.signal: int | None = None
-        self._previous = {}
-
-    def __enter__(self):
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            try:
-                self._previous[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread: leave signals alone
-                pass
-        return self
-
-    def _handle(self, signum, frame):
-        self.signal = signum
-
-    def __call__(self) -> bool:
-        return self.signal is not None
-
-    def __exit__(self, *exc):
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-
 def _check_distributed(cfg: DictConfig) -> None:
     """Refuse the settings that data-parallel training does not support, naming the fix."""
     if cfg.derivatives != "autograd":
@@ -376,8 +309,8 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
             b.pde.name, cfg.model.depth, cfg.model.width, cfg.activation, cfg.precision,
             cfg.derivatives, b.trainer.adam_steps, b.trainer.lbfgs_steps,
         )
-    monitor = _Monitor(cfg, b, run_dir, quiet=rank != 0)
-    with _StopFlag() as stop:
+    monitor = Monitor(cfg, b, run_dir, quiet=rank != 0)
+    with StopFlag() as stop:
         should_stop = stop if ranks == 1 else (lambda: distributed.any_rank(stop(), b.device))
         try:
             result = b.trainer.fit(b.model, loss_fn, points, state=state, callback=monitor,

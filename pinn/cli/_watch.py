@@ -1,0 +1,83 @@
+"""What watches a training run: progress and TensorBoard (:class:`Monitor`), and signals (:class:`StopFlag`)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig
+
+from ..evaluation import max_abs_error, predict, relative_l2
+from ..loggers import TensorBoardLogger
+from ..plotting import solution_figure
+from ..progress import make_progress
+
+__all__ = ["Monitor", "StopFlag"]
+
+log = logging.getLogger("pinn")
+
+
+class Monitor:
+    """The training callback of a run: progress, and TensorBoard with periodic evaluations."""
+
+    def __init__(self, cfg: DictConfig, b, run_dir: Path, *, quiet: bool = False):
+        total = b.trainer.adam_steps + b.trainer.lbfgs_steps
+        self.progress = None if quiet else make_progress(total, b.trainer.log_every, logger=log)
+        self.tb = TensorBoardLogger(run_dir / "tensorboard") if cfg.logger == "tensorboard" and not quiet else None
+        self.every, self.b, self._last = cfg.logger_every, b, 0
+        self._grid = self._points = self._ref = None
+
+    def __call__(self, row: dict) -> None:
+        if self.progress is not None:
+            self.progress(row)
+        if self.tb is None:
+            return
+        self.tb.row(row)
+        if self.every and row["step"] // self.every > self._last // self.every:
+            self._last = row["step"]
+            self.tb.evaluation(row["step"], *self._evaluate())
+
+    def _evaluate(self):
+        if self._grid is None:  # the grid and its reference, once
+            self._grid = self.b.pde.domain.grid(self.b.resolution)
+            mesh = np.meshgrid(*self._grid.values(), indexing="ij")
+            self._points = np.stack([m.reshape(-1) for m in mesh], axis=1)
+            self._ref = self.b.pde.reference_grid(self._grid)
+        pred = predict(self.b.model, self._points).reshape(self._ref.shape)
+        metrics = {"rel_l2": relative_l2(pred, self._ref), "max_abs_error": max_abs_error(pred, self._ref)}
+        figure = solution_figure(self._grid, pred, self._ref) if len(self._grid) >= 2 else None
+        return metrics, figure
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.close()
+        if self.tb is not None:
+            self.tb.close()
+
+
+class StopFlag:
+    """Turns SIGTERM and SIGINT into a polite stop request for the training loop."""
+
+    def __init__(self):
+        self.signal: int | None = None
+        self._previous = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        self.signal = signum
+
+    def __call__(self) -> bool:
+        return self.signal is not None
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
