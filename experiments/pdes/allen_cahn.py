@@ -9,6 +9,7 @@ and computed on first use (about 10 s) when missing.  Between nodes it is evalua
 trigonometric interpolation in x and linear interpolation in t; it is exact on the nodes
 ``x = -1 + j / 1024`` and snapshots ``t = k / 200`` (the preset's grid, 257 x 201, lies on
 them), and ``t = 0`` is the initial condition itself.  Only for the default coefficients.
+Being numerical data, it returns torch tensors without an autograd graph.
 """
 
 from __future__ import annotations
@@ -77,8 +78,12 @@ class AllenCahn(PDE):
         if (self.eps, self.a) != (1e-4, 5.0):
             raise ValueError("the Allen-Cahn reference exists for eps=1e-4, a=5 only; "
                              "regenerate it with scripts/allen_cahn_reference.py for others")
-        if self._reference is None:
-            self._reference = load_reference()
+        if self._reference is None:  # the reference's Fourier coefficients, once per instance
+            ref = load_reference()
+            n = len(ref["x"])
+            k = np.fft.fftfreq(n, d=1.0 / n)
+            k[n // 2] = 0.0  # drop the unpaired Nyquist mode
+            self._reference = {"t": ref["t"], "coef": np.fft.fft(ref["u"], axis=0) / n, "k": k}
         ref = self._reference
         x, t = coords["x"], coords["t"]
         is_torch = isinstance(x, torch.Tensor)
@@ -87,11 +92,7 @@ class AllenCahn(PDE):
         xb, tb = np.broadcast_arrays(xn, tn)
         out = np.empty(xb.shape)
         flat_x, flat_t, flat = xb.reshape(-1), tb.reshape(-1), out.reshape(-1)
-        nodes, times = ref["x"], ref["t"]
-        n = len(nodes)
-        coef = np.fft.fft(ref["u"], axis=0) / n  # (modes, snapshots)
-        k = np.fft.fftfreq(n, d=1.0 / n)
-        k[n // 2] = 0.0  # drop the unpaired Nyquist mode
+        times, coef, k = ref["t"], ref["coef"], ref["k"]  # coef: (modes, snapshots)
         pos = np.clip(np.interp(flat_t, times, np.arange(len(times))), 0, len(times) - 1)
         lo = np.floor(pos).astype(int)
         hi = np.minimum(lo + 1, len(times) - 1)
