@@ -4,8 +4,10 @@ The public API is re-exported here; everything else is an implementation detail.
 """
 
 from .activations import ACTIVATIONS, Sin, Softplus, Tanh, get_activation
+from .adaptive import RARD
 from .checkpoints import CheckpointDir
 from .compiling import GuardedCompile
+from .constraints import HardConstraint, box_factor, time_factor
 from .coefficients import WithCoefficients, make_learnable
 from .derivatives import AutogradEngine, Derivatives
 from .domains import Domain
@@ -29,7 +31,7 @@ __all__ = [
     "Domain", "POINT_SETS", "Term", "DerivativeEngine",
     "SAMPLERS", "Sampler", "UniformSampler", "LatinHypercubeSampler", "SobolSampler", "get_sampler",
     "PDE", "Burgers", "Heat", "Heat2D", "Wave",
-    "MLP", "PINNLoss", "Trainer", "TrainResult", "TrainState", "ADAM_IMPLS", "adam",
+    "MLP", "HardConstraint", "box_factor", "time_factor", "RARD", "PINNLoss", "Trainer", "TrainResult", "TrainState", "ADAM_IMPLS", "adam",
     "EnsembleResult", "train_ensemble", "GuardedCompile",
     "CheckpointDir", "WithCoefficients", "make_learnable",
     "Observations", "ObservationError", "load_observations", "sample_observations",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
@@ -28,16 +28,27 @@ class PINNLoss:
             through ``w``), so later times count once earlier ones are resolved.  The
             smallest weight is reported as the part ``causal_min_weight``.
         causal_eps: the causality parameter ``eps`` (> 0).
+        exact: condition terms that the model meets exactly (a hard constraint, see
+            :mod:`pinn.constraints`): they are left out of the loss.
     """
 
     def __init__(self, pde: PDE, engine, *, weights: Mapping[str, float] | None = None, data: bool = False,
-                 causal_chunks: int = 0, causal_eps: float = 1.0):
+                 causal_chunks: int = 0, causal_eps: float = 1.0, exact: Sequence[str] = ()):
         self.pde = pde
         self.engine = engine
-        self.terms = pde.terms()
+        all_terms = pde.terms()
+        unknown = sorted(set(exact) - {t.name for t in all_terms[1:]})
+        if unknown:
+            raise ValueError(f"exact terms {unknown} are not conditions of {pde.name}: "
+                             f"{[t.name for t in all_terms[1:]]}")
+        self.terms = tuple(t for t in all_terms if t.name not in exact)
         self.data = data
         names = [t.name for t in self.terms] + (["data"] if data else [])
         weights = dict(weights or {})
+        held = sorted(set(weights) & set(exact))
+        if held:
+            raise ValueError(f"the loss terms {held} are held exactly by the hard constraint, so they have no "
+                             f"weight; drop trainer.weights.{held[0]} or set model.hard_constraints=false")
         unknown = sorted(set(weights) - set(names))
         if unknown:
             raise ValueError(f"loss weights name unknown terms {unknown}; the terms of {pde.name} are {names}")
@@ -54,13 +65,18 @@ class PINNLoss:
         self.causal_chunks, self.causal_eps = causal_chunks, float(causal_eps)
 
     @property
+    def point_sets(self) -> tuple[str, ...]:
+        """The point sets the loss's PDE terms are evaluated on, in order (data aside)."""
+        return tuple(dict.fromkeys(t.points for t in self.terms))
+
+    @property
     def term_names(self) -> tuple[str, ...]:
         return tuple(self.weights)
 
     def residuals(self, model: nn.Module, points: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``{term name: (N,) residual}`` with each point set's derivatives computed once."""
         sets = []
-        for which in dict.fromkeys(t.points for t in self.terms):
+        for which in self.point_sets:
             if which not in points:
                 raise ValueError(f"no {which!r} points were given; got sets {sorted(points)}")
             sets.append((points[which], [t for t in self.terms if t.points == which]))

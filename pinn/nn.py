@@ -1,4 +1,5 @@
-"""Networks: a multilayer perceptron with inputs scaled to ``[-1, 1]``, optionally periodic."""
+"""Networks: a multilayer perceptron with inputs scaled to ``[-1, 1]``, optionally periodic,
+with Fourier features, or in the modified form of Wang, Teng & Perdikaris."""
 
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ class MLP(nn.Module):
     random Fourier features ``cos(pi h B), sin(pi h B)``, with ``B`` drawn once from
     ``N(0, fourier_scale^2)`` (Tancik et al. 2020; Wang, Wang & Perdikaris 2021), which
     lets a small network represent high frequencies.
+    With ``modified=True`` the hidden layers are those of the *modified MLP* of Wang, Teng &
+    Perdikaris (2021): two encoders ``U = s(h W_u + b_u)``, ``V = s(h W_v + b_v)`` of the
+    (embedded) input, and every hidden layer ``z_k = s(H_k W_k + b_k)`` is mixed into
+    ``H_{k+1} = (1 - z_k) * U + z_k * V``, which carries the input through the depth
+    (``H_1 = s(h W_1 + b_1)``).
     Weights get Xavier-normal initialisation from ``generator``; biases start at zero.
 
     Args:
@@ -35,6 +41,7 @@ class MLP(nn.Module):
         fourier_features: number of random Fourier feature pairs (0: none).
         fourier_scale: standard deviation of their frequencies, in half-periods per
             half-width of the box.
+        modified: use the modified MLP's gated hidden layers (two more ``width`` layers), as jaxpi's ``ModifiedMlp``.
     """
 
     def __init__(
@@ -50,6 +57,7 @@ class MLP(nn.Module):
         periodic: tuple[int, ...] = (),
         fourier_features: int = 0,
         fourier_scale: float = 1.0,
+        modified: bool = False,
     ):
         super().__init__()
         for name, value in (("width", width), ("depth", depth)):
@@ -75,11 +83,14 @@ class MLP(nn.Module):
             self.register_buffer("fourier_b", b.to(dtype))
         else:
             self.fourier_b = None
+        if not isinstance(modified, bool):
+            raise ValueError(f"model.modified must be true or false, got {modified!r}")
         sizes = [n_in + 2 * fourier_features] + [width] * depth + [1]
         self.layers = nn.ModuleList(nn.Linear(a, b, dtype=dtype) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.encoders = nn.ModuleList(nn.Linear(sizes[0], width, dtype=dtype) for _ in range(2)) if modified else None
         self.activation = get_activation(activation)
         with torch.no_grad():
-            for layer in self.layers:
+            for layer in [*self.layers, *(self.encoders or ())]:
                 nn.init.xavier_normal_(layer.weight, generator=generator)
                 layer.bias.zero_()
 
@@ -91,8 +102,21 @@ class MLP(nn.Module):
         if self.fourier_b is not None:
             z = torch.pi * (h @ self.fourier_b)
             h = torch.cat([h, torch.cos(z), torch.sin(z)], dim=-1)
+        if self.encoders is not None:
+            return self._modified(h)
         for layer in self.layers[:-1]:
             h = self.activation(layer(h))
+        return self.layers[-1](h)
+
+    @property
+    def modified(self) -> bool:
+        return self.encoders is not None
+
+    def _modified(self, h: torch.Tensor) -> torch.Tensor:
+        u, v = (self.activation(e(h)) for e in self.encoders)
+        for layer in self.layers[:-1]:
+            z = self.activation(layer(h))
+            h = u + z * (v - u)  # (1 - z) u + z v
         return self.layers[-1](h)
 
     def embed(self, h: torch.Tensor) -> torch.Tensor:

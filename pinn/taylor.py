@@ -37,9 +37,9 @@ def taylor_fields(model: MLP, points: torch.Tensor, indices: Iterable[tuple[int,
         raise ValueError("the taylor engine computes derivatives up to second order; use derivatives=autograd")
     if not isinstance(model, MLP):
         raise ValueError(f"the taylor engine needs a pinn.MLP, got {type(model).__name__}; use derivatives=autograd")
-    if model.periodic or model.fourier_b is not None:
-        raise ValueError("the taylor engine needs affine inputs; periodic coordinates and Fourier features need "
-                         "derivatives=autograd or derivatives=func")
+    if model.periodic or model.fourier_b is not None or model.modified:
+        raise ValueError("the taylor engine needs a plain MLP with affine inputs; periodic coordinates, Fourier "
+                         "features and the modified MLP need derivatives=autograd or derivatives=func")
     seconds = sorted(i for i in indices if len(i) == 2)
     firsts = sorted({(j,) for i in indices if i for j in i})
     if not firsts:  # values only (initial and Dirichlet sets): a plain forward pass

@@ -133,6 +133,8 @@ class TrainResult:
 
 
 Checkpoint = Callable[[dict], None]
+#: Redraws collocation points: ``resampler(model, points) -> points``, with an ``every`` attribute.
+Resampler = Callable[[nn.Module, Mapping[str, torch.Tensor]], dict]
 
 #: Adam implementations, as keyword arguments of ``torch.optim.Adam``.
 ADAM_IMPLS = {"foreach": {"foreach": True}, "fused": {"fused": True}, "for-loop": {"foreach": False}}
@@ -240,31 +242,39 @@ class Trainer:
         checkpoint: Checkpoint | None = None,
         checkpoint_every: int = 0,
         should_stop: Callable[[], bool] | None = None,
+        resampler: Resampler | None = None,
     ) -> TrainResult:
-        """Train ``model`` in place on fixed collocation ``points``.
+        """Train ``model`` in place on the collocation ``points``.
 
         Args:
             state: where to resume from (with ``model`` already holding the matching
                 weights); ``None`` starts afresh.
             callback: called with each new history row.
-            checkpoint: called with ``{"model": ..., "trainer": ...}`` snapshots to save.
+            checkpoint: called with ``{"model": ..., "trainer": ..., "points": ...}`` snapshots
+                to save (``points``: the current collocation points).
             checkpoint_every: offer a snapshot every this many steps (0: only at the
                 switch to L-BFGS and on interruption).
             should_stop: polled after every step; when it returns true a snapshot is
                 offered and :class:`TrainingInterrupted` is raised.
+            resampler: redraws the points every ``resampler.every`` Adam steps (e.g.
+                :class:`pinn.adaptive.RARD`), called as ``resampler(model, points)``; the
+                L-BFGS stage keeps the last points.  ``None``: the points stay fixed.
         """
         if self.compile:
             loss_fn = GuardedCompile(loss_fn, what="the loss")
+        if resampler is not None:
+            _positive_int("resampler.every", resampler.every)
         run = _Run(self, model, loss_fn, points, state or TrainState(), callback, checkpoint,
-                   _count("checkpoint_every", checkpoint_every), should_stop or (lambda: False))
+                   _count("checkpoint_every", checkpoint_every), should_stop or (lambda: False), resampler)
         return run.go()
 
 
 class _Run:
     """One session of :meth:`Trainer.fit`; holds the loop's moving parts."""
 
-    def __init__(self, trainer, model, loss_fn, points, state, callback, checkpoint, every, should_stop):
-        self.t, self.model, self.loss_fn, self.points, self.s = trainer, model, loss_fn, points, state
+    def __init__(self, trainer, model, loss_fn, points, state, callback, checkpoint, every, should_stop, resampler):
+        self.t, self.model, self.loss_fn, self.points, self.s = trainer, model, loss_fn, dict(points), state
+        self.resampler = resampler
         self.callback, self.checkpoint, self.every, self.should_stop = callback, checkpoint, every, should_stop
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.start = time.perf_counter() - state.seconds
@@ -293,7 +303,7 @@ class _Run:
 
     def _snapshot(self) -> dict:
         self.s.seconds = time.perf_counter() - self.start
-        return {"model": self.model.state_dict(), "trainer": self.s.to_dict()}
+        return {"model": self.model.state_dict(), "trainer": self.s.to_dict(), "points": dict(self.points)}
 
     def _after_step(self, opt, sched=None, *, crossed: bool) -> None:
         """Offer a checkpoint when due, and stop when asked."""
@@ -384,6 +394,9 @@ class _Run:
             if self.s.adam_steps % self.t.log_every == 0 or self.s.adam_steps == self.t.adam_steps:
                 self._record("adam", loss.detach(), {k: v.detach() for k, v in parts.items()})
                 good = self._good(opt, sched)
+            if (self.resampler is not None and self.s.adam_steps % self.resampler.every == 0
+                    and self.s.adam_steps < self.t.adam_steps):
+                self.points = self.resampler(self.model, self.points)
             self._after_step(opt, sched, crossed=self._crossed(before))
         self.s.optimizer, self.s.scheduler = opt.state_dict(), sched.state_dict()
 

@@ -43,9 +43,9 @@ def test_fourier_feature_networks_agree_across_engines_and_refuse_taylor():
     rf = PINNLoss(pde, get_engine("func")).residuals(net, pts)
     for k in ra:
         torch.testing.assert_close(ra[k], rf[k], rtol=0, atol=1e-10)
-    with pytest.raises(ValueError, match="Fourier features need derivatives=autograd"):
+    with pytest.raises(ValueError, match="Fourier features and the modified MLP need derivatives=autograd"):
         PINNLoss(pde, get_engine("taylor")).residuals(net, pts)
-    with pytest.raises(ValueError, match="Fourier features need derivatives=autograd"):
+    with pytest.raises(ValueError, match="model.fourier_features needs derivatives=autograd"):
         check_config(["model.fourier_features=8", "derivatives=taylor"])
     with pytest.raises(ValueError, match="fourier_scale must be a finite number > 0"):
         check_config(["model.fourier_features=8", "model.fourier_scale=0"])
@@ -149,3 +149,36 @@ def test_balancing_settings_are_checked():
         Trainer(balance_alpha=1.0)
     with pytest.raises(ValueError, match="balance_every must be an integer >= 0"):
         Trainer(balance_every=-2)
+
+
+def test_modified_mlp_is_the_documented_gated_network():
+    pde = Heat()
+    net = _net(pde, modified=True)
+    assert net.modified and len(net.encoders) == 2
+    x = torch.rand(7, 2, dtype=torch.float64)
+    h = (x - net.center) / net.half_width
+    u, v = torch.tanh(net.encoders[0](h)), torch.tanh(net.encoders[1](h))
+    for layer in net.layers[:-1]:
+        z = torch.tanh(layer(h))
+        h = (1 - z) * u + z * v
+    torch.testing.assert_close(net(x), net.layers[-1](h), rtol=0, atol=1e-14)
+    plain = _net(pde)
+    assert not plain.modified and plain.encoders is None
+    assert sum(p.numel() for p in net.parameters()) == sum(p.numel() for p in plain.parameters()) + 2 * (2 * 10 + 10)
+
+
+def test_modified_mlp_agrees_across_engines_and_refuses_taylor():
+    pde = Burgers()
+    net = _net(pde, modified=True, fourier_features=2)
+    g = torch.Generator().manual_seed(1)
+    pts = {w: pde.domain.sample(w, 32, get_sampler("sobol"), generator=g) for w in pde.domain.point_sets}
+    ra = PINNLoss(pde, get_engine("autograd")).residuals(net, pts)
+    rf = PINNLoss(pde, get_engine("func")).residuals(net, pts)
+    for k in ra:
+        torch.testing.assert_close(ra[k], rf[k], rtol=0, atol=1e-10)
+    with pytest.raises(ValueError, match="modified MLP need derivatives=autograd"):
+        PINNLoss(pde, get_engine("taylor")).residuals(_net(pde, modified=True), pts)
+    with pytest.raises(ValueError, match="model.modified needs derivatives=autograd"):
+        check_config(["model.modified=true", "derivatives=taylor"])
+    with pytest.raises(ValueError, match="model.modified must be true or false"):
+        _net(pde, modified=1)

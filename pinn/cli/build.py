@@ -23,7 +23,9 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .. import distributed, io
 from ..checkpoints import CheckpointDir
+from ..adaptive import RARD
 from ..coefficients import WithCoefficients, make_learnable
+from ..constraints import HardConstraint
 from ..engines import get_engine
 from ..evaluation import GridEvaluation, evaluate_grid
 from ..losses import PINNLoss
@@ -112,7 +114,7 @@ class Built:
     """Everything a training run needs, built from one config."""
 
     pde: PDE
-    model: MLP | WithCoefficients
+    model: MLP | HardConstraint | WithCoefficients
     sampler: Sampler
     loss: PINNLoss
     trainer: Trainer
@@ -122,11 +124,12 @@ class Built:
     resolution: list[int]
     points_per_set: dict[str, int]
     observations: Observations | None = None
+    resampler: RARD | None = None
 
 
 def build_model(
     cfg: DictConfig, pde: PDE, generator: torch.Generator
-) -> tuple[MLP | WithCoefficients, PDE]:
+) -> tuple[MLP | HardConstraint | WithCoefficients, PDE]:
     """The network (with learnable coefficients, if any) and the PDE the loss should use.
 
     The returned PDE is ``pde`` itself, or a second instance whose learned coefficients
@@ -144,10 +147,15 @@ def build_model(
         periodic=pde.periodic_indices(),
         fourier_features=cfg.model.fourier_features,
         fourier_scale=cfg.model.fourier_scale,
+        modified=cfg.model.modified,
     ).to(resolve_device(cfg.device))
-    if cfg.model.fourier_features and cfg.derivatives == "taylor":
-        raise ValueError("Fourier features need derivatives=autograd or derivatives=func (the taylor engine needs "
-                         "affine network inputs)")
+    if cfg.derivatives == "taylor":
+        for key in ("fourier_features", "modified", "hard_constraints"):
+            if cfg.model[key]:
+                raise ValueError(f"model.{key} needs derivatives=autograd or derivatives=func (the taylor engine "
+                                 f"propagates through a plain MLP with affine inputs only)")
+    if cfg.model.hard_constraints:
+        model = HardConstraint(model, pde)
     if pde.periodic and cfg.derivatives == "taylor":
         raise ValueError(f"{pde.name} is periodic in {', '.join(pde.periodic)}: use derivatives=autograd or "
                          f"derivatives=func (the taylor engine needs affine network inputs)")
@@ -173,14 +181,14 @@ def build(cfg: DictConfig) -> Built:
         raise ValueError("learning pde coefficients needs observations: set data.path or data.samples")
     loss = PINNLoss(trained_pde, get_engine(cfg.derivatives), weights=OmegaConf.to_container(cfg.trainer.weights),
                     data=observations is not None, causal_chunks=cfg.loss.causal_chunks,
-                    causal_eps=cfg.loss.causal_eps)
+                    causal_eps=cfg.loss.causal_eps, exact=pde.hard_terms if cfg.model.hard_constraints else ())
     trainer = Trainer(**{k: v for k, v in OmegaConf.to_container(cfg.trainer).items() if k != "weights"})
     if cfg.checkpoint.keep < 1 or cfg.checkpoint.every < 0:
         raise ValueError(
             f"checkpoint.keep must be >= 1 and checkpoint.every >= 0, got {cfg.checkpoint.keep} and {cfg.checkpoint.every}"
         )
     points = {}
-    for which in pde.domain.point_sets:
+    for which in loss.point_sets:  # a set whose every term a hard constraint holds is not drawn
         n = cfg.points[which]
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"points.{which} must be a positive integer, got {n!r}")
@@ -198,7 +206,16 @@ def build(cfg: DictConfig) -> Built:
     pde.domain.grid(resolution)  # validates the resolution
     if cfg.evaluation.chunk_size < 1:
         raise ValueError(f"evaluation.chunk_size must be a positive integer, got {cfg.evaluation.chunk_size}")
-    return Built(pde, model, sampler, loss, trainer, generator, dtype, device, resolution, points, observations)
+    resampler = None
+    if cfg.rar.every:
+        resampler = RARD(loss, pde.domain, sampler, every=cfg.rar.every,
+                         candidates=cfg.rar.candidates or 10 * points["interior"], k=cfg.rar.k, c=cfg.rar.c,
+                         generator=generator)
+        if resampler.candidates < points["interior"]:
+            raise ValueError(f"rar.candidates ({resampler.candidates}) must be at least points.interior "
+                             f"({points['interior']})")
+    return Built(pde, model, sampler, loss, trainer, generator, dtype, device, resolution, points, observations,
+                 resampler)
 
 
 def _observations(cfg: DictConfig, pde: PDE, sampler: Sampler, generator: torch.Generator) -> Observations | None:
@@ -235,6 +252,9 @@ def _check_distributed(cfg: DictConfig) -> None:
                          "drop trainer.lbfgs_float64 or use precision=float64")
     if cfg.trainer.balance_every:
         raise ValueError("data-parallel training (torchrun) does not support trainer.balance_every yet; set it to 0")
+    if cfg.rar.every:
+        raise ValueError("data-parallel training (torchrun) does not support rar.every yet (each rank would redraw "
+                         "its own shard); set it to 0")
 
 
 def _resumed_points(resume: dict, ranks: int, rank: int) -> dict:
@@ -296,7 +316,7 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
         trainer_state = snapshot["trainer"]
         loss = trainer_state["history"][-1]["loss"] if trainer_state["history"] else math.nan
         step = trainer_state["adam_steps"] + trainer_state["lbfgs_steps"]
-        snapshot = {**snapshot, "points": {k: v.cpu() for k, v in points.items()},
+        snapshot = {**snapshot, "points": {k: v.cpu() for k, v in snapshot["points"].items()},
                     "generator": b.generator.get_state(), "pde": b.pde.name}
         if shards is not None:
             snapshot["shards"] = shards
@@ -314,7 +334,8 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
         should_stop = stop if ranks == 1 else (lambda: distributed.any_rank(stop(), b.device))
         try:
             result = b.trainer.fit(b.model, loss_fn, points, state=state, callback=monitor,
-                                   checkpoint=save, checkpoint_every=every, should_stop=should_stop)
+                                   checkpoint=save, checkpoint_every=every, should_stop=should_stop,
+                                   resampler=b.resampler)
         finally:
             monitor.close()
     if rank:

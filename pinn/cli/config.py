@@ -27,6 +27,8 @@ class ModelConfig:
     depth: int = 8
     fourier_features: int = 0
     fourier_scale: float = 1.0
+    modified: bool = False
+    hard_constraints: bool = False
 
 
 @dataclass
@@ -64,6 +66,14 @@ class LossConfig:
 
 
 @dataclass
+class RarConfig:
+    every: int = 0
+    candidates: int = 0
+    k: float = 1.0
+    c: float = 1.0
+
+
+@dataclass
 class DataConfig:
     path: Optional[str] = None
     samples: int = 0
@@ -89,6 +99,7 @@ class PinnConfig:
     points: PointsConfig = field(default_factory=PointsConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    rar: RarConfig = field(default_factory=RarConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     data: DataConfig = field(default_factory=DataConfig)

@@ -28,7 +28,11 @@ class PDE(abc.ABC):
     * :meth:`residual`, :meth:`conditions` and :meth:`solution`,
     * optionally ``periodic``: the names of coordinates in which the solution is periodic
       over the domain's box.  The network is then built periodic in them (see
-      :class:`~pinn.nn.MLP`), so these boundaries need no loss term.
+      :class:`~pinn.nn.MLP`), so these boundaries need no loss term,
+    * optionally a hard constraint: ``hard_terms``, the names of the condition terms it
+      makes exact, and a method ``constrain(u, coords)`` that maps the raw network output
+      ``u`` (pointwise, like the residual) to one that meets them for every ``u``
+      (see :mod:`pinn.constraints`; used with ``model.hard_constraints=true``).
 
     Residuals and conditions are written pointwise with torch ops: the same code
     runs on a batch ``(N,)`` and, under ``vmap``, on a single point ``()``.
@@ -38,6 +42,7 @@ class PDE(abc.ABC):
     residual_fields: ClassVar[tuple[str, ...]]
     domain: Domain
     periodic: tuple[str, ...] = ()
+    hard_terms: tuple[str, ...] = ()
 
     @abc.abstractmethod
     def residual(self, fields: Mapping[str, torch.Tensor], coords: Mapping[str, torch.Tensor]) -> torch.Tensor:

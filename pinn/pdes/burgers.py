@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
+from ..constraints import time_factor
 from ..domains import Domain
 from ..terms import Term
 from .base import PDE, _xp, positive
@@ -99,6 +100,13 @@ class Burgers(PDE):
             Term("initial", "initial", ("u",), lambda f, c: f["u"] + torch.sin(math.pi * c["x"])),
             Term("boundary", "boundary", ("u",), lambda f, c: f["u"]),
         )
+
+    hard_terms = ("initial", "boundary")
+
+    def constrain(self, u, coords):
+        """``-sin(pi x) + tau (1 - x^2) u``: the initial and boundary conditions hold exactly."""
+        x = coords["x"]
+        return -torch.sin(math.pi * x) + time_factor(self.domain, coords["t"]) * (1 - x * x) * u
 
     def solution(self, coords: Mapping[str, object], *, chunk: int = 16384):
         x, t = coords["x"], coords["t"]

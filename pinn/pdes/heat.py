@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from ..constraints import box_factor, time_factor
 from ..domains import Domain
 from ..terms import Term
 from ._modes import check_modes, wavenumber
@@ -57,6 +58,7 @@ class Heat(PDE):
         self.modes, self.amplitudes = check_modes(modes, amplitudes, lowest=0 if bc == "neumann" else 1)
         self.domain = Domain({"x": x}, t)
         self.periodic = ("x",) if bc == "periodic" else ()
+        self.hard_terms = ("initial", "boundary") if bc == "dirichlet" else ("initial",)
 
     def _wavenumber(self, k: int) -> float:
         return wavenumber(self.domain, 2 * k if self.bc == "periodic" else k)
@@ -68,6 +70,13 @@ class Heat(PDE):
     def _initial(self, x):
         xp = _xp(x)
         return sum(a * self._shape(xp, k, x) for k, a in zip(self.modes, self.amplitudes))
+
+    def constrain(self, u, coords):
+        """``u0(x) + tau D(x) u`` with ``D = 4 s (1 - s)`` for Dirichlet boundaries (``s`` is ``x``
+        scaled to ``[0, 1]``), else ``D = 1``: the initial (and Dirichlet) conditions hold exactly."""
+        x, tau = coords["x"], time_factor(self.domain, coords["t"])
+        wall = box_factor(self.domain, coords, ("x",)) if self.bc == "dirichlet" else 1.0
+        return self._initial(x) + tau * wall * u
 
     def residual(self, fields, coords):
         return fields["u_t"] - self.alpha * fields["u_xx"]

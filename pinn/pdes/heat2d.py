@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from ..constraints import box_factor, time_factor
 from ..domains import Domain
 from ..terms import Term
 from .base import PDE, _xp, finite, positive
@@ -68,6 +69,14 @@ class Heat2D(PDE):
                 term = term * xp.exp(-(self.kx * wx**2 + self.ky * wy**2) * (t - t0))
             total = total + term
         return total
+
+    hard_terms = ("initial", "boundary")
+
+    def constrain(self, u, coords):
+        """``u0(x, y) + tau 16 s (1 - s) r (1 - r) u`` (``s``, ``r``: ``x``, ``y`` scaled to ``[0, 1]``):
+        the initial and boundary conditions hold exactly."""
+        tau = time_factor(self.domain, coords["t"])
+        return self._field(coords["x"], coords["y"]) + tau * box_factor(self.domain, coords, ("x", "y")) * u
 
     def residual(self, fields, coords):
         return fields["u_t"] - self.kx * fields["u_xx"] - self.ky * fields["u_yy"]

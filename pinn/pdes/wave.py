@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from ..constraints import box_factor, time_factor
 from ..domains import Domain
 from ..terms import Term
 from ._modes import check_modes, wavenumber
@@ -49,6 +50,14 @@ class Wave(PDE):
     def _initial(self, x):
         xp, x0 = _xp(x), self.domain.lower[0].item()
         return sum(a * xp.sin(self._wavenumber(k) * (x - x0)) for k, a in zip(self.modes, self.amplitudes))
+
+    hard_terms = ("initial", "initial_velocity", "boundary")
+
+    def constrain(self, u, coords):
+        """``u0(x) + tau^2 4 s (1 - s) u`` (``s`` is ``x`` scaled to ``[0, 1]``): ``u``, ``u_t = 0`` at
+        ``t0`` and the boundary values hold exactly."""
+        tau2 = time_factor(self.domain, coords["t"], power=2)
+        return self._initial(coords["x"]) + tau2 * box_factor(self.domain, coords, ("x",)) * u
 
     def residual(self, fields, coords):
         return fields["u_tt"] - self.c**2 * fields["u_xx"]

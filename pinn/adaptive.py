@@ -1,0 +1,80 @@
+"""Residual-based adaptive resampling of the collocation points (RAR-D, Wu et al. 2023).
+
+Every ``every`` Adam steps the interior points are redrawn from the density
+
+    p(x) ∝ |r(x)|^k / mean(|r|^k) + c
+
+over a fresh candidate set, ``r`` being the PDE residual of the current network: points
+gather where the residual is large (``k`` sharpens that), while ``c`` keeps a uniform
+share so no region is abandoned.  ``k = 0`` (or a large ``c``) is plain resampling.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from .domains import Domain
+from .losses import PINNLoss
+from .sampling import Sampler
+
+__all__ = ["RARD"]
+
+
+class RARD:
+    """Redraw the interior points from the residual density (see the module docs).
+
+    Args:
+        loss: the loss whose PDE residual (its ``"residual"`` term) drives the density.
+        domain: the domain the candidates are drawn in.
+        sampler: how the candidates are drawn.
+        every: Adam steps between resamplings (> 0).
+        candidates: candidate points per resampling; at least the interior set's size.
+        k: the residual's exponent (>= 0).
+        c: the uniform share (>= 0; ``k`` and ``c`` not both 0).
+        generator: the random source for candidates and the draw.
+        chunk: candidates per residual evaluation (bounds the memory).
+    """
+
+    def __init__(self, loss: PINNLoss, domain: Domain, sampler: Sampler, *, every: int, candidates: int,
+                 k: float = 1.0, c: float = 1.0, generator: torch.Generator, chunk: int = 16384):
+        for name, value in (("every", every), ("candidates", candidates), ("chunk", chunk)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"rar.{name} must be a positive integer, got {value!r}")
+        for name, value in (("k", k), ("c", c)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise ValueError(f"rar.{name} must be a finite number >= 0, got {value!r}")
+        if k == 0 and c == 0:
+            raise ValueError("rar.k and rar.c cannot both be 0 (the density would be 0/0); the usual is k=1, c=1")
+        self.residual_term = next(t for t in loss.terms if t.name == "residual")
+        self.engine, self.coordinates = loss.engine, tuple(domain.coordinates)
+        self.domain, self.sampler, self.generator = domain, sampler, generator
+        self.every, self.candidates, self.k, self.c, self.chunk = every, candidates, float(k), float(c), chunk
+
+    def density(self, model: nn.Module, points: torch.Tensor) -> torch.Tensor:
+        """The unnormalised density ``|r|^k / mean(|r|^k) + c`` at ``points`` ``(N, d)``, as ``(N,)``."""
+        r = torch.cat([
+            self.engine.residuals(model, points[i:i + self.chunk], self.coordinates, [self.residual_term])[
+                "residual"].detach()
+            for i in range(0, points.shape[0], self.chunk)
+        ]).abs()
+        e = r**self.k
+        mean = e.mean()
+        return (e / mean if mean > 0 else torch.ones_like(e)) + self.c
+
+    def __call__(self, model: nn.Module, points: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``points`` with the interior set redrawn (same size, dtype and device)."""
+        interior = points["interior"]
+        n = interior.shape[0]
+        if self.candidates < n:
+            raise ValueError(f"rar.candidates ({self.candidates}) must be at least points.interior ({n})")
+        cand = self.domain.sample("interior", self.candidates, self.sampler, generator=self.generator)
+        cand = cand.to(dtype=interior.dtype, device=interior.device)
+        p = self.density(model, cand).to(device="cpu", dtype=torch.float64)
+        if not bool(torch.isfinite(p).all()):
+            return dict(points)  # a non-finite residual: keep the points; the trainer's roll-back handles it
+        pick = torch.multinomial(p, n, replacement=False, generator=self.generator)
+        return {**points, "interior": cand[pick.to(cand.device)]}

@@ -1,0 +1,106 @@
+"""RAR-D: residual-based adaptive resampling of the interior points."""
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from pinn import MLP, RARD, Heat, PINNLoss, Trainer, TrainState, get_engine, get_sampler
+
+
+class _Bump(nn.Module):
+    """``u = exp(-((x - 0.8)^2 + (t - 0.5)^2) / 0.005)``: its heat residual lives near (0.8, 0.5)."""
+
+    def forward(self, p):
+        return torch.exp(-((p[:, :1] - 0.8) ** 2 + (p[:, 1:] - 0.5) ** 2) / 0.005)
+
+
+def _rar(pde, loss, **kw):
+    kw = {"every": 5, "candidates": 4000, "generator": torch.Generator().manual_seed(0), **kw}
+    return RARD(loss, pde.domain, get_sampler("uniform"), **kw)
+
+
+def _near(points):
+    return float((((points[:, 0] - 0.8) ** 2 + (points[:, 1] - 0.5) ** 2) < 0.15**2).double().mean())
+
+
+def test_points_gather_where_the_residual_is_large():
+    pde = Heat()
+    loss = PINNLoss(pde, get_engine("autograd"))
+    interior = pde.domain.sample("interior", 500, get_sampler("uniform"), generator=torch.Generator().manual_seed(1))
+    uniform_share = _near(interior)  # about pi 0.15^2 = 0.07
+    out = _rar(pde, loss, k=2.0, c=0.0, candidates=20000)(_Bump(), {"interior": interior, "initial": interior[:3]})
+    assert out["interior"].shape == interior.shape and out["interior"].dtype == interior.dtype
+    assert torch.equal(out["initial"], interior[:3])  # other sets untouched
+    assert _near(out["interior"]) > 0.8 > 5 * uniform_share
+    # c keeps a uniform share: the larger c, the closer to uniform
+    spread = _rar(pde, loss, k=2.0, c=100.0)(_Bump(), {"interior": interior})
+    assert _near(spread["interior"]) < 0.2
+    # the density is the documented formula
+    cand = interior[:50]
+    r = loss.engine.residuals(_Bump(), cand, pde.domain.coordinates, loss.terms[:1])["residual"].abs()
+    torch.testing.assert_close(_rar(pde, loss, k=1.5, c=0.5).density(_Bump(), cand), r**1.5 / (r**1.5).mean() + 0.5)
+
+
+def test_the_draw_is_reproducible_from_the_generator():
+    pde = Heat()
+    loss = PINNLoss(pde, get_engine("autograd"))
+    pts = {"interior": pde.domain.sample("interior", 100, get_sampler("lhs"), generator=torch.Generator())}
+    a = _rar(pde, loss)(_Bump(), pts)["interior"]
+    b = _rar(pde, loss)(_Bump(), pts)["interior"]
+    c = _rar(pde, loss, generator=torch.Generator().manual_seed(9))(_Bump(), pts)["interior"]
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_settings_are_checked():
+    pde = Heat()
+    loss = PINNLoss(pde, get_engine("autograd"))
+    with pytest.raises(ValueError, match="rar.every must be a positive integer"):
+        _rar(pde, loss, every=0)
+    with pytest.raises(ValueError, match="cannot both be 0"):
+        _rar(pde, loss, k=0, c=0)
+    with pytest.raises(ValueError, match="rar.k must be a finite number >= 0"):
+        _rar(pde, loss, k=-1.0)
+    with pytest.raises(ValueError, match=r"rar.candidates \(10\) must be at least points.interior \(100\)"):
+        _rar(pde, loss, candidates=10)(_Bump(), {"interior": torch.rand(100, 2)})
+    from pinn.cli.train import check_config
+
+    with pytest.raises(ValueError, match="must be at least points.interior"):
+        check_config(["rar.every=10", "rar.candidates=100"])
+
+
+def _run():
+    pde = Heat()
+    g = torch.Generator().manual_seed(0)
+    model = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=g, dtype=torch.float64)
+    pts = {w: pde.domain.sample(w, 64, get_sampler("lhs"), generator=g) for w in pde.domain.point_sets}
+    loss = PINNLoss(pde, get_engine("autograd"))
+    return model, pts, loss, _rar(pde, loss, every=4, candidates=256, generator=g)
+
+
+def test_training_resamples_every_k_adam_steps_and_resumes_bit_identically():
+    model, pts, loss, rar = _run()
+    calls = []
+
+    def counting(m, p):
+        calls.append(1)
+        return rar(m, p)
+
+    counting.every = rar.every
+    snaps = []
+    trainer = Trainer(adam_steps=12, lbfgs_steps=4, lbfgs_chunk=2, log_every=2)
+    full = trainer.fit(model, loss, pts, resampler=counting, checkpoint_every=6,
+                       checkpoint=lambda s: snaps.append(copy.deepcopy(
+                           {**s, "generator": rar.generator.get_state()})))
+    assert len(calls) == 2  # after steps 4 and 8; not after the last Adam step
+    mid = next(s for s in snaps if s["trainer"]["adam_steps"] == 6)
+    assert not torch.equal(mid["points"]["interior"], pts["interior"])  # the snapshot holds the redrawn points
+    assert torch.equal(mid["points"]["initial"], pts["initial"])
+    model2, _, loss2, rar2 = _run()
+    model2.load_state_dict(mid["model"])
+    rar2.generator.set_state(mid["generator"])
+    again = trainer.fit(model2, loss2, mid["points"], state=TrainState.from_dict(mid["trainer"]), resampler=rar2)
+    assert again.final_loss == full.final_loss
+    for a, b in zip(model.parameters(), model2.parameters()):
+        assert torch.equal(a, b)
