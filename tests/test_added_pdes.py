@@ -148,3 +148,15 @@ def test_allen_cahn_preset_short_run(tmp_path):
     m = run_training(check_config(["experiment=allen_cahn", *SHORT, "model.width=32", "trainer.adam_steps=200",
                                    "trainer.lbfgs_steps=50"]), tmp_path)
     assert m["rel_l2"] < 0.95 and math.isfinite(m["final_loss"])
+
+
+def test_allen_cahn_opts_into_a_hard_constraint_from_its_own_file(modules):
+    from pinn import MLP, HardConstraint, PINNLoss, get_engine, get_sampler
+
+    pde = modules[0].AllenCahn()
+    net = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=torch.Generator().manual_seed(0),
+              dtype=torch.float64, periodic=pde.periodic_indices())
+    pts = {w: pde.domain.sample(w, 100, get_sampler("uniform"), generator=torch.Generator().manual_seed(1))
+           for w in pde.domain.point_sets}
+    res = PINNLoss(pde, get_engine("autograd")).residuals(HardConstraint(net, pde), pts)
+    assert res["initial"].abs().max() < 1e-14 and res["residual"].abs().max() > 1e-3

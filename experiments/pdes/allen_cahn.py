@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pinn.constraints import time_factor
 from pinn.domains import Domain
 from pinn.pdes.base import PDE, positive
 from pinn.terms import Term
@@ -72,7 +73,17 @@ class AllenCahn(PDE):
         return fields["u_t"] - self.eps * fields["u_xx"] + self.a * u**3 - self.a * u
 
     def conditions(self) -> tuple[Term, ...]:
-        return (Term("initial", "initial", ("u",), lambda f, c: f["u"] - c["x"] ** 2 * torch.cos(torch.pi * c["x"])),)
+        return (Term("initial", "initial", ("u",), lambda f, c: f["u"] - self._initial(c["x"])),)
+
+    @staticmethod
+    def _initial(x):
+        return x**2 * torch.cos(torch.pi * x)
+
+    # The optional hard constraint (model.hard_constraints=true): exact initial data.
+    hard_terms = ("initial",)
+
+    def constrain(self, u, coords):
+        return self._initial(coords["x"]) + time_factor(self.domain, coords["t"]) * u
 
     def solution(self, coords: Mapping[str, object]):
         if (self.eps, self.a) != (1e-4, 5.0):
