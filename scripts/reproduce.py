@@ -80,6 +80,17 @@ def run(name: str) -> dict:
     return entry
 
 
+def met(r: dict, target: str, budget: str) -> str:
+    """``yes``/``no`` against the target (``<= X`` on rel. L2, or ``<= X% each`` on the learned
+    coefficients) and the wall-clock budget (``N min``); ``-`` where there is no target."""
+    if not target.startswith("<=") or "failed" in r:
+        return "-" if "failed" not in r else "no"
+    bound = float(target[2:].split("%")[0])
+    values = list(r["errors_percent"].values()) if "errors_percent" in r else [r["rel_l2"]]
+    in_time = budget == "-" or r["wall_seconds"] <= 60 * float(budget.split()[0])
+    return "yes" if in_time and all(v <= bound for v in values) else "no"
+
+
 def render(results: dict) -> str:
     lines = [
         "# Results of the experiment presets",
@@ -87,13 +98,13 @@ def render(results: dict) -> str:
         "Written by `python scripts/reproduce.py` from `experiments/results.json`; do not edit by hand.",
         "Each row is one `pinn-train experiment=NAME` run with seed 0 on the machine named.",
         "",
-        "| preset | problem | ours | target | train time | wall time | published | machine, date |",
-        "|---|---|---|---|---|---|---|---|",
+        "| preset | problem | ours | target | met | train time | wall time | seed | published | machine, date |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, (_, _, problem, target, budget, published) in PRESETS.items():
         r = results.get(name)
         if r is None:
-            lines.append(f"| `{name}` | {problem} | not run yet | {target} | | | {published} | |")
+            lines.append(f"| `{name}` | {problem} | not run yet | {target} | | | | | {published} | |")
             continue
         if "failed" in r:
             ours = f"failed: {r['failed']}"
@@ -103,8 +114,9 @@ def render(results: dict) -> str:
             ours = f"rel. L2 {r['rel_l2']:.2e}"
         train = f"{r['train_seconds']:.0f} s" if "train_seconds" in r else ""
         budget_note = f" (budget {budget})" if budget != "-" else ""
-        lines.append(f"| `{name}` | {problem} | {ours} | {target}{budget_note} | {train} | {r['wall_seconds']:.0f} s | "
-                     f"{published} | {r['machine']}, {r['date']} |")
+        lines.append(f"| `{name}` | {problem} | {ours} | {target}{budget_note} | {met(r, target, budget)} | {train} | "
+                     f"{r['wall_seconds']:.0f} s | "
+                     f"{r.get('seed', '')} | {published} | {r['machine']}, {r['date']} |")
     lines += ["", "Commands:", ""] + [f"- `{name}`: `{r['command']}`" for name, r in results.items()]
     return "\n".join(lines) + "\n"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..constraints import box_factor, time_factor
+from ..constraints import box_factor
 from ..domains import Domain
 from ..terms import Term
 from ._modes import check_modes, wavenumber
@@ -54,10 +54,14 @@ class Wave(PDE):
     hard_terms = ("initial", "initial_velocity", "boundary")
 
     def constrain(self, u, coords):
-        """``u0(x) + tau^2 4 s (1 - s) u`` (``s`` is ``x`` scaled to ``[0, 1]``): ``u``, ``u_t = 0`` at
-        ``t0`` and the boundary values hold exactly."""
-        tau2 = time_factor(self.domain, coords["t"], power=2)
-        return self._initial(coords["x"]) + tau2 * box_factor(self.domain, coords, ("x",)) * u
+        """``u0(x) + phi(t) 4 s (1 - s) u`` (``s``: ``x`` scaled to ``[0, 1]``), where
+        ``phi = q^2 / (1 + q^2)`` with ``q = c kappa_max (t - t0)``, the time in units of the
+        fastest mode's period over 2 pi: ``u``, ``u_t = 0`` at ``t0`` and the boundary values
+        hold exactly.  ``phi`` grows like ``q^2`` and levels off at 1, so the network's part
+        stays of order one (a plain ``tau^2`` would ask it for ``u_tt / tau^2``, about 160 here)."""
+        q = self.c * self._wavenumber(max(self.modes)) * (coords["t"] - self.domain.lower[-1].item())
+        phi = q * q / (1 + q * q)
+        return self._initial(coords["x"]) + phi * box_factor(self.domain, coords, ("x",)) * u
 
     def residual(self, fields, coords):
         return fields["u_tt"] - self.c**2 * fields["u_xx"]
