@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from pinn import AutogradEngine, Derivatives, get_sampler
-from pinn.cli.build import build_pde, load_source, run_training
+from pinn.cli.build import build_pde, load_source
 from pinn.cli.train import check_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -133,21 +133,6 @@ def test_a_missing_or_broken_source_is_one_line(tmp_path):
         load_source(str(clash))
 
 
-SHORT = ["points.interior=500", "evaluation.chunk_size=65536", "plots=false", "checkpoint.every=0"]
-
-
-@pytest.mark.slow
-def test_poisson_preset_short_run(tmp_path):
-    m = run_training(check_config(["experiment=poisson", *SHORT, "trainer.adam_steps=300", "trainer.lbfgs_steps=300",
-                                   "evaluation.resolution=[41,41]"]), tmp_path)
-    assert m["rel_l2"] < 0.3
-
-
-@pytest.mark.slow
-def test_allen_cahn_preset_short_run(tmp_path):
-    m = run_training(check_config(["experiment=allen_cahn", *SHORT, "model.width=32", "trainer.adam_steps=200",
-                                   "trainer.lbfgs_steps=50"]), tmp_path)
-    assert m["rel_l2"] < 0.95 and math.isfinite(m["final_loss"])
 
 
 def test_allen_cahn_opts_into_a_hard_constraint_from_its_own_file(modules):

@@ -1,0 +1,49 @@
+"""Every experiment preset, shortened: it composes, trains, and reaches a loose bound.
+
+The full-length runs and their recorded errors come from ``scripts/reproduce.py``
+(``experiments/RESULTS.md``); these runs only catch an accuracy regression in CI.
+"""
+
+import math
+from pathlib import Path
+
+import pytest
+
+from pinn.cli.build import run_training
+from pinn.cli.train import check_config
+
+PRESETS = Path(__file__).resolve().parents[1] / "experiments"
+QUIET = ["plots=false", "checkpoint.every=0"]
+
+# preset: (shortening overrides, bound on rel. L2, bound on each learned coefficient's error in %)
+CASES = {
+    "burgers": (["points.interior=2000", "trainer.adam_steps=300", "trainer.lbfgs_steps=400"], 5e-2, None),
+    "heat": (["trainer.adam_steps=200", "trainer.lbfgs_steps=300"], 1e-3, None),
+    "wave": (["points.interior=1000", "trainer.adam_steps=300", "trainer.lbfgs_steps=300",
+              "evaluation.resolution=[101,101]"], 0.5, None),
+    "heat2d_ms": (["points.interior=1000", "trainer.adam_steps=200", "trainer.lbfgs_steps=100",
+                   "evaluation.resolution=[41,21,11]"], 1.0, None),
+    "burgers_inverse": (["points.interior=1000", "data.samples=1000", "trainer.adam_steps=500",
+                         "trainer.lbfgs_steps=500"], 0.1, 30.0),
+    "allen_cahn": (["points.interior=500", "model.width=32", "trainer.adam_steps=200", "trainer.lbfgs_steps=50"],
+                   0.95, None),
+    "poisson": (["points.interior=500", "trainer.adam_steps=300", "trainer.lbfgs_steps=300",
+                 "evaluation.resolution=[41,41]"], 0.3, None),
+}
+
+
+def test_every_preset_has_a_short_run():
+    assert sorted(CASES) == sorted(p.stem for p in PRESETS.glob("*.yaml"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_preset_short_run(name, tmp_path):
+    overrides, bound, coefficient_bound = CASES[name]
+    cfg = check_config([f"experiment={name}", *QUIET, *overrides])
+    m = run_training(cfg, tmp_path)
+    assert math.isfinite(m["final_loss"]) and m["rel_l2"] < bound, m
+    if coefficient_bound is not None:
+        for key, value in m["learned"].items():
+            truth = cfg.pde[key]
+            assert 100 * abs(value - truth) / abs(truth) < coefficient_bound, (key, value, truth)
