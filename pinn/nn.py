@@ -3,6 +3,9 @@ with Fourier features, or in the modified form of Wang, Teng & Perdikaris."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -40,7 +43,9 @@ class MLP(nn.Module):
         periodic: indices of the periodic coordinates.
         fourier_features: number of random Fourier feature pairs (0: none).
         fourier_scale: standard deviation of their frequencies, in half-periods per
-            half-width of the box.
+            half-width of the box: one number, or one per network input (the coordinates
+            in order, then the ``sin`` parts of the periodic ones), so that an input with
+            a fine scale gets high frequencies and the others low or none (0).
         modified: use the modified MLP's gated hidden layers (two more ``width`` layers), as jaxpi's ``ModifiedMlp``.
     """
 
@@ -56,7 +61,7 @@ class MLP(nn.Module):
         dtype: torch.dtype = torch.float32,
         periodic: tuple[int, ...] = (),
         fourier_features: int = 0,
-        fourier_scale: float = 1.0,
+        fourier_scale: float | Sequence[float] = 1.0,
         modified: bool = False,
     ):
         super().__init__()
@@ -75,11 +80,10 @@ class MLP(nn.Module):
         self.periodic = periodic
         if isinstance(fourier_features, bool) or not isinstance(fourier_features, int) or fourier_features < 0:
             raise ValueError(f"model.fourier_features must be an integer >= 0, got {fourier_features!r}")
-        if not (isinstance(fourier_scale, (int, float)) and 0 < fourier_scale < float("inf")):
-            raise ValueError(f"model.fourier_scale must be a finite number > 0, got {fourier_scale!r}")
         n_in = lower.numel() + len(periodic)
+        scale = _fourier_scale(fourier_scale, n_in)
         if fourier_features:
-            b = torch.randn(n_in, fourier_features, generator=generator, dtype=torch.float64) * fourier_scale
+            b = torch.randn(n_in, fourier_features, generator=generator, dtype=torch.float64) * scale[:, None]
             self.register_buffer("fourier_b", b.to(dtype))
         else:
             self.fourier_b = None
@@ -129,3 +133,13 @@ class MLP(nn.Module):
             cols[j] = torch.cos(angle)
             extra.append(torch.sin(angle))
         return torch.stack(cols + extra, dim=-1)
+
+
+def _fourier_scale(scale, n_in: int) -> torch.Tensor:
+    """``model.fourier_scale`` as an ``(n_in,)`` float64 tensor, checked."""
+    values = [scale] if isinstance(scale, (int, float)) else list(scale)
+    ok = all(not isinstance(v, bool) and isinstance(v, (int, float)) and 0 <= v < math.inf for v in values)
+    if not ok or not any(v > 0 for v in values) or len(values) not in (1, n_in):
+        raise ValueError(f"model.fourier_scale must be a finite number > 0, or {n_in} numbers >= 0 (one per network "
+                         f"input) not all 0, got {scale!r}")
+    return torch.tensor(values * (n_in if len(values) == 1 else 1), dtype=torch.float64)

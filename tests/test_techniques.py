@@ -182,3 +182,18 @@ def test_modified_mlp_agrees_across_engines_and_refuses_taylor():
         check_config(["model.modified=true", "derivatives=taylor"])
     with pytest.raises(ValueError, match="model.modified must be true or false"):
         _net(pde, modified=1)
+
+
+def test_fourier_scale_can_be_set_per_input():
+    pde = Burgers()
+    net = _net(pde, fourier_features=6, fourier_scale=[4.0, 0.0])
+    assert net.fourier_b[1].abs().max() == 0 and net.fourier_b[0].abs().max() > 1  # only x gets frequencies
+    same = _net(pde, fourier_features=6, fourier_scale=[4.0, 4.0])
+    torch.testing.assert_close(same.fourier_b[0], net.fourier_b[0])  # the same draw, scaled per input
+    for bad in ([1.0, 2.0, 3.0], [0.0, 0.0], [1.0, -1.0], "big"):
+        with pytest.raises(ValueError, match="fourier_scale must be a finite number > 0, or 2 numbers >= 0"):
+            _net(pde, fourier_features=2, fourier_scale=bad)
+    from pinn.cli.build import build
+
+    b = build(check_config(["pde=heat2d", "model.fourier_features=4", "model.fourier_scale=[10,0,0]"]))
+    assert b.model.fourier_b[1:].abs().max() == 0

@@ -26,7 +26,7 @@ class ModelConfig:
     width: int = 20
     depth: int = 8
     fourier_features: int = 0
-    fourier_scale: float = 1.0
+    fourier_scale: Any = 1.0  # a float, or one per network input
     modified: bool = False
     hard_constraints: bool = False
 
