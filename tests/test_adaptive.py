@@ -104,3 +104,22 @@ def test_training_resamples_every_k_adam_steps_and_resumes_bit_identically():
     assert again.final_loss == full.final_loss
     for a, b in zip(model.parameters(), model2.parameters()):
         assert torch.equal(a, b)
+
+
+def test_a_resampled_cli_run_resumes_bit_identically_from_a_checkpoint(tmp_path):
+    from pinn import io
+    from pinn.cli.build import run_training
+    from pinn.cli.train import check_config
+
+    cfg = check_config(["pde=heat", "model.width=8", "model.depth=2", "points.interior=200", "points.initial=20",
+                        "points.boundary=20", "trainer.adam_steps=30", "trainer.lbfgs_steps=10", "trainer.log_every=5",
+                        "rar.every=10", "rar.candidates=1000", "checkpoint.every=15", "checkpoint.keep=10",
+                        "plots=false", "evaluation.resolution=[21,21]"])
+    full = run_training(cfg, tmp_path / "full")
+    mid = io.load_checkpoint(tmp_path / "full" / "checkpoints" / "step-000000015.pt")
+    drawn = mid["points"]["interior"]
+    assert drawn.shape == (200, 2)
+    again = run_training(cfg, tmp_path / "again", resume=mid)
+    assert again["final_loss"] == full["final_loss"] and again["rel_l2"] == full["rel_l2"]
+    last = io.load_checkpoint(tmp_path / "full" / "checkpoints" / "step-000000030.pt")["points"]["interior"]
+    assert not torch.equal(last, drawn)  # redrawn again at step 20

@@ -22,8 +22,8 @@ from omegaconf import DictConfig, OmegaConf
 from torch.nn.parallel import DistributedDataParallel
 
 from .. import distributed, io
-from ..checkpoints import CheckpointDir
 from ..adaptive import RARD
+from ..checkpoints import CheckpointDir
 from ..coefficients import WithCoefficients, make_learnable
 from ..constraints import HardConstraint
 from ..engines import get_engine
