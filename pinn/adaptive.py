@@ -73,7 +73,10 @@ class RARD:
             raise ValueError(f"rar.candidates ({self.candidates}) must be at least points.interior ({n})")
         cand = self.domain.sample("interior", self.candidates, self.sampler, generator=self.generator)
         cand = cand.to(dtype=interior.dtype, device=interior.device)
-        p = self.density(model, cand).to(device="cpu", dtype=torch.float64)
+        if self.k == 0:  # a uniform density: no residual to evaluate
+            p = torch.ones(cand.shape[0], dtype=torch.float64)
+        else:
+            p = self.density(model, cand).to(device="cpu", dtype=torch.float64)
         if not bool(torch.isfinite(p).all()):
             return dict(points)  # a non-finite residual: keep the points; the trainer's roll-back handles it
         pick = torch.multinomial(p, n, replacement=False, generator=self.generator)

@@ -123,3 +123,17 @@ def test_a_resampled_cli_run_resumes_bit_identically_from_a_checkpoint(tmp_path)
     assert again["final_loss"] == full["final_loss"] and again["rel_l2"] == full["rel_l2"]
     last = io.load_checkpoint(tmp_path / "full" / "checkpoints" / "step-000000030.pt")["points"]["interior"]
     assert not torch.equal(last, drawn)  # redrawn again at step 20
+
+
+def test_k_zero_is_uniform_resampling_without_residuals():
+    pde = Heat()
+    loss = PINNLoss(pde, get_engine("autograd"))
+
+    class Exploding(nn.Module):
+        def forward(self, p):
+            raise AssertionError("k=0 must not evaluate the network")
+
+    interior = torch.rand(300, 2, dtype=torch.float64)
+    out = _rar(pde, loss, k=0.0, candidates=3000)(Exploding(), {"interior": interior})["interior"]
+    assert out.shape == interior.shape
+    assert abs(_near(out) - 0.07) < 0.04  # no preference for the bump's region
