@@ -83,3 +83,15 @@ def test_config_wires_hard_constraints_and_refuses_taylor():
     assert set(b.points_per_set) == {"interior", "boundary"}
     with pytest.raises(ValueError, match="model.hard_constraints needs derivatives=autograd"):
         check_config(["model.hard_constraints=true", "derivatives=taylor"])
+
+
+def test_a_constrained_run_reevaluates_from_its_checkpoint(tmp_path):
+    from pinn.cli.build import run_training
+    from pinn.cli.evaluate import evaluate_run
+
+    cfg = check_config(["pde=wave", "model.hard_constraints=true", "model.modified=true", "model.width=8",
+                        "model.depth=2", "points.interior=200", "trainer.adam_steps=20", "trainer.lbfgs_steps=5",
+                        "plots=false", "evaluation.resolution=[21,21]"])
+    m = run_training(cfg, tmp_path)
+    again = evaluate_run(tmp_path)
+    assert again["rel_l2"] == pytest.approx(m["rel_l2"], rel=1e-6)
