@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from pinn import MLP, Burgers, HardConstraint, Heat, Heat2D, PINNLoss, Wave, get_engine, get_sampler
 from pinn.cli.train import check_config
@@ -93,5 +94,7 @@ def test_a_constrained_run_reevaluates_from_its_checkpoint(tmp_path):
                         "model.depth=2", "points.interior=200", "trainer.adam_steps=20", "trainer.lbfgs_steps=5",
                         "plots=false", "evaluation.resolution=[21,21]"])
     m = run_training(cfg, tmp_path)
+    (tmp_path / ".hydra").mkdir()
+    OmegaConf.save(cfg, tmp_path / ".hydra" / "config.yaml")  # as pinn-train's Hydra wrapper does
     again = evaluate_run(tmp_path)
     assert again["rel_l2"] == pytest.approx(m["rel_l2"], rel=1e-6)
