@@ -34,15 +34,21 @@ def test_fourier_features_are_the_documented_map_and_reproducible():
     assert "fourier_b" in net.state_dict()
 
 
-def test_fourier_feature_networks_agree_across_engines_and_refuse_taylor():
-    pde = Burgers()
-    net = _net(pde, fourier_features=3)
+def _engines_agree(pde, net):
+    """Assert the autograd and func engines give the same residuals for ``net``; return the points."""
     g = torch.Generator().manual_seed(1)
     pts = {w: pde.domain.sample(w, 32, get_sampler("sobol"), generator=g) for w in pde.domain.point_sets}
     ra = PINNLoss(pde, get_engine("autograd")).residuals(net, pts)
     rf = PINNLoss(pde, get_engine("func")).residuals(net, pts)
     for k in ra:
         torch.testing.assert_close(ra[k], rf[k], rtol=0, atol=1e-10)
+    return pts
+
+
+def test_fourier_feature_networks_agree_across_engines_and_refuse_taylor():
+    pde = Burgers()
+    net = _net(pde, fourier_features=3)
+    pts = _engines_agree(pde, net)
     with pytest.raises(ValueError, match="Fourier features and the modified MLP need derivatives=autograd"):
         PINNLoss(pde, get_engine("taylor")).residuals(net, pts)
     with pytest.raises(ValueError, match="model.fourier_features needs derivatives=autograd"):
@@ -170,12 +176,7 @@ def test_modified_mlp_is_the_documented_gated_network():
 def test_modified_mlp_agrees_across_engines_and_refuses_taylor():
     pde = Burgers()
     net = _net(pde, modified=True, fourier_features=2)
-    g = torch.Generator().manual_seed(1)
-    pts = {w: pde.domain.sample(w, 32, get_sampler("sobol"), generator=g) for w in pde.domain.point_sets}
-    ra = PINNLoss(pde, get_engine("autograd")).residuals(net, pts)
-    rf = PINNLoss(pde, get_engine("func")).residuals(net, pts)
-    for k in ra:
-        torch.testing.assert_close(ra[k], rf[k], rtol=0, atol=1e-10)
+    pts = _engines_agree(pde, net)
     with pytest.raises(ValueError, match="modified MLP need derivatives=autograd"):
         PINNLoss(pde, get_engine("taylor")).residuals(_net(pde, modified=True), pts)
     with pytest.raises(ValueError, match="model.modified needs derivatives=autograd"):
