@@ -27,9 +27,8 @@ class MLP(nn.Module):
     lets a small network represent high frequencies.
     With ``modified=True`` the hidden layers are those of the *modified MLP* of Wang, Teng &
     Perdikaris (2021): two encoders ``U = s(h W_u + b_u)``, ``V = s(h W_v + b_v)`` of the
-    (embedded) input, and every hidden layer ``z_k = s(H_k W_k + b_k)`` is mixed into
-    ``H_{k+1} = (1 - z_k) * U + z_k * V``, which carries the input through the depth
-    (``H_1 = s(h W_1 + b_1)``).
+    (embedded) input ``h``, and every hidden layer's output ``z_k = s(H_k W_k + b_k)`` is mixed into
+    ``H_{k+1} = (1 - z_k) * U + z_k * V`` (``H_0 = h``), which carries the input through the depth.
     Weights get Xavier-normal initialisation from ``generator``; biases start at zero.
 
     Args:
@@ -46,7 +45,8 @@ class MLP(nn.Module):
             half-width of the box: one number, or one per network input (the coordinates
             in order, then the ``sin`` parts of the periodic ones), so that an input with
             a fine scale gets high frequencies and the others low or none (0).
-        modified: use the modified MLP's gated hidden layers (two more ``width`` layers), as jaxpi's ``ModifiedMlp``.
+        modified: use the modified MLP's gated hidden layers (plus the two encoder layers),
+            as jaxpi's ``ModifiedMlp``.
     """
 
     def __init__(
