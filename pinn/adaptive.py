@@ -17,7 +17,6 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from .domains import Domain
 from .losses import PINNLoss
 from .sampling import Sampler
 
@@ -28,8 +27,8 @@ class RARD:
     """Redraw the interior points from the residual density (see the module docs).
 
     Args:
-        loss: the loss whose PDE residual (its ``"residual"`` term) drives the density.
-        domain: the domain the candidates are drawn in.
+        loss: the loss whose PDE residual (its ``"residual"`` term) drives the density; the
+            candidates are drawn in its PDE's domain.
         sampler: how the candidates are drawn.
         every: Adam steps between resamplings (> 0).
         candidates: candidate points per resampling; at least the interior set's size.
@@ -39,7 +38,7 @@ class RARD:
         chunk: candidates per residual evaluation (bounds the memory).
     """
 
-    def __init__(self, loss: PINNLoss, domain: Domain, sampler: Sampler, *, every: int, candidates: int,
+    def __init__(self, loss: PINNLoss, sampler: Sampler, *, every: int, candidates: int,
                  k: float = 1.0, c: float = 1.0, generator: torch.Generator, chunk: int = 16384):
         for name, value in (("every", every), ("candidates", candidates), ("chunk", chunk)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -50,8 +49,9 @@ class RARD:
         if k == 0 and c == 0:
             raise ValueError("rar.k and rar.c cannot both be 0 (the density would be 0/0); the usual is k=1, c=1")
         self.residual_term = next(t for t in loss.terms if t.name == "residual")
-        self.engine, self.coordinates = loss.engine, tuple(domain.coordinates)
-        self.domain, self.sampler, self.generator = domain, sampler, generator
+        self.engine, self.domain = loss.engine, loss.pde.domain
+        self.coordinates = tuple(self.domain.coordinates)
+        self.sampler, self.generator = sampler, generator
         self.every, self.candidates, self.k, self.c, self.chunk = every, candidates, float(k), float(c), chunk
 
     def density(self, model: nn.Module, points: torch.Tensor) -> torch.Tensor:

@@ -16,9 +16,9 @@ class _Bump(nn.Module):
         return torch.exp(-((p[:, :1] - 0.8) ** 2 + (p[:, 1:] - 0.5) ** 2) / 0.005)
 
 
-def _rar(pde, loss, **kw):
+def _rar(loss, **kw):
     kw = {"every": 5, "candidates": 4000, "generator": torch.Generator().manual_seed(0), **kw}
-    return RARD(loss, pde.domain, get_sampler("uniform"), **kw)
+    return RARD(loss, get_sampler("uniform"), **kw)
 
 
 def _near(points):
@@ -30,26 +30,26 @@ def test_points_gather_where_the_residual_is_large():
     loss = PINNLoss(pde, get_engine("autograd"))
     interior = pde.domain.sample("interior", 500, get_sampler("uniform"), generator=torch.Generator().manual_seed(1))
     uniform_share = _near(interior)  # about pi 0.15^2 = 0.07
-    out = _rar(pde, loss, k=2.0, c=0.0, candidates=20000)(_Bump(), {"interior": interior, "initial": interior[:3]})
+    out = _rar(loss, k=2.0, c=0.0, candidates=20000)(_Bump(), {"interior": interior, "initial": interior[:3]})
     assert out["interior"].shape == interior.shape and out["interior"].dtype == interior.dtype
     assert torch.equal(out["initial"], interior[:3])  # other sets untouched
     assert _near(out["interior"]) > 0.8 > 5 * uniform_share
     # c keeps a uniform share: the larger c, the closer to uniform
-    spread = _rar(pde, loss, k=2.0, c=100.0)(_Bump(), {"interior": interior})
+    spread = _rar(loss, k=2.0, c=100.0)(_Bump(), {"interior": interior})
     assert _near(spread["interior"]) < 0.2
     # the density is the documented formula
     cand = interior[:50]
     r = loss.engine.residuals(_Bump(), cand, pde.domain.coordinates, loss.terms[:1])["residual"].abs()
-    torch.testing.assert_close(_rar(pde, loss, k=1.5, c=0.5).density(_Bump(), cand), r**1.5 / (r**1.5).mean() + 0.5)
+    torch.testing.assert_close(_rar(loss, k=1.5, c=0.5).density(_Bump(), cand), r**1.5 / (r**1.5).mean() + 0.5)
 
 
 def test_the_draw_is_reproducible_from_the_generator():
     pde = Heat()
     loss = PINNLoss(pde, get_engine("autograd"))
     pts = {"interior": pde.domain.sample("interior", 100, get_sampler("lhs"), generator=torch.Generator())}
-    a = _rar(pde, loss)(_Bump(), pts)["interior"]
-    b = _rar(pde, loss)(_Bump(), pts)["interior"]
-    c = _rar(pde, loss, generator=torch.Generator().manual_seed(9))(_Bump(), pts)["interior"]
+    a = _rar(loss)(_Bump(), pts)["interior"]
+    b = _rar(loss)(_Bump(), pts)["interior"]
+    c = _rar(loss, generator=torch.Generator().manual_seed(9))(_Bump(), pts)["interior"]
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
@@ -57,13 +57,13 @@ def test_settings_are_checked():
     pde = Heat()
     loss = PINNLoss(pde, get_engine("autograd"))
     with pytest.raises(ValueError, match="rar.every must be a positive integer"):
-        _rar(pde, loss, every=0)
+        _rar(loss, every=0)
     with pytest.raises(ValueError, match="cannot both be 0"):
-        _rar(pde, loss, k=0, c=0)
+        _rar(loss, k=0, c=0)
     with pytest.raises(ValueError, match="rar.k must be a finite number >= 0"):
-        _rar(pde, loss, k=-1.0)
+        _rar(loss, k=-1.0)
     with pytest.raises(ValueError, match=r"rar.candidates \(10\) must be at least points.interior \(100\)"):
-        _rar(pde, loss, candidates=10)(_Bump(), {"interior": torch.rand(100, 2)})
+        _rar(loss, candidates=10)(_Bump(), {"interior": torch.rand(100, 2)})
     from pinn.cli.train import check_config
 
     with pytest.raises(ValueError, match="must be at least points.interior"):
@@ -76,7 +76,7 @@ def _run():
     model = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=g, dtype=torch.float64)
     pts = {w: pde.domain.sample(w, 64, get_sampler("lhs"), generator=g) for w in pde.domain.point_sets}
     loss = PINNLoss(pde, get_engine("autograd"))
-    return model, pts, loss, _rar(pde, loss, every=4, candidates=256, generator=g)
+    return model, pts, loss, _rar(loss, every=4, candidates=256, generator=g)
 
 
 def test_training_resamples_every_k_adam_steps_and_resumes_bit_identically():
@@ -134,6 +134,6 @@ def test_k_zero_is_uniform_resampling_without_residuals():
             raise AssertionError("k=0 must not evaluate the network")
 
     interior = torch.rand(300, 2, dtype=torch.float64)
-    out = _rar(pde, loss, k=0.0, candidates=3000)(Exploding(), {"interior": interior})["interior"]
+    out = _rar(loss, k=0.0, candidates=3000)(Exploding(), {"interior": interior})["interior"]
     assert out.shape == interior.shape
     assert abs(_near(out) - 0.07) < 0.04  # no preference for the bump's region

@@ -208,7 +208,7 @@ def build(cfg: DictConfig) -> Built:
         raise ValueError(f"evaluation.chunk_size must be a positive integer, got {cfg.evaluation.chunk_size}")
     resampler = None
     if cfg.rar.every:
-        resampler = RARD(loss, pde.domain, sampler, every=cfg.rar.every,
+        resampler = RARD(loss, sampler, every=cfg.rar.every,
                          candidates=cfg.rar.candidates or 10 * points["interior"], k=cfg.rar.k, c=cfg.rar.c,
                          generator=generator)
         if resampler.candidates < points["interior"]:
