@@ -23,6 +23,7 @@ from torch import nn
 
 from .compiling import GuardedCompile
 from .losses import PINNLoss
+from .quasi_newton import QUASI_NEWTON_METHODS, DenseQuasiNewton
 
 __all__ = ["ADAM_IMPLS", "Trainer", "TrainResult", "TrainState", "TrainingInterrupted", "DivergenceError", "adam"]
 
@@ -180,6 +181,12 @@ class Trainer:
             gradients of the unweighted terms), by ``w <- alpha w + (1 - alpha) w_new``.
             The weights are part of the checkpointed state.
         balance_alpha: that moving-average factor, in ``[0, 1)``.
+        quasi_newton: the method of the second stage (``lbfgs_steps`` iterations):
+            ``"lbfgs"`` (``torch.optim.LBFGS``), or a dense inverse Hessian
+            (:class:`pinn.quasi_newton.DenseQuasiNewton`): ``"bfgs"`` or ``"ssbfgs"``
+            (self-scaled BFGS).  The dense methods hold ``n^2`` numbers for ``n``
+            parameters (87 MB in float64 for a 4x32 network) and are at their best in
+            float64; ``lbfgs_history`` does not apply to them.
     """
 
     def __init__(
@@ -201,6 +208,7 @@ class Trainer:
         compile: bool = False,
         balance_every: int = 0,
         balance_alpha: float = 0.9,
+        quasi_newton: str = "lbfgs",
     ):
         self.adam_steps = _count("adam_steps", adam_steps)
         self.lbfgs_steps = _count("lbfgs_steps", lbfgs_steps)
@@ -228,6 +236,10 @@ class Trainer:
         if isinstance(balance_alpha, bool) or not isinstance(balance_alpha, (int, float)) or not 0 <= balance_alpha < 1:
             raise ValueError(f"trainer.balance_alpha must lie in [0, 1), got {balance_alpha!r}")
         self.balance_alpha = float(balance_alpha)
+        methods = ("lbfgs", *QUASI_NEWTON_METHODS)
+        if quasi_newton not in methods:
+            raise ValueError(f"unknown trainer.quasi_newton {quasi_newton!r}; choose one of: {', '.join(methods)}")
+        self.quasi_newton = quasi_newton
 
     # -- public ------------------------------------------------------------------------
 
@@ -437,8 +449,11 @@ class _Run:
 
     def _lbfgs(self) -> dict:
         t = self.t
-        opt = torch.optim.LBFGS(self.params, lr=t.lbfgs_lr, max_iter=t.lbfgs_chunk, history_size=t.lbfgs_history,
-                                line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0)
+        if t.quasi_newton == "lbfgs":
+            opt = torch.optim.LBFGS(self.params, lr=t.lbfgs_lr, max_iter=t.lbfgs_chunk, history_size=t.lbfgs_history,
+                                    line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0)
+        else:
+            opt = DenseQuasiNewton(self.params, method=t.quasi_newton, lr=t.lbfgs_lr, max_iter=t.lbfgs_chunk)
         if self.s.optimizer is not None:
             opt.load_state_dict(self.s.optimizer)
         bad = {"hit": False}

@@ -54,7 +54,8 @@ def test_checkpoints_cover_both_stages_and_the_switch():
     assert any(st == "lbfgs" and lb > 0 for st, _, lb in stages)
 
 
-@pytest.mark.parametrize("kw", [{}, {"lbfgs_float64": True}], ids=["float32", "lbfgs-float64"])
+@pytest.mark.parametrize("kw", [{}, {"lbfgs_float64": True}, {"lbfgs_float64": True, "quasi_newton": "ssbfgs"}],
+                         ids=["float32", "lbfgs-float64", "ssbfgs-float64"])
 def test_resume_from_every_checkpoint_is_bit_identical(kw):
     res, params, snaps = _reference(**kw)
     assert len(snaps) >= 10

@@ -56,6 +56,7 @@ class TrainerConfig:
     compile: bool = False
     balance_every: int = 0
     balance_alpha: float = 0.9
+    quasi_newton: str = "lbfgs"
     weights: dict[str, float] = field(default_factory=dict)
 
 
