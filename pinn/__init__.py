@@ -20,6 +20,7 @@ from .losses import PINNLoss
 from .nn import MLP
 from .observations import ObservationError, Observations, load_observations, sample_observations
 from .pdes import PDE, Burgers, Heat, Heat2D, Wave
+from .quasi_newton import QUASI_NEWTON_METHODS, DenseQuasiNewton
 from .sampling import SAMPLERS, LatinHypercubeSampler, Sampler, SobolSampler, UniformSampler, get_sampler
 from .terms import POINT_SETS, DerivativeEngine, Term
 from .training import ADAM_IMPLS, Trainer, TrainResult, TrainState, adam
@@ -31,7 +32,8 @@ __all__ = [
     "Domain", "POINT_SETS", "Term", "DerivativeEngine",
     "SAMPLERS", "Sampler", "UniformSampler", "LatinHypercubeSampler", "SobolSampler", "get_sampler",
     "PDE", "Burgers", "Heat", "Heat2D", "Wave",
-    "MLP", "HardConstraint", "box_factor", "time_factor", "RARD", "PINNLoss", "Trainer", "TrainResult", "TrainState", "ADAM_IMPLS", "adam",
+    "MLP", "HardConstraint", "box_factor", "time_factor", "RARD", "PINNLoss", "DenseQuasiNewton",
+    "QUASI_NEWTON_METHODS", "Trainer", "TrainResult", "TrainState", "ADAM_IMPLS", "adam",
     "EnsembleResult", "train_ensemble", "GuardedCompile",
     "CheckpointDir", "WithCoefficients", "make_learnable",
     "Observations", "ObservationError", "load_observations", "sample_observations",

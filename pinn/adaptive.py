@@ -1,6 +1,7 @@
 """Residual-based adaptive resampling of the collocation points (RAR-D, Wu et al. 2023).
 
-Every ``every`` Adam steps the interior points are redrawn from the density
+Every ``every`` Adam steps (and, optionally, every ``lbfgs_every`` iterations of the
+quasi-Newton stage) the interior points are redrawn from the density
 
     p(x) ∝ |r(x)|^k / mean(|r|^k) + c
 
@@ -30,7 +31,12 @@ class RARD:
         loss: the loss whose PDE residual (its ``"residual"`` term) drives the density; the
             candidates are drawn in its PDE's domain.
         sampler: how the candidates are drawn.
-        every: Adam steps between resamplings (> 0).
+        every: Adam steps between resamplings (0: none in the Adam stage).
+        lbfgs_every: quasi-Newton (L-BFGS/BFGS) iterations between resamplings (0: none;
+            the default).  Redrawn between chunks of iterations, so it acts at the first chunk
+            boundary at or past each multiple.  Best with the dense methods
+            (``trainer.quasi_newton=bfgs|ssbfgs``), whose curvature pairs are always taken on
+            one point set; L-BFGS mixes the two sets in one pair after each redraw.
         candidates: candidate points per resampling; at least the interior set's size.
         k: the residual's exponent (>= 0).
         c: the uniform share (>= 0; ``k`` and ``c`` not both 0).
@@ -39,8 +45,15 @@ class RARD:
     """
 
     def __init__(self, loss: PINNLoss, sampler: Sampler, *, every: int, candidates: int,
-                 k: float = 1.0, c: float = 1.0, generator: torch.Generator, chunk: int = 16384):
-        for name, value in (("every", every), ("candidates", candidates), ("chunk", chunk)):
+                 k: float = 1.0, c: float = 1.0, generator: torch.Generator, chunk: int = 16384,
+                 lbfgs_every: int = 0):
+        for name, value in (("every", every), ("lbfgs_every", lbfgs_every)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"rar.{name} must be an integer >= 0, got {value!r}")
+        if every == 0 and lbfgs_every == 0:
+            raise ValueError("RAR-D needs rar.every > 0 (Adam steps) or rar.lbfgs_every > 0 (quasi-Newton "
+                             "iterations) or both")
+        for name, value in (("candidates", candidates), ("chunk", chunk)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"rar.{name} must be a positive integer, got {value!r}")
         for name, value in (("k", k), ("c", c)):
@@ -53,6 +66,7 @@ class RARD:
         self.coordinates = tuple(self.domain.coordinates)
         self.sampler, self.generator = sampler, generator
         self.every, self.candidates, self.k, self.c, self.chunk = every, candidates, float(k), float(c), chunk
+        self.lbfgs_every = lbfgs_every
 
     def density(self, model: nn.Module, points: torch.Tensor) -> torch.Tensor:
         """The unnormalised density ``|r|^k / mean(|r|^k) + c`` at ``points`` ``(N, d)``, as ``(N,)``."""

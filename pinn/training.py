@@ -269,13 +269,16 @@ class Trainer:
             should_stop: polled after every step; when it returns true a snapshot is
                 offered and :class:`TrainingInterrupted` is raised.
             resampler: redraws the points every ``resampler.every`` Adam steps (e.g.
-                :class:`pinn.adaptive.RARD`), called as ``resampler(model, points)``; the
-                L-BFGS stage keeps the last points.  ``None``: the points stay fixed.
+                :class:`pinn.adaptive.RARD`), called as ``resampler(model, points)``, and,
+                if it has a positive ``lbfgs_every``, at the first chunk boundary of the
+                second stage at or past every multiple of it.  ``None``: the points stay fixed.
         """
         if self.compile:
             loss_fn = GuardedCompile(loss_fn, what="the loss")
         if resampler is not None:
-            _positive_int("resampler.every", resampler.every)
+            every = _count("resampler.every", resampler.every)
+            if not (every or _count("resampler.lbfgs_every", getattr(resampler, "lbfgs_every", 0))):
+                raise ValueError("the resampler redraws nowhere: give it every > 0 or lbfgs_every > 0")
         run = _Run(self, model, loss_fn, points, state or TrainState(), callback, checkpoint,
                    _count("checkpoint_every", checkpoint_every), should_stop or (lambda: False), resampler)
         return run.go()
@@ -406,7 +409,7 @@ class _Run:
             if self.s.adam_steps % self.t.log_every == 0 or self.s.adam_steps == self.t.adam_steps:
                 self._record("adam", loss.detach(), {k: v.detach() for k, v in parts.items()})
                 good = self._good(opt, sched)
-            if (self.resampler is not None and self.s.adam_steps % self.resampler.every == 0
+            if (self.resampler is not None and self.resampler.every and self.s.adam_steps % self.resampler.every == 0
                     and self.s.adam_steps < self.t.adam_steps):
                 self.points = self.resampler(self.model, self.points)
             self._after_step(opt, sched, crossed=self._crossed(before))
@@ -500,6 +503,12 @@ class _Run:
                 log.info("L-BFGS stalled at loss %.3e after %d iterations; stopping (precision=float64 may go "
                          "further)", self.s.lbfgs_best, self.s.lbfgs_steps)
                 self.s.stage = "done"  # a resumed run must not start L-BFGS again
+            every = getattr(self.resampler, "lbfgs_every", 0) if self.resampler is not None else 0
+            if (every and self.s.stage == "lbfgs" and self.s.lbfgs_steps < t.lbfgs_steps
+                    and (self.s.lbfgs_steps - taken) // every != self.s.lbfgs_steps // every):
+                self.points = self.resampler(self.model, self.points)
+                # a new point set: its losses are not comparable with the last set's
+                self.s.lbfgs_best, self.s.lbfgs_stalled = math.inf, 0
             self._after_step(opt, crossed=self._crossed(before))
         self.s.optimizer = opt.state_dict()
         return self.s.optimizer

@@ -56,8 +56,10 @@ def test_the_draw_is_reproducible_from_the_generator():
 def test_settings_are_checked():
     pde = Heat()
     loss = PINNLoss(pde, get_engine("autograd"))
-    with pytest.raises(ValueError, match="rar.every must be a positive integer"):
+    with pytest.raises(ValueError, match="rar.every > 0 .* or rar.lbfgs_every > 0"):
         _rar(loss, every=0)
+    with pytest.raises(ValueError, match="rar.lbfgs_every must be an integer >= 0"):
+        _rar(loss, lbfgs_every=-1)
     with pytest.raises(ValueError, match="cannot both be 0"):
         _rar(loss, k=0, c=0)
     with pytest.raises(ValueError, match="rar.k must be a finite number >= 0"):
@@ -101,6 +103,37 @@ def test_training_resamples_every_k_adam_steps_and_resumes_bit_identically():
     model2.load_state_dict(mid["model"])
     rar2.generator.set_state(mid["generator"])
     again = trainer.fit(model2, loss2, mid["points"], state=TrainState.from_dict(mid["trainer"]), resampler=rar2)
+    assert again.final_loss == full.final_loss
+    for a, b in zip(model.parameters(), model2.parameters()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("method", ["lbfgs", "ssbfgs"])
+def test_quasi_newton_stage_resamples_at_chunk_boundaries_and_resumes_bit_identically(method):
+    model, pts, loss, _ = _run()
+    g = torch.Generator().manual_seed(3)
+    rar = _rar(loss, every=0, lbfgs_every=5, candidates=256, generator=g)
+    seen = []
+
+    def recording(m, p):
+        out = rar(m, p)
+        seen.append(out["interior"])
+        return out
+
+    recording.every, recording.lbfgs_every = rar.every, rar.lbfgs_every
+    snaps = []
+    trainer = Trainer(adam_steps=4, lbfgs_steps=16, lbfgs_chunk=2, log_every=2, quasi_newton=method)
+    full = trainer.fit(model, loss, pts, resampler=recording, checkpoint_every=1,
+                       checkpoint=lambda s: snaps.append(copy.deepcopy({**s, "generator": g.get_state()})))
+    assert full.lbfgs_steps == 16
+    assert len(seen) == 3  # at the chunk boundaries past 5, 10 and 15 (6, 10, 16 is the end: not redrawn)
+    assert all(not torch.equal(a, b) for a, b in zip(seen, seen[1:]))
+    mid = next(s for s in snaps if s["trainer"]["lbfgs_steps"] == 8)
+    assert torch.equal(mid["points"]["interior"], seen[0])
+    model2, _, loss2, _ = _run()
+    model2.load_state_dict(mid["model"])
+    g.set_state(mid["generator"])
+    again = trainer.fit(model2, loss2, mid["points"], state=TrainState.from_dict(mid["trainer"]), resampler=rar)
     assert again.final_loss == full.final_loss
     for a, b in zip(model.parameters(), model2.parameters()):
         assert torch.equal(a, b)

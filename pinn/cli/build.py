@@ -207,8 +207,8 @@ def build(cfg: DictConfig) -> Built:
     if cfg.evaluation.chunk_size < 1:
         raise ValueError(f"evaluation.chunk_size must be a positive integer, got {cfg.evaluation.chunk_size}")
     resampler = None
-    if cfg.rar.every:
-        resampler = RARD(loss, sampler, every=cfg.rar.every,
+    if cfg.rar.every or cfg.rar.lbfgs_every:
+        resampler = RARD(loss, sampler, every=cfg.rar.every, lbfgs_every=cfg.rar.lbfgs_every,
                          candidates=cfg.rar.candidates or 10 * points["interior"], k=cfg.rar.k, c=cfg.rar.c,
                          generator=generator)
         if resampler.candidates < points["interior"]:
@@ -252,9 +252,9 @@ def _check_distributed(cfg: DictConfig) -> None:
                          "drop trainer.lbfgs_float64 or use precision=float64")
     if cfg.trainer.balance_every:
         raise ValueError("data-parallel training (torchrun) does not support trainer.balance_every yet; set it to 0")
-    if cfg.rar.every:
-        raise ValueError("data-parallel training (torchrun) does not support rar.every yet (each rank would redraw "
-                         "its own shard); set it to 0")
+    if cfg.rar.every or cfg.rar.lbfgs_every:
+        raise ValueError("data-parallel training (torchrun) does not support rar.every or rar.lbfgs_every yet "
+                         "(each rank would redraw its own shard); set them to 0")
 
 
 def _resumed_points(resume: dict, ranks: int, rank: int) -> dict:

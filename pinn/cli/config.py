@@ -69,6 +69,7 @@ class LossConfig:
 @dataclass
 class RarConfig:
     every: int = 0
+    lbfgs_every: int = 0
     candidates: int = 0
     k: float = 1.0
     c: float = 1.0
