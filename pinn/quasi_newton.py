@@ -21,12 +21,19 @@ takes ``tau = min(1, y.s / s^T B s)`` with ``B = H^-1``; since the step is
 from __future__ import annotations
 
 import torch
-from torch.optim.lbfgs import _strong_wolfe
 
-__all__ = ["QUASI_NEWTON_METHODS", "DenseQuasiNewton"]
+try:  # torch's own strong-Wolfe line search (the one torch.optim.LBFGS uses); private, so guarded
+    from torch.optim.lbfgs import _strong_wolfe
+except ImportError:  # pragma: no cover - depends on the installed torch
+    _strong_wolfe = None
+
+__all__ = ["QUASI_NEWTON_METHODS", "METHOD_NAMES", "DenseQuasiNewton"]
 
 #: The dense methods this module provides (``"lbfgs"`` is ``torch.optim.LBFGS``).
 QUASI_NEWTON_METHODS = ("bfgs", "ssbfgs")
+
+#: How logs and summaries name each second-stage method.
+METHOD_NAMES = {"lbfgs": "L-BFGS", "bfgs": "BFGS", "ssbfgs": "self-scaled BFGS"}
 
 
 class DenseQuasiNewton(torch.optim.Optimizer):
@@ -48,6 +55,10 @@ class DenseQuasiNewton(torch.optim.Optimizer):
 
     def __init__(self, params, *, method: str = "bfgs", lr: float = 1.0, max_iter: int = 25,
                  max_eval: int | None = None, tolerance_change: float = 0.0):
+        if _strong_wolfe is None:  # pragma: no cover
+            raise ImportError(f"this torch ({torch.__version__}) has no torch.optim.lbfgs._strong_wolfe, which the "
+                              "dense quasi-Newton methods use; install the pinned torch (constraints.txt) or set "
+                              "trainer.quasi_newton=lbfgs")
         if method not in QUASI_NEWTON_METHODS:
             raise ValueError(f"unknown quasi-Newton method {method!r}; choose one of: {', '.join(QUASI_NEWTON_METHODS)}")
         if not lr > 0:

@@ -23,6 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .. import distributed, io
 from ..adaptive import RARD
+from ..quasi_newton import METHOD_NAMES
 from ..checkpoints import CheckpointDir
 from ..coefficients import WithCoefficients, make_learnable
 from ..constraints import HardConstraint
@@ -325,9 +326,9 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
 
     if resume is None:
         log.info(
-            "training %s: %d x %d %s MLP, %s, %s engine, %d Adam + %d L-BFGS steps",
+            "training %s: %d x %d %s MLP, %s, %s engine, %d Adam + %d %s steps",
             b.pde.name, cfg.model.depth, cfg.model.width, cfg.activation, cfg.precision,
-            cfg.derivatives, b.trainer.adam_steps, b.trainer.lbfgs_steps,
+            cfg.derivatives, b.trainer.adam_steps, b.trainer.lbfgs_steps, METHOD_NAMES[b.trainer.quasi_newton],
         )
     monitor = Monitor(cfg, b, run_dir, quiet=rank != 0)
     with StopFlag() as stop:
@@ -359,6 +360,7 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
         "eval_seconds": eval_seconds,
         "adam_steps": result.adam_steps,
         "lbfgs_steps": result.lbfgs_steps,
+        "quasi_newton": b.trainer.quasi_newton,
         "final_loss": result.final_loss,
         "failures": result.failures,
         **({"learned": b.model.values()} if isinstance(b.model, WithCoefficients) else {}),
