@@ -109,7 +109,7 @@ def render(results: dict) -> str:
         if "failed" in r:
             ours = f"failed: {r['failed']}"
         elif "errors_percent" in r:
-            ours = " / ".join(f"{k} {v:.3f}%" for k, v in r["errors_percent"].items()) + f" (u rel. L2 {r['rel_l2']:.2e})"
+            ours = " / ".join(f"{k} {v:.2g}%" for k, v in r["errors_percent"].items()) + f" (u rel. L2 {r['rel_l2']:.2e})"
         else:
             ours = f"rel. L2 {r['rel_l2']:.2e}"
         train = f"{r['train_seconds']:.0f} s" if "train_seconds" in r else ""
