@@ -23,7 +23,7 @@ from torch import nn
 
 from .compiling import GuardedCompile
 from .losses import PINNLoss
-from .quasi_newton import QUASI_NEWTON_METHODS, DenseQuasiNewton
+from .quasi_newton import METHOD_NAMES, QUASI_NEWTON_METHODS, DenseQuasiNewton
 
 __all__ = ["ADAM_IMPLS", "Trainer", "TrainResult", "TrainState", "TrainingInterrupted", "DivergenceError", "adam"]
 
@@ -500,8 +500,8 @@ class _Run:
             self.s.lbfgs_stalled = self.s.lbfgs_stalled + 1 if float(loss) >= self.s.lbfgs_best else 0
             self.s.lbfgs_best = min(self.s.lbfgs_best, float(loss))
             if taken == 0 or self.s.lbfgs_stalled >= 3:
-                log.info("L-BFGS stalled at loss %.3e after %d iterations; stopping (precision=float64 may go "
-                         "further)", self.s.lbfgs_best, self.s.lbfgs_steps)
+                log.info("%s stalled at loss %.3e after %d iterations; stopping (precision=float64 may go "
+                         "further)", METHOD_NAMES[t.quasi_newton], self.s.lbfgs_best, self.s.lbfgs_steps)
                 self.s.stage = "done"  # a resumed run must not start L-BFGS again
             every = getattr(self.resampler, "lbfgs_every", 0) if self.resampler is not None else 0
             if (every and self.s.stage == "lbfgs" and self.s.lbfgs_steps < t.lbfgs_steps
