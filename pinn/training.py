@@ -1,4 +1,4 @@
-"""The training loop: Adam, then L-BFGS with a strong-Wolfe line search.
+"""The training loop: Adam, then a quasi-Newton stage (L-BFGS, BFGS or self-scaled BFGS) with a strong-Wolfe line search.
 
 The loop is resumable: everything it needs besides the model lives in a
 :class:`TrainState` of plain values and tensors, which checkpoints save with the
@@ -149,7 +149,7 @@ def adam(params, *, lr: float, impl: str = "foreach") -> torch.optim.Adam:
 
 
 class Trainer:
-    """Adam for ``adam_steps``, then L-BFGS (strong Wolfe) for ``lbfgs_steps`` iterations.
+    """Adam for ``adam_steps``, then ``quasi_newton`` (strong Wolfe) for ``lbfgs_steps`` iterations.
 
     Args:
         adam_steps: number of Adam steps (>= 0).
