@@ -17,7 +17,7 @@ QUIET = ["plots=false", "checkpoint.every=0"]
 
 # preset: (shortening overrides, bound on rel. L2, bounds on the learned coefficients' errors in %).
 # Measured on 2 cores (seed 0): allen_cahn 0.88, burgers 1.7e-3, burgers_inverse 2.8e-3 (a 0.035 %,
-# nu 1.1 %), heat 8.1e-6, heat2d_ms 0.34 (2.6 untrained), poisson 0.14, wave 0.38.
+# nu 1.1 %), heat 8.1e-6, heat2d_ms 0.26 (2.6 untrained), poisson 0.14, wave 0.38.
 CASES = {
     "burgers": (["points.interior=2000", "trainer.adam_steps=300", "trainer.lbfgs_steps=600", "rar.lbfgs_every=200"],
                 1e-2, None),
