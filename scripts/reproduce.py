@@ -1,8 +1,9 @@
 """Run the experiment presets and write ``experiments/RESULTS.md`` from what they measured.
 
 Each preset is one ``pinn-train experiment=NAME`` run (seed 0) in its own process, in
-``experiments/runs/NAME``.  Its ``metrics.json`` goes into ``experiments/results.json``
-(runs not repeated keep their last entry), and the table in ``experiments/RESULTS.md``
+``experiments/runs/NAME``, emptied first (pinn-train refuses to start among an earlier run's
+checkpoints).  Its ``metrics.json`` goes into ``experiments/results.json`` (runs not repeated
+keep their last entry), and the table in ``experiments/RESULTS.md``
 is rendered from that file alone, so nobody types a figure into it.
 
     python scripts/reproduce.py                      # every preset (hours on 2 cores)
@@ -17,6 +18,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -56,6 +58,7 @@ def machine() -> str:
 def run(name: str) -> dict:
     preset, extra, *_ = PRESETS[name]
     run_dir = EXPERIMENTS / "runs" / name
+    shutil.rmtree(run_dir, ignore_errors=True)  # the last recorded run of this preset; results.json keeps its figures
     cmd = [sys.executable, "-m", "pinn.cli.train", f"experiment={preset}", f"hydra.run.dir={run_dir.relative_to(ROOT)}",
            "seed=0", *extra]
     print("$ " + " ".join(cmd[1:]), flush=True)

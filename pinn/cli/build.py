@@ -269,6 +269,20 @@ def _resumed_points(resume: dict, ranks: int, rank: int) -> dict:
     return resume["points"] if shards is None else shards[rank]
 
 
+def refuse_earlier_checkpoints(run_dir: str | Path) -> None:
+    """Raise :class:`io.RunDirError` when ``run_dir/checkpoints`` holds an earlier run's checkpoints.
+
+    A fresh run there would prune its own checkpoints by step number and keep the other run's,
+    and a resume after a crash would load the other run.
+    """
+    ckpts = CheckpointDir(Path(run_dir) / "checkpoints")
+    if ckpts.steps():
+        raise io.RunDirError(
+            f"{run_dir} already holds the checkpoints of an earlier run (steps {ckpts.steps()}): continue "
+            f"it with pinn-train resume={run_dir}, or start this run in a new directory "
+            f"(hydra.run.dir=...), or delete {ckpts.path} first")
+
+
 def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = None) -> dict:
     """Train, evaluate and write every output of one run into ``run_dir``; return the metrics.
 
@@ -282,11 +296,13 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
     ``metrics.json`` is written last, so its presence marks a finished run.
     """
     run_dir = Path(run_dir)
+    if resume is None:
+        refuse_earlier_checkpoints(run_dir)
+    ckpts = CheckpointDir(run_dir / "checkpoints", keep=cfg.checkpoint.keep)
     b = build(cfg)
     ranks, rank = distributed.world_size(), distributed.rank()
     if ranks > 1:
         _check_distributed(cfg)
-    ckpts = CheckpointDir(run_dir / "checkpoints", keep=cfg.checkpoint.keep)
     every = cfg.checkpoint.every
     state = None
     if resume is None:

@@ -27,7 +27,7 @@ from ..quasi_newton import METHOD_NAMES
 from ..training import TrainingInterrupted
 from . import _ddp
 from ._errors import fail, one_line
-from .build import build, run_training
+from .build import build, refuse_earlier_checkpoints, run_training
 from .config import CONF_DIR, register_configs
 
 __all__ = ["main", "check_config"]
@@ -71,7 +71,13 @@ def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None, *, in_
     """Run (or resume) training in ``run_dir``, turning failures into one-line reports.
 
     In a sweep a failed run is marked and logged, and the sweep goes on (NaN is returned).
+    A directory holding an earlier run's checkpoints is refused and left as it is.
     """
+    if resume is None:
+        try:
+            refuse_earlier_checkpoints(run_dir)
+        except io.RunDirError as e:
+            fail(PROG, str(e))
     try:
         metrics = run_training(cfg, run_dir, resume=resume)
         if distributed.rank():
@@ -189,6 +195,12 @@ def _main() -> None:
             fail(PROG, str(e))
         return
     overrides = _overrides(sys.argv[1:])
+    run_dirs = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("hydra.run.dir=")]
+    if run_dirs and "-m" not in sys.argv[1:] and "--multirun" not in sys.argv[1:]:
+        try:  # before Hydra writes its .hydra record over the earlier run's
+            refuse_earlier_checkpoints(run_dirs[-1])
+        except io.RunDirError as e:
+            fail(PROG, str(e))
     if overrides is not None and "debug=true" not in overrides:
         try:
             check_config(overrides)
