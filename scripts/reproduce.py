@@ -1,8 +1,8 @@
 """Run the experiment presets and write ``experiments/RESULTS.md`` from what they measured.
 
 Each preset is one ``pinn-train experiment=NAME`` run (seed 0) in its own process, in
-``experiments/runs/NAME``, emptied first (pinn-train refuses to start among an earlier run's
-checkpoints).  Its ``metrics.json`` goes into ``experiments/results.json`` (runs not repeated
+``experiments/runs/NAME``, emptied first (pinn-train would refuse a directory left by an
+interrupted run).  Its ``metrics.json`` goes into ``experiments/results.json`` (runs not repeated
 keep their last entry), and the table in ``experiments/RESULTS.md``
 is rendered from that file alone, so nobody types a figure into it.
 

@@ -210,11 +210,12 @@ def test_resume_of_a_finished_run_is_refused(finished_run, monkeypatch, capsys):
     assert "already finished" in capsys.readouterr().err
 
 
-def test_fresh_run_among_earlier_checkpoints_is_refused(finished_run, tmp_path, monkeypatch, capsys):
-    """A fresh run in a directory holding another run's checkpoints would prune its own (by step
-    number) and leave the other's for a resume to load: it is refused before anything is written."""
+def test_fresh_run_among_unfinished_checkpoints_is_refused(finished_run, tmp_path, monkeypatch, capsys):
+    """A fresh run in a directory holding an unfinished run's checkpoints would prune its own (by
+    step number) and leave the other's for a resume to load: it is refused before anything is written."""
     run_dir = tmp_path / "run"
     _copy_run(finished_run, run_dir)
+    (run_dir / "metrics.json").unlink()  # as if interrupted
 
     def files():
         return {str(p.relative_to(run_dir)): p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
@@ -222,15 +223,28 @@ def test_fresh_run_among_earlier_checkpoints_is_refused(finished_run, tmp_path, 
     before = files()
     assert any(name.startswith("checkpoints/step-") for name in before) and ".hydra/config.yaml" in before
     cfg = train_cli.check_config([*TINY, "pde=heat"])
-    with pytest.raises(ValueError, match=r"already holds the checkpoints of an earlier run .*resume="):
+    with pytest.raises(ValueError, match=r"checkpoints of an unfinished run .*resume="):
         run_training(cfg, run_dir)
     monkeypatch.setattr(sys, "argv", ["pinn-train", *TINY, "pde=heat", f"hydra.run.dir={run_dir}"])
     with pytest.raises(SystemExit) as exit_info:
         train_cli.main()
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("pinn-train: error: ") and "earlier run" in err, err
+    assert err.startswith("pinn-train: error: ") and "unfinished run" in err, err
     assert files() == before  # nothing written: no FAILED mark, and Hydra's record of the run is intact
+
+
+def test_fresh_run_replaces_a_finished_one(finished_run, tmp_path):
+    """Rerunning into a finished run's directory replaces it: none of its checkpoints survive."""
+    run_dir = tmp_path / "run"
+    _copy_run(finished_run, run_dir)
+    old = {p.name for p in (run_dir / "checkpoints").glob("step-*.pt")}
+    assert old
+    cfg = train_cli.check_config([*TINY, "pde=heat", "trainer.adam_steps=4", "plots=false"])
+    run_training(cfg, run_dir)
+    new = {p.name for p in (run_dir / "checkpoints").glob("step-*.pt")}
+    assert old == {"step-000000006.pt"} and new == {"step-000000004.pt"}, new  # each run's switch to L-BFGS
+    assert json.loads((run_dir / "metrics.json").read_text())["adam_steps"] == 4
 
 
 def test_run_is_deterministic_in_process(tmp_path):

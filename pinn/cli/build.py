@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import logging
 import math
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -270,17 +271,27 @@ def _resumed_points(resume: dict, ranks: int, rank: int) -> dict:
 
 
 def refuse_earlier_checkpoints(run_dir: str | Path) -> None:
-    """Raise :class:`io.RunDirError` when ``run_dir/checkpoints`` holds an earlier run's checkpoints.
+    """Raise :class:`io.RunDirError` when ``run_dir`` holds an unfinished run's checkpoints.
 
     A fresh run there would prune its own checkpoints by step number and keep the other run's,
-    and a resume after a crash would load the other run.
+    and a resume after a crash would load the other run.  A finished run (``metrics.json``) is
+    not refused: :func:`run_training` replaces it.
     """
-    ckpts = CheckpointDir(Path(run_dir) / "checkpoints")
-    if ckpts.steps():
+    run_dir = Path(run_dir)
+    ckpts = CheckpointDir(run_dir / "checkpoints")
+    if ckpts.steps() and not (run_dir / io.METRICS).exists():
         raise io.RunDirError(
-            f"{run_dir} already holds the checkpoints of an earlier run (steps {ckpts.steps()}): continue "
-            f"it with pinn-train resume={run_dir}, or start this run in a new directory "
-            f"(hydra.run.dir=...), or delete {ckpts.path} first")
+            f"{run_dir} holds the checkpoints of an unfinished run (steps {ckpts.steps()}): continue it "
+            f"with pinn-train resume={run_dir}, or start this run in a new directory (hydra.run.dir=...), "
+            f"or delete {ckpts.path} first")
+
+
+def _replace_finished_run(run_dir: Path) -> None:
+    """Remove a finished run's checkpoints, then its ``metrics.json`` (in that order, so that
+    another rank's :func:`refuse_earlier_checkpoints` never sees checkpoints without it)."""
+    if (run_dir / io.METRICS).exists():
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+        (run_dir / io.METRICS).unlink(missing_ok=True)
 
 
 def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = None) -> dict:
@@ -298,6 +309,8 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
     run_dir = Path(run_dir)
     if resume is None:
         refuse_earlier_checkpoints(run_dir)
+        if distributed.rank() == 0:
+            _replace_finished_run(run_dir)
     ckpts = CheckpointDir(run_dir / "checkpoints", keep=cfg.checkpoint.keep)
     b = build(cfg)
     ranks, rank = distributed.world_size(), distributed.rank()

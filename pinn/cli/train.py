@@ -71,7 +71,7 @@ def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None, *, in_
     """Run (or resume) training in ``run_dir``, turning failures into one-line reports.
 
     In a sweep a failed run is marked and logged, and the sweep goes on (NaN is returned).
-    A directory holding an earlier run's checkpoints is refused and left as it is.
+    A directory holding an unfinished run's checkpoints is refused and left as it is.
     """
     if resume is None:
         try:
@@ -195,16 +195,16 @@ def _main() -> None:
             fail(PROG, str(e))
         return
     overrides = _overrides(sys.argv[1:])
-    run_dirs = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("hydra.run.dir=")]
-    if run_dirs and "-m" not in sys.argv[1:] and "--multirun" not in sys.argv[1:]:
-        try:  # before Hydra writes its .hydra record over the earlier run's
-            refuse_earlier_checkpoints(run_dirs[-1])
-        except io.RunDirError as e:
-            fail(PROG, str(e))
     if overrides is not None and "debug=true" not in overrides:
         try:
             check_config(overrides)
         except ValueError as e:
+            fail(PROG, str(e))
+    run_dirs = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("hydra.run.dir=")]
+    if run_dirs and "-m" not in sys.argv[1:] and "--multirun" not in sys.argv[1:]:
+        try:  # before Hydra writes its .hydra record over the unfinished run's
+            refuse_earlier_checkpoints(run_dirs[-1])
+        except io.RunDirError as e:
             fail(PROG, str(e))
     _task()
 
