@@ -1,4 +1,5 @@
-"""The training loop: Adam, then a quasi-Newton stage (L-BFGS, BFGS or self-scaled BFGS) with a strong-Wolfe line search.
+"""The training loop: Adam, then a quasi-Newton stage (L-BFGS, BFGS or self-scaled BFGS) with a
+strong-Wolfe line search.
 
 The loop is resumable: everything it needs besides the model lives in a
 :class:`TrainState` of plain values and tensors, which checkpoints save with the

@@ -3,8 +3,8 @@
 Each preset is one ``pinn-train experiment=NAME`` run (seed 0) in its own process, in
 ``experiments/runs/NAME``, emptied first (pinn-train would refuse a directory left by an
 interrupted run).  Its ``metrics.json`` goes into ``experiments/results.json`` (runs not repeated
-keep their last entry), and the table in ``experiments/RESULTS.md``
-is rendered from that file alone, so nobody types a figure into it.
+keep their last entry), and the table in ``experiments/RESULTS.md`` is rendered from that file
+alone, so nobody types a figure into it.
 
     python scripts/reproduce.py                      # every preset (hours on 2 cores)
     python scripts/reproduce.py burgers heat         # some of them
@@ -39,8 +39,7 @@ PRESETS = {
     "heat2d_ms": ("heat2d_ms", [], "PINNacle Heat2d-MS", "<= 1e-2", "30 min", "6.2e-2 (PINNacle)"),
     "burgers_inverse": ("burgers_inverse", [], "Raissi's identification, clean data", "<= 0.05% each", "-",
                         "0.085% / 0.12% (Raissi et al. 2019)"),
-    "burgers_inverse_noise": ("burgers_inverse", ["data.noise=0.01"],
-                              "Raissi's identification, 1% noise",
+    "burgers_inverse_noise": ("burgers_inverse", ["data.noise=0.01"], "Raissi's identification, 1% noise",
                               "<= 0.5% each", "-", "0.042% / 0.84% (Raissi et al. 2019)"),
     "allen_cahn": ("allen_cahn", [], "Allen-Cahn, eps = 1e-4, periodic", "report", "-",
                    "5.4e-5 (jaxpi), 2.2e-5 (PirateNets)"),
