@@ -6,19 +6,18 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
-import importlib.util
 import logging
 import math
 import shutil
-import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import torch
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch.nn.parallel import DistributedDataParallel
 
@@ -39,6 +38,7 @@ from ..sampling import Sampler, get_sampler
 from ..training import Trainer, TrainState
 from ._watch import Monitor, StopFlag
 from .config import CONF_DIR
+from .targets import instantiate_checked, load_source
 
 __all__ = ["Built", "build", "build_model", "build_pde", "load_source", "run_training", "sample_points", "DTYPES",
            "resolve_device"]
@@ -63,52 +63,27 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def load_source(path: str) -> None:
-    """Import the Python file ``path`` as the module named by its stem (``mine.py`` -> ``mine``).
+def build_pde(cfg: DictConfig, *, trusted: bool = True, sources: Sequence[ModuleType] = ()) -> PDE:
+    """Instantiate ``cfg.pde``; a constructor's ``ValueError`` comes out unwrapped.
 
-    ``pde.source`` names a user's PDE file, so that ``pde._target_: mine.Mine`` resolves
-    without ``PYTHONPATH``.  A relative path is looked up from the working directory,
-    then from the repository root (for the PDEs in ``experiments/pdes/``).
+    Args:
+        trusted: whether ``cfg`` is the user's own (training, resuming one's own run).  A
+            config read from a run directory for evaluation is not: then ``pde.source`` is
+            ignored and ``_target_`` may name only pinn's classes and those of ``sources``
+            (see :mod:`pinn.cli.targets`).
+        sources: modules the user loaded on the command line (``pinn-eval --source``).
     """
-    candidates = [Path(path)] if Path(path).is_absolute() else [Path.cwd() / path, CONF_DIR.parent / path]
-    found = next((c.resolve() for c in candidates if c.is_file()), None)
-    if found is None:
-        raise ValueError(f"pde.source: no Python file {path!r} (looked in {', '.join(str(c.parent) for c in candidates)})")
-    name = found.stem
-    loaded = sys.modules.get(name)
-    if loaded is not None:
-        if Path(getattr(loaded, "__file__", "") or "").resolve() == found:
-            return
-        raise ValueError(f"pde.source: a module named {name!r} is already imported from "
-                         f"{getattr(loaded, '__file__', 'elsewhere')}; rename {found.name}")
-    spec = importlib.util.spec_from_file_location(name, found)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as e:
-        del sys.modules[name]
-        raise ValueError(f"pde.source: importing {found} failed: {type(e).__name__}: {e}") from None
-
-
-def build_pde(cfg: DictConfig) -> PDE:
-    """Instantiate ``cfg.pde``; a constructor's ``ValueError`` comes out unwrapped."""
     node = OmegaConf.to_container(cfg.pde, resolve=True)
+    if not isinstance(node, dict):
+        raise ValueError(f"pde must be a mapping with a _target_, got {type(node).__name__}")
     node.pop("learn", None)  # not constructor arguments: see build()
     node.pop("learn_init", None)
     source = node.pop("source", None)
-    if source:
-        load_source(source)
-    try:
-        pde = instantiate(node, _convert_="all")
-    except InstantiationException as e:
-        cause = e.__cause__
-        if isinstance(cause, (ValueError, TypeError)):
-            raise ValueError(f"pde: {cause}") from None
-        raise ValueError(f"pde: {str(e).splitlines()[0]}") from None
-    if not isinstance(pde, PDE):
-        raise ValueError(f"pde._target_ must name a pinn.pdes.PDE subclass, got {type(pde).__name__}")
-    return pde
+    sources = list(sources)
+    if source and trusted:
+        sources.append(load_source(source, search=[CONF_DIR.parent]))
+    return instantiate_checked(node, PDE, key="pde", trusted=trusted, sources=sources,
+                               fix="if you trust its PDE file, pass it: pinn-eval RUN --source FILE.py")
 
 
 @dataclass
@@ -166,7 +141,7 @@ def build_model(
         return model, pde
     if cfg.derivatives == "taylor":
         raise ValueError("learnable coefficients need derivatives=autograd or derivatives=func")
-    trained_pde = build_pde(cfg)
+    trained_pde = copy.deepcopy(pde)  # a second instance, whose coefficients become parameters
     return make_learnable(trained_pde, model, learn, list(cfg.pde.get("learn_init") or [])), trained_pde
 
 
@@ -294,6 +269,31 @@ def _replace_finished_run(run_dir: Path) -> None:
         (run_dir / io.METRICS).unlink(missing_ok=True)
 
 
+def _pde_record(cfg: DictConfig) -> dict:
+    """The PDE's resolved config, as plain values: what a checkpoint is checked against on resume."""
+    return OmegaConf.to_container(cfg.pde, resolve=True)
+
+
+def _load_matching(b: Built, cfg: DictConfig, resume: dict) -> None:
+    """Load the checkpoint's weights into ``b.model`` after checking that it belongs to this config."""
+    saved = resume.get("pde")
+    if saved != b.pde.name:
+        raise ValueError(f"the checkpoint was written for the PDE {saved!r}, but the config names {b.pde.name!r}; "
+                         f"resume it with its own run's config, or start a new run")
+    record = resume.get("pde_config")
+    if record is not None and record != _pde_record(cfg):
+        changed = sorted(k for k in set(record) | set(_pde_record(cfg)) if record.get(k) != _pde_record(cfg).get(k))
+        raise ValueError(f"the checkpoint was written with other PDE settings ({', '.join('pde.' + k for k in changed)}"
+                         f" differ); resume it with its own run's config, or start a new run")
+    ours = b.model.state_dict()
+    theirs = resume.get("model")
+    if not isinstance(theirs, dict) or set(theirs) != set(ours) or any(
+            not isinstance(theirs[k], torch.Tensor) or theirs[k].shape != ours[k].shape for k in ours):
+        raise ValueError("the checkpoint's network does not match the config's (model.* or the PDE's coordinates "
+                         "differ); resume it with its own run's config, or start a new run")
+    b.model.load_state_dict(theirs)
+
+
 def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = None) -> dict:
     """Train, evaluate and write every output of one run into ``run_dir``; return the metrics.
 
@@ -324,7 +324,7 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
     else:
         if resume["trainer"]["stage"] != "adam" and b.trainer.lbfgs_float64:
             b.model.double()  # the checkpoint holds float64 weights: load them without rounding
-        b.model.load_state_dict(resume["model"])
+        _load_matching(b, cfg, resume)
         b.generator.set_state(resume["generator"])
         points = _resumed_points(resume, ranks, rank)
         points = {k: v.to(device=b.device, dtype=b.dtype) for k, v in points.items()}
@@ -347,7 +347,7 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
         loss = trainer_state["history"][-1]["loss"] if trainer_state["history"] else math.nan
         step = trainer_state["adam_steps"] + trainer_state["lbfgs_steps"]
         snapshot = {**snapshot, "points": {k: v.cpu() for k, v in snapshot["points"].items()},
-                    "generator": b.generator.get_state(), "pde": b.pde.name}
+                    "generator": b.generator.get_state(), "pde": b.pde.name, "pde_config": _pde_record(cfg)}
         if shards is not None:
             snapshot["shards"] = shards
         ckpts.save(step, snapshot, loss=loss)

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -16,6 +17,7 @@ from .. import io
 from ..evaluation import evaluate_grid
 from ._errors import fail
 from .build import build_model, build_pde
+from .targets import load_source
 from .config import register_configs
 
 __all__ = ["main", "evaluate_run"]
@@ -23,20 +25,31 @@ __all__ = ["main", "evaluate_run"]
 PROG = "pinn-eval"
 
 
-def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Path | None = None) -> dict:
+def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Path | None = None,
+                 sources: Sequence[str | Path] = ()) -> dict:
     """Rebuild the run's model from ``.hydra/config.yaml``, load its weights and evaluate.
+
+    The run directory is treated as data: its config may name only pinn's own PDE classes,
+    or classes defined in ``sources``, Python files the caller chose to trust
+    (``pinn-eval RUN --source FILE``).  Nothing else it names is imported or called.
 
     Writes ``metrics.json`` and ``predictions.npz`` into ``out_dir`` (default ``RUN/eval``).
     """
     run_dir = io.check_run_dir(run_dir, needs=(io.CHECKPOINT, ".hydra/config.yaml"))
+    modules = [load_source(s, key="--source") for s in sources]
     try:
         cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
-        pde = build_pde(cfg)  # only the PDE and the network: no points, no observation files
+        # only the PDE and the network: no points, no observation files
+        pde = build_pde(cfg, trusted=False, sources=modules)
         model, _ = build_model(cfg, pde, torch.Generator())
         resolution_default = list(cfg.evaluation.resolution or [201] * pde.domain.dim)
     except (OmegaConfBaseException, AttributeError, KeyError) as e:
         raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a pinn config ({type(e).__name__}: {e})") from None
     state = io.load_checkpoint(run_dir / io.CHECKPOINT)
+    saved = state.get("pde") if isinstance(state, dict) else None
+    if saved != pde.name:
+        raise io.RunDirError(f"{run_dir}/{io.CHECKPOINT} was written for the PDE {saved!r}, but the run's config "
+                             f"names {pde.name!r}: the directory mixes two runs; train it again")
     try:
         model.load_state_dict(state["model"])
     except (KeyError, RuntimeError, TypeError) as e:
@@ -58,12 +71,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resolution", type=int, nargs="+", help="grid points per coordinate, e.g. 512 401")
     parser.add_argument("--chunk-size", type=int, help="points per inference batch")
     parser.add_argument("--out", type=Path, help="output directory (default RUN_DIR/eval)")
+    parser.add_argument("--source", action="append", default=[], metavar="FILE.py",
+                        help="a Python file defining the run's PDE class, if it is not one of pinn's; "
+                             "only files named here are imported, never one the run directory names")
     args = parser.parse_args(argv)
     if args.chunk_size is not None and args.chunk_size < 1:
         fail(PROG, f"--chunk-size must be a positive integer, got {args.chunk_size}")
     register_configs()
     try:
-        metrics = evaluate_run(args.run_dir, resolution=args.resolution, chunk_size=args.chunk_size, out_dir=args.out)
+        metrics = evaluate_run(args.run_dir, resolution=args.resolution, chunk_size=args.chunk_size, out_dir=args.out,
+                               sources=args.source)
     except ValueError as e:  # RunDirError is a ValueError
         fail(PROG, str(e))
     out = args.out or args.run_dir / "eval"
