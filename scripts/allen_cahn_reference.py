@@ -1,74 +1,17 @@
-"""Reference solution of the Allen-Cahn problem by a Fourier spectral method with ETDRK4.
+"""The Allen-Cahn reference (``pinn.pdes._spectral``: Fourier collocation with ETDRK4).
 
-    u_t = eps u_xx + 5 u - 5 u^3,   x in [-1, 1] periodic,   t in [0, 1],
-    u(x, 0) = x^2 cos(pi x),        eps = 1e-4
-
-Fourier collocation on N points x_j = -1 + 2j/N; exponential time differencing
-Runge-Kutta 4 (Cox & Matthews 2002) with the contour-integral coefficients of Kassam &
-Trefethen (2005), which keep them accurate where ``L dt`` is small.
-
-    python scripts/allen_cahn_reference.py            # writes experiments/data/allen_cahn.npz
+    python scripts/allen_cahn_reference.py            # computes it and fills the cache AllenCahn reads
     python scripts/allen_cahn_reference.py --check    # convergence in N and dt, printed as a table
-
-The file holds ``x`` (N,), ``t`` (201,) and ``u`` (N, 201), float64, with N = 2048.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
-OUT = Path(__file__).resolve().parents[1] / "experiments" / "data" / "allen_cahn.npz"
-
-
-def solve(n: int = 2048, dt: float = 1e-4, *, eps: float = 1e-4, t_end: float = 1.0, saves: int = 200,
-          contour_points: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(x, t, u)`` with ``u[:, k]`` at ``t[k] = k t_end / saves``."""
-    steps = int(round(t_end / dt))
-    every = steps // saves
-    if every * saves != steps:
-        raise ValueError(f"t_end / dt = {steps} steps must be a multiple of saves = {saves}")
-    x = -1 + 2 * np.arange(n) / n
-    k = np.pi * np.fft.fftfreq(n, d=1.0 / n)  # wavenumbers for period 2
-    lin = -eps * k**2
-    e, e2 = np.exp(dt * lin), np.exp(dt * lin / 2)
-    r = np.exp(1j * np.pi * (np.arange(1, contour_points + 1) - 0.5) / contour_points)
-    lr = dt * lin[:, None] + r[None, :]
-    q = dt * np.real(np.mean((np.exp(lr / 2) - 1) / lr, axis=1))
-    f1 = dt * np.real(np.mean((-4 - lr + np.exp(lr) * (4 - 3 * lr + lr**2)) / lr**3, axis=1))
-    f2 = dt * np.real(np.mean((2 + lr + np.exp(lr) * (-2 + lr)) / lr**3, axis=1))
-    f3 = dt * np.real(np.mean((-4 - 3 * lr - lr**2 + np.exp(lr) * (4 - lr)) / lr**3, axis=1))
-
-    def nonlinear(v_hat):
-        u = np.real(np.fft.ifft(v_hat))
-        return np.fft.fft(5 * u - 5 * u**3)
-
-    v = np.fft.fft(x**2 * np.cos(np.pi * x))
-    out = [np.real(np.fft.ifft(v))]
-    for step in range(1, steps + 1):
-        nv = nonlinear(v)
-        a = e2 * v + q * nv
-        na = nonlinear(a)
-        b = e2 * v + q * na
-        nb = nonlinear(b)
-        c = e2 * a + q * (2 * nb - nv)
-        nc = nonlinear(c)
-        v = e * v + nv * f1 + 2 * (na + nb) * f2 + nc * f3
-        if step % every == 0:
-            out.append(np.real(np.fft.ifft(v)))
-    return x, np.linspace(0, t_end, saves + 1), np.stack(out, axis=1)
-
-
-def fourier_interpolate(x_nodes: np.ndarray, values: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Trigonometric interpolation (period 2) of ``values[:, ...]`` on the nodes, at ``x``."""
-    n = len(x_nodes)
-    coef = np.fft.fft(values, axis=0) / n
-    k = np.fft.fftfreq(n, d=1.0 / n)
-    k[n // 2] = 0.0 if n % 2 == 0 else k[n // 2]  # drop the unpaired Nyquist mode: a real, symmetric interpolant
-    phase = np.exp(1j * np.pi * np.outer(np.asarray(x) - x_nodes[0], k))
-    return np.real(phase @ coef)
+from pinn.pdes._spectral import fourier_interpolate, solve
+from pinn.pdes.allen_cahn import load_reference
 
 
 def check(n: int = 2048, dt: float = 1e-4) -> None:
@@ -84,18 +27,15 @@ def check(n: int = 2048, dt: float = 1e-4) -> None:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--check", action="store_true", help="print the convergence table instead of writing the file")
+    p.add_argument("--check", action="store_true", help="print the convergence table instead of caching the reference")
     p.add_argument("--n", type=int, default=2048)
     p.add_argument("--dt", type=float, default=1e-4)
-    p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args()
     if args.check:
         check(args.n, args.dt)
         return
-    x, t, u = solve(args.n, args.dt)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, x=x, t=t, u=u)
-    print(f"wrote {args.out}: u{u.shape}, |u| <= {np.abs(u).max():.4f}")
+    ref = load_reference()
+    print(f"Allen-Cahn reference: u{ref['u'].shape}, |u| <= {np.abs(ref['u']).max():.4f}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The PDEs added the user's way (experiments/pdes/*.py + conf/pde/*.yaml): Allen-Cahn and 2-D Poisson."""
+"""Allen-Cahn (periodic, spectral reference) and 2-D Poisson (steady), and loading a user's PDE file."""
 
 import math
 import sys
@@ -17,9 +17,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def modules():
-    load_source(str(REPO / "experiments" / "pdes" / "allen_cahn.py"))
-    load_source(str(REPO / "experiments" / "pdes" / "poisson.py"))
-    return sys.modules["allen_cahn"], sys.modules["poisson"]
+    from pinn.pdes import allen_cahn, poisson
+
+    return allen_cahn, poisson
 
 
 def _interior(pde, n=300, seed=0):
@@ -102,7 +102,8 @@ def test_allen_cahn_reference_is_the_initial_condition_at_t0_and_satisfies_the_p
 
 @pytest.mark.slow
 def test_allen_cahn_solver_converges(modules):
-    solver = modules[0]._solver()
+    from pinn.pdes import _spectral as solver
+
     x, _, fine = solver.solve(512, 1e-4)
     _, _, coarse_dt = solver.solve(512, 2e-4)
     assert np.abs(fine - coarse_dt).max() < 1e-9  # ETDRK4: converged in dt
@@ -135,7 +136,7 @@ def test_a_missing_or_broken_source_is_one_line(tmp_path):
 
 
 
-def test_allen_cahn_opts_into_a_hard_constraint_from_its_own_file(modules):
+def test_allen_cahn_opts_into_a_hard_constraint(modules):
     from pinn import MLP, HardConstraint, PINNLoss, get_engine, get_sampler
 
     pde = modules[0].AllenCahn()

@@ -1,5 +1,4 @@
-"""2-D Poisson, a steady problem (no time coordinate), added the user's way:
-this file plus ``conf/pde/poisson.yaml``, no edits to ``pinn/``.
+"""2-D Poisson, a steady problem (no time coordinate).
 
     -(u_xx + u_yy) = f   on [0, 1]^2,   u = 0 on the boundary,
     f = (kx^2 + ky^2) pi^2 sin(kx pi x) sin(ky pi y),  so  u = sin(kx pi x) sin(ky pi y).
@@ -13,9 +12,11 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from pinn.domains import Domain
-from pinn.pdes.base import PDE
-from pinn.terms import Term
+from ..domains import Domain
+from ..terms import Term
+from .base import PDE
+
+__all__ = ["Poisson"]
 
 
 class Poisson(PDE):
