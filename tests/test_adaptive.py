@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from pinn import MLP, RARD, Heat, PINNLoss, Trainer, TrainState, get_engine, get_sampler
+from pinn import MLP, RARD, Heat, PINNLoss, Trainer, get_engine, get_sampler
+from pinn.training import TrainState
 
 
 class _Bump(nn.Module):

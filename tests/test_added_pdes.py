@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from pinn import AutogradEngine, Derivatives, get_sampler
+from pinn import get_sampler
+from pinn.derivatives import AutogradEngine, Derivatives
 from pinn.cli.build import build_pde, load_source
 from pinn.cli.train import check_config
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from pinn import AutogradEngine, Burgers, Heat, Heat2D, Wave
+from pinn import Burgers, Heat, Heat2D, Wave
+from pinn.derivatives import AutogradEngine
 from pinn._matfile import load_mat
 from pinn.pdes.burgers import default_nodes, gauss_hermite
 
@@ -29,7 +30,7 @@ def _scale(pde, points):
     """Typical size of the residual's terms, to judge round-off."""
     def exact(p):
         return pde.solution(dict(zip(pde.domain.coordinates, p.unbind(-1))))
-    from pinn import Derivatives
+    from pinn.derivatives import Derivatives
     d = Derivatives(exact, points, pde.domain.coordinates)
     return max(d[f].abs().max().item() for f in pde.residual_fields)
 

@@ -129,7 +129,7 @@ def test_gradient_norm_balancing_sets_the_documented_weights():
 
 
 def test_gradient_norm_balancing_resumes_bit_identically():
-    from pinn import Trainer, TrainState
+    from pinn.training import Trainer, TrainState
 
     snaps = []
     pde, model, pts, loss = _heat_run()

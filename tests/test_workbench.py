@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from pinn import MLP, Derivatives, Heat, PINNLoss, Trainer, get_engine, get_sampler
+from pinn import MLP, Heat, PINNLoss, Trainer, get_engine, get_sampler
+from pinn.derivatives import Derivatives
 from pinn.cli.build import run_training
 from pinn.cli.train import check_config, summary
 from pinn.progress import LogLines, ProgressBar, make_progress

@@ -37,7 +37,6 @@ from ..plotting import plot_run
 from ..sampling import Sampler, get_sampler
 from ..training import Trainer, TrainState
 from ._watch import Monitor, StopFlag
-from .config import CONF_DIR
 from .targets import instantiate_checked, load_source
 
 __all__ = ["Built", "build", "build_model", "build_pde", "load_source", "run_training", "sample_points", "DTYPES",
@@ -81,7 +80,7 @@ def build_pde(cfg: DictConfig, *, trusted: bool = True, sources: Sequence[Module
     source = node.pop("source", None)
     sources = list(sources)
     if source and trusted:
-        sources.append(load_source(source, search=[CONF_DIR.parent]))
+        sources.append(load_source(source))
     return instantiate_checked(node, PDE, key="pde", trusted=trusted, sources=sources,
                                fix="if you trust its PDE file, pass it: pinn-eval RUN --source FILE.py")
 

@@ -9,16 +9,21 @@ themselves, which :func:`pinn.cli.build.build` constructs before training starts
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-__all__ = ["CONF_DIR", "PinnConfig", "register_configs"]
+__all__ = ["CONF_MODULE", "CONF_DIR", "CONF_PATH", "PinnConfig", "register_configs"]
 
-#: The config tree shipped with the repository (``conf/`` beside ``pinn/``).
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+#: The config tree: ``conf/`` in the repository, installed as the package ``pinn.conf``.
+CONF_MODULE = "pinn.conf"
+#: The same, as Hydra's search-path entry.
+CONF_PATH = f"pkg://{CONF_MODULE}"
+#: Its directory on disk (the repository's ``conf/`` under an editable install).
+CONF_DIR = Path(str(resources.files(CONF_MODULE)))
 
 
 @dataclass

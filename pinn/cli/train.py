@@ -14,7 +14,7 @@ from pathlib import Path
 
 import hydra
 import torch
-from hydra import compose, initialize_config_dir
+from hydra import compose, initialize_config_module
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.errors import HydraException, MissingConfigException
@@ -28,7 +28,7 @@ from ..training import TrainingInterrupted
 from . import _ddp
 from ._errors import fail, one_line
 from .build import build, refuse_earlier_checkpoints, run_training
-from .config import CONF_DIR, register_configs
+from .config import CONF_MODULE, CONF_PATH, register_configs
 
 __all__ = ["main", "check_config"]
 
@@ -53,7 +53,7 @@ def check_config(overrides: list[str]) -> DictConfig:
     """
     register_configs()
     try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        with initialize_config_module(config_module=CONF_MODULE, version_base="1.3"):
             cfg = compose(config_name="config", overrides=overrides)
     except MissingConfigException as e:
         raise ValueError(_missing_choice(e)) from None
@@ -122,7 +122,7 @@ def summary(metrics: dict, run_dir: Path, *, plots: bool, tensorboard: bool) -> 
     return "\n".join([f"{title:=^72}"] + [f"  {k:<{width}}  {v}" for k, v in rows] + ["=" * 72])
 
 
-@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+@hydra.main(config_path=CONF_PATH, config_name="config", version_base="1.3")
 def _task(cfg: DictConfig) -> float:
     hc = HydraConfig.get()
     return _train_in(cfg, Path(hc.runtime.output_dir), in_sweep=hc.mode == RunMode.MULTIRUN)
