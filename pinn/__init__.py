@@ -1,25 +1,25 @@
 """pinn: physics-informed neural networks on PyTorch.
 
 The names a user needs are re-exported here; everything else stays importable from its
-own module (``pinn.derivatives``, ``pinn.quasi_newton``, ...).
+own module (``pinn.diff.autograd``, ``pinn.training.quasi_newton``, ...).
 """
 
 __version__ = "0.2.0"
 
-from .adaptive import RARD
-from .activations import get_activation
-from .constraints import HardConstraint
-from .domains import Domain
-from .engines import get_engine
-from .ensemble import train_ensemble
-from .evaluation import evaluate_grid, max_abs_error, predict, relative_l2
-from .losses import PINNLoss
-from .nn import MLP
-from .observations import Observations, load_observations, sample_observations
-from .pdes import PDE, AllenCahn, Burgers, Heat, Heat2D, Poisson, Wave
-from .sampling import get_sampler
-from .terms import Term
-from .training import Trainer, TrainResult
+from pinn.training.adaptive import RARD
+from pinn.nets.activations import get_activation
+from pinn.physics.constraints import HardConstraint
+from pinn.physics.domains import Domain
+from pinn.diff.engines import get_engine
+from pinn.nets.ensemble import train_ensemble
+from pinn.io.evaluation import evaluate_grid, max_abs_error, predict, relative_l2
+from pinn.training.losses import PINNLoss
+from pinn.nets.mlp import MLP
+from pinn.physics.observations import Observations, load_observations, sample_observations
+from pinn.pdes import PDE, AllenCahn, Burgers, Heat, Heat2D, Poisson, Wave
+from pinn.physics.sampling import get_sampler
+from pinn.physics.terms import Term
+from pinn.training.loop import Trainer, TrainResult
 
 __all__ = [
     "__version__",

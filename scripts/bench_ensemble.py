@@ -19,9 +19,9 @@ import numpy as np
 import torch
 
 from pinn import MLP, PINNLoss, evaluate_grid, get_engine, get_sampler
-from pinn.ensemble import train_ensemble
+from pinn.nets.ensemble import train_ensemble
 from pinn.pdes import Burgers, Heat, Wave
-from pinn.training import adam
+from pinn.training.loop import adam
 
 PDES = {"burgers": Burgers, "heat": Heat, "wave": Wave}
 

@@ -35,8 +35,8 @@ from pathlib import Path
 import torch
 
 from pinn import MLP, Burgers, Heat, PINNLoss, Wave, evaluate_grid, get_engine, get_sampler
-from pinn.compiling import GuardedCompile
-from pinn.training import adam
+from pinn.training.compiling import GuardedCompile
+from pinn.training.loop import adam
 
 PDES = {"burgers": Burgers, "wave": Wave}
 HERE = Path(__file__).resolve().parent

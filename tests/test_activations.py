@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.func import jacfwd, jacrev, vmap
 
-from pinn.activations import ACTIVATIONS, _CosFn, _SigmoidFn, _SinFn, _SoftplusFn, _TanhFn, get_activation
+from pinn.nets.activations import ACTIVATIONS, _CosFn, _SigmoidFn, _SinFn, _SoftplusFn, _TanhFn, get_activation
 
 FUNCTIONS = [_TanhFn, _SinFn, _CosFn, _SigmoidFn, _SoftplusFn]
 

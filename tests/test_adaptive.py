@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from pinn import MLP, RARD, Heat, PINNLoss, Trainer, get_engine, get_sampler
-from pinn.training import TrainState
+from pinn.training.loop import TrainState
 
 
 class _Bump(nn.Module):
@@ -141,7 +141,7 @@ def test_quasi_newton_stage_resamples_at_chunk_boundaries_and_resumes_bit_identi
 
 
 def test_a_resampled_cli_run_resumes_bit_identically_from_a_checkpoint(tmp_path):
-    from pinn import io
+    from pinn.io import files as io
     from pinn.cli.build import run_training
     from pinn.cli.train import check_config
 

@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from pinn import io
-from pinn.checkpoints import CheckpointDir
+from pinn.io import files as io
+from pinn.training.checkpoints import CheckpointDir
 
 
 def _state(step):

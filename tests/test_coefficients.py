@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from pinn import MLP, Heat, PINNLoss, get_engine, get_sampler
-from pinn.coefficients import WithCoefficients, make_learnable
-from pinn.observations import sample_observations
+from pinn.physics.coefficients import WithCoefficients, make_learnable
+from pinn.physics.observations import sample_observations
 
 
 def _net(pde):

@@ -3,9 +3,9 @@ import math
 import pytest
 import torch
 
-from pinn.derivatives import Derivatives
-from pinn.fields import field_name, parse_field
-from pinn.functional import derivative_tower
+from pinn.diff.autograd import Derivatives
+from pinn.diff.fields import field_name, parse_field
+from pinn.diff.functional import derivative_tower
 
 
 def analytic(p):
@@ -88,7 +88,7 @@ def test_points_shape_is_checked():
 
 
 def test_third_derivative_through_network_matches_finite_difference():
-    from pinn.nn import MLP
+    from pinn.nets.mlp import MLP
 
     g = torch.Generator().manual_seed(0)
     net = MLP(torch.tensor([-1.0, 0.0]), torch.tensor([1.0, 1.0]), width=8, depth=2, generator=g, dtype=torch.float64)

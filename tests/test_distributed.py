@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from pinn import distributed
+from pinn.training import distributed
 from pinn.cli.build import _resumed_points, build
 from pinn.cli.train import check_config
 

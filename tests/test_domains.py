@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from pinn import Domain, get_sampler
-from pinn.sampling import SAMPLERS
+from pinn.physics.sampling import SAMPLERS
 
 SAMPLER_NAMES = sorted(SAMPLERS)
 

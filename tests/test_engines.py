@@ -37,8 +37,8 @@ def test_engines_agree_in_float64(pde, activation):
 
 def test_taylor_engine_refuses_what_it_cannot_do():
     from pinn import Term
-    from pinn.derivatives import Derivatives
-    from pinn.taylor import taylor_fields
+    from pinn.diff.autograd import Derivatives
+    from pinn.diff.taylor import taylor_fields
 
     pde = Heat()
     net = MLP(pde.domain.lower, pde.domain.upper, width=4, depth=1, generator=torch.Generator(), dtype=torch.float64)

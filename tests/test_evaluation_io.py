@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from pinn import MLP, Burgers, Heat, evaluate_grid, max_abs_error, predict, relative_l2
-from pinn import io
+from pinn.io import files as io
 
 
 def test_metrics():

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from pinn import Burgers, Heat, MLP, PINNLoss, get_engine, get_sampler
-from pinn.observations import ObservationError, load_observations, sample_observations
+from pinn.physics.observations import ObservationError, load_observations, sample_observations
 
 
 def test_npz_and_csv_round_trip(tmp_path):

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from pinn import Burgers, Heat, Heat2D, Wave
-from pinn.derivatives import AutogradEngine
-from pinn._matfile import load_mat
+from pinn.diff.autograd import AutogradEngine
+from pinn.io._matfile import load_mat
 from pinn.pdes.burgers import default_nodes, gauss_hermite
 
 
@@ -30,7 +30,7 @@ def _scale(pde, points):
     """Typical size of the residual's terms, to judge round-off."""
     def exact(p):
         return pde.solution(dict(zip(pde.domain.coordinates, p.unbind(-1))))
-    from pinn.derivatives import Derivatives
+    from pinn.diff.autograd import Derivatives
     d = Derivatives(exact, points, pde.domain.coordinates)
     return max(d[f].abs().max().item() for f in pde.residual_fields)
 

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from pinn.quasi_newton import DenseQuasiNewton
-from pinn.training import Trainer
+from pinn.training.quasi_newton import DenseQuasiNewton
+from pinn.training.loop import Trainer
 
 D = torch.float64
 

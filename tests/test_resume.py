@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from pinn import MLP, Heat, PINNLoss, get_engine, get_sampler
-from pinn.training import DivergenceError, Trainer, TrainingInterrupted, TrainState
+from pinn.training.loop import DivergenceError, Trainer, TrainingInterrupted, TrainState
 
 KW = dict(adam_steps=10, lbfgs_steps=9, lbfgs_chunk=3, log_every=4)
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 from omegaconf import OmegaConf
 
-from pinn.checkpoints import CheckpointDir
+from pinn.training.checkpoints import CheckpointDir
 from pinn.cli import evaluate as eval_cli
 from pinn.cli import train as train_cli
 from pinn.cli.build import build_pde, run_training

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from pinn import MLP, Burgers, Heat, PINNLoss, get_engine, get_sampler
-from pinn.compiling import GuardedCompile
-from pinn.ensemble import train_ensemble
-from pinn.training import ADAM_IMPLS, Trainer, adam
+from pinn.training.compiling import GuardedCompile
+from pinn.nets.ensemble import train_ensemble
+from pinn.training.loop import ADAM_IMPLS, Trainer, adam
 
 
 def _member(pde, seed, dtype=torch.float64, n=200):
@@ -104,7 +104,7 @@ def test_a_failed_compile_falls_back_to_eager_with_one_warning(caplog):
 
     g = GuardedCompile(f, what="the test function", backend=_failing_backend)
     x = torch.linspace(0, 1, 5)
-    with caplog.at_level(logging.WARNING, logger="pinn.compiling"):
+    with caplog.at_level(logging.WARNING, logger="pinn.training.compiling"):
         torch.testing.assert_close(g(x), torch.sin(x) * 2)
         torch.testing.assert_close(g(x), torch.sin(x) * 2)
     warnings = [r for r in caplog.records if "torch.compile of the test function failed" in r.message]

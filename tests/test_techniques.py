@@ -7,7 +7,7 @@ import torch
 
 from pinn import MLP, Burgers, Heat, PINNLoss, get_engine, get_sampler
 from pinn.cli.train import check_config
-from pinn.losses import PINNLoss as _Loss
+from pinn.training.losses import PINNLoss as _Loss
 
 
 def _net(pde, **kw):
@@ -129,7 +129,7 @@ def test_gradient_norm_balancing_sets_the_documented_weights():
 
 
 def test_gradient_norm_balancing_resumes_bit_identically():
-    from pinn.training import Trainer, TrainState
+    from pinn.training.loop import Trainer, TrainState
 
     snaps = []
     pde, model, pts, loss = _heat_run()

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from pinn import MLP, Heat, PINNLoss, Trainer, get_engine, get_sampler
-from pinn.derivatives import Derivatives
+from pinn.diff.autograd import Derivatives
 from pinn.cli.build import run_training
 from pinn.cli.train import check_config, summary
-from pinn.progress import LogLines, ProgressBar, make_progress
+from pinn.io.progress import LogLines, ProgressBar, make_progress
 
 ROWS = [{"step": 100, "stage": "adam", "loss": 0.5, "seconds": 2.0},
         {"step": 200, "stage": "adam", "loss": 0.25, "seconds": 3.0},

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig
 
-from ..evaluation import max_abs_error, predict, relative_l2
-from ..loggers import TensorBoardLogger
-from ..plotting import solution_figure
-from ..progress import make_progress
+from pinn.io.evaluation import max_abs_error, predict, relative_l2
+from pinn.io.loggers import TensorBoardLogger
+from pinn.io.plotting import solution_figure
+from pinn.io.progress import make_progress
 
 __all__ = ["Monitor", "StopFlag"]
 

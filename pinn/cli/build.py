@@ -21,23 +21,24 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch.nn.parallel import DistributedDataParallel
 
-from .. import distributed, io
-from ..adaptive import RARD
-from ..quasi_newton import METHOD_NAMES
-from ..checkpoints import CheckpointDir
-from ..coefficients import WithCoefficients, make_learnable
-from ..constraints import HardConstraint
-from ..engines import get_engine
-from ..evaluation import GridEvaluation, evaluate_grid
-from ..losses import PINNLoss
-from ..nn import MLP
-from ..observations import Observations, load_observations, sample_observations
-from ..pdes.base import PDE
-from ..plotting import plot_run
-from ..sampling import Sampler, get_sampler
-from ..training import Trainer, TrainState
-from ._watch import Monitor, StopFlag
-from .targets import instantiate_checked, load_source
+from pinn.training import distributed
+from pinn.io import files as io
+from pinn.training.adaptive import RARD
+from pinn.training.quasi_newton import METHOD_NAMES
+from pinn.training.checkpoints import CheckpointDir
+from pinn.physics.coefficients import WithCoefficients, make_learnable
+from pinn.physics.constraints import HardConstraint
+from pinn.diff.engines import get_engine
+from pinn.io.evaluation import GridEvaluation, evaluate_grid
+from pinn.training.losses import PINNLoss
+from pinn.nets.mlp import MLP
+from pinn.physics.observations import Observations, load_observations, sample_observations
+from pinn.pdes.base import PDE
+from pinn.io.plotting import plot_run
+from pinn.physics.sampling import Sampler, get_sampler
+from pinn.training.loop import Trainer, TrainState
+from pinn.cli._watch import Monitor, StopFlag
+from pinn.cli.targets import instantiate_checked, load_source
 
 __all__ = ["Built", "build", "build_model", "build_pde", "load_source", "run_training", "sample_points", "DTYPES",
            "resolve_device"]

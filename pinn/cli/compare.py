@@ -25,9 +25,9 @@ from pathlib import Path
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from .. import io
-from ..plotting import plot_error_vs, plot_loss_curves, plot_solution_grid
-from ._errors import fail
+from pinn.io import files as io
+from pinn.io.plotting import plot_error_vs, plot_loss_curves, plot_solution_grid
+from pinn.cli._errors import fail
 
 __all__ = ["RunRecord", "collect_runs", "summarise", "main"]
 

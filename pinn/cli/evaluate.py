@@ -13,12 +13,12 @@ import torch
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from .. import io
-from ..evaluation import evaluate_grid
-from ._errors import fail
-from .build import build_model, build_pde
-from .targets import load_source
-from .config import register_configs
+from pinn.io import files as io
+from pinn.io.evaluation import evaluate_grid
+from pinn.cli._errors import fail
+from pinn.cli.build import build_model, build_pde
+from pinn.cli.targets import load_source
+from pinn.cli.config import register_configs
 
 __all__ = ["main", "evaluate_run"]
 

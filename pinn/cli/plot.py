@@ -6,9 +6,9 @@ import argparse
 import zipfile
 from pathlib import Path
 
-from .. import io
-from ..plotting import plot_run
-from ._errors import fail
+from pinn.io import files as io
+from pinn.io.plotting import plot_run
+from pinn.cli._errors import fail
 
 __all__ = ["main", "plot_run_dir"]
 

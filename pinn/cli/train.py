@@ -21,14 +21,15 @@ from hydra.errors import HydraException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from .. import distributed, io
-from ..checkpoints import CheckpointDir
-from ..quasi_newton import METHOD_NAMES
-from ..training import TrainingInterrupted
-from . import _ddp
-from ._errors import fail, one_line
-from .build import build, refuse_earlier_checkpoints, run_training
-from .config import CONF_MODULE, CONF_PATH, register_configs
+from pinn.training import distributed
+from pinn.io import files as io
+from pinn.training.checkpoints import CheckpointDir
+from pinn.training.quasi_newton import METHOD_NAMES
+from pinn.training.loop import TrainingInterrupted
+from pinn.cli import _ddp
+from pinn.cli._errors import fail, one_line
+from pinn.cli.build import build, refuse_earlier_checkpoints, run_training
+from pinn.cli.config import CONF_MODULE, CONF_PATH, register_configs
 
 __all__ = ["main", "check_config"]
 

@@ -1,11 +1,11 @@
 """Built-in PDEs, one module each."""
 
-from .allen_cahn import AllenCahn
-from .base import PDE
-from .burgers import Burgers
-from .heat import Heat
-from .heat2d import Heat2D
-from .poisson import Poisson
-from .wave import Wave
+from pinn.pdes.allen_cahn import AllenCahn
+from pinn.pdes.base import PDE
+from pinn.pdes.burgers import Burgers
+from pinn.pdes.heat import Heat
+from pinn.pdes.heat2d import Heat2D
+from pinn.pdes.poisson import Poisson
+from pinn.pdes.wave import Wave
 
 __all__ = ["PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "Poisson", "Wave"]

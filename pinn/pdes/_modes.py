@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import math
 
-from ..domains import Domain
-from .base import finite
+from pinn.physics.domains import Domain
+from pinn.pdes.base import finite
 
 __all__ = ["check_modes", "wavenumber"]
 

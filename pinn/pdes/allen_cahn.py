@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import io
-from ..constraints import time_factor
-from ..domains import Domain
-from ..terms import Term
-from . import _spectral
-from .base import PDE, positive
+from pinn.io import files as io
+from pinn.physics.constraints import time_factor
+from pinn.physics.domains import Domain
+from pinn.physics.terms import Term
+from pinn.pdes import _spectral
+from pinn.pdes.base import PDE, positive
 
 __all__ = ["AllenCahn", "cache_dir", "load_reference"]
 

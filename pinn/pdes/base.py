@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ..domains import Domain
-from ..terms import Term
+from pinn.physics.domains import Domain
+from pinn.physics.terms import Term
 
 __all__ = ["PDE", "positive", "finite"]
 
@@ -19,7 +19,7 @@ Array = Any  # a torch.Tensor or a numpy.ndarray
 
 
 class PDE(abc.ABC):
-    """A PDE on a :class:`~pinn.domains.Domain` with its initial and boundary conditions.
+    """A PDE on a :class:`~pinn.physics.domains.Domain` with its initial and boundary conditions.
 
     A concrete PDE provides:
 
@@ -28,11 +28,11 @@ class PDE(abc.ABC):
     * :meth:`residual`, :meth:`conditions` and :meth:`solution`,
     * optionally ``periodic``: the names of coordinates in which the solution is periodic
       over the domain's box.  The network is then built periodic in them (see
-      :class:`~pinn.nn.MLP`), so these boundaries need no loss term,
+      :class:`~pinn.nets.mlp.MLP`), so these boundaries need no loss term,
     * optionally a hard constraint: ``hard_terms``, the names of the condition terms it
       makes exact, and a method ``constrain(u, coords)`` that maps the raw network output
       ``u`` (pointwise, like the residual) to one that meets them for every ``u``
-      (see :mod:`pinn.constraints`; used with ``model.hard_constraints=true``).
+      (see :mod:`pinn.physics.constraints`; used with ``model.hard_constraints=true``).
 
     Residuals and conditions are written pointwise with torch ops: the same code
     runs on a batch ``(N,)`` and, under ``vmap``, on a single point ``()``.

@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
-from ..constraints import time_factor
-from ..domains import Domain
-from ..terms import Term
-from .base import PDE, _xp, positive
+from pinn.physics.constraints import time_factor
+from pinn.physics.domains import Domain
+from pinn.physics.terms import Term
+from pinn.pdes.base import PDE, _xp, positive
 
 __all__ = ["Burgers", "gauss_hermite"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from ..constraints import box_factor, time_factor
-from ..domains import Domain
-from ..terms import Term
-from .base import PDE, _xp, finite, positive
+from pinn.physics.constraints import box_factor, time_factor
+from pinn.physics.domains import Domain
+from pinn.physics.terms import Term
+from pinn.pdes.base import PDE, _xp, finite, positive
 
 __all__ = ["Heat2D"]
 

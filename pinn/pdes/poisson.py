@@ -12,9 +12,9 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from ..domains import Domain
-from ..terms import Term
-from .base import PDE
+from pinn.physics.domains import Domain
+from pinn.physics.terms import Term
+from pinn.pdes.base import PDE
 
 __all__ = ["Poisson"]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..constraints import box_factor
-from ..domains import Domain
-from ..terms import Term
-from ._modes import check_modes, wavenumber
-from .base import PDE, _xp, positive
+from pinn.physics.constraints import box_factor
+from pinn.physics.domains import Domain
+from pinn.physics.terms import Term
+from pinn.pdes._modes import check_modes, wavenumber
+from pinn.pdes.base import PDE, _xp, positive
 
 __all__ = ["Wave"]
 

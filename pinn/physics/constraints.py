@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from .domains import Domain
+from pinn.physics.domains import Domain
 
 if TYPE_CHECKING:  # the PDE modules import the factors below
-    from .pdes.base import PDE
+    from pinn.pdes.base import PDE
 
 __all__ = ["HardConstraint", "time_factor", "box_factor"]
 

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 import torch
 
-from .fields import parse_field
-from .terms import DerivativeEngine, Term
+from pinn.diff.fields import parse_field
+from pinn.physics.terms import DerivativeEngine, Term
 
 __all__ = ["Derivatives", "AutogradEngine"]
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import io
+from pinn.io import files as io
 
 __all__ = ["CheckpointDir"]
 

@@ -64,7 +64,7 @@ class GlobalLoss:
     """Wraps a loss so that it runs through a DDP replica and reports global values.
 
     Args:
-        loss: a loss like :class:`~pinn.losses.PINNLoss`: ``loss(model, points) -> (total, parts)``.
+        loss: a loss like :class:`~pinn.training.losses.PINNLoss`: ``loss(model, points) -> (total, parts)``.
         replica: ``DistributedDataParallel(model)``; the trainer keeps working with the
             plain ``model`` (its state dict, its parameters), while the forward passes go
             through the replica so that its backward all-reduces the gradients.

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .pdes.base import PDE
-from .sampling import Sampler
+from pinn.pdes.base import PDE
+from pinn.physics.sampling import Sampler
 
 __all__ = ["Observations", "ObservationError", "load_observations", "sample_observations"]
 

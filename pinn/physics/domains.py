@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
-from .sampling import Sampler
+from pinn.physics.sampling import Sampler
 
 __all__ = ["Domain"]
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
-from .pdes.base import PDE
+from pinn.pdes.base import PDE
 
 __all__ = ["PINNLoss"]
 
@@ -29,7 +29,7 @@ class PINNLoss:
             smallest weight is reported as the part ``causal_min_weight``.
         causal_eps: the causality parameter ``eps`` (> 0).
         exact: condition terms that the model meets exactly (a hard constraint, see
-            :mod:`pinn.constraints`): they are left out of the loss.
+            :mod:`pinn.physics.constraints`): they are left out of the loss.
     """
 
     def __init__(self, pde: PDE, engine, *, weights: Mapping[str, float] | None = None, data: bool = False,
@@ -88,7 +88,7 @@ class PINNLoss:
         """Return the total loss and the unweighted mean squared residual of each term.
 
         The parts also carry the current value of each learnable coefficient of ``model``
-        (see :mod:`pinn.coefficients`), so they reach the history.
+        (see :mod:`pinn.physics.coefficients`), so they reach the history.
         """
         res = self.residuals(model, points)
         if self.data:

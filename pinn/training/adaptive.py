@@ -18,8 +18,8 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from .losses import PINNLoss
-from .sampling import Sampler
+from pinn.training.losses import PINNLoss
+from pinn.physics.sampling import Sampler
 
 __all__ = ["RARD"]
 

@@ -11,7 +11,7 @@ Known limit (PyTorch, not ours): forward mode nested *directly* on forward mode
 (``jacfwd(jacfwd(f))``) through any custom Function silently drops the outer
 tangent, because tensors saved for ``jvp`` reach it unwrapped.  Reverse mode at
 any depth and forward-over-reverse (``jacfwd(jacrev(f))``) are exact; the
-``torch.func`` engine in :mod:`pinn.functional` only nests those.
+``torch.func`` engine in :mod:`pinn.diff.functional` only nests those.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .derivatives import AutogradEngine
-from .functional import FuncEngine
-from .taylor import TaylorEngine
+from pinn.diff.autograd import AutogradEngine
+from pinn.diff.functional import FuncEngine
+from pinn.diff.taylor import TaylorEngine
 
 __all__ = ["ENGINES", "get_engine"]
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .pdes.base import PDE
+from pinn.pdes.base import PDE
 
 __all__ = ["GridEvaluation", "predict", "evaluate_grid", "relative_l2", "max_abs_error"]
 

@@ -4,7 +4,7 @@ The model is seen as a scalar function of one point ``p`` of shape ``(d,)``.  Th
 first derivatives come from ``jacrev``; each further order is the ``jacrev`` of the
 one below, and every order is passed up as auxiliary output so the whole tower
 ``u, Du, D^2u, ...`` costs one nested call.  ``vmap`` then maps it over the points.
-Only reverse mode is nested (see :mod:`pinn.activations` for why forward-over-forward
+Only reverse mode is nested (see :mod:`pinn.nets.activations` for why forward-over-forward
 is avoided).  Parameter gradients flow through the transforms by ordinary autograd.
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 from torch.func import jacrev, vmap
 
-from .fields import parse_field
-from .terms import DerivativeEngine, Term
+from pinn.diff.fields import parse_field
+from pinn.physics.terms import DerivativeEngine, Term
 
 __all__ = ["FuncEngine", "derivative_tower"]
 

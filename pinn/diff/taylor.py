@@ -1,4 +1,4 @@
-"""Taylor-mode engine: input derivatives pushed *forward* through an :class:`~pinn.nn.MLP`.
+"""Taylor-mode engine: input derivatives pushed *forward* through an :class:`~pinn.nets.mlp.MLP`.
 
 Each hidden state carries its value and its first and second partial derivatives
 along the coordinates the terms need.  A linear layer maps all of them with one
@@ -10,7 +10,7 @@ an activation combines them with its closed-form ``f, f', f''``:
 
 Parameter gradients then need one ordinary reverse pass over this forward
 computation, instead of the reverse-over-reverse passes of
-:class:`~pinn.derivatives.AutogradEngine`.  Derivatives up to second order only.
+:class:`~pinn.diff.autograd.AutogradEngine`.  Derivatives up to second order only.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
-from .fields import parse_field
-from .nn import MLP
-from .terms import DerivativeEngine, Term
+from pinn.diff.fields import parse_field
+from pinn.nets.mlp import MLP
+from pinn.physics.terms import DerivativeEngine, Term
 
 __all__ = ["TaylorEngine", "taylor_fields"]
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .activations import get_activation
+from pinn.nets.activations import get_activation
 
 __all__ = ["MLP"]
 
@@ -36,7 +36,7 @@ class MLP(nn.Module):
         upper: ``(d,)`` upper corner of the input box.
         width: neurons per hidden layer (> 0).
         depth: number of hidden layers (> 0).
-        activation: activation name (see :data:`pinn.activations.ACTIVATIONS`).
+        activation: activation name (see :data:`pinn.nets.activations.ACTIVATIONS`).
         generator: the random source for the initial weights.
         dtype: parameter dtype.
         periodic: indices of the periodic coordinates.

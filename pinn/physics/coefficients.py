@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .pdes.base import PDE
+from pinn.pdes.base import PDE
 
 __all__ = ["WithCoefficients", "make_learnable"]
 

@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from .compiling import GuardedCompile
-from .losses import PINNLoss
-from .quasi_newton import METHOD_NAMES, QUASI_NEWTON_METHODS, DenseQuasiNewton
+from pinn.training.compiling import GuardedCompile
+from pinn.training.losses import PINNLoss
+from pinn.training.quasi_newton import METHOD_NAMES, QUASI_NEWTON_METHODS, DenseQuasiNewton
 
 __all__ = ["ADAM_IMPLS", "Trainer", "TrainResult", "TrainState", "TrainingInterrupted", "DivergenceError", "adam"]
 
@@ -184,7 +184,7 @@ class Trainer:
         balance_alpha: that moving-average factor, in ``[0, 1)``.
         quasi_newton: the method of the second stage (``lbfgs_steps`` iterations):
             ``"lbfgs"`` (``torch.optim.LBFGS``), or a dense inverse Hessian
-            (:class:`pinn.quasi_newton.DenseQuasiNewton`): ``"bfgs"`` or ``"ssbfgs"``
+            (:class:`pinn.training.quasi_newton.DenseQuasiNewton`): ``"bfgs"`` or ``"ssbfgs"``
             (self-scaled BFGS).  The dense methods hold ``n^2`` numbers for ``n``
             parameters (87 MB in float64 for a 4x32 network) and are at their best in
             float64; ``lbfgs_history`` does not apply to them.
@@ -270,7 +270,7 @@ class Trainer:
             should_stop: polled after every step; when it returns true a snapshot is
                 offered and :class:`TrainingInterrupted` is raised.
             resampler: redraws the points every ``resampler.every`` Adam steps (e.g.
-                :class:`pinn.adaptive.RARD`), called as ``resampler(model, points)``, and,
+                :class:`pinn.training.adaptive.RARD`), called as ``resampler(model, points)``, and,
                 if it has a positive ``lbfgs_every``, at the first chunk boundary of the
                 second stage at or past every multiple of it.  ``None``: the points stay fixed.
         """

@@ -1,0 +1,1 @@
+"""Derivative engines: batched autograd, torch.func (vmap), forward Taylor mode; field names."""

@@ -1,0 +1,1 @@
+"""Input and output: run-directory files, evaluation on grids, plots, loggers, progress."""

@@ -1,0 +1,1 @@
+"""Networks: the MLP (plain, modified, Fourier features), custom autograd activations, ensembles."""

@@ -1,0 +1,1 @@
+"""Training: the loop, losses, resampling, quasi-Newton optimisers, checkpoints, compiling, data parallelism."""
