@@ -21,7 +21,7 @@ import torch
 from pinn import MLP, PINNLoss, evaluate_grid, get_engine, get_sampler
 from pinn.nets.ensemble import train_ensemble
 from pinn.pdes import Burgers, Heat, Wave
-from pinn.training.loop import adam
+from pinn.training.stages import adam
 
 PDES = {"burgers": Burgers, "heat": Heat, "wave": Wave}
 

@@ -36,7 +36,7 @@ import torch
 
 from pinn import MLP, Burgers, Heat, PINNLoss, Wave, evaluate_grid, get_engine, get_sampler
 from pinn.training.compiling import GuardedCompile
-from pinn.training.loop import adam
+from pinn.training.stages import adam
 
 PDES = {"burgers": Burgers, "wave": Wave}
 HERE = Path(__file__).resolve().parent

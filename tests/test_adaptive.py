@@ -8,6 +8,7 @@ from torch import nn
 
 from pinn import MLP, RARD, Heat, PINNLoss, Trainer, get_engine, get_sampler
 from pinn.training.loop import TrainState
+from pinn.training.stages import Adam, QuasiNewton
 
 
 class _Bump(nn.Module):
@@ -92,7 +93,7 @@ def test_training_resamples_every_k_adam_steps_and_resumes_bit_identically():
 
     counting.every = rar.every
     snaps = []
-    trainer = Trainer(adam_steps=12, lbfgs_steps=4, lbfgs_chunk=2, log_every=2)
+    trainer = Trainer([Adam(steps=12, log_every=2), QuasiNewton(steps=4, chunk=2)])
     full = trainer.fit(model, loss, pts, resampler=counting, checkpoint_every=6,
                        checkpoint=lambda s: snaps.append(copy.deepcopy(
                            {**s, "generator": rar.generator.get_state()})))
@@ -123,7 +124,7 @@ def test_quasi_newton_stage_resamples_at_chunk_boundaries_and_resumes_bit_identi
 
     recording.every, recording.lbfgs_every = rar.every, rar.lbfgs_every
     snaps = []
-    trainer = Trainer(adam_steps=4, lbfgs_steps=16, lbfgs_chunk=2, log_every=2, quasi_newton=method)
+    trainer = Trainer([Adam(steps=4, log_every=2), QuasiNewton(steps=16, chunk=2, method=method)])
     full = trainer.fit(model, loss, pts, resampler=recording, checkpoint_every=1,
                        checkpoint=lambda s: snaps.append(copy.deepcopy({**s, "generator": g.get_state()})))
     assert full.lbfgs_steps == 16

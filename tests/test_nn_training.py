@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from pinn import MLP, Heat, PINNLoss, Trainer, get_engine, get_sampler
+from pinn.training.stages import Adam, QuasiNewton
 
 
 def _net(seed=0, dtype=torch.float32, **kw):
@@ -54,7 +55,7 @@ def test_training_lowers_the_loss_and_records_history():
     pde, net, pts = _heat_problem()
     loss_fn = PINNLoss(pde, get_engine("autograd"))
     before = float(loss_fn(net, pts)[0].detach())
-    res = Trainer(adam_steps=60, lbfgs_steps=40, log_every=20, lbfgs_chunk=10).fit(net, loss_fn, pts)
+    res = Trainer([Adam(steps=60, log_every=20), QuasiNewton(steps=40, chunk=10)]).fit(net, loss_fn, pts)
     assert res.final_loss < before / 10
     assert res.adam_steps == 60 and 0 < res.lbfgs_steps <= 40
     assert [r["step"] for r in res.history if r["stage"] == "adam"] == [20, 40, 60]
@@ -68,7 +69,8 @@ def test_training_is_deterministic_for_a_seed():
     out = []
     for _ in range(2):
         pde, net, pts = _heat_problem(seed=4)
-        res = Trainer(adam_steps=20, lbfgs_steps=10, lbfgs_chunk=5).fit(net, PINNLoss(pde, get_engine("autograd")), pts)
+        res = Trainer([Adam(steps=20), QuasiNewton(steps=10, chunk=5)]).fit(
+            net, PINNLoss(pde, get_engine("autograd")), pts)
         out.append((res.final_loss, [p.detach().clone() for p in net.parameters()]))
     assert out[0][0] == out[1][0]
     assert all(torch.equal(a, b) for a, b in zip(out[0][1], out[1][1]))
@@ -87,15 +89,26 @@ def test_loss_weights():
         PINNLoss(pde, get_engine("autograd"), weights={"initial": -1.0})
 
 
-@pytest.mark.parametrize("kw", [{"adam_steps": -1}, {"lbfgs_steps": -5}, {"lr": 0}, {"lr": float("nan")}, {"adam_steps": 1.5}])
-def test_bad_trainer_settings(kw):
-    with pytest.raises(ValueError, match="trainer."):
-        Trainer(**kw)
+@pytest.mark.parametrize("stage,kw,message", [
+    (Adam, {"steps": -1}, "steps must be an integer >= 0"), (QuasiNewton, {"steps": -5}, "steps must be an integer >= 0"),
+    (Adam, {"lr": 0}, "lr must be a finite number > 0"), (Adam, {"lr": float("nan")}, "lr must be a finite number > 0"),
+    (Adam, {"steps": 1.5}, "steps must be an integer >= 0"), (QuasiNewton, {"chunk": 0}, "chunk must be a positive")])
+def test_bad_stage_settings_name_the_parameter(stage, kw, message):
+    with pytest.raises(ValueError, match=message):
+        stage(**kw)
+
+
+def test_trainer_takes_stages_and_checks_its_own_settings():
+    with pytest.raises(TypeError, match="stages must be pinn.training.stages.Stage objects"):
+        Trainer([object()])
+    with pytest.raises(ValueError, match="failure_lr_factor must be < 1"):
+        Trainer(failure_lr_factor=2.0)
+    assert Trainer().describe() == "500 Adam + 2000 L-BFGS"
 
 
 def test_non_finite_loss_in_adam_is_reported():
     pde, net, pts = _heat_problem()
     pts = dict(pts, interior=pts["interior"].clone())
     pts["interior"][0, 0] = float("nan")
-    with pytest.raises(FloatingPointError, match="lower trainer.lr"):
-        Trainer(adam_steps=3, lbfgs_steps=0).fit(net, PINNLoss(pde, get_engine("autograd")), pts)
+    with pytest.raises(FloatingPointError, match="lower the learning rate"):
+        Trainer([Adam(steps=3)]).fit(net, PINNLoss(pde, get_engine("autograd")), pts)

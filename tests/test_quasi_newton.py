@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from pinn.training.quasi_newton import DenseQuasiNewton
-from pinn.training.loop import Trainer
+from pinn.training.stages import QuasiNewton
 
 D = torch.float64
 
@@ -94,5 +94,5 @@ def test_bad_settings_name_the_choices():
     x = torch.zeros(2, requires_grad=True)
     with pytest.raises(ValueError, match="choose one of: bfgs, ssbfgs"):
         DenseQuasiNewton([x], method="newton")
-    with pytest.raises(ValueError, match="choose one of: lbfgs, bfgs, ssbfgs"):
-        Trainer(quasi_newton="BFGS")
+    with pytest.raises(ValueError, match="unknown method 'BFGS'; choose one of: lbfgs, bfgs, ssbfgs"):
+        QuasiNewton(method="BFGS")

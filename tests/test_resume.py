@@ -8,8 +8,13 @@ import torch
 
 from pinn import MLP, Heat, PINNLoss, get_engine, get_sampler
 from pinn.training.loop import DivergenceError, Trainer, TrainingInterrupted, TrainState
+from pinn.training.stages import Adam, QuasiNewton
 
-KW = dict(adam_steps=10, lbfgs_steps=9, lbfgs_chunk=3, log_every=4)
+
+def _trainer(*, float64=False, method="lbfgs", **kw):
+    """10 Adam steps (a row every 4), then 9 quasi-Newton iterations in chunks of 3."""
+    return Trainer([Adam(steps=10, log_every=4), QuasiNewton(steps=9, chunk=3, float64=float64, method=method)],
+                   **kw)
 
 
 def _problem():
@@ -31,18 +36,18 @@ def _disk_roundtrip(snapshot):
 def _reference(**kw):
     net, loss_fn, pts = _problem()
     snaps = []
-    res = Trainer(**KW, **kw).fit(net, loss_fn, pts, checkpoint=lambda s: snaps.append(_disk_roundtrip(s)),
+    res = _trainer(**kw).fit(net, loss_fn, pts, checkpoint=lambda s: snaps.append(_disk_roundtrip(s)),
                             checkpoint_every=1)
     return res, [p.detach().clone() for p in net.parameters()], snaps
 
 
 def _resume(snapshot, **kw):
     net, loss_fn, pts = _problem()
-    if kw.get("lbfgs_float64") and snapshot["trainer"]["stage"] != "adam":
+    if snapshot["trainer"]["float64"]:
         net.double()
     net.load_state_dict(snapshot["model"])
     state = TrainState.from_dict(snapshot["trainer"])
-    res = Trainer(**{**KW, **kw}).fit(net, loss_fn, pts, state=state)
+    res = _trainer(**kw).fit(net, loss_fn, pts, state=state)
     return res, [p.detach().clone() for p in net.parameters()]
 
 
@@ -54,7 +59,7 @@ def test_checkpoints_cover_both_stages_and_the_switch():
     assert any(st == "lbfgs" and lb > 0 for st, _, lb in stages)
 
 
-@pytest.mark.parametrize("kw", [{}, {"lbfgs_float64": True}, {"lbfgs_float64": True, "quasi_newton": "ssbfgs"}],
+@pytest.mark.parametrize("kw", [{}, {"float64": True}, {"float64": True, "method": "ssbfgs"}],
                          ids=["float32", "lbfgs-float64", "ssbfgs-float64"])
 def test_resume_from_every_checkpoint_is_bit_identical(kw):
     res, params, snaps = _reference(**kw)
@@ -79,7 +84,7 @@ def test_stop_request_checkpoints_then_interrupts():
         return calls["n"] >= 7
 
     with pytest.raises(TrainingInterrupted) as info:
-        Trainer(**KW).fit(net, loss_fn, pts, checkpoint=lambda s: saved.append(_disk_roundtrip(s)),
+        _trainer().fit(net, loss_fn, pts, checkpoint=lambda s: saved.append(_disk_roundtrip(s)),
                           should_stop=should_stop)
     assert saved and saved[-1]["trainer"]["adam_steps"] == info.value.step == 7
     res, params, _ = _reference()
@@ -90,18 +95,18 @@ def test_stop_request_checkpoints_then_interrupts():
 @pytest.mark.parametrize("step", [3, 9, 11, 16])
 def test_injected_nan_rolls_back_and_training_finishes(step, caplog):
     net, loss_fn, pts = _problem()
-    res = Trainer(**KW, nan_at=[step]).fit(net, loss_fn, pts)
+    res = _trainer(nan_at=[step]).fit(net, loss_fn, pts)
     assert res.failures == 1
     assert math.isfinite(res.final_loss) and res.adam_steps == 10 and res.lbfgs_steps > 0
     assert "rolled back" in caplog.text
-    clean = Trainer(**KW).fit(*_problem())
+    clean = _trainer().fit(*_problem())
     assert res.final_loss < 10 * clean.final_loss + 1e-3
 
 
 def test_too_many_failures_stop_with_a_clear_message():
     net, loss_fn, pts = _problem()
-    with pytest.raises(DivergenceError, match="non-finite 3 times.*raise trainer.max_failures"):
-        Trainer(**KW, nan_at=[2, 3, 4], max_failures=2).fit(net, loss_fn, pts)
+    with pytest.raises(DivergenceError, match="non-finite 3 times.*raise max_failures"):
+        _trainer(nan_at=[2, 3, 4], max_failures=2).fit(net, loss_fn, pts)
 
 
 def test_state_rejects_unknown_fields():

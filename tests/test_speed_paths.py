@@ -8,7 +8,8 @@ import torch
 from pinn import MLP, Burgers, Heat, PINNLoss, get_engine, get_sampler
 from pinn.training.compiling import GuardedCompile
 from pinn.nets.ensemble import train_ensemble
-from pinn.training.loop import ADAM_IMPLS, Trainer, adam
+from pinn.training.loop import Trainer
+from pinn.training.stages import ADAM_IMPLS, Adam, adam
 
 
 def _member(pde, seed, dtype=torch.float64, n=200):
@@ -39,10 +40,8 @@ def test_adam_implementations_agree(impl):
 
 
 def test_unknown_adam_implementation_lists_the_choices():
-    with pytest.raises(ValueError, match="foreach, fused, for-loop"):
-        Trainer(adam_impl="fast")
-    with pytest.raises(ValueError, match="compile must be true or false"):
-        Trainer(compile="yes")
+    with pytest.raises(ValueError, match="unknown impl 'fast'; choose one of: foreach, fused, for-loop"):
+        Adam(impl="fast")
 
 
 @pytest.mark.parametrize("engine", ["taylor", "func"])
@@ -129,7 +128,7 @@ def test_trainer_with_compile_trains_like_eager():
     runs = []
     for compile_ in (False, True):
         model, pts = _member(pde, 0, dtype=torch.float32)
-        Trainer(adam_steps=5, lbfgs_steps=0, lr=1e-2, compile=compile_).fit(model, loss, pts)
+        Trainer([Adam(steps=5, lr=1e-2)]).fit(model, GuardedCompile(loss) if compile_ else loss, pts)
         runs.append(model)
     for a, b in zip(*(m.parameters() for m in runs)):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

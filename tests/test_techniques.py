@@ -8,6 +8,8 @@ import torch
 from pinn import MLP, Burgers, Heat, PINNLoss, get_engine, get_sampler
 from pinn.cli.train import check_config
 from pinn.training.losses import PINNLoss as _Loss
+from pinn.training.stages import Adam, QuasiNewton
+from pinn.training.weighting import GradNorm
 
 
 def _net(pde, **kw):
@@ -122,7 +124,7 @@ def test_gradient_norm_balancing_sets_the_documented_weights():
     norms = {n: math.sqrt(sum(float((g * g).sum()) for g in torch.autograd.grad(
         parts[n], params, retain_graph=True, allow_unused=True) if g is not None)) for n in loss.term_names}
     total = sum(norms.values())
-    res = Trainer(adam_steps=1, lbfgs_steps=0, balance_every=1, balance_alpha=0.0).fit(model, loss, pts)
+    res = Trainer([Adam(steps=1)], weighting=GradNorm(every=1, alpha=0.0)).fit(model, loss, pts)
     for n in loss.term_names:
         assert loss.weights[n] == pytest.approx(total / norms[n], rel=1e-12)
     assert res.history  # trained
@@ -133,7 +135,8 @@ def test_gradient_norm_balancing_resumes_bit_identically():
 
     snaps = []
     pde, model, pts, loss = _heat_run()
-    trainer = Trainer(adam_steps=12, lbfgs_steps=4, lbfgs_chunk=2, log_every=2, balance_every=3, balance_alpha=0.5)
+    trainer = Trainer([Adam(steps=12, log_every=2), QuasiNewton(steps=4, chunk=2)],
+                      weighting=GradNorm(every=3, alpha=0.5))
     full = trainer.fit(model, loss, pts, checkpoint=lambda s: snaps.append(
         {"model": {k: v.clone() for k, v in s["model"].items()}, "trainer": __import__("copy").deepcopy(s["trainer"])}),
         checkpoint_every=4)
@@ -149,12 +152,16 @@ def test_gradient_norm_balancing_resumes_bit_identically():
 
 
 def test_balancing_settings_are_checked():
-    from pinn import Trainer
+    with pytest.raises(ValueError, match="alpha must lie in"):
+        GradNorm(alpha=1.0)
+    with pytest.raises(ValueError, match="every must be a positive integer"):
+        GradNorm(every=-2)
+    from pinn.cli.train import check_config
 
-    with pytest.raises(ValueError, match="balance_alpha must lie in"):
-        Trainer(balance_alpha=1.0)
-    with pytest.raises(ValueError, match="balance_every must be an integer >= 0"):
-        Trainer(balance_every=-2)
+    with pytest.raises(ValueError, match="trainer.balance_alpha must lie in"):
+        check_config(["trainer.balance_every=5", "trainer.balance_alpha=1.0"])
+    with pytest.raises(ValueError, match="trainer.balance_every must be an integer >= 0"):
+        check_config(["trainer.balance_every=-2"])
 
 
 def test_modified_mlp_is_the_documented_gated_network():

@@ -11,6 +11,7 @@ import torch
 
 from pinn import MLP, Heat, PINNLoss, Trainer, get_engine, get_sampler
 from pinn.diff.autograd import Derivatives
+from pinn.training.stages import Adam, QuasiNewton
 from pinn.cli.build import run_training
 from pinn.cli.train import check_config, summary
 from pinn.io.progress import LogLines, ProgressBar, make_progress
@@ -57,7 +58,7 @@ def test_history_rows_carry_the_learning_rate():
     g = torch.Generator().manual_seed(0)
     model = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=g, dtype=torch.float64)
     pts = {w: pde.domain.sample(w, 64, get_sampler("lhs"), generator=g) for w in pde.domain.point_sets}
-    res = Trainer(adam_steps=4, lbfgs_steps=2, lr=0.01, lr_decay=0.5, log_every=2, lbfgs_chunk=2).fit(
+    res = Trainer([Adam(steps=4, lr=0.01, lr_decay=0.5, log_every=2), QuasiNewton(steps=2, chunk=2)]).fit(
         model, PINNLoss(pde, get_engine("autograd")), pts)
     lrs = [r["lr"] for r in res.history]
     assert lrs[0] == pytest.approx(0.01 * 0.5 ** (2 / 1000)) and lrs[1] == pytest.approx(0.01 * 0.5 ** (4 / 1000))

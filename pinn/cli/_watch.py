@@ -23,8 +23,8 @@ class Monitor:
     """The training callback of a run: progress, and TensorBoard with periodic evaluations."""
 
     def __init__(self, cfg: DictConfig, b, run_dir: Path, *, quiet: bool = False):
-        total = b.trainer.adam_steps + b.trainer.lbfgs_steps
-        self.progress = None if quiet else make_progress(total, b.trainer.log_every, logger=log)
+        total = sum(stage.steps for stage in b.trainer.stages)
+        self.progress = None if quiet else make_progress(total, cfg.trainer.log_every, logger=log)
         self.tb = TensorBoardLogger(run_dir / "tensorboard") if cfg.logger == "tensorboard" and not quiet else None
         self.every, self.b, self._last = cfg.logger_every, b, 0
         self._grid = self._points = self._ref = None

@@ -10,6 +10,7 @@ import copy
 import importlib
 import logging
 import math
+import re
 import shutil
 import time
 from collections.abc import Sequence
@@ -24,7 +25,6 @@ from torch.nn.parallel import DistributedDataParallel
 from pinn.training import distributed
 from pinn.io import files as io
 from pinn.training.adaptive import RARD
-from pinn.training.quasi_newton import METHOD_NAMES
 from pinn.training.checkpoints import CheckpointDir
 from pinn.physics.coefficients import WithCoefficients, make_learnable
 from pinn.physics.constraints import HardConstraint
@@ -36,7 +36,10 @@ from pinn.physics.observations import Observations, load_observations, sample_ob
 from pinn.pdes.base import PDE
 from pinn.io.plotting import plot_run
 from pinn.physics.sampling import Sampler, get_sampler
+from pinn.training.compiling import GuardedCompile
 from pinn.training.loop import Trainer, TrainState
+from pinn.training.stages import Adam, QuasiNewton
+from pinn.training.weighting import GradNorm
 from pinn.cli._watch import Monitor, StopFlag
 from pinn.cli.targets import instantiate_checked, load_source
 
@@ -145,6 +148,41 @@ def build_model(
     return make_learnable(trained_pde, model, learn, list(cfg.pde.get("learn_init") or [])), trained_pde
 
 
+def _keyed(make, keys: dict[str, str]):
+    """Call ``make()``; a ``ValueError`` that names a Python parameter is re-raised naming its config key."""
+    try:
+        return make()
+    except ValueError as e:
+        m = re.match(r"(unknown )?(\w+)", str(e))
+        if m is None or m.group(2) not in keys:
+            raise
+        raise ValueError(f"{m.group(1) or ''}{keys[m.group(2)]}{str(e)[m.end():]}") from None
+
+
+_ADAM_KEYS = {"steps": "trainer.adam_steps", "lr": "trainer.lr", "lr_decay": "trainer.lr_decay",
+              "log_every": "trainer.log_every", "impl": "trainer.adam_impl"}
+_QN_KEYS = {"steps": "trainer.lbfgs_steps", "lr": "trainer.lbfgs_lr", "history": "trainer.lbfgs_history",
+            "chunk": "trainer.lbfgs_chunk", "float64": "trainer.lbfgs_float64", "method": "trainer.quasi_newton"}
+_TRAINER_KEYS = {k: f"trainer.{k}" for k in ("max_failures", "failure_lr_factor", "nan_at")}
+_GRADNORM_KEYS = {"every": "trainer.balance_every", "alpha": "trainer.balance_alpha"}
+
+
+def build_trainer(t: DictConfig) -> Trainer:
+    """The trainer that the ``trainer`` config node describes: Adam, then a quasi-Newton stage."""
+    adam = _keyed(lambda: Adam(steps=t.adam_steps, lr=t.lr, lr_decay=t.lr_decay, log_every=t.log_every,
+                               impl=t.adam_impl), _ADAM_KEYS)
+    second = _keyed(lambda: QuasiNewton(steps=t.lbfgs_steps, method=t.quasi_newton, lr=t.lbfgs_lr,
+                                        history=t.lbfgs_history, chunk=t.lbfgs_chunk, float64=t.lbfgs_float64),
+                    _QN_KEYS)
+    weighting = None
+    if isinstance(t.balance_every, bool) or not isinstance(t.balance_every, int) or t.balance_every < 0:
+        raise ValueError(f"trainer.balance_every must be an integer >= 0 (0: off), got {t.balance_every!r}")
+    if t.balance_every:
+        weighting = _keyed(lambda: GradNorm(every=t.balance_every, alpha=t.balance_alpha), _GRADNORM_KEYS)
+    return _keyed(lambda: Trainer([adam, second], weighting=weighting, max_failures=t.max_failures,
+                                  failure_lr_factor=t.failure_lr_factor, nan_at=list(t.nan_at)), _TRAINER_KEYS)
+
+
 def build(cfg: DictConfig) -> Built:
     """Check every value of ``cfg`` and construct the objects; raises ``ValueError`` on bad input."""
     pde = build_pde(cfg)
@@ -159,7 +197,7 @@ def build(cfg: DictConfig) -> Built:
     loss = PINNLoss(trained_pde, get_engine(cfg.derivatives), weights=OmegaConf.to_container(cfg.trainer.weights),
                     data=observations is not None, causal_chunks=cfg.loss.causal_chunks,
                     causal_eps=cfg.loss.causal_eps, exact=pde.hard_terms if cfg.model.hard_constraints else ())
-    trainer = Trainer(**{k: v for k, v in OmegaConf.to_container(cfg.trainer).items() if k != "weights"})
+    trainer = build_trainer(cfg.trainer)
     if cfg.checkpoint.keep < 1 or cfg.checkpoint.every < 0:
         raise ValueError(
             f"checkpoint.keep must be >= 1 and checkpoint.every >= 0, got {cfg.checkpoint.keep} and {cfg.checkpoint.every}"
@@ -322,7 +360,7 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
         # Rank 0 draws from the run's generator, so one process is the one-rank case.
         points = sample_points(b, distributed.shard_generator(cfg.seed, rank) if rank else None)
     else:
-        if resume["trainer"]["stage"] != "adam" and b.trainer.lbfgs_float64:
+        if resume["trainer"].get("float64"):
             b.model.double()  # the checkpoint holds float64 weights: load them without rounding
         _load_matching(b, cfg, resume)
         b.generator.set_state(resume["generator"])
@@ -354,15 +392,14 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
         io.write_history(run_dir / io.HISTORY, trainer_state["history"])
 
     if resume is None:
-        log.info(
-            "training %s: %d x %d %s MLP, %s, %s engine, %d Adam + %d %s steps",
-            b.pde.name, cfg.model.depth, cfg.model.width, cfg.activation, cfg.precision,
-            cfg.derivatives, b.trainer.adam_steps, b.trainer.lbfgs_steps, METHOD_NAMES[b.trainer.quasi_newton],
-        )
+        log.info("training %s: %d x %d %s MLP, %s, %s engine, %s steps", b.pde.name, cfg.model.depth,
+                 cfg.model.width, cfg.activation, cfg.precision, cfg.derivatives, b.trainer.describe())
     monitor = Monitor(cfg, b, run_dir, quiet=rank != 0)
     with StopFlag() as stop:
         should_stop = stop if ranks == 1 else (lambda: distributed.any_rank(stop(), b.device))
         try:
+            if cfg.trainer.compile:
+                loss_fn = GuardedCompile(loss_fn, what="the loss")
             result = b.trainer.fit(b.model, loss_fn, points, state=state, callback=monitor,
                                    checkpoint=save, checkpoint_every=every, should_stop=should_stop,
                                    resampler=b.resampler)
@@ -389,7 +426,7 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
         "eval_seconds": eval_seconds,
         "adam_steps": result.adam_steps,
         "lbfgs_steps": result.lbfgs_steps,
-        "quasi_newton": b.trainer.quasi_newton,
+        "quasi_newton": cfg.trainer.quasi_newton,
         "final_loss": result.final_loss,
         "failures": result.failures,
         **({"learned": b.model.values()} if isinstance(b.model, WithCoefficients) else {}),

@@ -25,7 +25,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from pinn.training.losses import PINNLoss
-from pinn.training.loop import adam
+from pinn.training.stages import adam
 
 __all__ = ["EnsembleResult", "train_ensemble"]
 
@@ -78,7 +78,7 @@ def train_ensemble(
         points: K point dicts (one per member, same sizes), or one dict shared by all.
         steps: Adam steps (>= 1).
         lr: Adam learning rate.
-        adam_impl: see :data:`pinn.training.loop.ADAM_IMPLS`.
+        adam_impl: see :data:`pinn.training.stages.ADAM_IMPLS`.
         log_every: steps between history rows.
         callback: called with each history row.
     """

@@ -1,0 +1,144 @@
+"""One call of :meth:`~pinn.training.loop.Trainer.fit`: the moving parts that every stage uses.
+
+A :class:`Session` holds the model, the loss, the current points and the
+:class:`~pinn.training.state.TrainState`, and gives the stages what they share: the loss
+with injected faults, history rows, checkpoints and stop requests, and roll-back to the
+last good state after a non-finite loss.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+import torch
+from torch import nn
+
+from pinn.training.state import DivergenceError, TrainingInterrupted, TrainState
+
+__all__ = ["Session"]
+
+log = logging.getLogger(__name__)
+
+#: The state fields a roll-back restores.
+_ROLLED_BACK = ("stage_step", "adam_steps", "lbfgs_steps", "best_loss", "stalled", "history", "loss_weights")
+
+
+class Session:
+    """The state of one training call, shared by its stages.
+
+    Args:
+        model: the network, trained in place.
+        loss_fn: ``loss_fn(model, points) -> (loss, parts)``; may carry ``weights``.
+        points: the collocation points by set.
+        state: where training stands.
+        policy: ``(max_failures, failure_lr_factor, nan_at)`` of the trainer.
+        weighting: the loss weighting, or ``None``.
+        callback: called with each new history row.
+        checkpoint: called with snapshots to save; ``checkpoint_every``: steps between them.
+        should_stop: polled after every step; a true answer saves and raises
+            :class:`~pinn.training.state.TrainingInterrupted`.
+        resampler: redraws the points (see :meth:`maybe_resample`).
+    """
+
+    def __init__(self, model: nn.Module, loss_fn, points: Mapping[str, torch.Tensor], state: TrainState, *,
+                 policy: tuple[int, float, Sequence[int]], weighting=None, callback=None,
+                 checkpoint: Callable[[dict], None] | None = None, checkpoint_every: int = 0,
+                 should_stop: Callable[[], bool] | None = None, resampler=None):
+        self.model, self.loss_fn, self.points, self.state = model, loss_fn, dict(points), state
+        self.max_failures, self.failure_lr_factor, self.nan_at = policy
+        self.weighting, self.callback, self.resampler = weighting, callback, resampler
+        self.checkpoint, self.every, self.should_stop = checkpoint, checkpoint_every, should_stop or (lambda: False)
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.start = time.perf_counter() - state.seconds
+        self.lr_now = 0.0
+        self.base_weights = dict(getattr(loss_fn, "weights", {}))
+
+    # -- the loss and the history --------------------------------------------------------
+
+    def loss(self, first: int, last: int | None = None):
+        """The loss; NaN if an injected fault in steps ``first..last`` has not fired yet."""
+        loss, parts = self.loss_fn(self.model, self.points)
+        due = [s for s in self.nan_at if first <= s <= (last or first) and s not in self.state.faults_fired]
+        if due:
+            self.state.faults_fired.append(due[0])
+            loss = loss * float("nan")
+        return loss, parts
+
+    def record(self, stage: str, loss: torch.Tensor, parts: Mapping[str, torch.Tensor]) -> None:
+        row = {"step": self.state.step, "stage": stage, "loss": float(loss)}
+        row.update({name: float(v) for name, v in parts.items()})
+        row["lr"] = self.lr_now
+        row["seconds"] = time.perf_counter() - self.start
+        self.state.history.append(row)
+        if self.callback is not None:
+            self.callback(row)
+
+    def finite_grads(self) -> bool:
+        return all(p.grad is None or bool(torch.isfinite(p.grad).all()) for p in self.params)
+
+    # -- checkpoints, stop requests, resampling --------------------------------------------
+
+    def elapsed(self) -> float:
+        """Training wall time so far, over all sessions of a resumed run."""
+        return time.perf_counter() - self.start
+
+    def snapshot(self) -> dict:
+        self.state.seconds = self.elapsed()
+        return {"model": self.model.state_dict(), "trainer": self.state.to_dict(), "points": dict(self.points)}
+
+    def after_step(self, opt, sched=None, *, before: int) -> None:
+        """Offer a checkpoint when one is due (every ``checkpoint_every`` steps), and stop when asked."""
+        stop = self.should_stop()
+        crossed = bool(self.every) and self.state.step // self.every > before // self.every
+        save = self.checkpoint is not None and (stop or crossed)
+        if not save and not stop:
+            return
+        self.state.optimizer = opt.state_dict()
+        self.state.scheduler = sched.state_dict() if sched is not None else None
+        if save:
+            self.checkpoint(self.snapshot())
+        if stop:
+            raise TrainingInterrupted(self.state.step)
+
+    def maybe_resample(self, every: int, before: int, after: int, *, last: bool) -> bool:
+        """Redraw the points if a multiple of ``every`` lies in ``(before, after]`` and the stage goes on."""
+        if self.resampler is None or not every or last or before // every == after // every:
+            return False
+        self.points = self.resampler(self.model, self.points)
+        return True
+
+    # -- roll-back after a non-finite loss ------------------------------------------------
+
+    def good(self, opt, sched=None) -> dict:
+        """A copy of everything a roll-back restores."""
+        return {
+            "model": copy.deepcopy(self.model.state_dict()),
+            "optimizer": copy.deepcopy(opt.state_dict()),
+            "scheduler": copy.deepcopy(sched.state_dict()) if sched is not None else None,
+            "state": {k: copy.deepcopy(getattr(self.state, k)) for k in _ROLLED_BACK},
+        }
+
+    def restore(self, good: dict, opt, sched=None) -> None:
+        with torch.no_grad():
+            self.model.load_state_dict(good["model"])
+        opt.load_state_dict(copy.deepcopy(good["optimizer"]))
+        if sched is not None:
+            sched.load_state_dict(good["scheduler"])
+        for k, v in good["state"].items():
+            setattr(self.state, k, copy.deepcopy(v))
+        if self.base_weights:
+            self.loss_fn.weights.update(self.state.loss_weights or self.base_weights)
+
+    def fail(self, where: str) -> None:
+        """Count a roll-back; raise :class:`DivergenceError` past ``max_failures``."""
+        self.state.failures += 1
+        if self.state.failures > self.max_failures:
+            raise DivergenceError(
+                f"the loss or gradient became non-finite {self.state.failures} times (last {where}); lower the "
+                f"learning rate, raise max_failures (trainer.max_failures) or use float64 (precision=float64)")
+        log.warning("non-finite loss or gradient %s; rolled back to the last good state and lowered the learning "
+                    "rate by %g (failure %d of at most %d)", where, self.failure_lr_factor, self.state.failures,
+                    self.max_failures)

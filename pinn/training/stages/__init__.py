@@ -1,0 +1,7 @@
+"""Training stages: the :class:`Stage` interface and the built-in Adam and quasi-Newton stages."""
+
+from pinn.training.stages.adam import ADAM_IMPLS, Adam, adam
+from pinn.training.stages.base import Stage
+from pinn.training.stages.quasi_newton import METHODS, QuasiNewton
+
+__all__ = ["Stage", "Adam", "QuasiNewton", "ADAM_IMPLS", "METHODS", "adam"]

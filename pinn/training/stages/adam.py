@@ -1,0 +1,98 @@
+"""The Adam stage: first-order steps with an exponentially decaying learning rate."""
+
+from __future__ import annotations
+
+import torch
+
+from pinn.training.stages.base import Stage, count, positive, positive_int
+
+__all__ = ["ADAM_IMPLS", "Adam", "adam"]
+
+#: Adam implementations, as keyword arguments of ``torch.optim.Adam``.
+ADAM_IMPLS = {"foreach": {"foreach": True}, "fused": {"fused": True}, "for-loop": {"foreach": False}}
+
+
+def adam(params, *, lr: float, impl: str = "foreach") -> torch.optim.Adam:
+    """``torch.optim.Adam`` with the implementation ``impl`` (see :data:`ADAM_IMPLS`)."""
+    if impl not in ADAM_IMPLS:
+        raise ValueError(f"unknown Adam implementation {impl!r}; choose one of: {', '.join(ADAM_IMPLS)}")
+    return torch.optim.Adam(params, lr=lr, **ADAM_IMPLS[impl])
+
+
+class Adam(Stage):
+    """``steps`` Adam steps.
+
+    Args:
+        steps: number of steps (>= 0).
+        lr: the learning rate.
+        lr_decay: the learning rate is multiplied by this every 1000 steps.
+        log_every: steps between history rows (and in-memory roll-back points).
+        impl: ``"foreach"`` (one multi-tensor kernel per update; the default), ``"fused"``
+            (a single fused kernel) or ``"for-loop"`` (one kernel per tensor): the same
+            arithmetic up to rounding; ``scripts/bench_step.py`` times them.
+
+    The session's loss weighting, if any, is asked for new weights before each step's
+    backward pass, and its resampler redraws the points every ``resampler.every`` steps.
+    """
+
+    kind = "adam"
+
+    def __init__(self, *, steps: int = 500, lr: float = 1e-3, lr_decay: float = 1.0, log_every: int = 100,
+                 impl: str = "foreach"):
+        self.steps = count("steps", steps)
+        self.lr = positive("lr", lr)
+        self.lr_decay = positive("lr_decay", lr_decay)
+        self.log_every = positive_int("log_every", log_every)
+        if impl not in ADAM_IMPLS:
+            raise ValueError(f"unknown impl {impl!r}; choose one of: {', '.join(ADAM_IMPLS)}")
+        self.impl = impl
+
+    def describe(self) -> str:
+        return f"{self.steps} Adam"
+
+    def run(self, session) -> dict:
+        s = session.state
+        opt = adam(session.params, lr=self.lr, impl=self.impl)
+        sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=self.lr_decay ** (1 / 1000))
+        if s.optimizer is not None:
+            opt.load_state_dict(s.optimizer)
+            sched.load_state_dict(s.scheduler)
+        good = session.good(opt, sched)
+        while s.stage_step < self.steps:
+            before = s.step
+            opt.zero_grad(set_to_none=True)
+            loss, parts = session.loss(s.step + 1)
+            finite = bool(torch.isfinite(loss))
+            if finite:
+                self._reweight(session, parts)
+                loss.backward()
+            if not finite or not session.finite_grads():
+                session.restore(good, opt, sched)
+                for group in opt.param_groups:
+                    group["lr"] *= session.failure_lr_factor
+                session.fail(f"at Adam step {before + 1}")
+                good = session.good(opt, sched)
+                continue
+            opt.step()
+            sched.step()
+            session.lr_now = opt.param_groups[0]["lr"]
+            s.stage_step += 1
+            s.adam_steps += 1
+            if s.stage_step % self.log_every == 0 or s.stage_step == self.steps:
+                session.record(self.kind, loss.detach(), {k: v.detach() for k, v in parts.items()})
+                good = session.good(opt, sched)
+            every = getattr(session.resampler, "every", 0)
+            session.maybe_resample(every, s.stage_step - 1, s.stage_step, last=s.stage_step == self.steps)
+            session.after_step(opt, sched, before=before)
+        s.optimizer, s.scheduler = opt.state_dict(), sched.state_dict()
+        return s.optimizer
+
+    @staticmethod
+    def _reweight(session, parts) -> None:
+        w = session.weighting
+        if w is None or not w.due(session.state.stage_step):
+            return
+        new = w.update(session.loss_fn.weights, parts, session.params)
+        if new:
+            session.loss_fn.weights.update(new)
+            session.state.loss_weights = dict(new)

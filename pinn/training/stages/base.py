@@ -1,0 +1,55 @@
+"""The stage interface: one optimiser phase of training."""
+
+from __future__ import annotations
+
+import abc
+import math
+from typing import ClassVar
+
+__all__ = ["Stage", "count", "positive", "positive_int"]
+
+
+class Stage(abc.ABC):
+    """One phase of training (Adam, a quasi-Newton method, ...), run by the trainer in order.
+
+    A stage advances ``session.state`` until it has taken ``steps`` steps of its own
+    (``state.stage_step``), adding to the step counter of its ``kind`` (``"adam"`` for
+    first-order steps, ``"lbfgs"`` for quasi-Newton iterations).  It must be resumable: when
+    ``state.optimizer`` is set, it continues from that optimizer state.  Use the session's
+    ``loss``, ``record``, ``after_step``, ``good``/``restore``/``fail`` and
+    ``maybe_resample`` helpers (see :class:`pinn.training.session.Session`).
+
+    Attributes:
+        kind: ``"adam"`` or ``"lbfgs"``: the step counter and history label it uses.
+        steps: the number of steps to take (>= 0).
+    """
+
+    kind: ClassVar[str]
+    steps: int
+
+    @abc.abstractmethod
+    def run(self, session) -> dict | None:
+        """Take the remaining steps; return the last optimizer state dict."""
+
+    def describe(self) -> str:
+        """A few words for the log, e.g. ``500 Adam``."""
+        return f"{self.steps} {type(self).__name__}"
+
+
+def count(name: str, value) -> int:
+    """``value`` as an integer >= 0, or a ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return value
+
+
+def positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def positive(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
