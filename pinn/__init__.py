@@ -19,13 +19,17 @@ from pinn.physics.observations import Observations, load_observations, sample_ob
 from pinn.pdes import PDE, AllenCahn, Burgers, Heat, Heat2D, Poisson, Wave
 from pinn.physics.sampling import get_sampler
 from pinn.physics.terms import Term
+from pinn.training.job import Job
 from pinn.training.loop import Trainer, TrainResult
+from pinn.training.run import train
+from pinn.training.stages import Adam, QuasiNewton
+from pinn.training.weighting import GradNorm
 
 __all__ = [
     "__version__",
     "PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "Poisson", "Wave", "Domain", "Term",
     "MLP", "HardConstraint", "get_activation", "get_engine", "get_sampler",
-    "PINNLoss", "Trainer", "TrainResult", "RARD", "train_ensemble",
+    "train", "Job", "Trainer", "TrainResult", "Adam", "QuasiNewton", "GradNorm", "PINNLoss", "RARD", "train_ensemble",
     "Observations", "load_observations", "sample_observations",
     "evaluate_grid", "predict", "relative_l2", "max_abs_error",
 ]

@@ -31,7 +31,7 @@ THRESHOLDS = (1e-2, 1e-3, 5e-4)
 
 def ours(overrides: list[str]) -> dict:
     """``{"times": [...], "errors": [...], "total": seconds}`` of our preset's run."""
-    from pinn.cli.build import build, sample_points
+    from pinn.cli.build import build
     from pinn.cli.train import check_config
     from pinn.io.evaluation import predict, relative_l2
 
@@ -40,7 +40,7 @@ def ours(overrides: list[str]) -> dict:
     mesh = np.meshgrid(*grid.values(), indexing="ij")
     points = np.stack([m.reshape(-1) for m in mesh], axis=1)
     ref = b.pde.reference_grid(grid).reshape(-1)
-    pts = sample_points(b)
+    pts = b.sample_points()
     state = {"eval": 0.0}
     times, errors = [], []
 

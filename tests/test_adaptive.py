@@ -58,20 +58,22 @@ def test_the_draw_is_reproducible_from_the_generator():
 def test_settings_are_checked():
     pde = Heat()
     loss = PINNLoss(pde, get_engine("autograd"))
-    with pytest.raises(ValueError, match="rar.every > 0 .* or rar.lbfgs_every > 0"):
+    with pytest.raises(ValueError, match="every must be > 0 .* or lbfgs_every > 0"):
         _rar(loss, every=0)
-    with pytest.raises(ValueError, match="rar.lbfgs_every must be an integer >= 0"):
+    with pytest.raises(ValueError, match="lbfgs_every must be an integer >= 0"):
         _rar(loss, lbfgs_every=-1)
     with pytest.raises(ValueError, match="cannot both be 0"):
         _rar(loss, k=0, c=0)
-    with pytest.raises(ValueError, match="rar.k must be a finite number >= 0"):
+    with pytest.raises(ValueError, match="k must be a finite number >= 0"):
         _rar(loss, k=-1.0)
-    with pytest.raises(ValueError, match=r"rar.candidates \(10\) must be at least points.interior \(100\)"):
+    with pytest.raises(ValueError, match=r"candidates \(10\) must be at least the interior set's size \(100\)"):
         _rar(loss, candidates=10)(_Bump(), {"interior": torch.rand(100, 2)})
     from pinn.cli.train import check_config
 
-    with pytest.raises(ValueError, match="must be at least points.interior"):
-        check_config(["rar.every=10", "rar.candidates=100"])
+    with pytest.raises(ValueError, match=r"resampler.candidates \(100\) must be at least .*\(points.interior\)"):
+        check_config(["resampler=rard", "resampler.every=10", "resampler.candidates=100"])
+    with pytest.raises(ValueError, match="resampler.k must be a finite number >= 0"):
+        check_config(["resampler=rard", "resampler.k=-1"])
 
 
 def _run():
@@ -147,8 +149,8 @@ def test_a_resampled_cli_run_resumes_bit_identically_from_a_checkpoint(tmp_path)
     from pinn.cli.train import check_config
 
     cfg = check_config(["pde=heat", "model.width=8", "model.depth=2", "points.interior=200", "points.initial=20",
-                        "points.boundary=20", "trainer.adam_steps=30", "trainer.lbfgs_steps=10", "trainer.log_every=5",
-                        "rar.every=10", "rar.candidates=1000", "checkpoint.every=15", "checkpoint.keep=10",
+                        "points.boundary=20", "stages.adam.steps=30", "stages.quasi_newton.steps=10", "stages.adam.log_every=5",
+                        "resampler=rard", "resampler.every=10", "resampler.candidates=1000", "checkpoint.every=15", "checkpoint.keep=10",
                         "plots=false", "evaluation.resolution=[21,21]"])
     full = run_training(cfg, tmp_path / "full")
     mid = io.load_checkpoint(tmp_path / "full" / "checkpoints" / "step-000000015.pt")

@@ -19,7 +19,7 @@ from pinn.cli.config import CONF_DIR, register_configs
 REPO = Path(__file__).resolve().parents[1]
 PDES = sorted(p.stem for p in (CONF_DIR / "pde").glob("*.yaml"))
 EXPERIMENTS = sorted(p.stem for p in (REPO / "experiments").glob("*.yaml"))
-TINY = ["trainer.adam_steps=6", "trainer.lbfgs_steps=4", "trainer.lbfgs_chunk=2", "trainer.log_every=3",
+TINY = ["stages.adam.steps=6", "stages.quasi_newton.steps=4", "stages.quasi_newton.chunk=2", "stages.adam.log_every=3",
         "points.interior=64", "points.initial=16", "points.boundary=16", "model.width=8", "model.depth=2",
         "evaluation.resolution=[21,11]"]
 
@@ -49,7 +49,7 @@ def test_default_config_is_burgers_with_raissi_viscosity():
 
 BAD = [
     (["pde=foo"], "unknown pde 'foo'; choose one of: allen_cahn, burgers, heat, heat2d, poisson, wave"),
-    (["activation=relu"], "unknown activation 'relu'; choose one of: sin, softplus, tanh"),
+    (["model.activation=relu"], "unknown model.activation 'relu'; choose one of: sin, softplus, tanh"),
     (["sampler=halton"], "unknown sampler 'halton'; choose one of: lhs, sobol, uniform"),
     (["derivatives=jet"], "choose one of: autograd, func, taylor"),
     (["precision=float16"], "choose one of: float32, float64"),
@@ -59,8 +59,8 @@ BAD = [
     (["pde.nu=nan"], "nu must be finite"),
     (["pde=heat", "pde.alpha=0"], "alpha must be > 0"),
     (["pde=wave", "pde.c=-3"], "c must be > 0"),
-    (["trainer.adam_steps=-1"], "trainer.adam_steps must be an integer >= 0"),
-    (["trainer.lbfgs_steps=-5"], "trainer.lbfgs_steps must be an integer >= 0"),
+    (["stages.adam.steps=-1"], "stages.adam.steps must be an integer >= 0"),
+    (["stages.quasi_newton.steps=-5"], "stages.quasi_newton.steps must be an integer >= 0"),
     (["trainer.adam_stpes=5"], "adam_stpes"),
     (["model.width=abc"], "model.width"),
     (["model.depth=0"], "model.depth must be a positive integer"),
@@ -69,14 +69,14 @@ BAD = [
     (["pde=heat", "pde.t=[1.0,0.5]"], "low < high"),
     (["pde=heat", "pde.x=[0.0,0.0]"], "low < high"),
     (["pde.nu=inf"], "nu must be finite"),
-    (["trainer.lr=nan"], "trainer.lr must be a finite number > 0"),
-    (["trainer.lr=-1e-3"], "trainer.lr must be a finite number > 0"),
+    (["stages.adam.lr=nan"], "stages.adam.lr must be a finite number > 0"),
+    (["stages.adam.lr=-1e-3"], "stages.adam.lr must be a finite number > 0"),
     (["model.width=-4"], "model.width must be a positive integer"),
-    (["trainer.log_every=0"], "trainer.log_every must be a positive integer"),
+    (["stages.adam.log_every=0"], "stages.adam.log_every must be a positive integer"),
     (["checkpoint.keep=0"], "checkpoint.keep must be >= 1"),
     (["evaluation.resolution=[1,5]"], "at least 2"),
     (["seed=abc"], "seed"),
-    (["+trainer.weights.foo=1"], "unknown terms ['foo']"),
+    (["+loss.weights.foo=1"], "unknown terms ['foo']"),
     (["modle.width=3"], "modle"),
     (["pde=heat", "pde.alfa=1"], "alfa"),
     (["resume=/nonexistent/run"], "not a pinn run directory"),
@@ -240,7 +240,7 @@ def test_fresh_run_replaces_a_finished_one(finished_run, tmp_path):
     _copy_run(finished_run, run_dir)
     old = {p.name for p in (run_dir / "checkpoints").glob("step-*.pt")}
     assert old
-    cfg = train_cli.check_config([*TINY, "pde=heat", "trainer.adam_steps=4", "plots=false"])
+    cfg = train_cli.check_config([*TINY, "pde=heat", "stages.adam.steps=4", "plots=false"])
     run_training(cfg, run_dir)
     new = {p.name for p in (run_dir / "checkpoints").glob("step-*.pt")}
     assert old == {"step-000000006.pt"} and new == {"step-000000004.pt"}, new  # each run's switch to L-BFGS
@@ -309,7 +309,7 @@ def test_console_script_reports_bad_input_in_one_line(tmp_path):
     out = _run([_script("pinn-train"), "pde=heat", "pde.alpha=-1"], tmp_path)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
-        "pinn-train: error: pde: alpha must be > 0, got -1.0; set a positive value, e.g. pde.alpha=0.1"
+        "pinn-train: error: pde.alpha must be > 0, got -1.0; set a positive value, e.g. pde.alpha=0.1"
     ]
     assert list(tmp_path.iterdir()) == []
 
@@ -317,7 +317,7 @@ def test_console_script_reports_bad_input_in_one_line(tmp_path):
 def test_failure_during_a_run_marks_the_directory(tmp_path):
     run_dir = tmp_path / "r"
     # An absurd learning rate passes the config checks but makes the loss non-finite.
-    out = _run([_script("pinn-train"), f"hydra.run.dir={run_dir}", "pde=heat", *TINY, "trainer.lr=1e30"], tmp_path)
+    out = _run([_script("pinn-train"), f"hydra.run.dir={run_dir}", "pde=heat", *TINY, "stages.adam.lr=1e30"], tmp_path)
     assert out.returncode == 1, out.stderr
     assert (run_dir / "FAILED").exists() and not (run_dir / "metrics.json").exists()
     assert out.stderr.strip().splitlines()[-1].startswith("pinn-train: error:")

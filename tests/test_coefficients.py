@@ -43,7 +43,7 @@ def test_short_inverse_run_moves_the_coefficient_towards_the_truth(tmp_path):
     from pinn.cli.train import check_config
 
     cfg = check_config(["pde=heat", "pde.learn=[alpha]", "pde.learn_init=[0.2]", "data.samples=500",
-                        "points.interior=500", "model.depth=4", "trainer.adam_steps=200", "trainer.lbfgs_steps=300",
+                        "points.interior=500", "model.depth=4", "stages.adam.steps=200", "stages.quasi_newton.steps=300",
                         "plots=false", "evaluation.resolution=[41,41]"])
     metrics = run_training(cfg, tmp_path)
     assert abs(metrics["learned"]["alpha"] - 0.4) < 0.01, metrics["learned"]

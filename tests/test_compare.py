@@ -9,7 +9,7 @@ import pytest
 
 from pinn.cli import compare as compare_cli
 
-TINY = ["trainer.adam_steps=6", "trainer.lbfgs_steps=4", "trainer.lbfgs_chunk=2", "points.interior=64",
+TINY = ["stages.adam.steps=6", "stages.quasi_newton.steps=4", "stages.quasi_newton.chunk=2", "points.interior=64",
         "points.initial=16", "points.boundary=16", "model.width=8", "model.depth=2", "evaluation.resolution=[21,11]",
         "checkpoint.every=0"]
 
@@ -18,7 +18,7 @@ TINY = ["trainer.adam_steps=6", "trainer.lbfgs_steps=4", "trainer.lbfgs_chunk=2"
 def sweep(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sweep")
     out = subprocess.run([str(Path(sys.executable).parent / "pinn-train"), "-m", "pde=heat", "pde.alpha=0.2,0.4",
-                          "seed=0,1", "trainer.lr=1e-3,1e30", f"hydra.sweep.dir={tmp / 'sw'}", *TINY],
+                          "seed=0,1", "stages.adam.lr=1e-3,1e30", f"hydra.sweep.dir={tmp / 'sw'}", *TINY],
                          cwd=tmp, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     return tmp / "sw"
@@ -38,10 +38,10 @@ def test_compare_tabulates_and_plots(sweep, tmp_path, capsys):
     assert "4 of 8 runs finished" in text and text.count("failed:") == 4 and "non-finite" in text
     with open(tmp_path / "cmp" / "runs.csv") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 8 and {"pde.alpha", "seed", "trainer.lr", "status", "rel_l2"} <= set(rows[0])
+    assert len(rows) == 8 and {"pde.alpha", "seed", "stages.adam.lr", "status", "rel_l2"} <= set(rows[0])
     with open(tmp_path / "cmp" / "summary.csv") as f:
         summary = list(csv.DictReader(f))
-    assert sorted((r["pde.alpha"], r["trainer.lr"], r["runs"]) for r in summary) == [("0.2", "0.001", "2"),
+    assert sorted((r["pde.alpha"], r["stages.adam.lr"], r["runs"]) for r in summary) == [("0.2", "0.001", "2"),
                                                                                      ("0.4", "0.001", "2")]
     for name in ("error_vs_pde.alpha.png", "losses.png", "solutions.png", "runs.md", "summary.md"):
         assert (tmp_path / "cmp" / name).stat().st_size > 100

@@ -70,28 +70,28 @@ def test_a_pde_without_a_constraint_is_refused_with_the_fix():
     pde = Heat()
     pde.hard_terms = ()  # as a PDE that defines no constraint
     net = MLP(pde.domain.lower, pde.domain.upper, generator=torch.Generator())
-    with pytest.raises(ValueError, match="defines no hard constraint.*model.hard_constraints=false"):
+    with pytest.raises(ValueError, match="defines no hard constraint.*hard_constraints=false"):
         HardConstraint(net, pde)
 
 
 def test_config_wires_hard_constraints_and_refuses_taylor():
     from pinn.cli.build import build
 
-    b = build(check_config(["pde=wave", "model.hard_constraints=true"]))
+    b = build(check_config(["pde=wave", "hard_constraints=true"]))
     assert isinstance(b.model, HardConstraint)
-    assert b.points_per_set == {"interior": 5000} and b.loss.term_names == ("residual",)
-    b = build(check_config(["pde=heat", "pde.bc=neumann", "model.hard_constraints=true"]))
-    assert set(b.points_per_set) == {"interior", "boundary"}
-    with pytest.raises(ValueError, match="model.hard_constraints needs derivatives=autograd"):
-        check_config(["model.hard_constraints=true", "derivatives=taylor"])
+    assert b.points == {"interior": 5000} and b.loss.term_names == ("residual",)
+    b = build(check_config(["pde=heat", "pde.bc=neumann", "hard_constraints=true"]))
+    assert set(b.points) == {"interior", "boundary"}
+    with pytest.raises(ValueError, match="taylor engine differentiates a plain MLP"):
+        check_config(["hard_constraints=true", "derivatives=taylor"])
 
 
 def test_a_constrained_run_reevaluates_from_its_checkpoint(tmp_path):
     from pinn.cli.build import run_training
     from pinn.cli.evaluate import evaluate_run
 
-    cfg = check_config(["pde=wave", "model.hard_constraints=true", "model.modified=true", "model.width=8",
-                        "model.depth=2", "points.interior=200", "trainer.adam_steps=20", "trainer.lbfgs_steps=5",
+    cfg = check_config(["pde=wave", "hard_constraints=true", "model.modified=true", "model.width=8",
+                        "model.depth=2", "points.interior=200", "stages.adam.steps=20", "stages.quasi_newton.steps=5",
                         "plots=false", "evaluation.resolution=[21,21]"])
     m = run_training(cfg, tmp_path)
     (tmp_path / ".hydra").mkdir()

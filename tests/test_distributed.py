@@ -9,11 +9,12 @@ import pytest
 import torch
 
 from pinn.training import distributed
-from pinn.cli.build import _resumed_points, build
+from pinn.cli.build import build
+from pinn.training.run import _resumed_points
 from pinn.cli.train import check_config
 
-ARGS = ["pde=heat", "precision=float64", "trainer.adam_steps=6", "trainer.lbfgs_steps=6", "trainer.lbfgs_chunk=3",
-        "trainer.log_every=2", "points.interior=128", "points.initial=32", "points.boundary=32", "model.width=16",
+ARGS = ["pde=heat", "precision=float64", "stages.adam.steps=6", "stages.quasi_newton.steps=6", "stages.quasi_newton.chunk=3",
+        "stages.adam.log_every=2", "points.interior=128", "points.initial=32", "points.boundary=32", "model.width=16",
         "model.depth=3", "evaluation.resolution=[21,11]", "checkpoint.every=4", "plots=false"]
 
 

@@ -9,7 +9,7 @@ from pinn.cli.train import check_config
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
-SHORT = ["pde=heat", "trainer.adam_steps=50", "trainer.lbfgs_steps=0", "points.interior=500", "model.depth=3",
+SHORT = ["pde=heat", "stages.adam.steps=50", "stages.quasi_newton.steps=0", "points.interior=500", "model.depth=3",
          "plots=false", "evaluation.resolution=[41,41]", "checkpoint.every=0"]
 
 

@@ -53,7 +53,7 @@ def test_a_misspelt_launcher_lists_the_choices():
 
 @pytest.mark.slow
 def test_joblib_launcher_runs_a_parallel_sweep(tmp_path):
-    args = ["pde=heat", "trainer.adam_steps=20", "trainer.lbfgs_steps=5", "points.interior=128",
+    args = ["pde=heat", "stages.adam.steps=20", "stages.quasi_newton.steps=5", "points.interior=128",
             "points.initial=32", "points.boundary=32", "model.width=8", "model.depth=2", "plots=false",
             "evaluation.resolution=[11,11]"]
     out = subprocess.run([str(Path(sys.executable).parent / "pinn-train"), "-m", "hydra/launcher=joblib",

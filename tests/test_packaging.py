@@ -78,7 +78,7 @@ def test_the_wheel_installs_in_a_fresh_venv_and_trains_from_another_directory(tm
     assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
     for choice in ("pde=poisson", "experiment=heat", "pde=allen_cahn"):
         run_dir = work / "runs" / choice.replace("=", "-")
-        out = _run([str(venv / "bin" / "pinn-train"), choice, "trainer.adam_steps=5", "trainer.lbfgs_steps=2",
+        out = _run([str(venv / "bin" / "pinn-train"), choice, "stages.adam.steps=5", "stages.quasi_newton.steps=2",
                     "points.interior=64", "points.initial=16", "points.boundary=16", "plots=false",
                     f"hydra.run.dir={run_dir}", "evaluation.resolution=[11,11]"], work)
         assert out.returncode == 0, out.stderr

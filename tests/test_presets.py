@@ -20,22 +20,22 @@ QUIET = ["plots=false", "checkpoint.every=0"]
 # burgers 1.7e-3, burgers_inverse 2.8e-3 (a 0.035 %, nu 1.1 %), heat 8.1e-6, heat2d_ms 0.26
 # (2.6 untrained), poisson 4.7e-2 (float32 L-BFGS: 0.14), wave 0.38.
 CASES = {
-    "burgers": (["points.interior=2000", "trainer.adam_steps=300", "trainer.lbfgs_steps=600", "rar.lbfgs_every=200"],
+    "burgers": (["points.interior=2000", "stages.adam.steps=300", "stages.quasi_newton.steps=600", "resampler.lbfgs_every=200"],
                 1e-2, None),
-    "heat": (["trainer.adam_steps=200", "trainer.lbfgs_steps=300"], 1e-4, None),
+    "heat": (["stages.adam.steps=200", "stages.quasi_newton.steps=300"], 1e-4, None),
     # The preset's ssbfgs stage needs about 1,000 iterations on 5,000 points to train the wave (6 min);
     # 1,000 + 600 on 1,000 points left it untrained (1.10).  This short run keeps the preset's
     # modified MLP and hard constraint, 64 wide with float32 L-BFGS (the previous preset).
-    "wave": (["model.width=64", "trainer.lbfgs_float64=false", "trainer.quasi_newton=lbfgs",
-              "points.interior=1000", "trainer.adam_steps=300", "trainer.lbfgs_steps=300",
+    "wave": (["model.width=64", "stages.quasi_newton.float64=false", "stages.quasi_newton.method=lbfgs",
+              "points.interior=1000", "stages.adam.steps=300", "stages.quasi_newton.steps=300",
               "evaluation.resolution=[101,101]"], 0.6, None),
-    "heat2d_ms": (["points.interior=1000", "trainer.adam_steps=200", "trainer.lbfgs_steps=100",
+    "heat2d_ms": (["points.interior=1000", "stages.adam.steps=200", "stages.quasi_newton.steps=100",
                    "evaluation.resolution=[41,21,11]"], 0.6, None),
-    "burgers_inverse": (["points.interior=1000", "data.samples=1000", "trainer.adam_steps=500",
-                         "trainer.lbfgs_steps=500"], 0.03, {"a": 0.5, "nu": 10.0}),
-    "allen_cahn": (["points.interior=1000", "trainer.adam_steps=300", "trainer.lbfgs_steps=400", "rar.lbfgs_every=200"],
+    "burgers_inverse": (["points.interior=1000", "data.samples=1000", "stages.adam.steps=500",
+                         "stages.quasi_newton.steps=500"], 0.03, {"a": 0.5, "nu": 10.0}),
+    "allen_cahn": (["points.interior=1000", "stages.adam.steps=300", "stages.quasi_newton.steps=400", "resampler.lbfgs_every=200"],
                    0.2, None),
-    "poisson": (["points.interior=500", "trainer.adam_steps=300", "trainer.lbfgs_steps=300",
+    "poisson": (["points.interior=500", "stages.adam.steps=300", "stages.quasi_newton.steps=300",
                  "evaluation.resolution=[41,41]"], 0.1, None),
 }
 

@@ -14,7 +14,7 @@ from pinn.cli.build import build_pde, run_training
 from pinn.cli.targets import instantiate_checked
 from pinn.pdes import PDE
 
-TINY = ["trainer.adam_steps=6", "trainer.lbfgs_steps=4", "trainer.lbfgs_chunk=2", "trainer.log_every=3",
+TINY = ["stages.adam.steps=6", "stages.quasi_newton.steps=4", "stages.quasi_newton.chunk=2", "stages.adam.log_every=3",
         "points.interior=64", "points.initial=16", "points.boundary=16", "model.width=8", "model.depth=2",
         "evaluation.resolution=[21,11]", "plots=false", "checkpoint.every=3"]
 
@@ -118,7 +118,7 @@ def test_training_refuses_a_non_pde_target_before_calling_it(tmp_path, monkeypat
 def test_a_checkpoint_is_not_resumed_under_another_pdes_config(heat_run):
     state = CheckpointDir(heat_run / "checkpoints").load_latest()
     burgers = train_cli.check_config([*TINY, "pde=burgers"])
-    with pytest.raises(ValueError, match="written for the PDE 'heat', but the config names 'burgers'"):
+    with pytest.raises(ValueError, match="written for the PDE 'heat', but this run's is 'burgers'"):
         run_training(burgers, heat_run.parent / "other", resume=state)
     hotter = train_cli.check_config([*TINY, "pde=heat", "pde.alpha=0.9"])
     with pytest.raises(ValueError, match=r"other PDE settings \(pde.alpha differ\)"):

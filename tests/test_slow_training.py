@@ -14,14 +14,14 @@ SHORT = ["model.width=20", "model.depth=4", "points.initial=128", "points.bounda
          "evaluation.resolution=[101,101]"]
 
 CASES = [
-    ("burgers", ["pde=burgers", "points.interior=2000", "trainer.adam_steps=300", "trainer.lbfgs_steps=600"], 6e-2),
-    ("heat", ["pde=heat", "points.interior=1000", "trainer.adam_steps=200", "trainer.lbfgs_steps=300"], 5e-3),
+    ("burgers", ["pde=burgers", "points.interior=2000", "stages.adam.steps=300", "stages.quasi_newton.steps=600"], 6e-2),
+    ("heat", ["pde=heat", "points.interior=1000", "stages.adam.steps=200", "stages.quasi_newton.steps=300"], 5e-3),
     ("heat-neumann", ["pde=heat", "pde.bc=neumann", "pde.modes=[0,1]", "pde.amplitudes=[0.5,1.0]",
-                      "points.interior=1000", "trainer.adam_steps=200", "trainer.lbfgs_steps=300"], 3e-3),
+                      "points.interior=1000", "stages.adam.steps=200", "stages.quasi_newton.steps=300"], 3e-3),
     ("heat-func-float64", ["pde=heat", "derivatives=func", "precision=float64", "points.interior=500",
-                           "trainer.adam_steps=200", "trainer.lbfgs_steps=300"], 1e-2),
+                           "stages.adam.steps=200", "stages.quasi_newton.steps=300"], 1e-2),
     ("wave-single-mode", ["pde=wave", "pde.c=1", "pde.modes=[1]", "pde.amplitudes=[1.0]", "points.interior=1000",
-                          "trainer.adam_steps=200", "trainer.lbfgs_steps=400"], 2e-2),
+                          "stages.adam.steps=200", "stages.quasi_newton.steps=400"], 2e-2),
 ]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "adding-a-pde.md"
-TINY = ["trainer.adam_steps=100", "trainer.lbfgs_steps=100", "points.interior=500", "plots=false",
+TINY = ["stages.adam.steps=100", "stages.quasi_newton.steps=100", "points.interior=500", "plots=false",
         "evaluation.resolution=[41,41]"]
 
 

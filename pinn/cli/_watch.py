@@ -7,12 +7,12 @@ import signal
 from pathlib import Path
 
 import numpy as np
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from pinn.io.evaluation import max_abs_error, predict, relative_l2
-from pinn.io.loggers import TensorBoardLogger
 from pinn.io.plotting import solution_figure
 from pinn.io.progress import make_progress
+from pinn.cli.targets import instantiate_checked
 
 __all__ = ["Monitor", "StopFlag"]
 
@@ -24,9 +24,14 @@ class Monitor:
 
     def __init__(self, cfg: DictConfig, b, run_dir: Path, *, quiet: bool = False):
         total = sum(stage.steps for stage in b.trainer.stages)
-        self.progress = None if quiet else make_progress(total, cfg.trainer.log_every, logger=log)
-        self.tb = TensorBoardLogger(run_dir / "tensorboard") if cfg.logger == "tensorboard" and not quiet else None
-        self.every, self.b, self._last = cfg.logger_every, b, 0
+        log_every = next((s.log_every for s in b.trainer.stages if hasattr(s, "log_every")), 100)
+        self.progress = None if quiet else make_progress(total, log_every, logger=log)
+        node = OmegaConf.to_container(cfg.logger, resolve=True) if cfg.logger is not None else {}
+        self.tb = None
+        if node and not quiet:
+            self.tb = instantiate_checked(node, object, key="logger", trusted=True,
+                                          context={"log_dir": run_dir / "tensorboard"})
+        self.every, self.b, self._last = getattr(self.tb, "every", 0), b, 0
         self._grid = self._points = self._ref = None
 
     def __call__(self, row: dict) -> None:

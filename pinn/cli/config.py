@@ -1,9 +1,11 @@
 """Typed (structured) configs: the schema every composed config is checked against.
 
-A wrong type (``trainer.adam_steps=abc``) or an unknown key (``trainer.adam_stpes=5``)
-fails when Hydra composes the config, before any run directory exists.  Value ranges
-(``pde.nu > 0``, ``trainer.adam_steps >= 0``, ...) are checked by the library objects
-themselves, which :func:`pinn.cli.build.build` constructs before training starts.
+A wrong type (``points.interior=abc``) or an unknown key (``points.interior_=5``) fails
+when Hydra composes the config, before any run directory exists.  The config groups
+(``pde``, ``model``, ``stages``, ...) are ``_target_`` nodes: their keys are the arguments
+of their class, whose constructor checks names, types and ranges (``pde.nu > 0``,
+``stages.adam.steps >= 0``, ...) when :func:`pinn.cli.build.build` constructs it, before
+training starts.
 """
 
 from __future__ import annotations
@@ -27,16 +29,6 @@ CONF_DIR = Path(str(resources.files(CONF_MODULE)))
 
 
 @dataclass
-class ModelConfig:
-    width: int = 20
-    depth: int = 8
-    fourier_features: int = 0
-    fourier_scale: Any = 1.0  # a float, or one per network input
-    modified: bool = False
-    hard_constraints: bool = False
-
-
-@dataclass
 class PointsConfig:
     interior: int = 5000
     initial: int = 256
@@ -45,39 +37,17 @@ class PointsConfig:
 
 @dataclass
 class TrainerConfig:
-    adam_steps: int = 500
-    lbfgs_steps: int = 2000
-    lr: float = 1e-3
-    lr_decay: float = 1.0
-    lbfgs_lr: float = 1.0
-    lbfgs_history: int = 50
-    lbfgs_chunk: int = 25
-    log_every: int = 100
     max_failures: int = 3
     failure_lr_factor: float = 0.5
-    lbfgs_float64: bool = False
     nan_at: list[int] = field(default_factory=list)
-    adam_impl: str = "foreach"
     compile: bool = False
-    balance_every: int = 0
-    balance_alpha: float = 0.9
-    quasi_newton: str = "lbfgs"
-    weights: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
 class LossConfig:
+    weights: dict[str, float] = field(default_factory=dict)
     causal_chunks: int = 0
     causal_eps: float = 1.0
-
-
-@dataclass
-class RarConfig:
-    every: int = 0
-    lbfgs_every: int = 0
-    candidates: int = 0
-    k: float = 1.0
-    c: float = 1.0
 
 
 @dataclass
@@ -101,25 +71,29 @@ class EvaluationConfig:
 
 @dataclass
 class PinnConfig:
+    """The root config.  The groups (``pde``, ``model``, ...) are ``_target_`` nodes whose keys are
+    their class's arguments: the class checks them when the builder constructs it."""
+
     pde: Any = MISSING
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: Any = MISSING
+    sampler: Any = MISSING
+    derivatives: Any = MISSING
+    stages: Any = MISSING
+    weighting: Any = None
+    resampler: Any = None
+    logger: Any = None
     points: PointsConfig = field(default_factory=PointsConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     loss: LossConfig = field(default_factory=LossConfig)
-    rar: RarConfig = field(default_factory=RarConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     data: DataConfig = field(default_factory=DataConfig)
     resume: Optional[str] = None
     seed: int = 0
     precision: str = "float32"
-    activation: str = "tanh"
-    sampler: str = "lhs"
-    derivatives: str = "autograd"
     device: str = "cpu"
+    hard_constraints: bool = False
     plots: bool = True
-    logger: str = "csv"
-    logger_every: int = 500
     debug: bool = False
 
 

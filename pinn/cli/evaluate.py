@@ -16,7 +16,7 @@ from omegaconf.errors import OmegaConfBaseException
 from pinn.io import files as io
 from pinn.io.evaluation import evaluate_grid
 from pinn.cli._errors import fail
-from pinn.cli.build import build_model, build_pde
+from pinn.cli.build import build_engine, build_model, build_pde
 from pinn.cli.targets import load_source
 from pinn.cli.config import register_configs
 
@@ -41,7 +41,8 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
         cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
         # only the PDE and the network: no points, no observation files
         pde = build_pde(cfg, trusted=False, sources=modules)
-        model, _ = build_model(cfg, pde, torch.Generator())
+        engine = build_engine(cfg, trusted=False, sources=modules)
+        model, _ = build_model(cfg, pde, torch.Generator(), engine, trusted=False, sources=modules)
         resolution_default = list(cfg.evaluation.resolution or [201] * pde.domain.dim)
     except (OmegaConfBaseException, AttributeError, KeyError) as e:
         raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a pinn config ({type(e).__name__}: {e})") from None

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -125,23 +127,51 @@ def _check_plain(value: object, key: str) -> None:
             _check_plain(v, f"{key}[{i}]")
 
 
-def instantiate_checked(node: Mapping, base: type, *, key: str, trusted: bool,
-                        sources: Sequence[ModuleType] = (), fix: str = ""):
-    """``cls(**arguments)`` for the class ``node["_target_"]`` names (see :func:`resolve_class`).
+def _unknown_arguments(cls: type, names) -> list[str]:
+    """The names among ``names`` that ``cls``'s constructor does not take (none if it takes ``**kwargs``)."""
+    try:
+        params = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return []
+    return [n for n in names if n not in {p.name for p in params}]
 
-    The arguments are the node's other keys, plain values only.  A constructor's
-    ``ValueError`` or ``TypeError`` comes out as a ``ValueError`` prefixed with ``key``.
+
+def _keyed_message(message: str, key: str, names) -> str:
+    """``"width must be..."`` -> ``"model.width must be..."`` when ``width`` is one of the node's keys."""
+    m = re.match(r"(unknown )?(\w+)", message)
+    if m and m.group(2) in names:
+        return f"{m.group(1) or ''}{key}.{m.group(2)}{message[m.end():]}"
+    return f"{key}: {message}"
+
+
+def instantiate_checked(node: Mapping, base: type, *, key: str, trusted: bool,
+                        sources: Sequence[ModuleType] = (), fix: str = "", context: Mapping | None = None):
+    """``cls(**arguments, **context)`` for the class ``node["_target_"]`` names (see :func:`resolve_class`).
+
+    The arguments are the node's other keys, plain values only; ``context`` holds the objects
+    the builder supplies (a model's domain box, a generator, ...).  An argument the class does
+    not take, or a constructor's ``ValueError``/``TypeError``, comes out as a one-line
+    ``ValueError`` that names the config key (``model.width must be a positive integer...``).
     """
     node = dict(node)
     if "_target_" not in node:
         raise ValueError(f"{key} has no _target_; name the class to build, e.g. {key}._target_=pinn.pdes.Burgers")
     cls = resolve_class(node.pop("_target_"), base, key=f"{key}._target_", trusted=trusted, sources=sources,
                         fix=fix)
+    context = dict(context or {})
     for k, v in node.items():
         if k in _HYDRA_KEYS:
             raise ValueError(f"{key}.{k} is not supported; give the constructor's arguments by name")
+        if k in context:
+            raise ValueError(f"{key}.{k} is set by pinn (from the PDE and the run); drop it from the config")
         _check_plain(v, f"{key}.{k}")
+    unknown = _unknown_arguments(cls, [*node, *context])
+    if unknown:
+        taken = [p for p in inspect.signature(cls).parameters if p not in context and p != "self"]
+        raise ValueError(f"{key}.{unknown[0]} is not an argument of {cls.__name__}; it takes: {', '.join(taken)}")
     try:
-        return cls(**node)
+        return cls(**node, **context)
     except (ValueError, TypeError) as e:
-        raise ValueError(f"{key}: {e}") from None
+        raise ValueError(_keyed_message(str(e), key, node)) from None

@@ -14,10 +14,8 @@ from pathlib import Path
 
 import hydra
 import torch
-from hydra import compose, initialize_config_module
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from hydra.errors import HydraException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -29,21 +27,13 @@ from pinn.training.loop import TrainingInterrupted
 from pinn.cli import _ddp
 from pinn.cli._errors import fail, one_line
 from pinn.cli.build import build, refuse_earlier_checkpoints, run_training
-from pinn.cli.config import CONF_MODULE, CONF_PATH, register_configs
+from pinn.cli.compose import compose_config
+from pinn.cli.config import CONF_PATH, register_configs
 
 __all__ = ["main", "check_config"]
 
 PROG = "pinn-train"
 log = logging.getLogger("pinn")
-
-
-def _missing_choice(e: MissingConfigException) -> str:
-    group = (e.missing_cfg_file or "").split("/")[0] or "config"
-    options = ", ".join(e.options or [])
-    bad = (e.missing_cfg_file or "").split("/")[-1]
-    if options:
-        return f"unknown {group} {bad!r}; choose one of: {options} (e.g. {group}={(e.options or [''])[0]})"
-    return one_line(str(e).split("Config search path")[0])
 
 
 def check_config(overrides: list[str]) -> DictConfig:
@@ -52,18 +42,7 @@ def check_config(overrides: list[str]) -> DictConfig:
     Raises:
         ValueError: with a one-line message naming the problem and the fix.
     """
-    register_configs()
-    try:
-        with initialize_config_module(config_module=CONF_MODULE, version_base="1.3"):
-            cfg = compose(config_name="config", overrides=overrides)
-    except MissingConfigException as e:
-        raise ValueError(_missing_choice(e)) from None
-    except (HydraException, OmegaConfBaseException) as e:
-        text = str(e).split("Config search path")[0]
-        cause = e.__cause__
-        if cause is not None and str(cause) and str(cause) not in text:
-            text += f" ({one_line(str(cause).split('full_key')[0])})"
-        raise ValueError(one_line(text)) from None
+    cfg = compose_config(overrides)
     build(cfg)
     return cfg
 

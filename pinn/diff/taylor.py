@@ -74,6 +74,14 @@ class TaylorEngine(DerivativeEngine):
 
     name = "taylor"
 
+    def check(self, model) -> None:
+        """Only a plain :class:`MLP` with affine inputs: no Fourier features, modified layers, periodic
+        inputs, hard constraint or learned coefficients."""
+        if type(model) is not MLP or model.fourier_b is not None or model.modified or model.periodic:
+            raise ValueError("the taylor engine differentiates a plain MLP with affine inputs only (no Fourier "
+                             "features, modified layers, periodic inputs, hard constraint or learned coefficients); "
+                             "use derivatives=autograd or derivatives=func")
+
     def residuals(
         self,
         model: MLP,

@@ -21,13 +21,18 @@ class TensorBoardLogger:
 
     Args:
         log_dir: the event-file directory (``tensorboard --logdir`` it).
+        every: steps between evaluations of the rel. L2 error and solution figures during
+            training (0: none); read by the run's monitor.
     """
 
-    def __init__(self, log_dir: str | Path):
+    def __init__(self, log_dir: str | Path, *, every: int = 500):
+        if isinstance(every, bool) or not isinstance(every, int) or every < 0:
+            raise ValueError(f"every must be an integer >= 0 (0: no evaluation during training), got {every!r}")
+        self.every = every
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:  # torch raises ImportError when tensorboard is missing
-            raise ValueError("logger=tensorboard needs the tensorboard package: "
+            raise ValueError("the TensorBoard logger needs the tensorboard package: "
                              "pip install tensorboard (or pip install -e '.[tensorboard]')") from None
         self.log_dir = Path(log_dir)
         self.writer = SummaryWriter(log_dir=str(self.log_dir))

@@ -192,4 +192,4 @@ def get_activation(name: str) -> nn.Module:
         return ACTIVATIONS[name]()
     except (KeyError, TypeError):
         choices = ", ".join(sorted(ACTIVATIONS))
-        raise ValueError(f"unknown activation {name!r}; choose one of: {choices} (e.g. activation=tanh)") from None
+        raise ValueError(f"unknown activation {name!r}; choose one of: {choices} (e.g. activation='tanh')") from None

@@ -67,7 +67,7 @@ class MLP(nn.Module):
         super().__init__()
         for name, value in (("width", width), ("depth", depth)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"model.{name} must be a positive integer, got {value!r}")
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         lower = torch.as_tensor(lower, dtype=torch.float64).reshape(-1)
         upper = torch.as_tensor(upper, dtype=torch.float64).reshape(-1)
         if lower.shape != upper.shape or not bool((upper > lower).all()):
@@ -79,7 +79,7 @@ class MLP(nn.Module):
             raise ValueError(f"periodic coordinate indices must lie in 0..{lower.numel() - 1}, got {list(periodic)}")
         self.periodic = periodic
         if isinstance(fourier_features, bool) or not isinstance(fourier_features, int) or fourier_features < 0:
-            raise ValueError(f"model.fourier_features must be an integer >= 0, got {fourier_features!r}")
+            raise ValueError(f"fourier_features must be an integer >= 0, got {fourier_features!r}")
         n_in = lower.numel() + len(periodic)
         scale = _fourier_scale(fourier_scale, n_in)
         if fourier_features:
@@ -88,7 +88,7 @@ class MLP(nn.Module):
         else:
             self.fourier_b = None
         if not isinstance(modified, bool):
-            raise ValueError(f"model.modified must be true or false, got {modified!r}")
+            raise ValueError(f"modified must be true or false, got {modified!r}")
         sizes = [n_in + 2 * fourier_features] + [width] * depth + [1]
         self.layers = nn.ModuleList(nn.Linear(a, b, dtype=dtype) for a, b in zip(sizes[:-1], sizes[1:]))
         self.encoders = nn.ModuleList(nn.Linear(sizes[0], width, dtype=dtype) for _ in range(2)) if modified else None
@@ -140,6 +140,6 @@ def _fourier_scale(scale, n_in: int) -> torch.Tensor:
     values = [scale] if isinstance(scale, (int, float)) else list(scale)
     ok = all(not isinstance(v, bool) and isinstance(v, (int, float)) and 0 <= v < math.inf for v in values)
     if not ok or not any(v > 0 for v in values) or len(values) not in (1, n_in):
-        raise ValueError(f"model.fourier_scale must be a finite number > 0, or {n_in} numbers >= 0 (one per network "
+        raise ValueError(f"fourier_scale must be a finite number > 0, or {n_in} numbers >= 0 (one per network "
                          f"input) not all 0, got {scale!r}")
     return torch.tensor(values * (n_in if len(values) == 1 else 1), dtype=torch.float64)

@@ -83,7 +83,7 @@ class AllenCahn(PDE):
     def _initial(x):
         return x**2 * torch.cos(torch.pi * x)
 
-    # The optional hard constraint (model.hard_constraints=true): exact initial data.
+    # The optional hard constraint (hard_constraints=true): exact initial data.
     hard_terms = ("initial",)
 
     def constrain(self, u, coords):

@@ -32,7 +32,7 @@ class PDE(abc.ABC):
     * optionally a hard constraint: ``hard_terms``, the names of the condition terms it
       makes exact, and a method ``constrain(u, coords)`` that maps the raw network output
       ``u`` (pointwise, like the residual) to one that meets them for every ``u``
-      (see :mod:`pinn.physics.constraints`; used with ``model.hard_constraints=true``).
+      (see :mod:`pinn.physics.constraints`; used with ``hard_constraints=true``).
 
     Residuals and conditions are written pointwise with torch ops: the same code
     runs on a batch ``(N,)`` and, under ``vmap``, on a single point ``()``.

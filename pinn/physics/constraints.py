@@ -59,7 +59,7 @@ class HardConstraint(nn.Module):
         super().__init__()
         if not pde.hard_terms or not callable(getattr(pde, "constrain", None)):
             raise ValueError(f"{pde.name} defines no hard constraint (its class needs hard_terms and constrain(u, "
-                             f"coords)); set model.hard_constraints=false")
+                             f"coords)); set hard_constraints=false")
         self.net = net
         self.coordinates = tuple(pde.domain.coordinates)
         self.hard_terms = tuple(pde.hard_terms)

@@ -48,6 +48,9 @@ class DerivativeEngine(abc.ABC):
 
     name: str
 
+    def check(self, model) -> None:
+        """Raise a ``ValueError`` naming the fix if this engine cannot differentiate ``model``."""
+
     @abc.abstractmethod
     def residuals(
         self,

@@ -35,38 +35,42 @@ class RARD:
         lbfgs_every: quasi-Newton (L-BFGS/BFGS) iterations between resamplings (0: none;
             the default).  Redrawn between chunks of iterations, so it acts at the first chunk
             boundary at or past each multiple.  Best with the dense methods
-            (``trainer.quasi_newton=bfgs|ssbfgs``), whose curvature pairs are always taken on
-            one point set; L-BFGS mixes the two sets in one pair after each redraw.
-        candidates: candidate points per resampling; at least the interior set's size.
+            (``stages.quasi_newton.method=bfgs|ssbfgs``), whose curvature pairs are always taken
+            on one point set; L-BFGS mixes the two sets in one pair after each redraw.
+        candidates: candidate points per resampling, at least the interior set's size; 0:
+            ten times the interior set's size.
         k: the residual's exponent (>= 0).
         c: the uniform share (>= 0; ``k`` and ``c`` not both 0).
         generator: the random source for candidates and the draw.
         chunk: candidates per residual evaluation (bounds the memory).
     """
 
-    def __init__(self, loss: PINNLoss, sampler: Sampler, *, every: int, candidates: int,
+    def __init__(self, loss: PINNLoss, sampler: Sampler, *, every: int, candidates: int = 0,
                  k: float = 1.0, c: float = 1.0, generator: torch.Generator, chunk: int = 16384,
                  lbfgs_every: int = 0):
-        for name, value in (("every", every), ("lbfgs_every", lbfgs_every)):
+        for name, value in (("every", every), ("lbfgs_every", lbfgs_every), ("candidates", candidates)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"rar.{name} must be an integer >= 0, got {value!r}")
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
         if every == 0 and lbfgs_every == 0:
-            raise ValueError("RAR-D needs rar.every > 0 (Adam steps) or rar.lbfgs_every > 0 (quasi-Newton "
-                             "iterations) or both")
-        for name, value in (("candidates", candidates), ("chunk", chunk)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"rar.{name} must be a positive integer, got {value!r}")
+            raise ValueError("every must be > 0 (Adam steps), or lbfgs_every > 0 (quasi-Newton iterations), or both")
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+            raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
         for name, value in (("k", k), ("c", c)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-                raise ValueError(f"rar.{name} must be a finite number >= 0, got {value!r}")
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if k == 0 and c == 0:
-            raise ValueError("rar.k and rar.c cannot both be 0 (the density would be 0/0); the usual is k=1, c=1")
+            raise ValueError("k and c cannot both be 0 (the density would be 0/0); the usual is k=1, c=1")
         self.residual_term = next(t for t in loss.terms if t.name == "residual")
         self.engine, self.domain = loss.engine, loss.pde.domain
         self.coordinates = tuple(self.domain.coordinates)
         self.sampler, self.generator = sampler, generator
         self.every, self.candidates, self.k, self.c, self.chunk = every, candidates, float(k), float(c), chunk
         self.lbfgs_every = lbfgs_every
+
+    def check(self, interior: int) -> None:
+        """Raise unless there are at least ``interior`` candidates per redraw."""
+        if self.candidates and self.candidates < interior:
+            raise ValueError(f"candidates ({self.candidates}) must be at least the interior set's size ({interior})")
 
     def density(self, model: nn.Module, points: torch.Tensor) -> torch.Tensor:
         """The unnormalised density ``|r|^k / mean(|r|^k) + c`` at ``points`` ``(N, d)``, as ``(N,)``."""
@@ -83,9 +87,8 @@ class RARD:
         """``points`` with the interior set redrawn (same size, dtype and device)."""
         interior = points["interior"]
         n = interior.shape[0]
-        if self.candidates < n:
-            raise ValueError(f"rar.candidates ({self.candidates}) must be at least points.interior ({n})")
-        cand = self.domain.sample("interior", self.candidates, self.sampler, generator=self.generator)
+        self.check(n)
+        cand = self.domain.sample("interior", self.candidates or 10 * n, self.sampler, generator=self.generator)
         cand = cand.to(dtype=interior.dtype, device=interior.device)
         if self.k == 0:  # a uniform density: no residual to evaluate
             p = torch.ones(cand.shape[0], dtype=torch.float64)

@@ -48,7 +48,7 @@ class PINNLoss:
         held = sorted(set(weights) & set(exact))
         if held:
             raise ValueError(f"the loss terms {held} are held exactly by the hard constraint, so they have no "
-                             f"weight; drop trainer.weights.{held[0]} or set model.hard_constraints=false")
+                             f"weight; drop loss.weights.{held[0]} or set hard_constraints=false")
         unknown = sorted(set(weights) - set(names))
         if unknown:
             raise ValueError(f"loss weights name unknown terms {unknown}; the terms of {pde.name} are {names}")

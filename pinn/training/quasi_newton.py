@@ -58,7 +58,7 @@ class DenseQuasiNewton(torch.optim.Optimizer):
         if _strong_wolfe is None:  # pragma: no cover
             raise ImportError(f"this torch ({torch.__version__}) has no torch.optim.lbfgs._strong_wolfe, which the "
                               "dense quasi-Newton methods use; install the pinned torch (constraints.txt) or set "
-                              "trainer.quasi_newton=lbfgs")
+                              "stages.quasi_newton.method=lbfgs")
         if method not in QUASI_NEWTON_METHODS:
             raise ValueError(f"unknown quasi-Newton method {method!r}; choose one of: {', '.join(QUASI_NEWTON_METHODS)}")
         if not lr > 0:

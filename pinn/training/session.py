@@ -76,6 +76,20 @@ class Session:
         if self.callback is not None:
             self.callback(row)
 
+    def reweight(self, parts: Mapping[str, torch.Tensor]) -> None:
+        """Let the loss weighting, if one is due at this stage step, set new term weights.
+
+        First-order stages call this before the backward pass; the weights take effect from
+        the next step's loss and are checkpointed.
+        """
+        w = self.weighting
+        if w is None or not w.due(self.state.stage_step):
+            return
+        new = w.update(self.loss_fn.weights, parts, self.params)
+        if new:
+            self.loss_fn.weights.update(new)
+            self.state.loss_weights = dict(new)
+
     def finite_grads(self) -> bool:
         return all(p.grad is None or bool(torch.isfinite(p.grad).all()) for p in self.params)
 

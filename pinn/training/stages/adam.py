@@ -64,7 +64,7 @@ class Adam(Stage):
             loss, parts = session.loss(s.step + 1)
             finite = bool(torch.isfinite(loss))
             if finite:
-                self._reweight(session, parts)
+                session.reweight(parts)
                 loss.backward()
             if not finite or not session.finite_grads():
                 session.restore(good, opt, sched)
@@ -86,13 +86,3 @@ class Adam(Stage):
             session.after_step(opt, sched, before=before)
         s.optimizer, s.scheduler = opt.state_dict(), sched.state_dict()
         return s.optimizer
-
-    @staticmethod
-    def _reweight(session, parts) -> None:
-        w = session.weighting
-        if w is None or not w.due(session.state.stage_step):
-            return
-        new = w.update(session.loss_fn.weights, parts, session.params)
-        if new:
-            session.loss_fn.weights.update(new)
-            session.state.loss_weights = dict(new)

@@ -1,0 +1,56 @@
+"""Compose the config tree as ``pinn-train`` would, from Python: for tests, scripts and notebooks.
+
+    from pinn.cli import job
+    import pinn
+
+    metrics = pinn.train(job("experiment=heat", "stages.quasi_newton.steps=500"), "runs/heat")
+"""
+
+from __future__ import annotations
+
+from hydra import compose, initialize_config_module
+from hydra.errors import HydraException, MissingConfigException
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
+
+from pinn.cli._errors import one_line
+from pinn.cli.config import CONF_MODULE, register_configs
+from pinn.training.job import Job
+
+__all__ = ["compose_config", "job"]
+
+
+def _missing_choice(e: MissingConfigException) -> str:
+    group = (e.missing_cfg_file or "").split("/")[0] or "config"
+    options = ", ".join(e.options or [])
+    bad = (e.missing_cfg_file or "").split("/")[-1]
+    if options:
+        return f"unknown {group} {bad!r}; choose one of: {options} (e.g. {group}={(e.options or [''])[0]})"
+    return one_line(str(e).split("Config search path")[0])
+
+
+def compose_config(overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
+    """The root config composed with ``overrides`` (``["pde=heat", "model.width=32"]``).
+
+    Raises:
+        ValueError: with a one-line message naming the problem and the fix.
+    """
+    register_configs()
+    try:
+        with initialize_config_module(config_module=CONF_MODULE, version_base="1.3"):
+            return compose(config_name="config", overrides=list(overrides))
+    except MissingConfigException as e:
+        raise ValueError(_missing_choice(e)) from None
+    except (HydraException, OmegaConfBaseException) as e:
+        text = str(e).split("Config search path")[0]
+        cause = e.__cause__
+        if cause is not None and str(cause) and str(cause) not in text:
+            text += f" ({one_line(str(cause).split('full_key')[0])})"
+        raise ValueError(one_line(text)) from None
+
+
+def job(*overrides: str) -> Job:
+    """The :class:`~pinn.training.job.Job` that ``pinn-train OVERRIDES...`` would run, as plain objects."""
+    from pinn.cli.build import build
+
+    return build(compose_config(overrides))

@@ -1,0 +1,95 @@
+"""A training job as plain objects: what :func:`pinn.train` runs.
+
+The CLI builds one from a composed config (:func:`pinn.cli.build.build`); a notebook builds
+one by hand (README, "From Python").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from pinn.pdes.base import PDE
+from pinn.physics.observations import Observations
+from pinn.physics.sampling import LatinHypercubeSampler, Sampler
+from pinn.training.loop import Trainer
+from pinn.training.losses import PINNLoss
+
+__all__ = ["Job"]
+
+
+@dataclass
+class Job:
+    """Everything one training run needs.
+
+    Attributes:
+        pde: the PDE: its reference solution, observations and evaluation are the truth.
+        model: the network, trained in place.
+        trainer: the stages and the loop's options.
+        points: collocation points per set, e.g. ``{"interior": 5000, "initial": 256}``; the
+            sets the loss reads (``loss.point_sets``).
+        generator: the random source of the points (and of resampling); seed it.
+        loss: the loss; ``None``: :class:`~pinn.training.losses.PINNLoss` of ``pde`` with the
+            autograd engine.  With learned coefficients it is built on a second PDE instance.
+        sampler: how points are drawn (default Latin hypercube).
+        observations: data fitted by the loss's ``data`` term, if any.
+        resampler: redraws the points during training (e.g. RAR-D), if any.
+        resolution: the evaluation grid, points per coordinate (``None``: 201 each).
+        chunk_size: points per evaluation batch.
+        seed: recorded in ``metrics.json``; with data parallelism, rank ``r > 0`` draws its
+            shard from a generator seeded by ``(seed, r)``.
+        record: plain values a checkpoint must match to be resumed (the CLI gives the PDE's
+            config); ``{}``: only the PDE's name and the network's shapes are checked.
+    """
+
+    pde: PDE
+    model: nn.Module
+    trainer: Trainer
+    points: Mapping[str, int]
+    generator: torch.Generator
+    loss: PINNLoss | None = None
+    sampler: Sampler = field(default_factory=LatinHypercubeSampler)
+    observations: Observations | None = None
+    resampler: object | None = None
+    resolution: Sequence[int] | None = None
+    chunk_size: int = 65536
+    seed: int = 0
+    record: Mapping = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.loss is None:
+            from pinn.diff.autograd import AutogradEngine
+
+            self.loss = PINNLoss(self.pde, AutogradEngine(), data=self.observations is not None)
+        missing = sorted(set(self.loss.point_sets) - set(self.points))
+        if missing:
+            raise ValueError(f"points has no size for the sets {missing} that the loss reads; e.g. "
+                             f"points={{{', '.join(repr(s) + ': 1000' for s in self.loss.point_sets)}}}")
+        for which, n in self.points.items():
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ValueError(f"points[{which!r}] must be a positive integer, got {n!r}")
+        self.resolution = list(self.resolution or [201] * self.pde.domain.dim)
+        self.pde.domain.grid(self.resolution)  # validates it
+        if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int) or self.chunk_size < 1:
+            raise ValueError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.model.parameters()).dtype
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def sample_points(self, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """Draw each point set the loss reads from ``generator`` (default: the job's); add the observations."""
+        generator = self.generator if generator is None else generator
+        points = {which: self.pde.domain.sample(which, self.points[which], self.sampler, generator=generator)
+                  .to(device=self.device, dtype=self.dtype) for which in self.loss.point_sets}
+        if self.observations is not None:
+            points["data"] = self.observations.points.to(device=self.device, dtype=self.dtype)
+            points["data_values"] = self.observations.values.to(device=self.device, dtype=self.dtype)
+        return points

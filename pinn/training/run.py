@@ -1,0 +1,228 @@
+"""One training run into a run directory: :func:`train`, the library's entry point.
+
+``train(job, run_dir)`` samples the points (or resumes from a checkpoint), fits, evaluates on
+the grid and writes the run directory: ``checkpoints/`` during training, then
+``history.csv``, ``predictions.npz``, ``checkpoint.pt``, ``plots/`` and, last,
+``metrics.json``, whose presence marks a finished run.  It needs no Hydra: the CLI calls it
+with a job built from a config, a notebook with one built by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from pinn.io import files as io
+from pinn.io.evaluation import evaluate_grid
+from pinn.io.plotting import plot_run
+from pinn.io.progress import make_progress
+from pinn.physics.coefficients import WithCoefficients
+from pinn.training import distributed
+from pinn.training.checkpoints import CheckpointDir
+from pinn.training.compiling import GuardedCompile
+from pinn.training.job import Job
+from pinn.training.stages import QuasiNewton
+from pinn.training.state import TrainState
+
+__all__ = ["train", "refuse_earlier_checkpoints"]
+
+log = logging.getLogger("pinn")
+
+
+def refuse_earlier_checkpoints(run_dir: str | Path) -> None:
+    """Raise :class:`pinn.io.files.RunDirError` when ``run_dir`` holds an unfinished run's checkpoints.
+
+    A fresh run there would prune its own checkpoints by step number and keep the other run's,
+    and a resume after a crash would load the other run.  A finished run (``metrics.json``) is
+    not refused: :func:`train` replaces it.
+    """
+    run_dir = Path(run_dir)
+    ckpts = CheckpointDir(run_dir / "checkpoints")
+    if ckpts.steps() and not (run_dir / io.METRICS).exists():
+        raise io.RunDirError(
+            f"{run_dir} holds the checkpoints of an unfinished run (steps {ckpts.steps()}): continue it "
+            f"with pinn-train resume={run_dir}, or start this run in a new directory (hydra.run.dir=...), "
+            f"or delete {ckpts.path} first")
+
+
+def _replace_finished_run(run_dir: Path) -> None:
+    """Remove a finished run's checkpoints, then its ``metrics.json`` (in that order, so that
+    another rank's :func:`refuse_earlier_checkpoints` never sees checkpoints without it)."""
+    if (run_dir / io.METRICS).exists():
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+        (run_dir / io.METRICS).unlink(missing_ok=True)
+
+
+def _load_matching(job: Job, resume: Mapping) -> None:
+    """Load the checkpoint's weights into ``job.model`` after checking that it belongs to this job."""
+    saved = resume.get("pde")
+    if saved != job.pde.name:
+        raise ValueError(f"the checkpoint was written for the PDE {saved!r}, but this run's is {job.pde.name!r}; "
+                         f"resume it with its own run's config, or start a new run")
+    record = resume.get("record")
+    if record is not None and job.record and dict(record) != dict(job.record):
+        ours = dict(job.record)
+        changed = sorted(k for k in set(record) | set(ours) if record.get(k) != ours.get(k))
+        raise ValueError(f"the checkpoint was written with other PDE settings ({', '.join('pde.' + k for k in changed)}"
+                         f" differ); resume it with its own run's config, or start a new run")
+    ours, theirs = job.model.state_dict(), resume.get("model")
+    if not isinstance(theirs, dict) or set(theirs) != set(ours) or any(
+            not isinstance(theirs[k], torch.Tensor) or theirs[k].shape != ours[k].shape for k in ours):
+        raise ValueError("the checkpoint's network does not match this run's (the model's settings or the PDE's "
+                         "coordinates differ); resume it with its own run's config, or start a new run")
+    if resume["trainer"].get("float64"):
+        job.model.double()  # the checkpoint holds float64 weights: load them without rounding
+    job.model.load_state_dict(theirs)
+
+
+def _resumed_points(resume: Mapping, ranks: int, rank: int) -> dict:
+    """This rank's points from a checkpoint, which must come from a run with as many ranks."""
+    shards = resume.get("shards")
+    saved = len(shards) if shards is not None else 1
+    if saved != ranks:
+        raise ValueError(f"the checkpoint was written by a run on {saved} rank(s); resume it with "
+                         f"{'pinn-train' if saved == 1 else f'torchrun --nproc_per_node={saved} -m pinn.cli.train'} "
+                         f"resume=RUN_DIR")
+    return resume["points"] if shards is None else shards[rank]
+
+
+def _check_distributed(job: Job) -> None:
+    """Refuse what data-parallel training does not support, naming the fix."""
+    from pinn.diff.autograd import AutogradEngine
+
+    if not isinstance(job.loss.engine, AutogradEngine):
+        raise ValueError(f"data-parallel training (torchrun) needs derivatives=autograd, got {job.loss.engine.name}")
+    if any(getattr(s, "float64", False) for s in job.trainer.stages):
+        raise ValueError("data-parallel training (torchrun) cannot switch precision mid-run; "
+                         "set stages.quasi_newton.float64=false or use precision=float64")
+    if job.trainer.weighting is not None:
+        raise ValueError("data-parallel training (torchrun) does not support loss weighting yet; set weighting=null")
+    if job.resampler is not None:
+        raise ValueError("data-parallel training (torchrun) does not support resampling yet (each rank would "
+                         "redraw its own shard); set resampler=null")
+
+
+def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None, checkpoint_every: int = 500,
+          keep: int = 3, plots: bool = True, compile: bool = False, callback: Callable[[dict], None] | None = None,
+          should_stop: Callable[[], bool] | None = None) -> dict:
+    """Train ``job``, evaluate it and write every output into ``run_dir``; return the metrics.
+
+    Args:
+        job: the run's objects.
+        run_dir: the run directory (created).  One holding a finished run is replaced; one
+            holding an unfinished run's checkpoints is refused (resume it instead).
+        resume: a checkpoint to continue from (as loaded from ``RUN/checkpoints``), or
+            ``True`` for the newest readable one in ``run_dir``.
+        checkpoint_every: steps between checkpoints (0: only at each switch of stage and on a stop).
+        keep: how many recent checkpoints to keep, besides the lowest-loss one.
+        plots: draw ``plots/`` (solution, slices, loss).
+        compile: ``torch.compile`` the loss (guarded: on failure it logs one line and runs eagerly).
+        callback: called with each history row; ``None``: a progress bar (or log lines).
+        should_stop: polled after every step: true saves a checkpoint and raises
+            :class:`~pinn.training.state.TrainingInterrupted`.
+    """
+    run_dir = Path(run_dir)
+    ranks, rank = distributed.world_size(), distributed.rank()
+    if resume is True:
+        resume = CheckpointDir(run_dir / "checkpoints", keep=keep).load_latest()
+    if not resume:
+        refuse_earlier_checkpoints(run_dir)
+        if rank == 0:
+            _replace_finished_run(run_dir)
+        resume = None
+    ckpts = CheckpointDir(run_dir / "checkpoints", keep=keep)
+    if ranks > 1:
+        _check_distributed(job)
+    state = None
+    if resume is None:
+        # Rank 0 draws from the job's generator, so one process is the one-rank case.
+        points = job.sample_points(distributed.shard_generator(job.seed, rank) if rank else None)
+    else:
+        _load_matching(job, resume)
+        job.generator.set_state(resume["generator"])
+        points = {k: v.to(device=job.device, dtype=job.dtype) for k, v in _resumed_points(resume, ranks, rank).items()}
+        state = TrainState.from_dict(resume["trainer"])
+        log.info("resuming %s at step %d (%s stage)", job.pde.name, state.step, state.stage)
+    loss_fn, shards = job.loss, None
+    if ranks > 1:
+        shards = [None] * ranks
+        torch.distributed.all_gather_object(shards, {k: v.cpu() for k, v in points.items()})
+        device_ids = [job.device.index if job.device.index is not None else torch.cuda.current_device()] \
+            if job.device.type == "cuda" else None
+        loss_fn = distributed.GlobalLoss(job.loss, DistributedDataParallel(job.model, device_ids=device_ids))
+        log.info("data-parallel over %d ranks: %s points per rank", ranks,
+                 ", ".join(f"{len(v)} {k}" for k, v in points.items() if k != "data_values"))
+        if should_stop is not None:
+            local = should_stop
+            should_stop = lambda: distributed.any_rank(local(), job.device)  # noqa: E731
+    if compile:
+        loss_fn = GuardedCompile(loss_fn, what="the loss")
+
+    def save(snapshot: dict) -> None:
+        if rank:
+            return  # rank 0 alone writes
+        history = snapshot["trainer"]["history"]
+        snapshot = {**snapshot, "points": {k: v.cpu() for k, v in snapshot["points"].items()},
+                    "generator": job.generator.get_state(), "pde": job.pde.name, "record": dict(job.record)}
+        if shards is not None:
+            snapshot["shards"] = shards
+        ckpts.save(snapshot["trainer"]["adam_steps"] + snapshot["trainer"]["lbfgs_steps"], snapshot,
+                   loss=history[-1]["loss"] if history else math.nan)
+        io.write_history(run_dir / io.HISTORY, history)
+
+    if resume is None:
+        log.info("training %s: %s of %d parameters, %s, %s engine, %s steps", job.pde.name, type(job.model).__name__,
+                 sum(p.numel() for p in job.model.parameters()), str(job.dtype).replace("torch.", ""),
+                 job.loss.engine.name, job.trainer.describe())
+    progress = None
+    if callback is None and rank == 0:
+        log_every = next((s.log_every for s in job.trainer.stages if hasattr(s, "log_every")), 100)
+        callback = progress = make_progress(sum(s.steps for s in job.trainer.stages), log_every, logger=log)
+    try:
+        result = job.trainer.fit(job.model, loss_fn, points, state=state, callback=callback if rank == 0 else None,
+                                 checkpoint=save, checkpoint_every=checkpoint_every, should_stop=should_stop,
+                                 resampler=job.resampler)
+    finally:
+        if progress is not None:
+            progress.close()
+    if rank:
+        return {}  # rank 0 alone evaluates and writes
+    return _finish(job, run_dir, result, plots=plots)
+
+
+def _finish(job: Job, run_dir: Path, result, *, plots: bool) -> dict:
+    """Evaluate on the grid and write the outputs; ``metrics.json`` last."""
+    start = time.perf_counter()
+    ev = evaluate_grid(job.model, job.pde, job.resolution, chunk_size=job.chunk_size)
+    eval_seconds = time.perf_counter() - start
+    io.write_history(run_dir / io.HISTORY, result.history)
+    io.write_predictions(run_dir / io.PREDICTIONS, ev.grid, ev.u_pred, ev.u_ref)
+    io.save_checkpoint(run_dir / io.CHECKPOINT,
+                       {"model": job.model.state_dict(), "optimizer": result.optimizer_state, "pde": job.pde.name})
+    if plots:
+        plot_run(run_dir / "plots", ev.grid, ev.u_pred, ev.u_ref, result.history)
+    metrics = {
+        **ev.metrics,
+        "pde": job.pde.name,
+        "train_seconds": result.seconds,
+        "eval_seconds": eval_seconds,
+        "adam_steps": result.adam_steps,
+        "lbfgs_steps": result.lbfgs_steps,
+        "quasi_newton": next((s.method for s in job.trainer.stages if isinstance(s, QuasiNewton)), None),
+        "final_loss": result.final_loss,
+        "failures": result.failures,
+        **({"learned": job.model.values()} if isinstance(job.model, WithCoefficients) else {}),
+        "seed": int(job.seed),
+        "resolution": list(job.resolution),
+    }
+    if not all(math.isfinite(v) for v in (metrics["rel_l2"], metrics["final_loss"])):
+        log.warning("the run finished with a non-finite error or loss")
+    io.write_metrics(run_dir, metrics)
+    return metrics
