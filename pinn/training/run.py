@@ -129,41 +129,12 @@ def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None
             :class:`~pinn.training.state.TrainingInterrupted`.
     """
     run_dir = Path(run_dir)
-    ranks, rank = distributed.world_size(), distributed.rank()
-    if resume is True:
-        resume = CheckpointDir(run_dir / "checkpoints", keep=keep).load_latest()
-    if not resume:
-        refuse_earlier_checkpoints(run_dir)
-        if rank == 0:
-            _replace_finished_run(run_dir)
-        resume = None
-    ckpts = CheckpointDir(run_dir / "checkpoints", keep=keep)
-    if ranks > 1:
-        _check_distributed(job)
-    state = None
-    if resume is None:
-        # Rank 0 draws from the job's generator, so one process is the one-rank case.
-        points = job.sample_points(distributed.shard_generator(job.seed, rank) if rank else None)
-    else:
-        _load_matching(job, resume)
-        job.generator.set_state(resume["generator"])
-        points = {k: v.to(device=job.device, dtype=job.dtype) for k, v in _resumed_points(resume, ranks, rank).items()}
-        state = TrainState.from_dict(resume["trainer"])
-        log.info("resuming %s at step %d (%s stage)", job.pde.name, state.step, state.stage)
-    loss_fn, shards = job.loss, None
-    if ranks > 1:
-        shards = [None] * ranks
-        torch.distributed.all_gather_object(shards, {k: v.cpu() for k, v in points.items()})
-        device_ids = [job.device.index if job.device.index is not None else torch.cuda.current_device()] \
-            if job.device.type == "cuda" else None
-        loss_fn = distributed.GlobalLoss(job.loss, DistributedDataParallel(job.model, device_ids=device_ids))
-        log.info("data-parallel over %d ranks: %s points per rank", ranks,
-                 ", ".join(f"{len(v)} {k}" for k, v in points.items() if k != "data_values"))
-        if should_stop is not None:
-            local = should_stop
-            should_stop = lambda: distributed.any_rank(local(), job.device)  # noqa: E731
+    rank = distributed.rank()
+    points, state = _start(job, run_dir, resume, keep)
+    loss_fn, shards, should_stop = _data_parallel(job, points, should_stop)
     if compile:
         loss_fn = GuardedCompile(loss_fn, what="the loss")
+    ckpts = CheckpointDir(run_dir / "checkpoints", keep=keep)
 
     def save(snapshot: dict) -> None:
         if rank:
@@ -177,10 +148,6 @@ def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None
                    loss=history[-1]["loss"] if history else math.nan)
         io.write_history(run_dir / io.HISTORY, history)
 
-    if resume is None:
-        log.info("training %s: %s of %d parameters, %s, %s engine, %s steps", job.pde.name, type(job.model).__name__,
-                 sum(p.numel() for p in job.model.parameters()), str(job.dtype).replace("torch.", ""),
-                 job.loss.engine.name, job.trainer.describe())
     progress = None
     if callback is None and rank == 0:
         log_every = next((s.log_every for s in job.trainer.stages if hasattr(s, "log_every")), 100)
@@ -195,6 +162,49 @@ def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None
     if rank:
         return {}  # rank 0 alone evaluates and writes
     return _finish(job, run_dir, result, plots=plots)
+
+
+def _start(job: Job, run_dir: Path, resume, keep: int) -> tuple[dict, TrainState | None]:
+    """The points to start from and the state to resume (``None``: a fresh run, whose directory is prepared)."""
+    ranks, rank = distributed.world_size(), distributed.rank()
+    if resume is True:
+        resume = CheckpointDir(run_dir / "checkpoints", keep=keep).load_latest()
+    if ranks > 1:
+        _check_distributed(job)
+    if not resume:
+        refuse_earlier_checkpoints(run_dir)
+        if rank == 0:
+            _replace_finished_run(run_dir)
+        log.info("training %s: %s of %d parameters, %s, %s engine, %s steps", job.pde.name, type(job.model).__name__,
+                 sum(p.numel() for p in job.model.parameters()), str(job.dtype).replace("torch.", ""),
+                 job.loss.engine.name, job.trainer.describe())
+        # Rank 0 draws from the job's generator, so one process is the one-rank case.
+        return job.sample_points(distributed.shard_generator(job.seed, rank) if rank else None), None
+    _load_matching(job, resume)
+    job.generator.set_state(resume["generator"])
+    points = {k: v.to(device=job.device, dtype=job.dtype) for k, v in _resumed_points(resume, ranks, rank).items()}
+    state = TrainState.from_dict(resume["trainer"])
+    log.info("resuming %s at step %d (%s stage)", job.pde.name, state.step, state.stage)
+    return points, state
+
+
+def _data_parallel(job: Job, points: Mapping, should_stop):
+    """``(loss_fn, shards, should_stop)``: with several ranks, the all-rank loss, every rank's points
+    (for checkpoints) and a stop request any rank can make; with one, ``job.loss`` as it is."""
+    ranks = distributed.world_size()
+    if ranks == 1:
+        return job.loss, None, should_stop
+    shards = [None] * ranks
+    torch.distributed.all_gather_object(shards, {k: v.cpu() for k, v in points.items()})
+    device_ids = [job.device.index if job.device.index is not None else torch.cuda.current_device()] \
+        if job.device.type == "cuda" else None
+    loss_fn = distributed.GlobalLoss(job.loss, DistributedDataParallel(job.model, device_ids=device_ids))
+    log.info("data-parallel over %d ranks: %s points per rank", ranks,
+             ", ".join(f"{len(v)} {k}" for k, v in points.items() if k != "data_values"))
+    if should_stop is not None:
+        local = should_stop
+        should_stop = lambda: distributed.any_rank(local(), job.device)  # noqa: E731
+    return loss_fn, shards, should_stop
 
 
 def _finish(job: Job, run_dir: Path, result, *, plots: bool) -> dict:
