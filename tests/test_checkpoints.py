@@ -1,4 +1,5 @@
 import math
+import os
 
 import pytest
 import torch
@@ -8,7 +9,9 @@ from pinn.training.checkpoints import CheckpointDir
 
 
 def _state(step):
-    return {"model": {"w": torch.full((2,), float(step))}, "trainer": {"stage": "adam"}}
+    return {"model": {"w": torch.full((2,), float(step)), "big": torch.arange(4096, dtype=torch.float64) + step},
+            "trainer": {"stage": "adam"}, "points": {"interior": torch.zeros(3, 2)},
+            "generator": torch.Generator().manual_seed(step).get_state(), "pde": "heat"}
 
 
 def test_keeps_the_last_k_plus_the_best(tmp_path):
@@ -48,3 +51,51 @@ def test_no_checkpoints_and_bad_keep(tmp_path):
         CheckpointDir(tmp_path / "none").load_latest()
     with pytest.raises(ValueError, match="checkpoint.keep"):
         CheckpointDir(tmp_path, keep=0)
+
+
+def test_a_flipped_bit_in_the_newest_checkpoint_is_caught_and_skipped(tmp_path, caplog):
+    """torch does not check the zip CRCs: a flipped bit in tensor data loads silently, so each
+    checkpoint carries a checksum of its contents."""
+    ckpts = CheckpointDir(tmp_path, keep=5)
+    for step in (1, 2):
+        ckpts.save(step, _state(step), loss=1.0)
+    data = bytearray(ckpts.file(2).read_bytes())
+    needle = (torch.arange(4096, dtype=torch.float64) + 2).numpy().tobytes()
+    at = bytes(data).find(needle)
+    assert at > 0
+    data[at + 1000] ^= 0x04
+    ckpts.file(2).write_bytes(bytes(data))
+    flipped = torch.load(ckpts.file(2), weights_only=True)  # torch alone does not notice
+    assert not torch.equal(flipped["model"]["big"], torch.arange(4096, dtype=torch.float64) + 2)
+    state = ckpts.load_latest()
+    assert state["step"] == 1
+    assert "skipping checkpoint step-000000002.pt" in caplog.text and "checksum" in caplog.text
+    with pytest.raises(io.RunDirError, match="do not match their checksum"):
+        io.load_checkpoint(ckpts.file(2))
+
+
+@pytest.mark.parametrize("key", ["generator", "points", "model", "trainer", "pde"])
+def test_a_newest_checkpoint_missing_a_key_is_skipped(key, tmp_path, caplog):
+    ckpts = CheckpointDir(tmp_path, keep=5)
+    ckpts.save(1, _state(1), loss=1.0)
+    ckpts.save(2, {k: v for k, v in _state(2).items() if k != key}, loss=1.0)
+    assert ckpts.load_latest()["step"] == 1
+    assert f"lacks {key}" in caplog.text
+
+
+def test_files_follow_the_umask_and_killed_writes_are_cleared(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = io.write_metrics(tmp_path, {"rel_l2": 1.0})
+        ckpt = CheckpointDir(tmp_path / "c").save(1, _state(1))
+        assert path.stat().st_mode & 0o777 == 0o644 and ckpt.stat().st_mode & 0o777 == 0o644
+        os.umask(0o077)
+        assert io.write_metrics(tmp_path, {"rel_l2": 1.0}).stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)
+    stale = [tmp_path / ".history.csv.abc123.tmp", tmp_path / "c" / ".step-000000002.pt.xyz.tmp"]
+    for p in stale:
+        p.write_bytes(b"partial")
+    removed = io.remove_stale_temporaries(tmp_path) + io.remove_stale_temporaries(tmp_path / "c")
+    assert sorted(removed) == sorted(stale) and not any(p.exists() for p in stale)
+    assert (tmp_path / "metrics.json").exists() and ckpt.exists()

@@ -240,11 +240,15 @@ def test_fresh_run_replaces_a_finished_one(finished_run, tmp_path):
     _copy_run(finished_run, run_dir)
     old = {p.name for p in (run_dir / "checkpoints").glob("step-*.pt")}
     assert old
+    stale = [run_dir / ".history.csv.k1ll3d.tmp", run_dir / "checkpoints" / ".step-000000009.pt.k1ll3d.tmp"]
+    for p in stale:  # what writes killed midway leave
+        p.write_bytes(b"partial")
     cfg = train_cli.check_config([*TINY, "pde=heat", "stages.adam.steps=4", "plots=false"])
     run_training(cfg, run_dir)
     new = {p.name for p in (run_dir / "checkpoints").glob("step-*.pt")}
     assert old == {"step-000000006.pt"} and new == {"step-000000004.pt"}, new  # each run's switch to L-BFGS
     assert json.loads((run_dir / "metrics.json").read_text())["adam_steps"] == 4
+    assert not any(p.exists() for p in stale)
 
 
 def test_run_is_deterministic_in_process(tmp_path):

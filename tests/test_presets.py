@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pinn.cli.build import run_training
+from pinn.cli.build import build, run_training
+from pinn.io.evaluation import evaluate_grid
 from pinn.cli.train import check_config
 
 PRESETS = Path(__file__).resolve().parents[1] / "experiments"
@@ -49,6 +50,11 @@ def test_every_preset_has_a_short_run():
 def test_preset_short_run(name, tmp_path):
     overrides, bound, coefficient_bounds = CASES[name]
     cfg = check_config([f"experiment={name}", *QUIET, *overrides])
+    # A bound a failed training could meet proves nothing: it must lie 5x below the untrained
+    # network's error and below 1/5 of u = 0's (rel. L2 exactly 1).
+    job = build(cfg)
+    untrained = evaluate_grid(job.model, job.pde, job.resolution).metrics["rel_l2"]
+    assert 5 * bound <= min(untrained, 1.0), (bound, untrained)
     m = run_training(cfg, tmp_path)
     assert math.isfinite(m["final_loss"]) and m["rel_l2"] < bound, m
     if coefficient_bounds is not None:

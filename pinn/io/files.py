@@ -7,6 +7,7 @@ never leaves a half-written file under the final name.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import tempfile
@@ -26,6 +27,8 @@ __all__ = [
     "write_history",
     "read_history",
     "save_checkpoint",
+    "checksum",
+    "remove_stale_temporaries",
     "load_checkpoint",
     "check_run_dir",
     "mark_failed",
@@ -44,18 +47,41 @@ class RunDirError(ValueError):
     """A directory is missing, or is not a finished ``pinn`` run."""
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename the temporary file to ``path``."""
+    """Call ``write(tmp_path)`` then rename the temporary file to ``path``.
+
+    The file gets the mode the umask gives a new file (``mkstemp``'s 0600 would keep results
+    from colleagues on a shared cluster).  A write killed midway leaves ``.NAME.*.tmp``, which
+    :func:`remove_stale_temporaries` clears.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temporaries(directory: str | Path) -> list[Path]:
+    """Delete the temporary files that killed :func:`atomic_write` calls left in ``directory``."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    stale = [p for p in directory.glob(".*.tmp") if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
 
 
 def write_metrics(run_dir: str | Path, metrics: Mapping, name: str = METRICS) -> Path:
@@ -123,14 +149,54 @@ def read_history(path: str | Path) -> list[dict]:
     return out
 
 
+def _digest(value, h) -> None:
+    """Feed ``value`` (tensors, numbers, strings and containers of them) into the hash ``h``."""
+    if isinstance(value, torch.Tensor):
+        t = value.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    elif isinstance(value, Mapping):
+        h.update(b"{")
+        for k in sorted(value, key=repr):
+            _digest(k, h)
+            _digest(value[k], h)
+        h.update(b"}")
+    elif isinstance(value, (list, tuple)):
+        h.update(b"[" if isinstance(value, list) else b"(")
+        for v in value:
+            _digest(v, h)
+        h.update(b"]")
+    else:
+        h.update(f"{type(value).__name__}:{value!r};".encode())
+
+
+def checksum(state: Mapping) -> str:
+    """A BLAKE2b digest of a checkpoint's contents (its ``checksum`` entry aside).
+
+    torch's loader does not check the zip CRCs, so a flipped bit in a tensor loads silently;
+    the digest, stored in the checkpoint and recomputed on loading, catches it.
+    """
+    h = hashlib.blake2b(digest_size=20)
+    _digest({k: v for k, v in state.items() if k != "checksum"}, h)
+    return h.hexdigest()
+
+
 def save_checkpoint(path: str | Path, state: Mapping) -> Path:
-    """Save a checkpoint (tensors and plain containers only) atomically."""
-    atomic_write(path, lambda tmp: torch.save(dict(state), tmp))
+    """Save a checkpoint (tensors and plain containers only) atomically, with its :func:`checksum`."""
+    state = {**state, "checksum": checksum(state)}
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
     return Path(path)
 
 
 def load_checkpoint(path: str | Path) -> dict:
-    """Load a checkpoint with ``weights_only=True``: a foreign file cannot run code."""
+    """Load a checkpoint with ``weights_only=True`` (a foreign file cannot run code) and verify its checksum."""
+    state = _load(path)
+    if isinstance(state, dict) and "checksum" in state and state["checksum"] != checksum(state):
+        raise RunDirError(f"{path} is corrupt: its contents do not match their checksum")
+    return state
+
+
+def _load(path: str | Path):
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

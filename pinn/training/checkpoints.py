@@ -16,6 +16,8 @@ __all__ = ["CheckpointDir"]
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^step-(\d{9})\.pt$")
+#: What a training checkpoint must hold to be resumed.
+REQUIRED = frozenset({"model", "trainer", "points", "generator", "pde"})
 
 
 class CheckpointDir:
@@ -81,8 +83,9 @@ class CheckpointDir:
         for step in reversed(steps):
             try:
                 state = io.load_checkpoint(self.file(step))
-                if not isinstance(state, dict) or not {"model", "trainer"} <= set(state):
-                    raise io.RunDirError(f"{self.file(step)} lacks model or trainer state")
+                missing = sorted(REQUIRED - set(state)) if isinstance(state, dict) else sorted(REQUIRED)
+                if missing:
+                    raise io.RunDirError(f"{self.file(step)} lacks {', '.join(missing)}")
                 return state
             except io.RunDirError as e:
                 log.warning("skipping checkpoint %s: %s", self.file(step).name, e)

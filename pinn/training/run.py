@@ -167,6 +167,9 @@ def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None
 def _start(job: Job, run_dir: Path, resume, keep: int) -> tuple[dict, TrainState | None]:
     """The points to start from and the state to resume (``None``: a fresh run, whose directory is prepared)."""
     ranks, rank = distributed.world_size(), distributed.rank()
+    if rank == 0:  # what killed writes left behind
+        for directory in (run_dir, run_dir / "checkpoints"):
+            io.remove_stale_temporaries(directory)
     if resume is True:
         resume = CheckpointDir(run_dir / "checkpoints", keep=keep).load_latest()
     if ranks > 1:
