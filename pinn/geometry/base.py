@@ -1,0 +1,251 @@
+"""The geometry interface: signed distance, interior and boundary sampling, named boundary parts.
+
+A :class:`Geometry` is a closed region of R^d.  Its boundary is made of :class:`Facet` s,
+pieces of its primitives' boundaries that can each be sampled uniformly (by length, area or
+count) together with their outward unit normals.  A CSG operation keeps its operands'
+facets and adds a predicate that says which points of each remain on the new boundary, so
+
+* boundary points are sampled on the primitive they come from: they lie on the boundary to
+  round-off, and their normal is the primitive's, never guessed afterwards from the position
+  (which is ambiguous at corners);
+* sampling is uniform by measure over the whole boundary, differences and unions included:
+  candidates are drawn uniformly over all facets' full measures and the points not on the
+  boundary are rejected, which leaves a uniform sample of what remains.
+
+Each facet belongs to a named part (``x_min``, ``hole``, ``lid``, ...), so conditions can be
+set per part.  Everything is computed in float64.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import torch
+
+__all__ = ["Geometry", "Facet", "BoundarySample"]
+
+#: A facet's sampler: ``(n, generator) -> (points (n, d), unit outward normals (n, d))``.
+FacetSampler = Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+#: A point predicate: ``(n, d) -> (n,) bool``.
+Predicate = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Facet:
+    """A piece of a primitive's boundary.
+
+    Attributes:
+        part: the named boundary part it belongs to.
+        measure: its full measure (length, area; 1 for a point), before any CSG cut.
+        sample: draws points uniformly on it with their outward unit normals.
+        keep: which of its points lie on the geometry's boundary (``None``: all).
+        flip: whether the geometry's outward normal is the primitive's inward one (the
+            facets of a subtracted shape).
+    """
+
+    part: str
+    measure: float
+    sample: FacetSampler
+    keep: Predicate | None = None
+    flip: bool = False
+
+    def restricted(self, condition: Predicate, *, flip: bool = False) -> "Facet":
+        """This facet with ``condition`` added to its ``keep`` (and the normal flipped if ``flip``)."""
+        old = self.keep
+        keep = condition if old is None else (lambda x: old(x) & condition(x))
+        return replace(self, keep=keep, flip=self.flip != flip)
+
+
+@dataclass
+class BoundarySample:
+    """Points on a geometry's boundary.
+
+    Attributes:
+        points: ``(n, d)`` float64.
+        normals: ``(n, d)`` outward unit normals.
+        parts: ``(n,)`` index into ``names`` of each point's boundary part.
+        names: the part names.
+    """
+
+    points: torch.Tensor
+    normals: torch.Tensor
+    parts: torch.Tensor
+    names: tuple[str, ...]
+
+    def of(self, part: str) -> "BoundarySample":
+        """The points of one part."""
+        if part not in self.names:
+            raise ValueError(f"no boundary part {part!r}; the parts are {list(self.names)}")
+        mask = self.parts == self.names.index(part)
+        return BoundarySample(self.points[mask], self.normals[mask], self.parts[mask], self.names)
+
+
+class Geometry(abc.ABC):
+    """A closed region of R^d (see the module docs).
+
+    Subclasses give :attr:`dim`, :meth:`bounds`, :meth:`sdf` and :meth:`facets`; the rest is
+    final.  ``a | b``, ``a - b`` and ``a & b`` are the union, difference and intersection.
+    """
+
+    dim: int
+
+    @abc.abstractmethod
+    def bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(lower, upper)``: a box, ``(d,)`` float64 each, that holds the geometry."""
+
+    @abc.abstractmethod
+    def sdf(self, x: torch.Tensor) -> torch.Tensor:
+        """Signed distance at ``x`` ``(n, d)``: negative inside, zero on the boundary, positive outside.
+
+        Exact for the primitives; for CSG results the usual min/max composition, whose zero set
+        and sign are exact and whose magnitude is a bound on the distance.
+        """
+
+    @abc.abstractmethod
+    def facets(self) -> tuple[Facet, ...]:
+        """The boundary's facets."""
+
+    # -- final ---------------------------------------------------------------------------
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The names of the boundary parts, in order of first appearance."""
+        return tuple(dict.fromkeys(f.part for f in self.facets()))
+
+    def inside(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n,)`` bool: strictly inside."""
+        return self.sdf(_points(x, self.dim)) < 0
+
+    def on_boundary(self, x: torch.Tensor, *, tol: float = 1e-10) -> torch.Tensor:
+        """``(n,)`` bool: within ``tol`` of the boundary."""
+        return self.sdf(_points(x, self.dim)).abs() <= tol
+
+    def rename(self, mapping: Mapping[str, str]) -> "Geometry":
+        """The same geometry with boundary parts renamed; several may map to one name
+        (``{"x_min": "walls", "x_max": "walls", "y_min": "walls", "y_max": "lid"}``)."""
+        unknown = sorted(set(mapping) - set(self.parts))
+        if unknown:
+            raise ValueError(f"no boundary parts {unknown} to rename; the parts are {list(self.parts)}")
+        return _Renamed(self, dict(mapping))
+
+    def sample_interior(self, n: int, *, generator: torch.Generator, sampler=None) -> torch.Tensor:
+        """``n`` points strictly inside, ``(n, d)`` float64: drawn by ``sampler`` (default uniform)
+        in :meth:`bounds` and kept where inside, batch after batch, until there are ``n``."""
+        _count(n)
+        lower, upper = self.bounds()
+        out, have = [], 0
+        batch = max(64, 2 * n)
+        for _ in range(10_000):
+            if have >= n:
+                break
+            u = sampler.sample(batch, self.dim, generator=generator) if sampler is not None else \
+                torch.rand(batch, self.dim, generator=generator, dtype=torch.float64)
+            x = lower + u.to(torch.float64) * (upper - lower)
+            x = x[self.inside(x)]
+            out.append(x)
+            have += len(x)
+        else:
+            raise ValueError("the geometry's interior is too small a share of its bounding box to sample")
+        return torch.cat(out)[:n] if out else torch.empty(0, self.dim, dtype=torch.float64)
+
+    def sample_boundary(self, n: int, *, generator: torch.Generator,
+                        parts: Sequence[str] | None = None) -> BoundarySample:
+        """``n`` points uniform by measure over the boundary (or over the named ``parts`` of it)."""
+        _count(n)
+        facets = list(self.facets())
+        names = self.parts
+        if parts is not None:
+            unknown = sorted(set(parts) - set(names))
+            if unknown:
+                raise ValueError(f"no boundary parts {unknown}; the parts are {list(names)}")
+            facets = [f for f in facets if f.part in set(parts)]
+        if not facets:
+            raise ValueError("the geometry has no boundary to sample")
+        weights = torch.tensor([f.measure for f in facets], dtype=torch.float64)
+        pts, nrm, idx, have = [], [], [], 0
+        for _ in range(10_000):
+            if have >= n:
+                break
+            batch = max(64, 2 * (n - have))
+            choice = torch.multinomial(weights, batch, replacement=True, generator=generator)
+            for k, facet in enumerate(facets):
+                m = int((choice == k).sum())
+                if m == 0:
+                    continue
+                x, normal = facet.sample(m, generator)
+                if facet.keep is not None:
+                    kept = facet.keep(x)
+                    x, normal = x[kept], normal[kept]
+                pts.append(x)
+                nrm.append(-normal if facet.flip else normal)
+                idx.append(torch.full((len(x),), names.index(facet.part), dtype=torch.long))
+                have += len(x)
+        else:
+            raise ValueError("almost none of the boundary's facets remain after the CSG cuts; cannot sample it")
+        # Facets were sampled in facet order within each batch; shuffle so the first n are a fair draw.
+        points, normals, index = torch.cat(pts), torch.cat(nrm), torch.cat(idx)
+        order = torch.randperm(len(points), generator=generator)[:n]
+        return BoundarySample(points[order], normals[order], index[order], names)
+
+    def measure_of(self, part: str | None = None, *, samples: int = 200_000, seed: int = 0) -> float:
+        """The boundary's measure (or one part's), estimated from the facets' kept share."""
+        g = torch.Generator().manual_seed(seed)
+        total = 0.0
+        for f in self.facets():
+            if part is not None and f.part != part:
+                continue
+            if f.keep is None:
+                total += f.measure
+            else:
+                x, _ = f.sample(samples, g)
+                total += f.measure * float(f.keep(x).double().mean())
+        return total
+
+    def __or__(self, other: "Geometry") -> "Geometry":
+        from pinn.geometry.csg import Union
+
+        return Union(self, other)
+
+    def __sub__(self, other: "Geometry") -> "Geometry":
+        from pinn.geometry.csg import Difference
+
+        return Difference(self, other)
+
+    def __and__(self, other: "Geometry") -> "Geometry":
+        from pinn.geometry.csg import Intersection
+
+        return Intersection(self, other)
+
+
+class _Renamed(Geometry):
+    def __init__(self, inner: Geometry, mapping: dict[str, str]):
+        self.inner, self.mapping, self.dim = inner, mapping, inner.dim
+
+    def bounds(self):
+        return self.inner.bounds()
+
+    def sdf(self, x):
+        return self.inner.sdf(x)
+
+    def facets(self):
+        return tuple(replace(f, part=self.mapping.get(f.part, f.part)) for f in self.inner.facets())
+
+
+def _count(n) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"the number of points must be an integer >= 0, got {n!r}")
+
+
+def _points(x: torch.Tensor, dim: int) -> torch.Tensor:
+    x = torch.as_tensor(x, dtype=torch.float64)
+    if x.ndim != 2 or x.shape[1] != dim:
+        raise ValueError(f"points must have shape (n, {dim}), got {tuple(x.shape)}")
+    return x
+
+
+def sphere_measure(dim: int, radius: float) -> float:
+    """The (dim-1)-measure of the sphere of ``radius`` in R^dim (2 for dim 1: two points)."""
+    return 2 * math.pi ** (dim / 2) / math.gamma(dim / 2) * radius ** (dim - 1)
