@@ -104,10 +104,12 @@ def test_corrupt_newest_checkpoint_falls_back_to_the_previous_one(reference, tmp
 
 
 def test_injected_nan_recovers_in_a_real_run(tmp_path):
-    out = _train(tmp_path / "run", "trainer.nan_at=[7,50]", cwd=tmp_path)
+    # 1.44 untrained; with 100 L-BFGS iterations this run reaches 8.8e-3 after both roll-backs
+    # (with the 30 of ARGS, 0.18: too close to a bound 5x below the untrained error).
+    out = _train(tmp_path / "run", "trainer.nan_at=[7,50]", "stages.quasi_newton.steps=100", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert metrics["failures"] == 2 and metrics["rel_l2"] < 0.5
+    assert metrics["failures"] == 2 and metrics["rel_l2"] < 0.05
     assert (out.stdout + out.stderr).count("rolled back to the last good state") == 2
 
 

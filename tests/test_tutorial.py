@@ -35,7 +35,8 @@ def test_tutorial_works_in_a_clean_directory(tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     metrics = json.loads((tmp_path / "runs" / "advection" / "metrics.json").read_text())
-    assert metrics["pde"] == "advection" and metrics["rel_l2"] < 0.5
+    # u = 0 (and an untrained network) give about 1; this short run reaches 6.1e-2
+    assert metrics["pde"] == "advection" and metrics["rel_l2"] < 0.2
     assert not any(p.name == "advection.py" for p in (Path(__file__).parents[1] / "pinn").rglob("*.py"))
 
     out = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, env=dict(env, PYTHONPATH="."),
