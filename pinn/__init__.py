@@ -16,7 +16,7 @@ from pinn.io.evaluation import evaluate_grid, max_abs_error, predict, relative_l
 from pinn.training.losses import PINNLoss
 from pinn.nets.mlp import MLP
 from pinn.physics.observations import Observations, load_observations, sample_observations
-from pinn.pdes import PDE, AllenCahn, Burgers, Heat, Heat2D, Poisson, Wave
+from pinn.pdes import PDE, AllenCahn, Burgers, Heat, Heat2D, Kovasznay, Poisson, Wave
 from pinn.physics.sampling import get_sampler
 from pinn.physics.terms import Term
 from pinn.training.job import Job
@@ -27,7 +27,7 @@ from pinn.training.weighting import GradNorm
 
 __all__ = [
     "__version__",
-    "PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "Poisson", "Wave", "Domain", "Term",
+    "PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "Kovasznay", "Poisson", "Wave", "Domain", "Term",
     "MLP", "HardConstraint", "get_activation", "get_engine", "get_sampler",
     "train", "Job", "Trainer", "TrainResult", "Adam", "QuasiNewton", "GradNorm", "PINNLoss", "RARD", "train_ensemble",
     "Observations", "load_observations", "sample_observations",

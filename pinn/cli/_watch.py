@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from pinn.io.evaluation import max_abs_error, predict, relative_l2
+from pinn.io.evaluation import GridEvaluation, predict
 from pinn.io.plotting import solution_figure
 from pinn.io.progress import make_progress
 from pinn.cli.targets import instantiate_checked
@@ -51,8 +51,8 @@ class Monitor:
             self._points = np.stack([m.reshape(-1) for m in mesh], axis=1)
             self._ref = self.b.pde.reference_grid(self._grid)
         pred = predict(self.b.model, self._points).reshape(self._ref.shape)
-        metrics = {"rel_l2": relative_l2(pred, self._ref), "max_abs_error": max_abs_error(pred, self._ref)}
-        figure = solution_figure(self._grid, pred, self._ref) if len(self._grid) >= 2 else None
+        metrics = GridEvaluation(self._grid, pred, self._ref, tuple(self.b.pde.fields), tuple(self.b.pde.gauge)).metrics
+        figure = solution_figure(self._grid, pred, self._ref, fields=self.b.pde.fields) if len(self._grid) >= 2 else None
         return metrics, figure
 
     def close(self) -> None:

@@ -20,10 +20,11 @@ def plot_run_dir(run_dir: Path, *, out_dir: Path | None = None) -> list[Path]:
     run_dir = io.check_run_dir(run_dir, needs=(io.PREDICTIONS, io.HISTORY))
     try:
         grid, u_pred, u_ref = io.read_predictions(run_dir / io.PREDICTIONS)
+        fields = io.read_fields(run_dir / io.PREDICTIONS)
         history = io.read_history(run_dir / io.HISTORY)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
         raise io.RunDirError(f"{run_dir} holds unreadable outputs ({type(e).__name__}: {e})") from None
-    return plot_run(out_dir or run_dir / "plots", grid, u_pred, u_ref, history)
+    return plot_run(out_dir or run_dir / "plots", grid, u_pred, u_ref, history, fields=fields)
 
 
 def main(argv: list[str] | None = None) -> None:

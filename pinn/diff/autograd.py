@@ -11,19 +11,21 @@ from collections.abc import Callable, Iterable, Sequence
 
 import torch
 
-from pinn.diff.fields import parse_field
+from pinn.diff.fields import parse
 from pinn.physics.terms import DerivativeEngine, Term
 
 __all__ = ["Derivatives", "AutogradEngine"]
 
 
 class Derivatives:
-    """Lazy, cached partial derivatives of ``model`` at a batch of points.
+    """Lazy, cached partial derivatives of ``model``'s fields at a batch of points.
 
     Args:
-        model: maps ``(N, d)`` points to ``(N, 1)`` (or ``(N,)``) values.
+        model: maps ``(N, d)`` points to ``(N, F)`` values, one column per field (``(N,)`` or
+            ``(N, 1)`` for one field).
         points: ``(N, d)`` collocation points; column ``i`` is coordinate ``coordinates[i]``.
         coordinates: names of the ``d`` coordinates, e.g. ``("x", "t")``.
+        fields: names of the ``F`` fields, e.g. ``("u", "v", "p")``.
         create_graph: keep the graph so the derivatives can be differentiated again
             (needed for training; evaluation of a residual alone can pass ``False``
             only when no higher derivative is asked for afterwards).
@@ -35,6 +37,7 @@ class Derivatives:
         points: torch.Tensor,
         coordinates: Sequence[str],
         *,
+        fields: Sequence[str] = ("u",),
         create_graph: bool = True,
     ):
         if points.ndim != 2 or points.shape[1] != len(coordinates):
@@ -42,10 +45,13 @@ class Derivatives:
                 f"points must have shape (N, {len(coordinates)}) for coordinates {tuple(coordinates)}, "
                 f"got {tuple(points.shape)}"
             )
-        self.coordinates = tuple(coordinates)
+        self.coordinates, self.fields = tuple(coordinates), tuple(fields)
         self._x = points if points.requires_grad else points.detach().requires_grad_(True)
-        u = model(self._x)
-        self._cache: dict[tuple[int, ...], torch.Tensor] = {(): u.reshape(-1)}
+        u = model(self._x).reshape(points.shape[0], -1)
+        if u.shape[1] != len(self.fields):
+            raise ValueError(f"the model gives {u.shape[1]} output(s) per point, but the PDE has {len(self.fields)} "
+                             f"field(s) {list(self.fields)}: build the network with outputs={len(self.fields)}")
+        self._cache: dict[tuple[int, tuple[int, ...]], torch.Tensor] = {(f, ()): u[:, f] for f in range(u.shape[1])}
         self._create_graph = create_graph
         self.grad_calls = 0
 
@@ -55,15 +61,21 @@ class Derivatives:
         return self._x
 
     def __getitem__(self, name: str) -> torch.Tensor:
-        """The field ``name`` (e.g. ``"u_xx"``) as an ``(N,)`` tensor."""
-        return self.derivative(parse_field(name, self.coordinates))
+        """The field or derivative ``name`` (e.g. ``"u_xx"``) as an ``(N,)`` tensor."""
+        return self.derivative(*parse(name, self.coordinates, self.fields))
 
-    def derivative(self, index: tuple[int, ...]) -> torch.Tensor:
-        """The derivative with sorted multi-index ``index`` as an ``(N,)`` tensor."""
-        if index in self._cache:
-            return self._cache[index]
+    def derivative(self, field: int, index: tuple[int, ...] = ()) -> torch.Tensor:
+        """The derivative of field ``field`` with sorted multi-index ``index``, as an ``(N,)`` tensor.
+
+        ``derivative((0, 0))`` (a multi-index alone) is field 0's, as before fields existed.
+        """
+        if isinstance(field, tuple):
+            field, index = 0, field
+        key = (field, index)
+        if key in self._cache:
+            return self._cache[key]
         parent = index[:-1]
-        base = self.derivative(parent)
+        base = self.derivative(field, parent)
         if not base.requires_grad:
             # The lower derivative does not depend on the points: all higher ones vanish.
             grads = torch.zeros_like(self._x)
@@ -74,8 +86,8 @@ class Derivatives:
             self.grad_calls += 1
         for j in range(len(self.coordinates)):
             child = tuple(sorted(parent + (j,)))
-            self._cache.setdefault(child, grads[:, j])
-        return self._cache[index]
+            self._cache.setdefault((field, child), grads[:, j])
+        return self._cache[key]
 
 
 class AutogradEngine(DerivativeEngine):
@@ -89,8 +101,10 @@ class AutogradEngine(DerivativeEngine):
         points: torch.Tensor,
         coordinates: Sequence[str],
         terms: Iterable[Term],
+        *,
+        fields: Sequence[str] = ("u",),
     ) -> dict[str, torch.Tensor]:
-        d = Derivatives(model, points, coordinates)
+        d = Derivatives(model, points, coordinates, fields=fields)
         coords = {c: d.points[:, i] for i, c in enumerate(coordinates)}
         out = {}
         for term in terms:
@@ -103,6 +117,8 @@ class AutogradEngine(DerivativeEngine):
         model: Callable[[torch.Tensor], torch.Tensor],
         sets: Sequence[tuple[torch.Tensor, Sequence[Term]]],
         coordinates: Sequence[str],
+        *,
+        fields: Sequence[str] = ("u",),
     ) -> dict[str, torch.Tensor]:
         """All point sets in one batch: one forward pass and one reverse pass per derivative.
 
@@ -112,8 +128,8 @@ class AutogradEngine(DerivativeEngine):
         """
         sets = [(p, list(t)) for p, t in sets]
         if len(sets) == 1 or len({(p.dtype, p.device) for p, _ in sets}) != 1:
-            return super().residuals_of_sets(model, sets, coordinates)
-        d = Derivatives(model, torch.cat([p for p, _ in sets]), coordinates)
+            return super().residuals_of_sets(model, sets, coordinates, fields=fields)
+        d = Derivatives(model, torch.cat([p for p, _ in sets]), coordinates, fields=fields)
         out, start = {}, 0
         for points, terms in sets:
             rows = slice(start, start + points.shape[0])

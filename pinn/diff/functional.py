@@ -15,22 +15,23 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 from torch.func import jacrev, vmap
 
-from pinn.diff.fields import parse_field
+from pinn.diff.fields import parse
 from pinn.physics.terms import DerivativeEngine, Term
 
 __all__ = ["FuncEngine", "derivative_tower"]
 
 
 def derivative_tower(
-    model: Callable[[torch.Tensor], torch.Tensor], order: int
+    model: Callable[[torch.Tensor], torch.Tensor], order: int, *, outputs: int | None = None
 ) -> Callable[[torch.Tensor], tuple[torch.Tensor, ...]]:
     """Return ``p -> (u, Du, D^2u, ..., D^order u)`` for one point ``p`` of shape ``(d,)``.
 
-    ``D^k u`` has shape ``(d,) * k``; ``u`` is a scalar.
+    With ``outputs=None``, ``u`` is a scalar and ``D^k u`` has shape ``(d,) * k``; with
+    ``outputs=F``, ``u`` has shape ``(F,)`` and ``D^k u`` shape ``(F,) + (d,) * k``.
     """
 
     def level0(p: torch.Tensor):
-        u = model(p.unsqueeze(0)).reshape(())
+        u = model(p.unsqueeze(0)).reshape(() if outputs is None else (outputs,))
         return u, (u,)
 
     f = level0
@@ -62,19 +63,21 @@ class FuncEngine(DerivativeEngine):
         points: torch.Tensor,
         coordinates: Sequence[str],
         terms: Iterable[Term],
+        *,
+        fields: Sequence[str] = ("u",),
     ) -> dict[str, torch.Tensor]:
         terms = list(terms)
-        indices = {name: parse_field(name, coordinates) for t in terms for name in t.fields}
-        order = max((len(i) for i in indices.values()), default=0)
-        tower = derivative_tower(model, order)
+        keys = {name: parse(name, coordinates, fields) for t in terms for name in t.fields}
+        order = max((len(i) for _, i in keys.values()), default=0)
+        tower = derivative_tower(model, order, outputs=len(fields))
 
         def pointwise(p: torch.Tensor) -> dict[str, torch.Tensor]:
             levels = tower(p)
             coords = {c: p[i] for i, c in enumerate(coordinates)}
             out = {}
             for t in terms:
-                fields = {name: levels[len(indices[name])][indices[name]] for name in t.fields}
-                out[t.name] = t.fn(fields, coords)
+                values = {name: levels[len(keys[name][1])][(keys[name][0],) + keys[name][1]] for name in t.fields}
+                out[t.name] = t.fn(values, coords)
             return out
 
         return vmap(pointwise)(points)

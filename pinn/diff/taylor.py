@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
-from pinn.diff.fields import parse_field
+from pinn.diff.fields import parse
 from pinn.nets.mlp import MLP
 from pinn.physics.terms import DerivativeEngine, Term
 
@@ -30,7 +30,7 @@ def taylor_fields(model: MLP, points: torch.Tensor, indices: Iterable[tuple[int,
     """Values of the derivatives ``indices`` (sorted multi-indices of order <= 2) of ``model``.
 
     Returns:
-        ``{index: (N,) tensor}``.
+        ``{index: (N,) tensor}`` for a one-output network, ``{index: (N, F) tensor}`` for F outputs.
     """
     indices = set(indices)
     if any(len(i) > 2 for i in indices):
@@ -42,8 +42,10 @@ def taylor_fields(model: MLP, points: torch.Tensor, indices: Iterable[tuple[int,
                          "features and the modified MLP need derivatives=autograd or derivatives=func")
     seconds = sorted(i for i in indices if len(i) == 2)
     firsts = sorted({(j,) for i in indices if i for j in i})
+    outputs = model.layers[-1].out_features
     if not firsts:  # values only (initial and Dirichlet sets): a plain forward pass
-        return {(): model(points).reshape(-1)}
+        u = model(points)
+        return {(): u.reshape(-1) if outputs == 1 else u}
     n = points.shape[0]
     # Input scaling h0 = (x - c) / w: d h0 / d x_j = e_j / w_j, no second derivatives.
     h = (points - model.center) / model.half_width
@@ -62,7 +64,7 @@ def taylor_fields(model: MLP, points: torch.Tensor, indices: Iterable[tuple[int,
         d1 = [f1 * z for z in z1]
     last = model.layers[-1]
     out = torch.cat([h, *d1, *d2], dim=0) @ last.weight.T
-    parts = out.reshape(-1, n)
+    parts = out.reshape(-1, n) if outputs == 1 else out.reshape(-1, n, outputs)
     result = {(): parts[0] + last.bias}
     result.update({i: parts[1 + pos[i]] for i in firsts})
     result.update({i: parts[1 + len(firsts) + k] for k, i in enumerate(seconds)})
@@ -88,9 +90,17 @@ class TaylorEngine(DerivativeEngine):
         points: torch.Tensor,
         coordinates: Sequence[str],
         terms: Iterable[Term],
+        *,
+        fields: Sequence[str] = ("u",),
     ) -> dict[str, torch.Tensor]:
         terms = list(terms)
-        index = {name: parse_field(name, coordinates) for t in terms for name in t.fields}
-        values = taylor_fields(model, points, index.values())
+        keys = {name: parse(name, coordinates, fields) for t in terms for name in t.fields}
+        values = taylor_fields(model, points, {i for _, i in keys.values()})
+
+        def value(name):
+            field, index = keys[name]
+            v = values[index]
+            return v if v.ndim == 1 else v[:, field]
+
         coords = {c: points[:, i] for i, c in enumerate(coordinates)}
-        return {t.name: t.fn({f: values[index[f]] for f in t.fields}, coords).reshape(-1) for t in terms}
+        return {t.name: t.fn({f: value(f) for f in t.fields}, coords).reshape(-1) for t in terms}

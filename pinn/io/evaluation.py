@@ -32,20 +32,22 @@ def _param(model: nn.Module) -> torch.Tensor:
 
 
 def predict(model: nn.Module, points: np.ndarray | torch.Tensor, *, chunk_size: int = 65536) -> np.ndarray:
-    """Model values at ``(N, d)`` points as a float64 ``(N,)`` array, ``chunk_size`` points at a time."""
+    """Model values at ``(N, d)`` points as a float64 array, ``chunk_size`` points at a time:
+    ``(N,)`` for one output, ``(N, F)`` for F."""
     p = _param(model)
     points = torch.as_tensor(points)
     was_training = model.training
     model.eval()
     try:
-        out = np.empty(points.shape[0], dtype=np.float64)
+        parts = []
         with torch.inference_mode():
             for i in range(0, points.shape[0], chunk_size):
                 chunk = points[i : i + chunk_size].to(device=p.device, dtype=p.dtype)
-                out[i : i + chunk.shape[0]] = model(chunk).reshape(-1).double().cpu().numpy()
+                parts.append(model(chunk).reshape(chunk.shape[0], -1).double().cpu().numpy())
     finally:
         model.train(was_training)
-    return out
+    out = np.concatenate(parts) if parts else np.empty((0, 1))
+    return out[:, 0] if out.shape[1] == 1 else out
 
 
 @dataclass
@@ -54,17 +56,40 @@ class GridEvaluation:
 
     Attributes:
         grid: ``{coordinate: 1-D array}`` in the PDE's coordinate order.
-        u_pred: model values, shape ``tuple(len(a) for a in grid.values())``.
+        u_pred: model values, shape ``tuple(len(a) for a in grid.values())``, plus a trailing
+            field axis with several fields.
         u_ref: reference values, same shape.
+        fields: the field names.
+        gauge: the fields compared after removing their mean (fixed only up to a constant).
     """
 
     grid: dict[str, np.ndarray]
     u_pred: np.ndarray
     u_ref: np.ndarray
+    fields: tuple[str, ...] = ("u",)
+    gauge: tuple[str, ...] = ()
+
+    def compared(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(u_pred, u_ref)`` with the gauge fields' means removed from both."""
+        pred, ref = np.array(self.u_pred, dtype=np.float64), np.array(self.u_ref, dtype=np.float64)
+        for i, f in enumerate(self.fields):
+            if f in self.gauge:
+                at = (...,) if len(self.fields) == 1 else (..., i)
+                pred[at] -= pred[at].mean()
+                ref[at] -= ref[at].mean()
+        return pred, ref
 
     @property
     def metrics(self) -> dict[str, float]:
-        return {"rel_l2": relative_l2(self.u_pred, self.u_ref), "max_abs_error": max_abs_error(self.u_pred, self.u_ref)}
+        """``rel_l2`` and ``max_abs_error`` over all fields; with several, also ``rel_l2_FIELD`` and
+        ``max_abs_error_FIELD`` for each."""
+        pred, ref = self.compared()
+        out = {"rel_l2": relative_l2(pred, ref), "max_abs_error": max_abs_error(pred, ref)}
+        if len(self.fields) > 1:
+            for i, f in enumerate(self.fields):
+                out[f"rel_l2_{f}"] = relative_l2(pred[..., i], ref[..., i])
+                out[f"max_abs_error_{f}"] = max_abs_error(pred[..., i], ref[..., i])
+        return out
 
 
 def evaluate_grid(
@@ -81,13 +106,15 @@ def evaluate_grid(
     axes = list(grid.values())
     shape = tuple(len(a) for a in axes)
     n = int(np.prod(shape))
-    u_pred = np.empty(n)
-    u_ref = np.empty(n)
+    per_point = () if len(pde.fields) == 1 else (len(pde.fields),)
+    u_pred = np.empty((n, *per_point))
+    u_ref = np.empty((n, *per_point))
     names = pde.domain.coordinates
     for i in range(0, n, chunk_size):
         idx = np.unravel_index(np.arange(i, min(i + chunk_size, n)), shape)
         cols = [a[j] for a, j in zip(axes, idx)]
         pts = np.stack(cols, axis=1)
         u_pred[i : i + len(pts)] = predict(model, pts, chunk_size=chunk_size)
-        u_ref[i : i + len(pts)] = pde.solution(dict(zip(names, cols)))
-    return GridEvaluation(grid, u_pred.reshape(shape), u_ref.reshape(shape))
+        u_ref[i : i + len(pts)] = pde.solution_array(dict(zip(names, cols)))
+    return GridEvaluation(grid, u_pred.reshape(shape + per_point), u_ref.reshape(shape + per_point),
+                          tuple(pde.fields), tuple(pde.gauge))

@@ -24,6 +24,7 @@ __all__ = [
     "read_metrics",
     "write_predictions",
     "read_predictions",
+    "read_fields",
     "write_history",
     "read_history",
     "save_checkpoint",
@@ -98,12 +99,15 @@ def read_metrics(run_dir: str | Path) -> dict:
     return json.loads((Path(run_dir) / METRICS).read_text())
 
 
-def write_predictions(path: str | Path, grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray) -> Path:
-    """Save the grid's 1-D coordinate arrays (by name) and ``u_pred``, ``u_ref`` indexed like the grid."""
+def write_predictions(path: str | Path, grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray,
+                      fields: Sequence[str] = ("u",)) -> Path:
+    """Save the grid's 1-D coordinate arrays (by name) and ``u_pred``, ``u_ref`` indexed like the grid
+    (then by field, with several ``fields``), and the field names."""
     arrays = {name: np.asarray(a) for name, a in grid.items()}
-    if {"u_pred", "u_ref", "coordinates"} & set(arrays):
-        raise ValueError("coordinate names may not be 'u_pred', 'u_ref' or 'coordinates'")
-    arrays.update(u_pred=np.asarray(u_pred), u_ref=np.asarray(u_ref), coordinates=np.array(list(grid)))
+    if {"u_pred", "u_ref", "coordinates", "fields"} & set(arrays):
+        raise ValueError("coordinate names may not be 'u_pred', 'u_ref', 'coordinates' or 'fields'")
+    arrays.update(u_pred=np.asarray(u_pred), u_ref=np.asarray(u_ref), coordinates=np.array(list(grid)),
+                  fields=np.array(list(fields)))
 
     def write(tmp):
         with open(tmp, "wb") as f:
@@ -111,6 +115,12 @@ def write_predictions(path: str | Path, grid: Mapping[str, np.ndarray], u_pred: 
 
     atomic_write(path, write)
     return Path(path)
+
+
+def read_fields(path: str | Path) -> tuple[str, ...]:
+    """The field names of a ``predictions.npz`` (``("u",)`` for files written before fields existed)."""
+    with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
+        return tuple(str(x) for x in data["fields"]) if "fields" in data.files else ("u",)
 
 
 def read_predictions(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:

@@ -31,46 +31,63 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def plot_solution(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray, path: str | Path) -> Path:
-    """Heatmaps of prediction, reference and absolute error (second axis horizontal), saved to ``path``."""
-    return _save(solution_figure(grid, u_pred, u_ref), Path(path))
+def _by_field(grid: Mapping[str, np.ndarray], fields: Sequence[str], *arrays: np.ndarray):
+    """``[(field, array, array, ...)]``: one entry per field (a trailing field axis when several)."""
+    if len(fields) == 1:
+        return [(fields[0], *arrays)]
+    return [(f, *(np.asarray(a)[..., i] for a in arrays)) for i, f in enumerate(fields)]
 
 
-def solution_figure(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray) -> Figure:
+def plot_solution(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray, path: str | Path, *,
+                  fields: Sequence[str] = ("u",)) -> Path:
+    """Heatmaps of prediction, reference and absolute error (second axis horizontal), one row per
+    field, saved to ``path``."""
+    return _save(solution_figure(grid, u_pred, u_ref, fields=fields), Path(path))
+
+
+def solution_figure(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray, *,
+                    fields: Sequence[str] = ("u",)) -> Figure:
     """The figure of :func:`plot_solution`, unsaved (e.g. for TensorBoard)."""
-    a, b, fixed, (pred, ref) = _plane(grid, u_pred, u_ref)
-    extent = [grid[b][0], grid[b][-1], grid[a][0], grid[a][-1]]
-    vmin, vmax = float(min(pred.min(), ref.min())), float(max(pred.max(), ref.max()))
-    fig = Figure(figsize=(15, 4), layout="constrained")
-    axes = fig.subplots(1, 3)
-    panels = [("prediction", pred, vmin, vmax, "viridis"), ("reference", ref, vmin, vmax, "viridis"),
-              ("|prediction - reference|", np.abs(pred - ref), None, None, "magma")]
-    for ax, (title, data, lo, hi, cmap) in zip(axes, panels):
-        im = ax.imshow(data, origin="lower", aspect="auto", extent=extent, vmin=lo, vmax=hi, cmap=cmap)
-        ax.set_xlabel(b)
-        ax.set_ylabel(a)
-        ax.set_title(title)
-        fig.colorbar(im, ax=ax, label="u" if "|" not in title else "abs. error")
+    rows = _by_field(grid, fields, u_pred, u_ref)
+    fig = Figure(figsize=(15, 4 * len(rows)), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(rows), 3))
+    fixed = {}
+    for row, (field, u_p, u_r) in zip(axes, rows):
+        a, b, fixed, (pred, ref) = _plane(grid, u_p, u_r)
+        extent = [grid[b][0], grid[b][-1], grid[a][0], grid[a][-1]]
+        vmin, vmax = float(min(pred.min(), ref.min())), float(max(pred.max(), ref.max()))
+        panels = [("prediction", pred, vmin, vmax, "viridis"), ("reference", ref, vmin, vmax, "viridis"),
+                  ("|prediction - reference|", np.abs(pred - ref), None, None, "magma")]
+        for ax, (title, data, lo, hi, cmap) in zip(row, panels):
+            im = ax.imshow(data, origin="lower", aspect="auto", extent=extent, vmin=lo, vmax=hi, cmap=cmap)
+            ax.set_xlabel(b)
+            ax.set_ylabel(a)
+            ax.set_title(f"{field}: {title}" if len(rows) > 1 else title)
+            fig.colorbar(im, ax=ax, label=field if "|" not in title else "abs. error")
     if fixed:
         fig.suptitle(", ".join(f"{k} = {v:.3g}" for k, v in fixed.items()))
     return fig
 
 
 def plot_slices(
-    grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray, path: str | Path, *, count: int = 4
+    grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray, path: str | Path, *, count: int = 4,
+    fields: Sequence[str] = ("u",),
 ) -> Path:
-    """Prediction over reference along the first coordinate at ``count`` values of the last."""
-    a, b, _, (pred, ref) = _plane(grid, u_pred, u_ref)
+    """Prediction over reference along the first coordinate at ``count`` values of the last, a row per field."""
+    rows = _by_field(grid, fields, u_pred, u_ref)
+    b = list(grid)[-1]
     cols = np.unique(np.linspace(0, len(grid[b]) - 1, count).round().astype(int))
-    fig = Figure(figsize=(4 * len(cols), 3.5), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(cols), sharey=True))
-    for ax, j in zip(axes, cols):
-        ax.plot(grid[a], ref[:, j], "k-", lw=2, label="reference")
-        ax.plot(grid[a], pred[:, j], "r--", lw=1.5, label="prediction")
-        ax.set_title(f"{b} = {grid[b][j]:.3g}")
-        ax.set_xlabel(a)
-    axes[0].set_ylabel("u")
-    axes[0].legend()
+    fig = Figure(figsize=(4 * len(cols), 3.5 * len(rows)), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(rows), len(cols), sharey="row"))
+    for row, (field, u_p, u_r) in zip(axes, rows):
+        a, b, _, (pred, ref) = _plane(grid, u_p, u_r)
+        for ax, j in zip(row, cols):
+            ax.plot(grid[a], ref[:, j], "k-", lw=2, label="reference")
+            ax.plot(grid[a], pred[:, j], "r--", lw=1.5, label="prediction")
+            ax.set_title(f"{b} = {grid[b][j]:.3g}")
+            ax.set_xlabel(a)
+        row[0].set_ylabel(field)
+    axes[0][0].legend()
     return _save(fig, Path(path))
 
 
@@ -100,12 +117,14 @@ def plot_run(
     u_pred: np.ndarray,
     u_ref: np.ndarray,
     history: Sequence[Mapping],
+    *,
+    fields: Sequence[str] = ("u",),
 ) -> list[Path]:
     """Write ``solution.png``, ``slices.png`` and ``loss.png`` into ``out_dir``."""
     out_dir = Path(out_dir)
     return [
-        plot_solution(grid, u_pred, u_ref, out_dir / "solution.png"),
-        plot_slices(grid, u_pred, u_ref, out_dir / "slices.png"),
+        plot_solution(grid, u_pred, u_ref, out_dir / "solution.png", fields=fields),
+        plot_slices(grid, u_pred, u_ref, out_dir / "slices.png", fields=fields),
         plot_loss(history, out_dir / "loss.png"),
     ]
 

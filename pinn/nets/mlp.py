@@ -45,6 +45,7 @@ class MLP(nn.Module):
             half-width of the box: one number, or one per network input (the coordinates
             in order, then the ``sin`` parts of the periodic ones), so that an input with
             a fine scale gets high frequencies and the others low or none (0).
+        outputs: values per point, one per field of the PDE (the last layer's width).
         modified: use the modified MLP's gated hidden layers (plus the two encoder layers),
             as jaxpi's ``ModifiedMlp``.
     """
@@ -63,9 +64,10 @@ class MLP(nn.Module):
         fourier_features: int = 0,
         fourier_scale: float | Sequence[float] = 1.0,
         modified: bool = False,
+        outputs: int = 1,
     ):
         super().__init__()
-        for name, value in (("width", width), ("depth", depth)):
+        for name, value in (("width", width), ("depth", depth), ("outputs", outputs)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         lower = torch.as_tensor(lower, dtype=torch.float64).reshape(-1)
@@ -89,7 +91,7 @@ class MLP(nn.Module):
             self.fourier_b = None
         if not isinstance(modified, bool):
             raise ValueError(f"modified must be true or false, got {modified!r}")
-        sizes = [n_in + 2 * fourier_features] + [width] * depth + [1]
+        sizes = [n_in + 2 * fourier_features] + [width] * depth + [outputs]
         self.layers = nn.ModuleList(nn.Linear(a, b, dtype=dtype) for a, b in zip(sizes[:-1], sizes[1:]))
         self.encoders = nn.ModuleList(nn.Linear(sizes[0], width, dtype=dtype) for _ in range(2)) if modified else None
         self.activation = get_activation(activation)
@@ -99,7 +101,7 @@ class MLP(nn.Module):
                 layer.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, d) -> (N, 1)``."""
+        """``(N, d) -> (N, outputs)``."""
         h = (x - self.center) / self.half_width
         if self.periodic:
             h = self.embed(h)

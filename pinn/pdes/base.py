@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from pinn.physics.domains import Domain
+from pinn.diff.fields import parse
 from pinn.physics.terms import Term
 
 __all__ = ["PDE", "positive", "finite"]
@@ -23,7 +24,13 @@ class PDE(abc.ABC):
 
     A concrete PDE provides:
 
-    * ``name`` and ``residual_fields`` (class attributes),
+    * ``name`` and ``residual_fields`` (class attributes): the fields and derivatives the
+      residual reads (``"u"``, ``"u_x"``, ``"v_yy"``, see :mod:`pinn.diff.fields`),
+    * optionally ``fields``, the unknown fields (default ``("u",)``; ``("u", "v", "p")`` for a
+      flow: the network then gives one output per field), ``equations``, the names of the
+      residual's equations (default ``("residual",)``: :meth:`residual` returns one tensor;
+      with several, it returns ``{equation: tensor}``, each its own loss term), and
+      ``gauge``, the fields fixed only up to a constant (compared after removing their mean),
     * ``domain`` (an attribute set in ``__init__``),
     * :meth:`residual`, :meth:`conditions` and :meth:`solution`,
     * optionally ``periodic``: the names of coordinates in which the solution is periodic
@@ -40,13 +47,17 @@ class PDE(abc.ABC):
 
     name: ClassVar[str]
     residual_fields: ClassVar[tuple[str, ...]]
+    fields: ClassVar[tuple[str, ...]] = ("u",)
+    equations: ClassVar[tuple[str, ...]] = ("residual",)
+    gauge: ClassVar[tuple[str, ...]] = ()
     domain: Domain
     periodic: tuple[str, ...] = ()
     hard_terms: tuple[str, ...] = ()
 
     @abc.abstractmethod
-    def residual(self, fields: Mapping[str, torch.Tensor], coords: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """The PDE residual at each point; zero for the exact solution."""
+    def residual(self, fields: Mapping[str, torch.Tensor], coords: Mapping[str, torch.Tensor]):
+        """The PDE residual at each point, zero for the exact solution: a tensor, or with several
+        :attr:`equations` a mapping from each equation's name to its tensor."""
 
     @abc.abstractmethod
     def conditions(self) -> tuple[Term, ...]:
@@ -54,7 +65,8 @@ class PDE(abc.ABC):
 
     @abc.abstractmethod
     def solution(self, coords: Mapping[str, Array]) -> Array:
-        """The reference solution at points given coordinate-wise (arrays of one common shape).
+        """The reference solution at points given coordinate-wise (arrays of one common shape);
+        with several :attr:`fields`, a mapping from each field's name to its array.
 
         Accepts float64 numpy arrays or torch tensors and returns the same kind;
         torch inputs keep the autograd graph, so the residual can be checked on it.
@@ -63,8 +75,29 @@ class PDE(abc.ABC):
     # -- concrete, final --------------------------------------------------------------
 
     def terms(self) -> tuple[Term, ...]:
-        """All loss terms: the residual on the interior, then the conditions."""
-        return (Term("residual", "interior", tuple(self.residual_fields), self.residual),) + tuple(self.conditions())
+        """All loss terms: each equation on the interior, then the conditions."""
+        if len(self.equations) == 1:
+            equations = (Term(self.equations[0], "interior", tuple(self.residual_fields), self.residual),)
+        else:
+            equations = tuple(Term(name, "interior", tuple(self.residual_fields),
+                                   lambda f, c, name=name: self.residual(f, c)[name]) for name in self.equations)
+        return equations + tuple(self.conditions())
+
+    def check_names(self) -> None:
+        """Raise a one-line ``ValueError`` if a term reads a field or derivative this PDE does not declare."""
+        for term in self.terms():
+            for name in term.fields:
+                try:
+                    parse(name, self.domain.coordinates, self.fields)
+                except ValueError as e:
+                    raise ValueError(f"{self.name}: term {term.name!r} reads {name!r}, which it cannot: {e}") from None
+
+    def solution_array(self, coords: Mapping[str, Array]) -> np.ndarray:
+        """:meth:`solution` as one float64 array: its shape, plus a trailing field axis with several fields."""
+        ref = self.solution(coords)
+        if isinstance(ref, Mapping):
+            return np.stack([np.asarray(ref[f], dtype=np.float64) for f in self.fields], axis=-1)
+        return np.asarray(ref, dtype=np.float64)
 
     def periodic_indices(self) -> tuple[int, ...]:
         """Positions of :attr:`periodic` among the domain's coordinates."""
@@ -74,9 +107,10 @@ class PDE(abc.ABC):
         return tuple(self.domain.coordinates.index(c) for c in self.periodic)
 
     def reference_grid(self, grid: Mapping[str, np.ndarray]) -> np.ndarray:
-        """The reference solution on a tensor-product grid, indexed like ``grid`` (``[x, t]``)."""
+        """The reference solution on a tensor-product grid, indexed like ``grid`` (``[x, t]``, then
+        the field with several fields)."""
         mesh = np.meshgrid(*(np.asarray(grid[c], dtype=np.float64) for c in self.domain.coordinates), indexing="ij")
-        return np.asarray(self.solution(dict(zip(self.domain.coordinates, mesh))), dtype=np.float64)
+        return self.solution_array(dict(zip(self.domain.coordinates, mesh)))
 
 
 def _xp(a: Array):

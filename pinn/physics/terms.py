@@ -58,8 +58,12 @@ class DerivativeEngine(abc.ABC):
         points: torch.Tensor,
         coordinates: Sequence[str],
         terms: Iterable[Term],
+        *,
+        fields: Sequence[str] = ("u",),
     ) -> dict[str, torch.Tensor]:
         """Evaluate every term on ``points``, an ``(N, d)`` batch of one point set.
+
+        ``fields`` names the model's outputs, one column each (``("u", "v", "p")``).
 
         Returns:
             ``{term.name: (N,) residual}``.
@@ -70,6 +74,8 @@ class DerivativeEngine(abc.ABC):
         model: Callable[[torch.Tensor], torch.Tensor],
         sets: Sequence[tuple[torch.Tensor, Sequence[Term]]],
         coordinates: Sequence[str],
+        *,
+        fields: Sequence[str] = ("u",),
     ) -> dict[str, torch.Tensor]:
         """Evaluate several point sets, each ``(points, terms)``; by default one by one.
 
@@ -77,5 +83,5 @@ class DerivativeEngine(abc.ABC):
         """
         out: dict[str, torch.Tensor] = {}
         for points, terms in sets:
-            out.update(self.residuals(model, points, coordinates, terms))
+            out.update(self.residuals(model, points, coordinates, terms, fields=fields))
         return out

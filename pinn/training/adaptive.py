@@ -60,7 +60,8 @@ class RARD:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if k == 0 and c == 0:
             raise ValueError("k and c cannot both be 0 (the density would be 0/0); the usual is k=1, c=1")
-        self.residual_term = next(t for t in loss.terms if t.name == "residual")
+        self.residual_terms = [t for t in loss.terms if t.points == "interior"]
+        self.fields = loss.pde.fields
         self.engine, self.domain = loss.engine, loss.pde.domain
         self.coordinates = tuple(self.domain.coordinates)
         self.sampler, self.generator = sampler, generator
@@ -73,15 +74,18 @@ class RARD:
             raise ValueError(f"candidates ({self.candidates}) must be at least the interior set's size ({interior})")
 
     def density(self, model: nn.Module, points: torch.Tensor) -> torch.Tensor:
-        """The unnormalised density ``|r|^k / mean(|r|^k) + c`` at ``points`` ``(N, d)``, as ``(N,)``."""
-        r = torch.cat([
-            self.engine.residuals(model, points[i:i + self.chunk], self.coordinates, [self.residual_term])[
-                "residual"].detach()
-            for i in range(0, points.shape[0], self.chunk)
-        ]).abs()
+        """The unnormalised density ``|r|^k / mean(|r|^k) + c`` at ``points`` ``(N, d)``, as ``(N,)``;
+        with several equations ``|r|`` is the root sum of their squares."""
+        r = torch.cat([self._size(points[i:i + self.chunk], model) for i in range(0, points.shape[0], self.chunk)])
         e = r**self.k
         mean = e.mean()
         return (e / mean if mean > 0 else torch.ones_like(e)) + self.c
+
+    def _size(self, points: torch.Tensor, model: nn.Module) -> torch.Tensor:
+        res = self.engine.residuals(model, points, self.coordinates, self.residual_terms, fields=self.fields)
+        if len(res) == 1:
+            return next(iter(res.values())).detach().abs()
+        return torch.sqrt(sum(r.detach() ** 2 for r in res.values()))
 
     def __call__(self, model: nn.Module, points: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``points`` with the interior set redrawn (same size, dtype and device)."""

@@ -36,12 +36,15 @@ class PINNLoss:
                  causal_chunks: int = 0, causal_eps: float = 1.0, exact: Sequence[str] = ()):
         self.pde = pde
         self.engine = engine
+        pde.check_names()
         all_terms = pde.terms()
         unknown = sorted(set(exact) - {t.name for t in all_terms[1:]})
         if unknown:
             raise ValueError(f"exact terms {unknown} are not conditions of {pde.name}: "
                              f"{[t.name for t in all_terms[1:]]}")
         self.terms = tuple(t for t in all_terms if t.name not in exact)
+        if data and len(pde.fields) > 1:
+            raise ValueError(f"observations are fitted to a single field; {pde.name} has {list(pde.fields)}")
         self.data = data
         names = [t.name for t in self.terms] + (["data"] if data else [])
         weights = dict(weights or {})
@@ -58,6 +61,9 @@ class PINNLoss:
         self.weights = {name: float(weights.get(name, 1.0)) for name in names}
         if isinstance(causal_chunks, bool) or not isinstance(causal_chunks, int) or causal_chunks < 0:
             raise ValueError(f"loss.causal_chunks must be an integer >= 0, got {causal_chunks!r}")
+        if causal_chunks and pde.equations != ("residual",):
+            raise ValueError(f"causal weighting weights one residual; {pde.name} has the equations "
+                             f"{list(pde.equations)} (set loss.causal_chunks=0)")
         if causal_chunks and pde.domain.time_name not in pde.domain.coordinates:
             raise ValueError(f"causal weighting needs a time coordinate; {pde.name} is steady (set loss.causal_chunks=0)")
         if not (isinstance(causal_eps, (int, float)) and 0 < causal_eps < float("inf")):
@@ -80,7 +86,7 @@ class PINNLoss:
             if which not in points:
                 raise ValueError(f"no {which!r} points were given; got sets {sorted(points)}")
             sets.append((points[which], [t for t in self.terms if t.points == which]))
-        return self.engine.residuals_of_sets(model, sets, self.pde.domain.coordinates)
+        return self.engine.residuals_of_sets(model, sets, self.pde.domain.coordinates, fields=self.pde.fields)
 
     def __call__(
         self, model: nn.Module, points: Mapping[str, torch.Tensor]
