@@ -44,6 +44,7 @@ PRESETS = {
     "allen_cahn": ("allen_cahn", [], "Allen-Cahn, eps = 1e-4, periodic", "report", "-",
                    "5.4e-5 (jaxpi), 2.2e-5 (PirateNets)"),
     "poisson": ("poisson", [], "2-D Poisson, steady", "report", "-", "none (manufactured solution)"),
+    "kovasznay": ("kovasznay", [], "Kovasznay flow, Re = 20 (u, v, p)", "<= 1e-4", "15 min", "-"),
 }
 
 
@@ -74,6 +75,9 @@ def run(name: str) -> dict:
     metrics = json.loads(metrics_file.read_text())
     entry.update({k: metrics[k] for k in ("rel_l2", "max_abs_error", "train_seconds", "seed", "adam_steps",
                                           "lbfgs_steps") if k in metrics})
+    per_field = {k[len("rel_l2_"):]: v for k, v in metrics.items() if k.startswith("rel_l2_")}
+    if per_field:
+        entry["rel_l2_fields"] = per_field
     if "learned" in metrics:
         from omegaconf import OmegaConf
 
@@ -115,6 +119,8 @@ def render(results: dict) -> str:
             ours = " / ".join(f"{k} {v:.2g}%" for k, v in r["errors_percent"].items()) + f" (u rel. L2 {r['rel_l2']:.2e})"
         else:
             ours = f"rel. L2 {r['rel_l2']:.2e}"
+            if r.get("rel_l2_fields"):
+                ours += " (" + ", ".join(f"{k} {v:.2e}" for k, v in r["rel_l2_fields"].items()) + ")"
         train = f"{r['train_seconds']:.0f} s" if "train_seconds" in r else ""
         budget_note = f" (budget {budget})" if budget != "-" else ""
         lines.append(f"| `{name}` | {problem} | {ours} | {target}{budget_note} | {met(r, target, budget)} | {train} | "

@@ -18,6 +18,8 @@ def _blocks():
     text = DOC.read_text()
     files = dict(re.findall(r"<!-- file: (\S+) -->\n```\w*\n(.*?)```", text, re.S))
     (command,) = re.findall(r"<!-- run -->\n```bash\n(.*?)```", text, re.S)
+    (system,) = re.findall(r"<!-- run: system -->\n```bash\n(.*?)```", text, re.S)
+    files["__system__"] = system.strip()
     checks = re.findall(r"## 4\. Check it.*?```python\n(.*?)```", text, re.S)
     return files, command.strip(), checks[0]
 
@@ -25,7 +27,8 @@ def _blocks():
 @pytest.mark.slow
 def test_tutorial_works_in_a_clean_directory(tmp_path):
     files, command, check = _blocks()
-    assert set(files) == {"advection.py", "myconf/pde/advection.yaml"}
+    files.pop("__system__")
+    assert {"advection.py", "myconf/pde/advection.yaml"} <= set(files)
     for name, body in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(body)
@@ -46,3 +49,27 @@ def test_tutorial_works_in_a_clean_directory(tmp_path):
     bad = subprocess.run(["bash", "-c", command.replace("pde=advection", "pde=advection pde.a=-1")], cwd=tmp_path,
                          env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "a must be > 0" in bad.stderr
+
+
+@pytest.mark.slow
+def test_the_two_field_system_of_the_tutorial_trains(tmp_path):
+    files, _, _ = _blocks()
+    command = files.pop("__system__")
+    assert {"cauchy.py", "myconf/pde/cauchy.yaml"} <= set(files)
+    for name, body in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(body)
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    out = subprocess.run(["bash", "-c", command + " " + " ".join(TINY)], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    metrics = json.loads((tmp_path / "runs" / "cauchy" / "metrics.json").read_text())
+    # u = 0 gives 1, an untrained network about as much; this short run reaches about 1e-3
+    assert metrics["rel_l2"] < 0.05 and metrics["rel_l2_u"] < 0.05 and metrics["rel_l2_v"] < 0.05, metrics
+    header = (tmp_path / "runs" / "cauchy" / "history.csv").read_text().splitlines()[0].split(",")
+    assert {"cauchy_riemann_1", "cauchy_riemann_2", "boundary_u", "boundary_v"} <= set(header)
+    (tmp_path / "cauchy.py").write_text((tmp_path / "cauchy.py").read_text().replace('"v_y")', '"w_y")'))
+    bad = subprocess.run(["bash", "-c", command.replace("runs/cauchy", "runs/bad")], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "names no field of this PDE: its fields are ['u', 'v']" in bad.stderr, bad.stderr
+    assert not (tmp_path / "runs" / "bad").exists()

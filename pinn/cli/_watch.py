@@ -51,8 +51,9 @@ class Monitor:
             self._points = np.stack([m.reshape(-1) for m in mesh], axis=1)
             self._ref = self.b.pde.reference_grid(self._grid)
         pred = predict(self.b.model, self._points).reshape(self._ref.shape)
-        metrics = GridEvaluation(self._grid, pred, self._ref, tuple(self.b.pde.fields), tuple(self.b.pde.gauge)).metrics
-        figure = solution_figure(self._grid, pred, self._ref, fields=self.b.pde.fields) if len(self._grid) >= 2 else None
+        ev = GridEvaluation(self._grid, pred, self._ref, tuple(self.b.pde.fields), tuple(self.b.pde.gauge))
+        figure = solution_figure(self._grid, *ev.compared(), fields=ev.fields) if len(self._grid) >= 2 else None
+        metrics = ev.metrics
         return metrics, figure
 
     def close(self) -> None:

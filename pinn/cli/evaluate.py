@@ -59,7 +59,7 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
     start = time.perf_counter()
     ev = evaluate_grid(model, pde, res, chunk_size=chunk_size or cfg.evaluation.chunk_size)
     out_dir = Path(out_dir) if out_dir else run_dir / "eval"
-    io.write_predictions(out_dir / io.PREDICTIONS, ev.grid, ev.u_pred, ev.u_ref, fields=ev.fields)
+    io.write_predictions(out_dir / io.PREDICTIONS, ev.grid, *ev.compared(), fields=ev.fields)
     metrics = {**ev.metrics, "pde": pde.name, "resolution": res, "eval_seconds": time.perf_counter() - start}
     io.write_metrics(out_dir, metrics)
     return metrics

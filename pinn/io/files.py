@@ -102,7 +102,8 @@ def read_metrics(run_dir: str | Path) -> dict:
 def write_predictions(path: str | Path, grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray,
                       fields: Sequence[str] = ("u",)) -> Path:
     """Save the grid's 1-D coordinate arrays (by name) and ``u_pred``, ``u_ref`` indexed like the grid
-    (then by field, with several ``fields``), and the field names."""
+    (then by field, with several ``fields``), and the field names.  Runs save them as compared:
+    a gauge field (a pressure) with its mean removed from both."""
     arrays = {name: np.asarray(a) for name, a in grid.items()}
     if {"u_pred", "u_ref", "coordinates", "fields"} & set(arrays):
         raise ValueError("coordinate names may not be 'u_pred', 'u_ref', 'coordinates' or 'fields'")

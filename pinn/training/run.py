@@ -216,11 +216,12 @@ def _finish(job: Job, run_dir: Path, result, *, plots: bool) -> dict:
     ev = evaluate_grid(job.model, job.pde, job.resolution, chunk_size=job.chunk_size)
     eval_seconds = time.perf_counter() - start
     io.write_history(run_dir / io.HISTORY, result.history)
-    io.write_predictions(run_dir / io.PREDICTIONS, ev.grid, ev.u_pred, ev.u_ref, fields=ev.fields)
+    u_pred, u_ref = ev.compared()  # gauge fields (a pressure) with their means removed, as compared
+    io.write_predictions(run_dir / io.PREDICTIONS, ev.grid, u_pred, u_ref, fields=ev.fields)
     io.save_checkpoint(run_dir / io.CHECKPOINT,
                        {"model": job.model.state_dict(), "optimizer": result.optimizer_state, "pde": job.pde.name})
     if plots:
-        plot_run(run_dir / "plots", ev.grid, ev.u_pred, ev.u_ref, result.history, fields=ev.fields)
+        plot_run(run_dir / "plots", ev.grid, u_pred, u_ref, result.history, fields=ev.fields)
     metrics = {
         **ev.metrics,
         "pde": job.pde.name,
