@@ -45,6 +45,7 @@ PRESETS = {
                    "5.4e-5 (jaxpi), 2.2e-5 (PirateNets)"),
     "poisson": ("poisson", [], "2-D Poisson, steady", "report", "-", "none (manufactured solution)"),
     "kovasznay": ("kovasznay", [], "Kovasznay flow, Re = 20 (u, v, p)", "<= 1e-4", "15 min", "-"),
+    "pnd": ("pnd", [], "PINNacle PNd: 5-D Poisson", "<= 1e-4", "15 min", "4.58e-4 (LRA; vanilla 3.04e-3)"),
 }
 
 

@@ -48,7 +48,7 @@ def test_default_config_is_burgers_with_raissi_viscosity():
 
 
 BAD = [
-    (["pde=foo"], "unknown pde 'foo'; choose one of: allen_cahn, burgers, heat, heat2d, kovasznay, poisson, wave"),
+    (["pde=foo"], "unknown pde 'foo'; choose one of: allen_cahn, burgers, heat, heat2d, kovasznay, poisson, poisson_nd, wave"),
     (["model.activation=relu"], "unknown model.activation 'relu'; choose one of: sin, softplus, tanh"),
     (["sampler=halton"], "unknown sampler 'halton'; choose one of: lhs, sobol, uniform"),
     (["derivatives=jet"], "choose one of: autograd, func, taylor"),
@@ -75,6 +75,7 @@ BAD = [
     (["stages.adam.log_every=0"], "stages.adam.log_every must be a positive integer"),
     (["checkpoint.keep=0"], "checkpoint.keep must be >= 1"),
     (["evaluation.resolution=[1,5]"], "at least 2"),
+    (["evaluation.resolution=[20000,20000]"], "an evaluation grid of 4e+08 points, more than 1e+08"),
     (["seed=abc"], "seed"),
     (["+loss.weights.foo=1"], "unknown terms ['foo']"),
     (["modle.width=3"], "modle"),
@@ -192,6 +193,7 @@ def test_eval_and_plot_reject_missing_foreign_and_corrupt_directories(tool, case
 
 
 @pytest.mark.parametrize("args,message", [(["--resolution", "1", "5"], "at least 2"),
+                                          (["--resolution", "200000", "200000"], "more than 1e+08"),
                                           (["--resolution", "5"], "one size per coordinate"),
                                           (["--chunk-size", "0"], "--chunk-size must be a positive integer")])
 def test_eval_rejects_bad_grids(args, message, finished_run, capsys):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from pinn import Burgers, Heat, Heat2D, Wave
+from pinn import Burgers, Heat, Heat2D, PINNLoss, Wave, get_engine, get_sampler
 from pinn.diff.autograd import AutogradEngine
 from pinn.io._matfile import load_mat
 from pinn.pdes.burgers import default_nodes, gauss_hermite
@@ -188,3 +188,21 @@ def test_heat2d_defaults_are_pinnacle_heat2d_ms():
 def test_heat2d_rejects_bad_input(kw, match):
     with pytest.raises(ValueError, match=match):
         Heat2D(**kw)
+
+
+def test_five_dimensional_poisson_residual_vanishes_on_its_exact_solution_only():
+    from pinn.pdes import PoissonND
+
+    pde = PoissonND(dim=5)
+    assert pde.domain.coordinates == ("x1", "x2", "x3", "x4", "x5") and pde.residual_fields[0] == "u_x1x1"
+    g = torch.Generator().manual_seed(0)
+    pts = {w: pde.domain.sample(w, 300, get_sampler("uniform"), generator=g) for w in pde.domain.point_sets}
+    exact = lambda x: pde.solution({n: x[:, i] for i, n in enumerate(pde.names)})  # noqa: E731
+    res = PINNLoss(pde, get_engine("autograd")).residuals(exact, pts)
+    assert res["residual"].abs().max() < 1e-12 and res["boundary"].abs().max() == 0
+    b = pts["boundary"]
+    assert bool((((b == 0) | (b == 1)).sum(dim=1) == 1).all())  # on exactly one face
+    off = lambda x: exact(x) + 0.1 * x[:, 0] ** 2  # noqa: E731
+    assert PINNLoss(pde, get_engine("autograd")).residuals(off, pts)["residual"].abs().min() > 0.19
+    with pytest.raises(ValueError, match="dim must be an integer >= 2"):
+        PoissonND(dim=1)

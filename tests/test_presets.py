@@ -41,6 +41,9 @@ CASES = {
     # 1.02 untrained; 500 Adam + 300 ssbfgs on 1,000 points: 8.6e-3 in 26 s.
     "kovasznay": (["points.interior=1000", "points.boundary=200", "stages.adam.steps=500",
                    "stages.quasi_newton.steps=300", "evaluation.resolution=[31,41]"], 0.05, None),
+    # 500 + 300 on 1,000 interior and 500 boundary points: 1.9e-3 in 16 s.
+    "pnd": (["points.interior=1000", "points.boundary=500", "stages.adam.steps=300", "stages.quasi_newton.steps=200"],
+            0.02, None),
     "poisson": (["points.interior=500", "stages.adam.steps=300", "stages.quasi_newton.steps=300",
                  "evaluation.resolution=[41,41]"], 0.1, None),
 }

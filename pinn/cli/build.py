@@ -191,8 +191,7 @@ def build(cfg: DictConfig) -> Job:
             raise ValueError(f"points.{which} must be a positive integer, got {n!r}")
         points[which] = n
     _logger_class(cfg)
-    resolution = list(cfg.evaluation.resolution or [201] * pde.domain.dim)
-    pde.domain.grid(resolution)  # validates the resolution
+    resolution = list(cfg.evaluation.resolution or pde.domain.default_resolution())
     if cfg.evaluation.chunk_size < 1:
         raise ValueError(f"evaluation.chunk_size must be a positive integer, got {cfg.evaluation.chunk_size}")
     resampler = None

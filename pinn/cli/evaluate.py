@@ -43,7 +43,7 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
         pde = build_pde(cfg, trusted=False, sources=modules)
         engine = build_engine(cfg, trusted=False, sources=modules)
         model, _ = build_model(cfg, pde, torch.Generator(), engine, trusted=False, sources=modules)
-        resolution_default = list(cfg.evaluation.resolution or [201] * pde.domain.dim)
+        resolution_default = list(cfg.evaluation.resolution or pde.domain.default_resolution())
     except (OmegaConfBaseException, AttributeError, KeyError) as e:
         raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a pinn config ({type(e).__name__}: {e})") from None
     state = io.load_checkpoint(run_dir / io.CHECKPOINT)

@@ -11,7 +11,10 @@ from torch import nn
 
 from pinn.pdes.base import PDE
 
-__all__ = ["GridEvaluation", "predict", "evaluate_grid", "relative_l2", "max_abs_error"]
+__all__ = ["GridEvaluation", "predict", "evaluate_grid", "relative_l2", "max_abs_error", "MAX_GRID_POINTS"]
+
+#: The largest evaluation grid accepted (predictions and reference alone take 16 bytes a point).
+MAX_GRID_POINTS = 100_000_000
 
 
 def relative_l2(pred: np.ndarray, ref: np.ndarray) -> float:
@@ -105,7 +108,10 @@ def evaluate_grid(
     grid = pde.domain.grid(resolution)
     axes = list(grid.values())
     shape = tuple(len(a) for a in axes)
-    n = int(np.prod(shape))
+    n = int(np.prod(shape, dtype=object))
+    if n > MAX_GRID_POINTS:
+        raise ValueError(f"resolution {list(shape)} makes an evaluation grid of {n:.3g} points, more than "
+                         f"{MAX_GRID_POINTS:.0e}; give fewer points per coordinate")
     per_point = () if len(pde.fields) == 1 else (len(pde.fields),)
     u_pred = np.empty((n, *per_point))
     u_ref = np.empty((n, *per_point))

@@ -7,6 +7,7 @@ from pinn.pdes.heat import Heat
 from pinn.pdes.heat2d import Heat2D
 from pinn.pdes.kovasznay import Kovasznay
 from pinn.pdes.poisson import Poisson
+from pinn.pdes.poisson_nd import PoissonND
 from pinn.pdes.wave import Wave
 
-__all__ = ["PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "Kovasznay", "Poisson", "Wave"]
+__all__ = ["PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "Kovasznay", "Poisson", "PoissonND", "Wave"]

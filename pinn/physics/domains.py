@@ -35,7 +35,8 @@ class Domain:
     """A box in space, optionally times a time interval.
 
     Args:
-        space: ``{name: (low, high)}`` for each spatial coordinate; names are single characters.
+        space: ``{name: (low, high)}`` for each spatial coordinate; names are identifiers without
+            ``_`` (``x``, ``y``, or ``x1 ... x5``: derivative names join them, ``u_x1x2``).
         time: ``(t0, t1)``, or ``None`` for a steady problem.
         time_name: the name of the time coordinate.
     """
@@ -55,8 +56,9 @@ class Domain:
                 raise ValueError(f"time coordinate {time_name!r} is also a spatial coordinate")
             bounds[time_name] = _check_interval(time_name, time)
         for name in bounds:
-            if len(name) != 1:
-                raise ValueError(f"coordinate names must be single characters (so 'u_xx' is unambiguous), got {name!r}")
+            if not name.isidentifier() or "_" in name:
+                raise ValueError(f"coordinate names must be identifiers without '_' (derivative names join them, "
+                                 f"'u_xx'), got {name!r}")
         self.space_names = tuple(space)
         self.time_name = time_name if time is not None else None
         self.coordinates = tuple(bounds)
@@ -112,6 +114,11 @@ class Domain:
                 p[:, -1] = rows[:, -1]
             pts[mask] = self._scale(p)
         return pts
+
+    def default_resolution(self, *, points: int = 1_000_000) -> list[int]:
+        """Grid points per coordinate when none are given: 201 each, fewer past two dimensions, so
+        that the grid holds at most about ``points`` (100 each in 3-D, 15 in 5-D)."""
+        return [max(2, min(201, int(round(points ** (1 / self.dim)))))] * self.dim
 
     def grid(self, resolution: Sequence[int]) -> dict[str, np.ndarray]:
         """A regular grid: ``{name: 1-D float64 array}``, one per coordinate, endpoints included."""

@@ -6,12 +6,14 @@ one by hand (README, "From Python").
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
+from pinn.io.evaluation import MAX_GRID_POINTS
 from pinn.pdes.base import PDE
 from pinn.physics.observations import Observations
 from pinn.physics.sampling import LatinHypercubeSampler, Sampler
@@ -37,7 +39,8 @@ class Job:
         sampler: how points are drawn (default Latin hypercube).
         observations: data fitted by the loss's ``data`` term, if any.
         resampler: redraws the points during training (e.g. RAR-D), if any.
-        resolution: the evaluation grid, points per coordinate (``None``: 201 each).
+        resolution: the evaluation grid, points per coordinate (``None``: 201 each in 1-D and 2-D,
+            fewer beyond; see :meth:`pinn.physics.domains.Domain.default_resolution`).
         chunk_size: points per evaluation batch.
         seed: recorded in ``metrics.json``; with data parallelism, rank ``r > 0`` draws its
             shard from a generator seeded by ``(seed, r)``.
@@ -71,8 +74,12 @@ class Job:
         for which, n in self.points.items():
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
                 raise ValueError(f"points[{which!r}] must be a positive integer, got {n!r}")
-        self.resolution = list(self.resolution or [201] * self.pde.domain.dim)
+        self.resolution = list(self.resolution or self.pde.domain.default_resolution())
         self.pde.domain.grid(self.resolution)  # validates it
+        total = math.prod(int(n) for n in self.resolution)
+        if total > MAX_GRID_POINTS:
+            raise ValueError(f"resolution {self.resolution} makes an evaluation grid of {total:.3g} points, more than "
+                             f"{MAX_GRID_POINTS:.0e}; give fewer points per coordinate (evaluation.resolution)")
         if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int) or self.chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
 
