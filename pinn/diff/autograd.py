@@ -3,10 +3,15 @@
 Each derivative is computed once per batch and cached: one reverse pass over a
 lower-order derivative yields its derivatives along *every* coordinate at once,
 so ``u_x`` feeds both ``u * u_x`` and ``u_xx`` and nothing is differentiated twice.
+
+Derivatives are right in any grad mode: under ``torch.no_grad()`` or ``torch.inference_mode()``
+they are taken with autograd switched back on for them alone (points made under inference
+mode are copied first), where they used to come out as silent zeros.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 
 import torch
@@ -15,6 +20,15 @@ from pinn.diff.fields import parse
 from pinn.physics.terms import DerivativeEngine, Term
 
 __all__ = ["Derivatives", "AutogradEngine"]
+
+
+@contextlib.contextmanager
+def _autograd_on():
+    """Autograd recording on, whatever the caller's mode: ``enable_grad`` inside ``no_grad``, and
+    inside ``inference_mode`` a region where it is off (otherwise the derivatives come out as
+    silent zeros)."""
+    with torch.inference_mode(False), torch.enable_grad():
+        yield
 
 
 class Derivatives:
@@ -46,12 +60,17 @@ class Derivatives:
                 f"got {tuple(points.shape)}"
             )
         self.coordinates, self.fields = tuple(coordinates), tuple(fields)
-        self._x = points if points.requires_grad else points.detach().requires_grad_(True)
-        u = model(self._x).reshape(points.shape[0], -1)
-        if u.shape[1] != len(self.fields):
-            raise ValueError(f"the model gives {u.shape[1]} output(s) per point, but the PDE has {len(self.fields)} "
-                             f"field(s) {list(self.fields)}: build the network with outputs={len(self.fields)}")
-        self._cache: dict[tuple[int, tuple[int, ...]], torch.Tensor] = {(f, ()): u[:, f] for f in range(u.shape[1])}
+        with _autograd_on():  # derivatives need autograd, even inside no_grad or inference_mode
+            if points.is_inference():  # made under inference_mode: a fresh copy that autograd may record
+                points = points.clone()
+            self._x = points if points.requires_grad else points.detach().requires_grad_(True)
+            u = model(self._x).reshape(points.shape[0], -1)
+            if u.shape[1] != len(self.fields):
+                raise ValueError(f"the model gives {u.shape[1]} output(s) per point, but the PDE has "
+                                 f"{len(self.fields)} field(s) {list(self.fields)}: build the network with "
+                                 f"outputs={len(self.fields)}")
+            self._cache: dict[tuple[int, tuple[int, ...]], torch.Tensor] = {
+                (f, ()): u[:, f] for f in range(u.shape[1])}
         self._create_graph = create_graph
         self.grad_calls = 0
 
@@ -76,17 +95,18 @@ class Derivatives:
             return self._cache[key]
         parent = index[:-1]
         base = self.derivative(field, parent)
-        if not base.requires_grad:
-            # The lower derivative does not depend on the points: all higher ones vanish.
-            grads = torch.zeros_like(self._x)
-        else:
-            (grads,) = torch.autograd.grad(
-                base, self._x, grad_outputs=torch.ones_like(base), create_graph=self._create_graph
-            )
-            self.grad_calls += 1
-        for j in range(len(self.coordinates)):
-            child = tuple(sorted(parent + (j,)))
-            self._cache.setdefault((field, child), grads[:, j])
+        with _autograd_on():
+            if not base.requires_grad:
+                # The lower derivative does not depend on the points: all higher ones vanish.
+                grads = torch.zeros_like(self._x)
+            else:
+                (grads,) = torch.autograd.grad(
+                    base, self._x, grad_outputs=torch.ones_like(base), create_graph=self._create_graph
+                )
+                self.grad_calls += 1
+            for j in range(len(self.coordinates)):
+                child = tuple(sorted(parent + (j,)))
+                self._cache.setdefault((field, child), grads[:, j])
         return self._cache[key]
 
 
