@@ -78,7 +78,7 @@ def test_steady_domain_has_no_initial_set():
         ({"x": (0.0, float("nan"))}, (0.0, 1.0), "finite"),
         ({"x": (0.0, 1.0, 2.0)}, (0.0, 1.0), "two numbers"),
         ({}, (0.0, 1.0), "at least one spatial"),
-        ({"xy": (0.0, 1.0)}, (0.0, 1.0), "single characters"),
+        ({"x_1": (0.0, 1.0)}, (0.0, 1.0), "identifiers without '_'"),
     ],
 )
 def test_bad_domains_are_rejected(space, time, match):
