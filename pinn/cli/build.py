@@ -34,6 +34,7 @@ from pinn.training.loop import Trainer
 from pinn.training.losses import PINNLoss
 from pinn.training.run import refuse_earlier_checkpoints, train
 from pinn.training.stages import Stage
+from pinn.training.threads import resolve_threads
 from pinn.training.weighting import LossWeighting
 
 __all__ = ["build", "build_engine", "build_model", "build_pde", "build_trainer", "load_source", "run_training",
@@ -168,6 +169,7 @@ def _logger_class(cfg: DictConfig) -> type | None:
 
 def build(cfg: DictConfig) -> Job:
     """Check every value of ``cfg`` and construct the objects; raises ``ValueError`` on bad input."""
+    resolve_threads(cfg.get("threads", "auto"))  # checks the setting
     pde = build_pde(cfg)
     generator = torch.Generator().manual_seed(int(cfg.seed))
     engine = build_engine(cfg)
@@ -227,6 +229,9 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
     raised).  ``resume``: a checkpoint (as loaded from ``RUN/checkpoints``) to continue from.
     """
     run_dir = Path(run_dir)
+    threads, why = resolve_threads(cfg.get("threads", "auto"))
+    torch.set_num_threads(threads)
+    log.info("using %d thread(s) (%s)", threads, why)
     job = build(cfg)
     monitor = Monitor(cfg, job, run_dir, quiet=distributed.rank() != 0)
     with StopFlag() as stop:

@@ -92,6 +92,7 @@ class PinnConfig:
     seed: int = 0
     precision: str = "float32"
     device: str = "cpu"
+    threads: Any = "auto"
     hard_constraints: bool = False
     plots: bool = True
     debug: bool = False

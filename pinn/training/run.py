@@ -234,6 +234,7 @@ def _finish(job: Job, run_dir: Path, result, *, plots: bool) -> dict:
         "failures": result.failures,
         **({"learned": job.model.values()} if isinstance(job.model, WithCoefficients) else {}),
         "seed": int(job.seed),
+        "threads": torch.get_num_threads(),
         "resolution": list(job.resolution),
     }
     if not all(math.isfinite(v) for v in (metrics["rel_l2"], metrics["final_loss"])):
