@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from pinn import get_sampler
-from pinn.diff.autograd import AutogradEngine, Derivatives
+from pinn.diff.autograd import AutogradEngine
 from pinn.cli.build import build_pde, load_source
 from pinn.cli.train import check_config
 
