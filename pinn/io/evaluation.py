@@ -17,17 +17,25 @@ __all__ = ["GridEvaluation", "predict", "evaluate_grid", "relative_l2", "max_abs
 MAX_GRID_POINTS = 100_000_000
 
 
-def relative_l2(pred: np.ndarray, ref: np.ndarray) -> float:
-    """``||pred - ref||_2 / ||ref||_2`` over all entries."""
+def _kept(pred, ref):
+    """The entries where the reference is defined (NaN marks grid points outside a shape)."""
     pred, ref = np.asarray(pred, dtype=np.float64), np.asarray(ref, dtype=np.float64)
     if pred.shape != ref.shape:
         raise ValueError(f"prediction shape {pred.shape} differs from reference shape {ref.shape}")
+    keep = ~np.isnan(ref)
+    return pred[keep], ref[keep]
+
+
+def relative_l2(pred: np.ndarray, ref: np.ndarray) -> float:
+    """``||pred - ref||_2 / ||ref||_2`` over all entries where ``ref`` is not NaN."""
+    pred, ref = _kept(pred, ref)
     return float(np.linalg.norm(pred - ref) / np.linalg.norm(ref))
 
 
 def max_abs_error(pred: np.ndarray, ref: np.ndarray) -> float:
-    """``max |pred - ref|`` over all entries."""
-    return float(np.max(np.abs(np.asarray(pred, dtype=np.float64) - np.asarray(ref, dtype=np.float64))))
+    """``max |pred - ref|`` over all entries where ``ref`` is not NaN."""
+    pred, ref = _kept(pred, ref)
+    return float(np.max(np.abs(pred - ref)))
 
 
 def _param(model: nn.Module) -> torch.Tensor:
@@ -78,8 +86,8 @@ class GridEvaluation:
         for i, f in enumerate(self.fields):
             if f in self.gauge:
                 at = (...,) if len(self.fields) == 1 else (..., i)
-                pred[at] -= pred[at].mean()
-                ref[at] -= ref[at].mean()
+                pred[at] -= np.nanmean(pred[at])
+                ref[at] -= np.nanmean(ref[at])
         return pred, ref
 
     @property
@@ -99,6 +107,9 @@ def evaluate_grid(
     model: nn.Module, pde: PDE, resolution: Sequence[int], *, chunk_size: int = 65536
 ) -> GridEvaluation:
     """Evaluate ``model`` and the reference solution on the PDE domain's regular grid.
+
+    On a domain over a shape, grid points outside it are NaN in both arrays (blank in plots,
+    left out of the metrics).
 
     Grid points are generated chunk by chunk, so memory beyond the two output
     arrays stays flat as the grid grows.
@@ -121,6 +132,11 @@ def evaluate_grid(
         cols = [a[j] for a, j in zip(axes, idx)]
         pts = np.stack(cols, axis=1)
         u_pred[i : i + len(pts)] = predict(model, pts, chunk_size=chunk_size)
-        u_ref[i : i + len(pts)] = pde.solution_array(dict(zip(names, cols)))
+        inside = getattr(pde.domain, "inside", None)
+        keep = inside(pts) if inside is not None else np.ones(len(pts), dtype=bool)
+        ref = np.full(u_ref[i : i + len(pts)].shape, np.nan)  # outside a shape: masked
+        ref[keep] = pde.solution_array({c: col[keep] for c, col in zip(names, cols)})
+        u_ref[i : i + len(pts)] = ref
+        u_pred[i : i + len(pts)][~keep] = np.nan
     return GridEvaluation(grid, u_pred.reshape(shape + per_point), u_ref.reshape(shape + per_point),
                           tuple(pde.fields), tuple(pde.gauge))

@@ -55,7 +55,7 @@ def solution_figure(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: n
     for row, (field, u_p, u_r) in zip(axes, rows):
         a, b, fixed, (pred, ref) = _plane(grid, u_p, u_r)
         extent = [grid[b][0], grid[b][-1], grid[a][0], grid[a][-1]]
-        vmin, vmax = float(min(pred.min(), ref.min())), float(max(pred.max(), ref.max()))
+        vmin, vmax = float(min(np.nanmin(pred), np.nanmin(ref))), float(max(np.nanmax(pred), np.nanmax(ref)))
         panels = [("prediction", pred, vmin, vmax, "viridis"), ("reference", ref, vmin, vmax, "viridis"),
                   ("|prediction - reference|", np.abs(pred - ref), None, None, "magma")]
         for ax, (title, data, lo, hi, cmap) in zip(row, panels):

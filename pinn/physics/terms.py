@@ -10,7 +10,7 @@ import torch
 
 __all__ = ["Term", "POINT_SETS", "DerivativeEngine"]
 
-#: The point sets every domain provides.
+#: The point sets every domain provides (a domain over a shape adds ``boundary:PART``, one per named part).
 POINT_SETS = ("interior", "initial", "boundary")
 
 TermFn = Callable[[Mapping[str, torch.Tensor], Mapping[str, torch.Tensor]], torch.Tensor]
@@ -22,7 +22,8 @@ class Term:
 
     Args:
         name: the loss term's name, unique within a PDE (``"residual"``, ``"initial"``, ...).
-        points: the point set it lives on, one of :data:`POINT_SETS`.
+        points: the point set it lives on, one of :data:`POINT_SETS`, or ``boundary:PART`` for one
+            named part of a shape's boundary (:class:`pinn.physics.shape_domain.ShapeDomain`).
         fields: the field names it reads, e.g. ``("u", "u_x", "u_xx")``.
         fn: ``fn(fields, coords) -> residual``. ``fields`` maps each name in
             ``fields`` to a tensor, ``coords`` maps each coordinate name to a tensor,
@@ -36,8 +37,9 @@ class Term:
     fn: TermFn
 
     def __post_init__(self):
-        if self.points not in POINT_SETS:
-            raise ValueError(f"term {self.name!r}: points must be one of {POINT_SETS}, got {self.points!r}")
+        if self.points not in POINT_SETS and not (self.points.startswith("boundary:") and len(self.points) > 9):
+            raise ValueError(f"term {self.name!r}: points must be one of {POINT_SETS} or 'boundary:PART', "
+                             f"got {self.points!r}")
 
 
 class DerivativeEngine(abc.ABC):
