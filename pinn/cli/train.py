@@ -15,12 +15,14 @@ from pathlib import Path
 import hydra
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from pinn.training import distributed
 from pinn.io import files as io
+from pinn.io.lock import RunLock
 from pinn.training.checkpoints import CheckpointDir
 from pinn.training.quasi_newton import METHOD_NAMES
 from pinn.training.loop import TrainingInterrupted
@@ -121,6 +123,7 @@ def resume_run(run_dir: str | Path) -> float:
         build(cfg)
     except (OmegaConfBaseException, AttributeError, KeyError) as e:
         raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a pinn config ({type(e).__name__})") from None
+    lock = RunLock(run_dir) if distributed.rank() == 0 else None  # held until the process ends
     if distributed.rank() == 0:
         _log_to(run_dir / "train.log")
     state = CheckpointDir(run_dir / "checkpoints", keep=cfg.checkpoint.keep).load_latest()
@@ -128,7 +131,11 @@ def resume_run(run_dir: str | Path) -> float:
         torch.distributed.barrier()  # every rank has read the checkpoints before rank 0 writes again
     if distributed.rank() == 0:
         (run_dir / io.FAILED).unlink(missing_ok=True)
-    return _train_in(cfg, run_dir, resume=state)
+    try:
+        return _train_in(cfg, run_dir, resume=state)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def _log_to(path: Path) -> None:
@@ -180,13 +187,30 @@ def _main() -> None:
             check_config(overrides)
         except ValueError as e:
             fail(PROG, str(e))
-    run_dirs = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("hydra.run.dir=")]
-    if run_dirs and "-m" not in sys.argv[1:] and "--multirun" not in sys.argv[1:]:
-        try:  # before Hydra writes its .hydra record over the unfinished run's
-            refuse_earlier_checkpoints(run_dirs[-1])
+    run_dir = _explicit_run_dir(sys.argv[1:])
+    lock = None
+    if run_dir is not None and "-m" not in sys.argv[1:] and "--multirun" not in sys.argv[1:]:
+        try:  # before Hydra writes its .hydra record over another run's
+            refuse_earlier_checkpoints(run_dir)  # first, so that a refusal writes nothing at all
+            lock = RunLock(run_dir) if distributed.rank() == 0 else None
+            refuse_earlier_checkpoints(run_dir)  # again: another writer may have started meanwhile
         except io.RunDirError as e:
             fail(PROG, str(e))
-    _task()
+    try:
+        _task()
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _explicit_run_dir(argv: list[str]) -> str | None:
+    """The ``hydra.run.dir`` that ``argv`` sets, quoted or with ``+``/``++`` as it may be (parsed as Hydra does)."""
+    try:
+        parsed = OverridesParser.create().parse_overrides([a for a in argv if not a.startswith("-")])
+    except Exception:  # Hydra reports a malformed override itself, in its own words
+        return None
+    values = [str(o.value()) for o in parsed if o.key_or_group == "hydra.run.dir"]
+    return values[-1] if values else None
 
 
 if __name__ == "__main__":
