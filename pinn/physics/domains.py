@@ -16,7 +16,7 @@ import torch
 
 from pinn.physics.sampling import Sampler
 
-__all__ = ["Domain"]
+__all__ = ["Domain", "box_grid", "default_resolution"]
 
 
 def _check_interval(name: str, bounds: Sequence[float]) -> tuple[float, float]:
@@ -116,19 +116,28 @@ class Domain:
         return pts
 
     def default_resolution(self, *, points: int = 1_000_000) -> list[int]:
-        """Grid points per coordinate when none are given: 201 each, fewer past two dimensions, so
-        that the grid holds at most about ``points`` (100 each in 3-D, 15 in 5-D)."""
-        return [max(2, min(201, int(round(points ** (1 / self.dim)))))] * self.dim
+        """Grid points per coordinate when none are given (see :func:`default_resolution`)."""
+        return default_resolution(self.dim, points=points)
 
     def grid(self, resolution: Sequence[int]) -> dict[str, np.ndarray]:
         """A regular grid: ``{name: 1-D float64 array}``, one per coordinate, endpoints included."""
-        if len(resolution) != self.dim:
-            raise ValueError(
-                f"resolution needs one size per coordinate {self.coordinates}, got {list(resolution)}"
-            )
-        out = {}
-        for name, n, lo, hi in zip(self.coordinates, resolution, self.lower.tolist(), self.upper.tolist()):
-            if int(n) < 2:
-                raise ValueError(f"grid resolution along {name!r} must be at least 2, got {n}")
-            out[name] = np.linspace(lo, hi, int(n))
-        return out
+        return box_grid(self.coordinates, self.lower, self.upper, resolution)
+
+
+def default_resolution(dim: int, *, points: int = 1_000_000) -> list[int]:
+    """Grid points per coordinate when none are given: 201 each, fewer past two dimensions, so
+    that the grid holds at most about ``points`` (100 each in 3-D, 15 in 5-D)."""
+    return [max(2, min(201, int(round(points ** (1 / dim)))))] * dim
+
+
+def box_grid(coordinates: Sequence[str], lower: torch.Tensor, upper: torch.Tensor,
+             resolution: Sequence[int]) -> dict[str, np.ndarray]:
+    """The regular grid of the box ``[lower, upper]``: ``{name: 1-D float64 array}``, endpoints included."""
+    if len(resolution) != len(coordinates):
+        raise ValueError(f"resolution needs one size per coordinate {tuple(coordinates)}, got {list(resolution)}")
+    out = {}
+    for name, n, lo, hi in zip(coordinates, resolution, lower.tolist(), upper.tolist()):
+        if int(n) < 2:
+            raise ValueError(f"grid resolution along {name!r} must be at least 2, got {n}")
+        out[name] = np.linspace(lo, hi, int(n))
+    return out

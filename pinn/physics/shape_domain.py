@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from pinn.geometry.base import Geometry
+from pinn.physics.domains import box_grid, default_resolution
 from pinn.physics.sampling import Sampler
 
 __all__ = ["ShapeDomain"]
@@ -100,15 +101,8 @@ class ShapeDomain:
         return (self.geometry.sdf(x) <= 1e-12).numpy()
 
     def default_resolution(self, *, points: int = 1_000_000) -> list[int]:
-        return [max(2, min(201, int(round(points ** (1 / self.dim)))))] * self.dim
+        return default_resolution(self.dim, points=points)
 
     def grid(self, resolution: Sequence[int]) -> dict[str, np.ndarray]:
         """The bounding box's regular grid (points outside the shape are masked by evaluation)."""
-        if len(resolution) != self.dim:
-            raise ValueError(f"resolution needs one size per coordinate {self.coordinates}, got {list(resolution)}")
-        out = {}
-        for name, n, lo, hi in zip(self.coordinates, resolution, self.lower.tolist(), self.upper.tolist()):
-            if int(n) < 2:
-                raise ValueError(f"grid resolution along {name!r} must be at least 2, got {n}")
-            out[name] = np.linspace(lo, hi, int(n))
-        return out
+        return box_grid(self.coordinates, self.lower, self.upper, resolution)
