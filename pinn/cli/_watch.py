@@ -23,9 +23,7 @@ class Monitor:
     """The training callback of a run: progress, and TensorBoard with periodic evaluations."""
 
     def __init__(self, cfg: DictConfig, b, run_dir: Path, *, quiet: bool = False):
-        total = sum(stage.steps for stage in b.trainer.stages)
-        log_every = next((s.log_every for s in b.trainer.stages if hasattr(s, "log_every")), 100)
-        self.progress = None if quiet else make_progress(total, log_every, logger=log)
+        self.progress = None if quiet else make_progress(b.trainer.total_steps, b.trainer.log_every, logger=log)
         node = OmegaConf.to_container(cfg.logger, resolve=True) if cfg.logger is not None else {}
         self.tb = None
         if node and not quiet:

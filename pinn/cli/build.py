@@ -9,7 +9,6 @@ rest of the job (the PDE's box for a network, the loss for a resampler, ...).
 from __future__ import annotations
 
 import copy
-import importlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -158,12 +157,9 @@ def _logger_class(cfg: DictConfig) -> type | None:
     every = node.get("every", 0)
     if isinstance(every, bool) or not isinstance(every, int) or every < 0:
         raise ValueError(f"logger.every must be an integer >= 0 (0: no evaluation during training), got {every!r}")
-    if "tensorboard" in cls.__module__ + cls.__name__.lower():
-        try:
-            importlib.import_module("torch.utils.tensorboard")
-        except ImportError:
-            raise ValueError("logger=tensorboard needs the tensorboard package: pip install tensorboard "
-                             "(or pip install -e '.[tensorboard]')") from None
+    check = getattr(cls, "check", None)  # a logger may say, before it writes anything, what it lacks
+    if callable(check):
+        check()
     return cls
 
 

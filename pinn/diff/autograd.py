@@ -84,12 +84,7 @@ class Derivatives:
         return self.derivative(*parse(name, self.coordinates, self.fields))
 
     def derivative(self, field: int, index: tuple[int, ...] = ()) -> torch.Tensor:
-        """The derivative of field ``field`` with sorted multi-index ``index``, as an ``(N,)`` tensor.
-
-        ``derivative((0, 0))`` (a multi-index alone) is field 0's, as before fields existed.
-        """
-        if isinstance(field, tuple):
-            field, index = 0, field
+        """The derivative of field ``field`` with sorted multi-index ``index``, as an ``(N,)`` tensor."""
         key = (field, index)
         if key in self._cache:
             return self._cache[key]

@@ -25,6 +25,15 @@ class TensorBoardLogger:
             training (0: none); read by the run's monitor.
     """
 
+    @staticmethod
+    def check() -> None:
+        """Raise a one-line ``ValueError`` if the tensorboard package is missing (nothing is written)."""
+        try:
+            import torch.utils.tensorboard  # noqa: F401
+        except ImportError:  # torch raises ImportError when tensorboard is missing
+            raise ValueError("the TensorBoard logger needs the tensorboard package: "
+                             "pip install tensorboard (or pip install -e '.[tensorboard]')") from None
+
     def __init__(self, log_dir: str | Path, *, every: int = 500):
         if isinstance(every, bool) or not isinstance(every, int) or every < 0:
             raise ValueError(f"every must be an integer >= 0 (0: no evaluation during training), got {every!r}")

@@ -59,9 +59,15 @@ class Trainer:
             raise ValueError(f"failure_lr_factor must be < 1, got {failure_lr_factor}")
         self.nan_at = tuple(count("nan_at", s) for s in nan_at)
 
-    def steps_of(self, kind: str) -> int:
-        """The steps that the stages of ``kind`` (``"adam"`` or ``"lbfgs"``) take in all."""
-        return sum(s.steps for s in self.stages if s.kind == kind)
+    @property
+    def total_steps(self) -> int:
+        """The steps all stages take together (for progress bars)."""
+        return sum(s.steps for s in self.stages)
+
+    @property
+    def log_every(self) -> int:
+        """The first stage's steps between history rows (100 if no stage says)."""
+        return next((s.log_every for s in self.stages if hasattr(s, "log_every")), 100)
 
     def describe(self) -> str:
         return " + ".join(s.describe() for s in self.stages) or "no stages"

@@ -150,8 +150,7 @@ def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None
 
     progress = None
     if callback is None and rank == 0:
-        log_every = next((s.log_every for s in job.trainer.stages if hasattr(s, "log_every")), 100)
-        callback = progress = make_progress(sum(s.steps for s in job.trainer.stages), log_every, logger=log)
+        callback = progress = make_progress(job.trainer.total_steps, job.trainer.log_every, logger=log)
     try:
         result = job.trainer.fit(job.model, loss_fn, points, state=state, callback=callback if rank == 0 else None,
                                  checkpoint=save, checkpoint_every=checkpoint_every, should_stop=should_stop,
