@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from pinn.io.evaluation import GridEvaluation, predict
+from pinn.io.evaluation import GridEvaluation, evaluate_nodes, predict
 from pinn.io.plotting import solution_figure
 from pinn.io.progress import make_progress
 from pinn.cli.targets import instantiate_checked
@@ -43,6 +43,9 @@ class Monitor:
             self.tb.evaluation(row["step"], *self._evaluate())
 
     def _evaluate(self):
+        if self.b.pde.nodes() is not None:  # scored at a reference table's nodes
+            ev = evaluate_nodes(self.b.model, self.b.pde)
+            return ev.metrics, solution_figure(ev.grid, *ev.compared(), fields=ev.fields, layout="nodes")
         if self._grid is None:  # the grid and its reference, once
             self._grid = self.b.pde.domain.grid(self.b.resolution)
             mesh = np.meshgrid(*self._grid.values(), indexing="ij")

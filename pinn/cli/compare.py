@@ -139,13 +139,14 @@ def compare(sweep_dir: Path, out_dir: Path | None = None) -> tuple[list[RunRecor
     labels = [", ".join(f"{k}={r.overrides.get(k, '')}" for k in keys) or r.path.name for r in finished]
     histories = [io.read_history(r.path / io.HISTORY) if (r.path / io.HISTORY).exists() else [] for r in finished]
     plot_loss_curves(labels, histories, out / "losses.png")
-    preds = []
+    preds, layouts = [], []
     for label, r in zip(labels, finished):
         if (r.path / io.PREDICTIONS).exists():
             grid, u_pred, _ = io.read_predictions(r.path / io.PREDICTIONS)
             preds.append((label, grid, u_pred))
+            layouts.append(io.read_layout(r.path / io.PREDICTIONS))
     if preds:
-        plot_solution_grid(preds, out / "solutions.png")
+        plot_solution_grid(preds, out / "solutions.png", layouts=layouts)
     return runs, out
 
 

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from pinn.io import files as io
-from pinn.io.evaluation import evaluate_grid
+from pinn.io.evaluation import evaluate
 from pinn.cli._errors import fail
 from pinn.cli.build import build_engine, build_model, build_pde
 from pinn.cli.targets import load_source
@@ -56,10 +56,10 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
         raise io.RunDirError(f"{run_dir}/{io.CHECKPOINT} does not match the run's model ({type(e).__name__})") from None
     res = list(resolution) if resolution else resolution_default
     start = time.perf_counter()
-    ev = evaluate_grid(model, pde, res, chunk_size=chunk_size or cfg.evaluation.chunk_size)
+    ev = evaluate(model, pde, res, chunk_size=chunk_size or cfg.evaluation.chunk_size)
     out_dir = Path(out_dir) if out_dir else run_dir / "eval"
-    io.write_predictions(out_dir / io.PREDICTIONS, ev.grid, *ev.compared(), fields=ev.fields)
-    metrics = {**ev.metrics, "pde": pde.name, "resolution": res, "eval_seconds": time.perf_counter() - start}
+    io.write_predictions(out_dir / io.PREDICTIONS, ev.grid, *ev.compared(), fields=ev.fields, layout=ev.layout)
+    metrics = {**ev.metrics, "pde": pde.name, "resolution": res if ev.layout == "grid" else "reference nodes", "eval_seconds": time.perf_counter() - start}
     io.write_metrics(out_dir, metrics)
     return metrics
 

@@ -44,6 +44,10 @@ class Facet:
         keep: which of its points lie on the geometry's boundary (``None``: all).
         flip: whether the geometry's outward normal is the primitive's inward one (the
             facets of a subtracted shape).
+        distance: an approximate distance to the facet, ``(n, d) -> (n,)``: smooth off the
+            facet, zero on it (and nowhere else in the geometry), its gradient of unit length
+            there (normalized to first order, Sukumar and Srivastava 2022); see
+            :meth:`Geometry.distance`.
     """
 
     part: str
@@ -51,6 +55,7 @@ class Facet:
     sample: FacetSampler
     keep: Predicate | None = None
     flip: bool = False
+    distance: Callable[[torch.Tensor], torch.Tensor] | None = None
 
     def restricted(self, condition: Predicate, *, flip: bool = False) -> "Facet":
         """This facet with ``condition`` added to its ``keep`` (and the normal flipped if ``flip``)."""
@@ -108,6 +113,13 @@ class Geometry(abc.ABC):
     def facets(self) -> tuple[Facet, ...]:
         """The boundary's facets."""
 
+    @abc.abstractmethod
+    def normal(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n, d)`` outward unit normals at boundary points ``x`` ``(n, d)``: those of the boundary
+        piece nearest each point (the gradient of :meth:`sdf` there).  Exact away from corners and
+        edges, where the normal is not defined; written in plain torch ops, so it also runs under
+        ``vmap`` (a residual term may call it on one point)."""
+
     # -- final ---------------------------------------------------------------------------
 
     @property
@@ -122,6 +134,29 @@ class Geometry(abc.ABC):
     def on_boundary(self, x: torch.Tensor, *, tol: float = 1e-10) -> torch.Tensor:
         """``(n,)`` bool: within ``tol`` of the boundary."""
         return self.sdf(_points(x, self.dim)).abs() <= tol
+
+    def distance(self, x: torch.Tensor, parts: Sequence[str] | None = None) -> torch.Tensor:
+        """``(n,)`` an approximate distance function (ADF) to the boundary, or to the named
+        ``parts`` of it: zero exactly there, positive elsewhere in the geometry, smooth (so a
+        residual may differentiate it twice), normalized to first order.  The facets' own ADFs
+        are joined by R-equivalence, ``(sum_i phi_i^-1)^-1`` (Sukumar and Srivastava 2022); this
+        is what exact Dirichlet conditions multiply the network by
+        (:class:`pinn.physics.exact_dirichlet.ExactDirichlet`)."""
+        x = _points(x, self.dim)
+        facets = self._facets_of(parts)
+        return join_distances([f.distance(x) for f in facets])
+
+    def _facets_of(self, parts: Sequence[str] | None) -> list[Facet]:
+        if parts is not None:
+            unknown = sorted(set(parts) - set(self.parts))
+            if unknown:
+                raise ValueError(f"no boundary parts {unknown}; the parts are {list(self.parts)}")
+        facets = [f for f in self.facets() if parts is None or f.part in set(parts)]
+        lacking = sorted({f.part for f in facets if f.distance is None})
+        if lacking:
+            raise ValueError(f"the boundary parts {lacking} have no distance function; build them from Box, Ball "
+                             f"and Polygon")
+        return facets
 
     def rename(self, mapping: Mapping[str, str]) -> "Geometry":
         """The same geometry with boundary parts renamed; several may map to one name
@@ -232,6 +267,43 @@ class _Renamed(Geometry):
 
     def facets(self):
         return tuple(replace(f, part=self.mapping.get(f.part, f.part)) for f in self.inner.facets())
+
+    def normal(self, x):
+        return self.inner.normal(x)
+
+
+def join_distances(phis: Sequence[torch.Tensor]) -> torch.Tensor:
+    """R-equivalence of distances ``phi_i >= 0``: ``(sum_i 1 / phi_i)^-1``, zero where any is
+    zero, written as ``m / sum_i (m / phi_i)`` with ``m = min_i phi_i`` so that it stays finite
+    (and differentiable) where some vanish."""
+    if len(phis) == 1:
+        return phis[0]
+    stack = torch.stack(list(phis))
+    m = stack.min(dim=0).values
+    ratio = torch.where(stack > 0, m / torch.where(stack > 0, stack, torch.ones_like(stack)), torch.ones_like(stack))
+    return m / ratio.sum(dim=0)
+
+
+def distance_weights(phis: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``(k, n)`` transfinite-interpolation weights ``w_i = (1/phi_i) / sum_j (1/phi_j)``: 1 on
+    the zero set of ``phi_i``, 0 on the others', smooth between (computed like
+    :func:`join_distances`)."""
+    stack = torch.stack(list(phis))
+    m = stack.min(dim=0).values
+    ratio = torch.where(stack > 0, m / torch.where(stack > 0, stack, torch.ones_like(stack)), torch.ones_like(stack))
+    return ratio / ratio.sum(dim=0)
+
+
+def trimmed_distance(f: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """The ADF of a trimmed surface: ``f`` the signed distance to its carrier (a line, a plane),
+    ``t >= 0`` exactly on the piece kept; ``sqrt(f^2 + ((sqrt(t^2 + f^4) - t) / 2)^2)``, zero only
+    where ``f = 0`` and ``t >= 0`` (Sukumar and Srivastava 2022, eq. 6)."""
+    return torch.sqrt(f**2 + ((torch.sqrt(t**2 + f**4) - t) / 2) ** 2)
+
+
+def r_and(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """R-conjunction (R0): positive where both ``a`` and ``b`` are, ``a + b - sqrt(a^2 + b^2)``."""
+    return a + b - torch.sqrt(a**2 + b**2)
 
 
 def _count(n) -> None:

@@ -36,6 +36,9 @@ class Union(Geometry):
         return (tuple(f.restricted(lambda x: self.b.sdf(x) > 0) for f in self.a.facets())
                 + tuple(f.restricted(lambda x: self.a.sdf(x) > 0) for f in self.b.facets()))
 
+    def normal(self, x):
+        return _nearer(self.a, self.b, x, 1.0)
+
 
 class Difference(Geometry):
     """``a - b``: the points of ``a`` not inside ``b`` (``b``'s boundary in ``a`` becomes boundary,
@@ -54,6 +57,9 @@ class Difference(Geometry):
         return (tuple(f.restricted(lambda x: self.b.sdf(x) > 0) for f in self.a.facets())
                 + tuple(f.restricted(lambda x: self.a.sdf(x) < 0, flip=True) for f in self.b.facets()))
 
+    def normal(self, x):
+        return _nearer(self.a, self.b, x, -1.0)
+
 
 class Intersection(Geometry):
     """``a & b``: the points of both."""
@@ -71,3 +77,13 @@ class Intersection(Geometry):
     def facets(self):
         return (tuple(f.restricted(lambda x: self.b.sdf(x) < 0) for f in self.a.facets())
                 + tuple(f.restricted(lambda x: self.a.sdf(x) < 0) for f in self.b.facets()))
+
+    def normal(self, x):
+        return _nearer(self.a, self.b, x, 1.0)
+
+
+def _nearer(a: Geometry, b: Geometry, x: torch.Tensor, b_sign: float) -> torch.Tensor:
+    """The normal of whichever operand's boundary is nearer ``x`` (``b``'s times ``b_sign``: -1 for a
+    subtracted shape, whose outward normal points into it)."""
+    on_a = (a.sdf(x).abs() <= b.sdf(x).abs())[:, None]
+    return torch.where(on_a, a.normal(x), b_sign * b.normal(x))

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import torch
 
-from pinn.geometry.base import Facet, Geometry, _points, sphere_measure
+from pinn.geometry.base import Facet, Geometry, _points, r_and, sphere_measure, trimmed_distance
 
 __all__ = ["Box", "Ball", "Polygon", "Interval", "Rectangle", "Disk", "Hypercube", "Hypersphere"]
 
@@ -55,14 +55,39 @@ class Box(Geometry):
         q = (x - center).abs() - half
         return q.clamp(min=0).norm(dim=1) + q.max(dim=1).values.clamp(max=0)
 
+    def normal(self, x):
+        x = _points(x, self.dim)
+        gaps = torch.cat([(x - self.lower).abs(), (self.upper - x).abs()], dim=1)  # (n, 2d): each face
+        eye = torch.eye(self.dim, dtype=torch.float64)
+        return torch.cat([-eye, eye])[gaps.argmin(dim=1)]
+
     def facets(self):
         out = []
         sides = self.upper - self.lower
         for i, name in enumerate(self.names):
             area = float(torch.cat([sides[:i], sides[i + 1:]]).prod()) if self.dim > 1 else 1.0
             for end, sign in ((self.lower[i], -1.0), (self.upper[i], 1.0)):
-                out.append(Facet(f"{name}_{'min' if sign < 0 else 'max'}", area, self._face(i, float(end), sign)))
+                out.append(Facet(f"{name}_{'min' if sign < 0 else 'max'}", area, self._face(i, float(end), sign),
+                                 distance=self._face_distance(i, float(end))))
         return tuple(out)
+
+    def _face_distance(self, axis: int, value: float):
+        """The face's ADF: the distance to its plane, trimmed to the face by the R-conjunction of
+        ``(h_j^2 - (x_j - c_j)^2) / (2 h_j)`` over the other coordinates."""
+        center, half = (self.upper + self.lower) / 2, (self.upper - self.lower) / 2
+        others = [j for j in range(self.dim) if j != axis]
+
+        def distance(x):
+            f = x[:, axis] - value
+            if not others:
+                return f.abs()
+            t = None
+            for j in others:
+                tj = (half[j] ** 2 - (x[:, j] - center[j]) ** 2) / (2 * half[j])
+                t = tj if t is None else r_and(t, tj)
+            return trimmed_distance(f, t)
+
+        return distance
 
     def _face(self, axis: int, value: float, sign: float):
         def sample(n, generator):
@@ -98,13 +123,20 @@ class Ball(Geometry):
     def sdf(self, x):
         return (_points(x, self.dim) - self.center).norm(dim=1) - self.radius
 
+    def normal(self, x):
+        r = _points(x, self.dim) - self.center
+        return r / r.norm(dim=1, keepdim=True)
+
     def facets(self):
         def sample(n, generator):
             normal = torch.randn(n, self.dim, generator=generator, dtype=torch.float64)
             normal = normal / normal.norm(dim=1, keepdim=True)
             return self.center + self.radius * normal, normal
 
-        return (Facet(self.part, sphere_measure(self.dim, self.radius), sample),)
+        def distance(x):  # |r^2 - R^2| / (2R): smooth on either side of the sphere
+            return (((x - self.center) ** 2).sum(dim=1) - self.radius**2).abs() / (2 * self.radius)
+
+        return (Facet(self.part, sphere_measure(self.dim, self.radius), sample, distance=distance),)
 
 
 class Polygon(Geometry):
@@ -156,6 +188,16 @@ class Polygon(Geometry):
         dist = (x[:, None] - (a + t[..., None] * ab)).norm(dim=-1).min(dim=1).values
         return torch.where(self._inside_crossings(x), -dist, dist)
 
+    def normal(self, x):
+        x = _points(x, 2)
+        a, b = self._a[None], self._b[None]
+        ab = b - a
+        t = (((x[:, None] - a) * ab).sum(-1) / (ab * ab).sum(-1)).clamp(0, 1)
+        nearest = (x[:, None] - (a + t[..., None] * ab)).norm(dim=-1).argmin(dim=1)
+        edges = self._b - self._a
+        outward = torch.stack([edges[:, 1], -edges[:, 0]], dim=1) / edges.norm(dim=1, keepdim=True)
+        return outward[nearest]
+
     def facets(self):
         out = []
         for a, b, part in zip(self._a, self._b, self.edge_parts):
@@ -167,7 +209,13 @@ class Polygon(Geometry):
                 t = torch.rand(n, 1, generator=generator, dtype=torch.float64)
                 return a + t * edge, normal.expand(n, 2).clone()
 
-            out.append(Facet(part, length, sample))
+            def distance(x, a=a, edge=edge, length=length):  # the segment's ADF (Sukumar and Srivastava, eq. 6)
+                f = ((x[:, 0] - a[0]) * edge[1] - (x[:, 1] - a[1]) * edge[0]) / length
+                mid = a + edge / 2
+                t = ((length / 2) ** 2 - ((x - mid) ** 2).sum(dim=1)) / length
+                return trimmed_distance(f, t)
+
+            out.append(Facet(part, length, sample, distance=distance))
         return tuple(out)
 
 

@@ -1,4 +1,5 @@
-"""Predictions on a regular grid under ``torch.inference_mode``, chunked; error metrics."""
+"""Predictions under ``torch.inference_mode``, chunked, on a regular grid or at a reference table's
+nodes; error metrics."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from torch import nn
 
 from pinn.pdes.base import PDE
 
-__all__ = ["GridEvaluation", "predict", "evaluate_grid", "relative_l2", "max_abs_error", "MAX_GRID_POINTS"]
+__all__ = ["GridEvaluation", "NodeEvaluation", "predict", "evaluate", "evaluate_grid", "evaluate_nodes", "relative_l2", "max_abs_error", "MAX_GRID_POINTS"]
 
 #: The largest evaluation grid accepted (predictions and reference alone take 16 bytes a point).
 MAX_GRID_POINTS = 100_000_000
@@ -61,24 +62,13 @@ def predict(model: nn.Module, points: np.ndarray | torch.Tensor, *, chunk_size: 
     return out[:, 0] if out.shape[1] == 1 else out
 
 
-@dataclass
-class GridEvaluation:
-    """Predictions and reference on a grid.
+class _Compared:
+    """What grid and node evaluations share: the comparison and its metrics."""
 
-    Attributes:
-        grid: ``{coordinate: 1-D array}`` in the PDE's coordinate order.
-        u_pred: model values, shape ``tuple(len(a) for a in grid.values())``, plus a trailing
-            field axis with several fields.
-        u_ref: reference values, same shape.
-        fields: the field names.
-        gauge: the fields compared after removing their mean (fixed only up to a constant).
-    """
-
-    grid: dict[str, np.ndarray]
     u_pred: np.ndarray
     u_ref: np.ndarray
-    fields: tuple[str, ...] = ("u",)
-    gauge: tuple[str, ...] = ()
+    fields: tuple[str, ...]
+    gauge: tuple[str, ...]
 
     def compared(self) -> tuple[np.ndarray, np.ndarray]:
         """``(u_pred, u_ref)`` with the gauge fields' means removed from both."""
@@ -101,6 +91,74 @@ class GridEvaluation:
                 out[f"rel_l2_{f}"] = relative_l2(pred[..., i], ref[..., i])
                 out[f"max_abs_error_{f}"] = max_abs_error(pred[..., i], ref[..., i])
         return out
+
+
+@dataclass
+class GridEvaluation(_Compared):
+    """Predictions and reference on a grid.
+
+    Attributes:
+        grid: ``{coordinate: 1-D array}`` in the PDE's coordinate order.
+        u_pred: model values, shape ``tuple(len(a) for a in grid.values())``, plus a trailing
+            field axis with several fields.
+        u_ref: reference values, same shape.
+        fields: the field names.
+        gauge: the fields compared after removing their mean (fixed only up to a constant).
+    """
+
+    grid: dict[str, np.ndarray]
+    u_pred: np.ndarray
+    u_ref: np.ndarray
+    fields: tuple[str, ...] = ("u",)
+    gauge: tuple[str, ...] = ()
+    layout = "grid"
+
+
+@dataclass
+class NodeEvaluation(_Compared):
+    """Predictions and reference at scattered nodes (a reference table's).
+
+    Attributes:
+        grid: ``{coordinate: (N,) array}``: the nodes, column by column (named ``grid`` so that
+            both kinds of evaluation are written and read alike).
+        u_pred: model values ``(N,)``, or ``(N, F)`` with several fields.
+        u_ref: reference values, same shape.
+        fields, gauge: as for :class:`GridEvaluation`.
+    """
+
+    grid: dict[str, np.ndarray]
+    u_pred: np.ndarray
+    u_ref: np.ndarray
+    fields: tuple[str, ...] = ("u",)
+    gauge: tuple[str, ...] = ()
+    layout = "nodes"
+
+
+def evaluate_nodes(model: nn.Module, pde: PDE, *, chunk_size: int = 65536) -> NodeEvaluation:
+    """Evaluate ``model`` at the nodes of the PDE's reference table (:meth:`PDE.nodes`)."""
+    found = pde.nodes()
+    if found is None:
+        raise ValueError(f"{pde.name} has no reference nodes; evaluate it on a grid (evaluate_grid)")
+    coords, values = found
+    names = pde.domain.coordinates
+    if list(coords) != list(names):
+        raise ValueError(f"{pde.name}: reference nodes give coordinates {list(coords)}, expected {list(names)}")
+    points = np.stack([np.asarray(coords[c], dtype=np.float64) for c in names], axis=1)
+    u_pred = predict(model, points, chunk_size=chunk_size)
+    values = np.asarray(values, dtype=np.float64)
+    if u_pred.shape != values.shape:
+        raise ValueError(f"{pde.name}: reference values have shape {values.shape}, predictions {u_pred.shape}")
+    return NodeEvaluation({c: points[:, i] for i, c in enumerate(names)}, u_pred, values,
+                          tuple(pde.fields), tuple(pde.gauge))
+
+
+def evaluate(model: nn.Module, pde: PDE, resolution: Sequence[int], *,
+             chunk_size: int = 65536) -> GridEvaluation | NodeEvaluation:
+    """The PDE's own evaluation: at its reference nodes if it has a table, else on the grid of
+    ``resolution`` against :meth:`PDE.solution`."""
+    if pde.nodes() is not None:
+        return evaluate_nodes(model, pde, chunk_size=chunk_size)
+    return evaluate_grid(model, pde, resolution, chunk_size=chunk_size)
 
 
 def evaluate_grid(

@@ -25,6 +25,7 @@ __all__ = [
     "write_predictions",
     "read_predictions",
     "read_fields",
+    "read_layout",
     "write_history",
     "read_history",
     "save_checkpoint",
@@ -42,6 +43,9 @@ METRICS, PREDICTIONS, HISTORY, CHECKPOINT, FAILED = (
     "checkpoint.pt",
     "FAILED",
 )
+
+#: How a predictions file holds its points: a tensor-product grid, or scattered nodes.
+LAYOUTS = ("grid", "nodes")
 
 
 class RunDirError(ValueError):
@@ -100,15 +104,20 @@ def read_metrics(run_dir: str | Path) -> dict:
 
 
 def write_predictions(path: str | Path, grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray,
-                      fields: Sequence[str] = ("u",)) -> Path:
+                      fields: Sequence[str] = ("u",), *, layout: str = "grid") -> Path:
     """Save the grid's 1-D coordinate arrays (by name) and ``u_pred``, ``u_ref`` indexed like the grid
     (then by field, with several ``fields``), and the field names.  Runs save them as compared:
-    a gauge field (a pressure) with its mean removed from both."""
+    a gauge field (a pressure) with its mean removed from both.
+
+    With ``layout="nodes"``, ``grid`` holds scattered nodes column by column (``(N,)`` each) and
+    ``u_pred``, ``u_ref`` are ``(N,)`` or ``(N, F)`` (see :class:`pinn.io.evaluation.NodeEvaluation`)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     arrays = {name: np.asarray(a) for name, a in grid.items()}
-    if {"u_pred", "u_ref", "coordinates", "fields"} & set(arrays):
-        raise ValueError("coordinate names may not be 'u_pred', 'u_ref', 'coordinates' or 'fields'")
+    if {"u_pred", "u_ref", "coordinates", "fields", "layout"} & set(arrays):
+        raise ValueError("coordinate names may not be 'u_pred', 'u_ref', 'coordinates', 'fields' or 'layout'")
     arrays.update(u_pred=np.asarray(u_pred), u_ref=np.asarray(u_ref), coordinates=np.array(list(grid)),
-                  fields=np.array(list(fields)))
+                  fields=np.array(list(fields)), layout=np.array(layout))
 
     def write(tmp):
         with open(tmp, "wb") as f:
@@ -122,6 +131,16 @@ def read_fields(path: str | Path) -> tuple[str, ...]:
     """The field names of a ``predictions.npz`` (``("u",)`` for files written before fields existed)."""
     with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
         return tuple(str(x) for x in data["fields"]) if "fields" in data.files else ("u",)
+
+
+def read_layout(path: str | Path) -> str:
+    """``"grid"`` or ``"nodes"``: how a ``predictions.npz`` holds its points (``"grid"`` for files
+    written before node evaluation existed)."""
+    with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
+        layout = str(data["layout"]) if "layout" in data.files else "grid"
+    if layout not in LAYOUTS:
+        raise ValueError(f"{path}: unknown layout {layout!r}")
+    return layout
 
 
 def read_predictions(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:

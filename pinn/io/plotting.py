@@ -38,28 +38,66 @@ def _by_field(grid: Mapping[str, np.ndarray], fields: Sequence[str], *arrays: np
     return [(f, *(np.asarray(a)[..., i] for a in arrays)) for i, f in enumerate(fields)]
 
 
+def _node_plane(nodes: Mapping[str, np.ndarray], *arrays: np.ndarray):
+    """Scattered nodes reduced to the plane of the first two coordinates: with more (a time
+    series), the rows at the last value of each further coordinate."""
+    names = list(nodes)
+    if len(names) < 2:
+        raise ValueError("solution plots need at least two coordinates")
+    keep = np.ones(len(nodes[names[0]]), dtype=bool)
+    fixed = {}
+    for n in names[2:]:
+        fixed[n] = float(np.max(nodes[n]))
+        keep &= nodes[n] == fixed[n]
+    return names[0], names[1], fixed, nodes[names[0]][keep], nodes[names[1]][keep], \
+        [np.asarray(a)[keep] for a in arrays]
+
+
+def _triangulation(x: np.ndarray, y: np.ndarray):
+    """A Delaunay triangulation of scattered nodes, with the triangles that bridge a hole or a
+    concave part (an edge over 3x the median edge) masked, so holes stay blank."""
+    from matplotlib.tri import Triangulation
+
+    tri = Triangulation(x, y)
+    t = tri.triangles
+    edges = np.stack([np.hypot(x[t[:, i]] - x[t[:, (i + 1) % 3]], y[t[:, i]] - y[t[:, (i + 1) % 3]])
+                      for i in range(3)], axis=1)
+    tri.set_mask(edges.max(axis=1) > 3 * np.median(edges))
+    return tri
+
+
 def plot_solution(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray, path: str | Path, *,
-                  fields: Sequence[str] = ("u",)) -> Path:
+                  fields: Sequence[str] = ("u",), layout: str = "grid") -> Path:
     """Heatmaps of prediction, reference and absolute error (second axis horizontal), one row per
-    field, saved to ``path``."""
-    return _save(solution_figure(grid, u_pred, u_ref, fields=fields), Path(path))
+    field, saved to ``path``; with ``layout="nodes"``, ``grid`` holds scattered nodes (drawn on
+    their triangulation)."""
+    return _save(solution_figure(grid, u_pred, u_ref, fields=fields, layout=layout), Path(path))
 
 
 def solution_figure(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray, *,
-                    fields: Sequence[str] = ("u",)) -> Figure:
+                    fields: Sequence[str] = ("u",), layout: str = "grid") -> Figure:
     """The figure of :func:`plot_solution`, unsaved (e.g. for TensorBoard)."""
     rows = _by_field(grid, fields, u_pred, u_ref)
     fig = Figure(figsize=(15, 4 * len(rows)), layout="constrained")
     axes = np.atleast_2d(fig.subplots(len(rows), 3))
     fixed = {}
+    tri = None
     for row, (field, u_p, u_r) in zip(axes, rows):
-        a, b, fixed, (pred, ref) = _plane(grid, u_p, u_r)
-        extent = [grid[b][0], grid[b][-1], grid[a][0], grid[a][-1]]
+        if layout == "nodes":  # space as it is: the first coordinate horizontal
+            b, a, fixed, xb, xa, (pred, ref) = _node_plane(grid, u_p, u_r)
+            tri = tri or _triangulation(xb, xa)
+        else:
+            a, b, fixed, (pred, ref) = _plane(grid, u_p, u_r)
+            extent = [grid[b][0], grid[b][-1], grid[a][0], grid[a][-1]]
         vmin, vmax = float(min(np.nanmin(pred), np.nanmin(ref))), float(max(np.nanmax(pred), np.nanmax(ref)))
         panels = [("prediction", pred, vmin, vmax, "viridis"), ("reference", ref, vmin, vmax, "viridis"),
                   ("|prediction - reference|", np.abs(pred - ref), None, None, "magma")]
         for ax, (title, data, lo, hi, cmap) in zip(row, panels):
-            im = ax.imshow(data, origin="lower", aspect="auto", extent=extent, vmin=lo, vmax=hi, cmap=cmap)
+            if layout == "nodes":
+                im = ax.tripcolor(tri, data, shading="gouraud", vmin=lo, vmax=hi, cmap=cmap)
+                ax.set_aspect("equal")
+            else:
+                im = ax.imshow(data, origin="lower", aspect="auto", extent=extent, vmin=lo, vmax=hi, cmap=cmap)
             ax.set_xlabel(b)
             ax.set_ylabel(a)
             ax.set_title(f"{field}: {title}" if len(rows) > 1 else title)
@@ -119,14 +157,14 @@ def plot_run(
     history: Sequence[Mapping],
     *,
     fields: Sequence[str] = ("u",),
+    layout: str = "grid",
 ) -> list[Path]:
-    """Write ``solution.png``, ``slices.png`` and ``loss.png`` into ``out_dir``."""
+    """Write ``solution.png``, ``slices.png`` (on a grid only) and ``loss.png`` into ``out_dir``."""
     out_dir = Path(out_dir)
-    return [
-        plot_solution(grid, u_pred, u_ref, out_dir / "solution.png", fields=fields),
-        plot_slices(grid, u_pred, u_ref, out_dir / "slices.png", fields=fields),
-        plot_loss(history, out_dir / "loss.png"),
-    ]
+    paths = [plot_solution(grid, u_pred, u_ref, out_dir / "solution.png", fields=fields, layout=layout)]
+    if layout == "grid":
+        paths.append(plot_slices(grid, u_pred, u_ref, out_dir / "slices.png", fields=fields))
+    return paths + [plot_loss(history, out_dir / "loss.png")]
 
 
 def plot_error_vs(key: str, points: Sequence[tuple[str, float]], path: str | Path) -> Path:
@@ -173,15 +211,27 @@ def plot_loss_curves(labels: Sequence[str], histories: Sequence[Sequence[Mapping
     return _save(fig, Path(path))
 
 
-def plot_solution_grid(items: Sequence[tuple[str, Mapping[str, np.ndarray], np.ndarray]], path: str | Path) -> Path:
-    """Predictions of several runs as heatmaps in a grid, one panel per run."""
+def plot_solution_grid(items: Sequence[tuple[str, Mapping[str, np.ndarray], np.ndarray]], path: str | Path, *,
+                       layouts: Sequence[str] | None = None) -> Path:
+    """Predictions of several runs as heatmaps in a grid, one panel per run (its first field);
+    ``layouts`` says, per run, whether its points are a ``"grid"`` (the default) or ``"nodes"``."""
+    layouts = list(layouts) if layouts is not None else ["grid"] * len(items)
     cols = min(4, len(items))
     rows = -(-len(items) // cols)
     fig = Figure(figsize=(4 * cols, 3.3 * rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols)).reshape(-1)
-    for ax, (label, grid, u) in zip(axes, items):
-        a, b, _, (pred,) = _plane(grid, u)
-        im = ax.imshow(pred, origin="lower", aspect="auto", extent=[grid[b][0], grid[b][-1], grid[a][0], grid[a][-1]])
+    for ax, (label, grid, u), layout in zip(axes, items, layouts):
+        u = np.asarray(u)
+        if layout == "grid" and u.ndim > len(grid):  # several fields: the first
+            u = u[..., 0]
+        if layout == "nodes":
+            b, a, _, xb, xa, (pred,) = _node_plane(grid, u if u.ndim == 1 else u[:, 0])
+            im = ax.tripcolor(_triangulation(xb, xa), pred, shading="gouraud")
+            ax.set_aspect("equal")
+        else:
+            a, b, _, (pred,) = _plane(grid, u)
+            im = ax.imshow(pred, origin="lower", aspect="auto",
+                           extent=[grid[b][0], grid[b][-1], grid[a][0], grid[a][-1]])
         ax.set_title(label, fontsize="small")
         ax.set_xlabel(b)
         ax.set_ylabel(a)

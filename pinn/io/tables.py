@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ReferenceTable", "read_table", "read_comsol"]
+__all__ = ["ReferenceTable", "read_table", "read_comsol", "table_nodes"]
 
 _TIME = re.compile(r"^t\s*=\s*([-+0-9.eE]+)$")
 
@@ -138,3 +138,34 @@ def read_table(path: str | Path, *, coordinates: Sequence[str] | None = None) ->
         coords = {c: arrays.pop(c) for c in coordinates}
         return ReferenceTable(coords, arrays, times)
     return read_comsol(path)
+
+
+def table_nodes(table: ReferenceTable, coordinates: Sequence[str], fields: Sequence[str], *,
+                time_name: str | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """A table as a PDE's reference nodes (:meth:`pinn.pdes.base.PDE.nodes`).
+
+    Args:
+        table: the table read.
+        coordinates: the PDE's coordinates, in order; with a time series, ``time_name`` among
+            them and every node repeated at every snapshot.
+        fields: the PDE's fields, which the table must hold.
+
+    Returns:
+        ``({coordinate: (M,)}, values)``: values ``(M,)`` for one field, ``(M, F)`` for several.
+    """
+    space = [c for c in coordinates if c != time_name]
+    missing = [c for c in space if c not in table.coordinates] + [f for f in fields if f not in table.fields]
+    if missing:
+        raise ValueError(f"the reference table lacks {missing}; it has coordinates {list(table.coordinates)} "
+                         f"and fields {list(table.fields)}")
+    if (table.times is not None) != (time_name is not None):
+        raise ValueError("a time-series table needs a time coordinate, and a table without snapshots a steady PDE")
+    cols = {c: table.coordinates[c] for c in space}
+    values = [np.asarray(table.fields[f], dtype=np.float64) for f in fields]
+    if table.times is not None:
+        n, t = len(table), len(table.times)
+        cols = {c: np.repeat(v, t) for c, v in cols.items()}  # node-major: every snapshot of node 0 first
+        cols[time_name] = np.tile(table.times, n)
+        values = [v.reshape(-1) for v in values]
+    out = values[0] if len(values) == 1 else np.stack(values, axis=1)
+    return {c: cols[c] for c in coordinates}, out

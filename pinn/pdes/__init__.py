@@ -5,9 +5,12 @@ from pinn.pdes.base import PDE
 from pinn.pdes.burgers import Burgers
 from pinn.pdes.heat import Heat
 from pinn.pdes.heat2d import Heat2D
+from pinn.pdes.heat_ball import HeatBall
 from pinn.pdes.kovasznay import Kovasznay
+from pinn.pdes.lid_driven import LidDrivenCavity
 from pinn.pdes.poisson import Poisson
+from pinn.pdes.poisson_holes import PoissonHoles
 from pinn.pdes.poisson_nd import PoissonND
 from pinn.pdes.wave import Wave
 
-__all__ = ["PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "Kovasznay", "Poisson", "PoissonND", "Wave"]
+__all__ = ["PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "HeatBall", "Kovasznay", "LidDrivenCavity", "Poisson", "PoissonHoles", "PoissonND", "Wave"]

@@ -32,7 +32,8 @@ class PDE(abc.ABC):
       with several, it returns ``{equation: tensor}``, each its own loss term), and
       ``gauge``, the fields fixed only up to a constant (compared after removing their mean),
     * ``domain`` (an attribute set in ``__init__``),
-    * :meth:`residual`, :meth:`conditions` and :meth:`solution`,
+    * :meth:`residual`, :meth:`conditions`, and :meth:`solution` (a closed form) or
+      :meth:`nodes` (a reference table, e.g. from a finite-element solver),
     * optionally ``periodic``: the names of coordinates in which the solution is periodic
       over the domain's box.  The network is then built periodic in them (see
       :class:`~pinn.nets.mlp.MLP`), so these boundaries need no loss term,
@@ -63,14 +64,24 @@ class PDE(abc.ABC):
     def conditions(self) -> tuple[Term, ...]:
         """The initial and boundary conditions, as residual terms."""
 
-    @abc.abstractmethod
     def solution(self, coords: Mapping[str, Array]) -> Array:
         """The reference solution at points given coordinate-wise (arrays of one common shape);
         with several :attr:`fields`, a mapping from each field's name to its array.
 
         Accepts float64 numpy arrays or torch tensors and returns the same kind;
         torch inputs keep the autograd graph, so the residual can be checked on it.
+
+        A PDE without a closed form gives :meth:`nodes` instead and leaves this out.
         """
+        raise NotImplementedError(f"{self.name} has no closed-form solution: it is scored at the nodes of its "
+                                  f"reference table (nodes()), and observations must come from a file (data.path)")
+
+    def nodes(self) -> tuple[dict[str, np.ndarray], np.ndarray] | None:
+        """The reference at scattered nodes, for a PDE scored on a table (a finite-element
+        solution): ``({coordinate: (N,) array}, values)`` with values ``(N,)``, or ``(N, F)``
+        with several fields; ``None`` (the default) for a PDE scored by :meth:`solution` on a grid.
+        See :func:`pinn.io.tables.table_nodes`."""
+        return None
 
     # -- concrete, final --------------------------------------------------------------
 

@@ -47,8 +47,11 @@ def box_factor(domain: Domain, coords, names):
 class HardConstraint(nn.Module):
     """``pde.constrain(net(p), coords(p))``: a network whose output meets ``pde.hard_terms`` exactly.
 
+    With several fields, ``constrain(u, coords)`` takes and returns ``{field: tensor}``, so
+    each field gets its own transform (a velocity held on the walls, a pressure left free).
+
     Args:
-        net: the network, ``(N, d) -> (N, 1)``.
+        net: the network, ``(N, d) -> (N, F)``, one output per field.
         pde: a PDE that defines ``hard_terms`` and ``constrain``.
 
     Raises:
@@ -62,10 +65,15 @@ class HardConstraint(nn.Module):
                              f"coords)); set hard_constraints=false")
         self.net = net
         self.coordinates = tuple(pde.domain.coordinates)
+        self.fields = tuple(pde.fields)
         self.hard_terms = tuple(pde.hard_terms)
         self._constrain = pde.constrain
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, d) -> (N, 1)`` (a single point ``(d,)`` under ``vmap`` too)."""
-        u = self.net(x).squeeze(-1)
-        return self._constrain(u, dict(zip(self.coordinates, x.unbind(-1)))).unsqueeze(-1)
+        """``(N, d) -> (N, F)`` (a single point ``(d,)`` under ``vmap`` too)."""
+        coords = dict(zip(self.coordinates, x.unbind(-1)))
+        if len(self.fields) == 1:
+            return self._constrain(self.net(x).squeeze(-1), coords).unsqueeze(-1)
+        raw = dict(zip(self.fields, self.net(x).unbind(-1)))
+        out = self._constrain(raw, coords)
+        return torch.stack([out[f] for f in self.fields], dim=-1)

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
+from pinn.geometry.primitives import Box
+from pinn.physics.normals import normal_of
 from pinn.physics.sampling import Sampler
 
 __all__ = ["Domain", "box_grid", "default_resolution"]
@@ -114,6 +116,12 @@ class Domain:
                 p[:, -1] = rows[:, -1]
             pts[mask] = self._scale(p)
         return pts
+
+    def normal(self, coords: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The outward unit normal at points on the box's faces, ``{space coordinate: component}``
+        (see :mod:`pinn.physics.normals`)."""
+        s = len(self.space_names)
+        return normal_of(Box(self.lower[:s], self.upper[:s], names=self.space_names), self.space_names, coords)
 
     def default_resolution(self, *, points: int = 1_000_000) -> list[int]:
         """Grid points per coordinate when none are given (see :func:`default_resolution`)."""

@@ -2,7 +2,8 @@
 
 It gives the point sets ``interior``, ``boundary`` (the whole boundary, uniform by measure),
 ``initial`` (with time), and one set per named boundary part, ``boundary:PART``
-(``boundary:holes``, ``boundary:lid``), so that each part can carry its own condition.  A
+(``boundary:holes``, ``boundary:lid``), so that each part can carry its own condition, and one
+set per named point, ``point:NAME``, for point constraints.  A
 part's set gets the share of ``points.boundary`` its measure gives (:meth:`share`), so the
 density along the boundary is the same on every part.
 
@@ -13,18 +14,19 @@ Evaluation uses the bounding box's grid, with the points outside the shape maske
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
 
 from pinn.geometry.base import Geometry
 from pinn.physics.domains import box_grid, default_resolution
+from pinn.physics.normals import normal_of
 from pinn.physics.sampling import Sampler
 
 __all__ = ["ShapeDomain"]
 
-PART = "boundary:"
+PART, POINT = "boundary:", "point:"
 
 
 class ShapeDomain:
@@ -35,10 +37,14 @@ class ShapeDomain:
         time: ``(t0, t1)``, or ``None`` for a steady problem.
         names: the spatial coordinates' names (default ``x, y, z`` or the box's own).
         time_name: the time coordinate's name.
+        points: named points of the shape, ``{"origin": (0, 0)}``, each a point set
+            ``point:NAME`` (all its rows that point; with time, at sampled times) for a point
+            constraint such as p(0, 0) = 0.
     """
 
     def __init__(self, geometry: Geometry, time: Sequence[float] | None = None, *,
-                 names: Sequence[str] | None = None, time_name: str = "t"):
+                 names: Sequence[str] | None = None, time_name: str = "t",
+                 points: Mapping[str, Sequence[float]] | None = None):
         if not isinstance(geometry, Geometry):
             raise TypeError(f"geometry must be a pinn.geometry.Geometry, got {type(geometry).__name__}")
         names = tuple(names) if names is not None else tuple(getattr(geometry, "names", ("x", "y", "z")[:geometry.dim]))
@@ -57,6 +63,14 @@ class ShapeDomain:
         self.time_name = time_name if time is not None else None
         self.coordinates = names + ((time_name,) if time is not None else ())
         self.lower, self.upper = lower.to(torch.float64), upper.to(torch.float64)
+        self.points = {}
+        for key, at in dict(points or {}).items():
+            x = torch.as_tensor(at, dtype=torch.float64).reshape(-1)
+            if not str(key).isidentifier() or x.numel() != geometry.dim or not bool(torch.isfinite(x).all()):
+                raise ValueError(f"points must map names to {geometry.dim} finite coordinates, got {key!r}: {at!r}")
+            if float(geometry.sdf(x[None])[0]) > 1e-12:
+                raise ValueError(f"the point {key!r} {x.tolist()} lies outside the shape")
+            self.points[str(key)] = x
 
     @property
     def dim(self) -> int:
@@ -69,10 +83,13 @@ class ShapeDomain:
     @property
     def point_sets(self) -> tuple[str, ...]:
         base = ("interior", "initial", "boundary") if self.time_name else ("interior", "boundary")
-        return base + tuple(PART + p for p in self.parts)
+        return base + tuple(PART + p for p in self.parts) + tuple(POINT + p for p in self.points)
 
     def share(self, which: str) -> float:
-        """The fraction of the boundary's measure that the set ``which`` (a ``boundary:PART``) covers."""
+        """The fraction of the boundary's measure that the set ``which`` (a ``boundary:PART``) covers;
+        0 for a named point (``point:NAME``), which gets one row."""
+        if which.startswith(POINT):
+            return 0.0
         part = which[len(PART):]
         return self.geometry.measure_of(part) / self.geometry.measure_of()
 
@@ -81,7 +98,9 @@ class ShapeDomain:
         if which not in self.point_sets:
             raise ValueError(f"unknown point set {which!r}; this domain has {self.point_sets}")
         s = self.geometry.dim
-        if which in ("interior", "initial"):
+        if which.startswith(POINT):
+            space = self.points[which[len(POINT):]].expand(n, s).clone()
+        elif which in ("interior", "initial"):
             space = self.geometry.sample_interior(n, generator=generator, sampler=sampler)
         else:
             parts = None if which == "boundary" else [which[len(PART):]]
@@ -94,6 +113,11 @@ class ShapeDomain:
             unit = sampler.sample(n, 1, generator=generator)
             t = self.lower[s] + unit * (self.upper[s] - self.lower[s])
         return torch.cat([space, t], dim=1)
+
+    def normal(self, coords: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The outward unit normal at boundary points, ``{space coordinate: component}`` (see
+        :mod:`pinn.physics.normals`)."""
+        return normal_of(self.geometry, self.space_names, coords)
 
     def inside(self, points: np.ndarray) -> np.ndarray:
         """``(n,)`` bool: which ``(n, dim)`` points lie in the closed shape (time aside)."""

@@ -10,7 +10,8 @@ import torch
 
 __all__ = ["Term", "POINT_SETS", "DerivativeEngine"]
 
-#: The point sets every domain provides (a domain over a shape adds ``boundary:PART``, one per named part).
+#: The point sets every domain provides (a domain over a shape adds ``boundary:PART``, one per named
+#: part, and ``point:NAME``, one per named point).
 POINT_SETS = ("interior", "initial", "boundary")
 
 TermFn = Callable[[Mapping[str, torch.Tensor], Mapping[str, torch.Tensor]], torch.Tensor]
@@ -22,8 +23,9 @@ class Term:
 
     Args:
         name: the loss term's name, unique within a PDE (``"residual"``, ``"initial"``, ...).
-        points: the point set it lives on, one of :data:`POINT_SETS`, or ``boundary:PART`` for one
-            named part of a shape's boundary (:class:`pinn.physics.shape_domain.ShapeDomain`).
+        points: the point set it lives on, one of :data:`POINT_SETS`, ``boundary:PART`` for one
+            named part of a shape's boundary, or ``point:NAME`` for one of its named points (a
+            point constraint such as p(0, 0) = 0; see :class:`pinn.physics.shape_domain.ShapeDomain`).
         fields: the field names it reads, e.g. ``("u", "u_x", "u_xx")``.
         fn: ``fn(fields, coords) -> residual``. ``fields`` maps each name in
             ``fields`` to a tensor, ``coords`` maps each coordinate name to a tensor,
@@ -37,9 +39,10 @@ class Term:
     fn: TermFn
 
     def __post_init__(self):
-        if self.points not in POINT_SETS and not (self.points.startswith("boundary:") and len(self.points) > 9):
-            raise ValueError(f"term {self.name!r}: points must be one of {POINT_SETS} or 'boundary:PART', "
-                             f"got {self.points!r}")
+        named = any(self.points.startswith(p) and len(self.points) > len(p) for p in ("boundary:", "point:"))
+        if self.points not in POINT_SETS and not named:
+            raise ValueError(f"term {self.name!r}: points must be one of {POINT_SETS}, 'boundary:PART' or "
+                             f"'point:NAME', got {self.points!r}")
 
 
 class DerivativeEngine(abc.ABC):

@@ -20,7 +20,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from pinn.io import files as io
-from pinn.io.evaluation import evaluate_grid
+from pinn.io.evaluation import evaluate
 from pinn.io.plotting import plot_run
 from pinn.io.progress import make_progress
 from pinn.physics.coefficients import WithCoefficients
@@ -210,17 +210,17 @@ def _data_parallel(job: Job, points: Mapping, should_stop):
 
 
 def _finish(job: Job, run_dir: Path, result, *, plots: bool) -> dict:
-    """Evaluate on the grid and write the outputs; ``metrics.json`` last."""
+    """Evaluate (on the grid, or at the reference table's nodes) and write the outputs; ``metrics.json`` last."""
     start = time.perf_counter()
-    ev = evaluate_grid(job.model, job.pde, job.resolution, chunk_size=job.chunk_size)
+    ev = evaluate(job.model, job.pde, job.resolution, chunk_size=job.chunk_size)
     eval_seconds = time.perf_counter() - start
     io.write_history(run_dir / io.HISTORY, result.history)
     u_pred, u_ref = ev.compared()  # gauge fields (a pressure) with their means removed, as compared
-    io.write_predictions(run_dir / io.PREDICTIONS, ev.grid, u_pred, u_ref, fields=ev.fields)
+    io.write_predictions(run_dir / io.PREDICTIONS, ev.grid, u_pred, u_ref, fields=ev.fields, layout=ev.layout)
     io.save_checkpoint(run_dir / io.CHECKPOINT,
                        {"model": job.model.state_dict(), "optimizer": result.optimizer_state, "pde": job.pde.name})
     if plots:
-        plot_run(run_dir / "plots", ev.grid, u_pred, u_ref, result.history, fields=ev.fields)
+        plot_run(run_dir / "plots", ev.grid, u_pred, u_ref, result.history, fields=ev.fields, layout=ev.layout)
     metrics = {
         **ev.metrics,
         "pde": job.pde.name,
