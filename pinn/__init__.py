@@ -12,12 +12,13 @@ from pinn.physics.constraints import HardConstraint
 from pinn.physics.domains import Domain
 from pinn.diff.engines import get_engine
 from pinn.nets.ensemble import train_ensemble
-from pinn.io.evaluation import evaluate_grid, max_abs_error, predict, relative_l2
+from pinn.io.evaluation import evaluate, evaluate_grid, max_abs_error, predict, relative_l2
 from pinn.training.losses import PINNLoss
 from pinn.nets.mlp import MLP
 from pinn.physics.observations import Observations, load_observations, sample_observations
-from pinn.pdes import PDE, AllenCahn, Burgers, Heat, Heat2D, Kovasznay, Poisson, Wave
+from pinn.pdes import PDE, AllenCahn, Burgers, Heat, Heat2D, Kovasznay, Poisson, Schrodinger, Wave
 from pinn.physics.sampling import get_sampler
+from pinn.physics.shape_domain import ShapeDomain
 from pinn.physics.terms import Term
 from pinn.training.job import Job
 from pinn.training.loop import Trainer, TrainResult
@@ -27,9 +28,9 @@ from pinn.training.weighting import GradNorm
 
 __all__ = [
     "__version__",
-    "PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "Kovasznay", "Poisson", "Wave", "Domain", "Term",
+    "PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "Kovasznay", "Poisson", "Schrodinger", "Wave", "Domain", "ShapeDomain", "Term",
     "MLP", "HardConstraint", "get_activation", "get_engine", "get_sampler",
     "train", "Job", "Trainer", "TrainResult", "Adam", "QuasiNewton", "GradNorm", "PINNLoss", "RARD", "train_ensemble",
     "Observations", "load_observations", "sample_observations",
-    "evaluate_grid", "predict", "relative_l2", "max_abs_error",
+    "evaluate", "evaluate_grid", "predict", "relative_l2", "max_abs_error",
 ]

@@ -8,7 +8,12 @@ alone, so nobody types a figure into it.
 
     python scripts/reproduce.py                      # every preset (hours on 2 cores)
     python scripts/reproduce.py burgers heat         # some of them
+    python scripts/reproduce.py --suite pinnacle     # the PINNacle suite's presets
     python scripts/reproduce.py --render             # only re-render RESULTS.md from results.json
+
+RESULTS.md has one table of every preset, and one of the PINNacle suite: each of its problems
+with PINNacle's vanilla-PINN figure and its best published one (with the method), ours beside
+them, and, for a problem without a preset, why.
 """
 
 from __future__ import annotations
@@ -46,7 +51,34 @@ PRESETS = {
     "poisson": ("poisson", [], "2-D Poisson, steady", "report", "-", "none (manufactured solution)"),
     "kovasznay": ("kovasznay", [], "Kovasznay flow, Re = 20 (u, v, p)", "<= 1e-4", "15 min", "-"),
     "pnd": ("pnd", [], "PINNacle PNd: 5-D Poisson", "<= 1e-4", "15 min", "4.58e-4 (LRA; vanilla 3.04e-3)"),
+    "hnd": ("hnd", [], "PINNacle HNd: heat on the 5-D ball, du/dn = u", "<= 3e-5", "15 min",
+            "1.19e-4 (Adam + L-BFGS; vanilla 3.61e-1)"),
+    "poisson2d_c": ("poisson2d_c", [], "PINNacle Poisson2d-C: Laplace on a plate with 4 holes", "<= 1e-3", "20 min",
+                    "1.23e-2 (NTK; vanilla 6.94e-1)"),
+    "ns2d_c": ("ns2d_c", [], "PINNacle NS2d-C: lid-driven cavity, nu = 0.01 (u, v, p)", "<= 5e-3", "30 min",
+               "3.60e-2 (LAAF; vanilla 4.70e-2)"),
 }
+
+# PINNacle's problems (../shared/data/pinnacle/README.md, REFERENCES.md): preset (or None, with
+# why), vanilla PINN, best published (method).  Issue 16's targets are the PRESETS rows'.
+PINNACLE = {
+    "Burgers1d-C": ("burgers", "1.45e-2", "1.33e-2 (Adam + L-BFGS), measured against a file itself 1.33e-2 off "
+                                          "the exact solution; ours is against the exact one"),
+    "Wave1d-C": ("wave", "about 0.5", "9.79e-2 (5x100 network; secondary source)"),
+    "Heat2d-MS": ("heat2d_ms", "6.21e-2", "6.21e-2 (vanilla; REFERENCES.md) or 1.73e-2 (issue 16): sources disagree"),
+    "Poisson2d-C": ("poisson2d_c", "6.94e-1", "1.23e-2 (NTK)"),
+    "NS2d-C": ("ns2d_c", "4.70e-2", "3.60e-2 (LAAF)"),
+    "PNd": ("pnd", "3.04e-3", "4.58e-4 (LRA)"),
+    "HNd": ("hnd", "3.61e-1", "1.19e-4 (Adam + L-BFGS)"),
+    "HInv": (None, "1.57e+0", "1.19e-2 (hp-VPINN) or 5.09e-2 (LRA): main table and appendix disagree",
+             "no preset yet: needs observations of u beside a learned coefficient field a(x, y)"),
+    "Heat2d-LT": (None, "9.99e-1", "9.99e-1 (every method fails)",
+                  "no preset yet: time-marching windows over t in [0, 100] are not built"),
+    "Kovasznay (not in PINNacle's table)": ("kovasznay", "-", "-"),
+    "Schrodinger (Raissi et al. 2019)": (None, "-", "1.97e-3 (Raissi et al.)",
+                                         "no preset yet: needs the spectral reference and the PDE"),
+}
+SUITES = {"pinnacle": [v[0] for v in PINNACLE.values() if v[0] is not None]}
 
 
 def machine() -> str:
@@ -127,6 +159,24 @@ def render(results: dict) -> str:
         lines.append(f"| `{name}` | {problem} | {ours} | {target}{budget_note} | {met(r, target, budget)} | {train} | "
                      f"{r['wall_seconds']:.0f} s | "
                      f"{r.get('seed', '')} | {published} | {r['machine']}, {r['date']} |")
+    lines += ["", "## The PINNacle suite", "",
+              "`python scripts/reproduce.py --suite pinnacle`. Rel. L2 over all fields together, each field's "
+              "beside it; PINNacle's figures are its mean over runs on GPUs, ours one seed on the machine named.", "",
+              "| problem | preset | ours | vanilla PINN | best published (method) | met issue 16's target |",
+              "|---|---|---|---|---|---|"]
+    for problem, (name, vanilla, best, *why) in PINNACLE.items():
+        r = results.get(name) if name else None
+        if name is None:
+            lines.append(f"| {problem} | - | {why[0]} | {vanilla} | {best} | no |")
+        elif r is None or "failed" in r:
+            lines.append(f"| {problem} | `{name}` | {'not run yet' if r is None else 'failed'} | {vanilla} | {best} | no |")
+        else:
+            fields = r.get("rel_l2_fields")
+            ours = f"{r['rel_l2']:.2e}" + (" (" + ", ".join(f"{k} {v:.2e}" for k, v in fields.items()) + ")"
+                                           if fields else "")
+            _, _, _, target, budget, _ = PRESETS[name]
+            lines.append(f"| {problem} | `{name}` | {ours} | {vanilla} | {best} | {met(r, target, budget)} "
+                         f"({target}{', ' + budget if budget != '-' else ''}) |")
     lines += ["", "Commands:", ""] + [f"- `{name}`: `{r['command']}`" for name, r in results.items()]
     return "\n".join(lines) + "\n"
 
@@ -135,7 +185,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("names", nargs="*", help=f"presets to run (default: all): {', '.join(PRESETS)}")
     p.add_argument("--render", action="store_true", help="only re-render RESULTS.md")
+    p.add_argument("--suite", choices=sorted(SUITES), help="run a suite's presets (after any named)")
     args = p.parse_args()
+    if args.suite:
+        args.names = list(dict.fromkeys(args.names + SUITES[args.suite]))
     unknown = [n for n in args.names if n not in PRESETS]
     if unknown:
         p.error(f"unknown presets {unknown}; choose from {', '.join(PRESETS)}")

@@ -129,10 +129,11 @@ def test_evaluate_nodes_refuses_a_pde_without_a_table():
         evaluate_nodes(torch.nn.Linear(2, 1), Heat())
 
 
-# Untrained the error is about 1 (u = 0 gives 1); this run reaches a few 1e-2.
-SHORT = ["pde=poisson2d_c", "points.interior=1000", "points.boundary=600", "stages.adam.steps=300",
-         "stages.quasi_newton.steps=300", "stages.quasi_newton.method=ssbfgs", "stages.quasi_newton.float64=true",
-         "checkpoint.every=0"]
+# Both conditions exact through distance functions (the preset's way; as loss terms the network
+# sits at u = 0.5 for thousands of steps).  Untrained the error is about 0.4 (u = 0 gives 1).
+SHORT = ["pde=poisson2d_c", "hard_constraints=true", "model.width=20", "model.depth=3", "points.interior=800",
+         "stages.adam.steps=200", "stages.quasi_newton.steps=200", "stages.quasi_newton.method=ssbfgs",
+         "stages.quasi_newton.float64=true", "checkpoint.every=0"]
 
 
 @pytest.mark.slow
@@ -145,7 +146,7 @@ def test_poisson2d_c_trains_evaluates_at_the_nodes_and_replots(tmp_path):
     cfg = check_config(SHORT)
     job = build(cfg)
     untrained = evaluate(job.model, job.pde, job.resolution).metrics["rel_l2"]
-    bound = 0.1
+    bound = 0.02
     assert 5 * bound <= min(untrained, 1.0), untrained
     m = run_training(cfg, tmp_path / "run")
     assert m["rel_l2"] < bound, m

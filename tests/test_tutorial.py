@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "adding-a-pde.md"
@@ -67,7 +68,11 @@ def test_the_two_field_system_of_the_tutorial_trains(tmp_path):
     # u = 0 gives 1, an untrained network about as much; this short run reaches about 1e-3
     assert metrics["rel_l2"] < 0.05 and metrics["rel_l2_u"] < 0.05 and metrics["rel_l2_v"] < 0.05, metrics
     header = (tmp_path / "runs" / "cauchy" / "history.csv").read_text().splitlines()[0].split(",")
-    assert {"cauchy_riemann_1", "cauchy_riemann_2", "boundary_u", "boundary_v"} <= set(header)
+    assert {"cauchy_riemann_1", "cauchy_riemann_2", "outer_u", "outer_v", "hole_u"} <= set(header)
+    with np.load(tmp_path / "runs" / "cauchy" / "predictions.npz") as saved:  # the hole is left out
+        x, y = np.meshgrid(saved["x"], saved["y"], indexing="ij")
+        hole = np.hypot(x - 0.5, y - 0.5) < 0.2 - 1e-9
+        assert hole.any() and np.isnan(saved["u_ref"][hole]).all() and not np.isnan(saved["u_ref"][~hole]).any()
     (tmp_path / "cauchy.py").write_text((tmp_path / "cauchy.py").read_text().replace('"v_y")', '"w_y")'))
     bad = subprocess.run(["bash", "-c", command.replace("runs/cauchy", "runs/bad")], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=120)

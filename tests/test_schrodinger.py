@@ -1,0 +1,89 @@
+"""The nonlinear Schrodinger equation (Raissi et al. 2019): its residual vanishes on the exact
+soliton, its hard constraint holds the initial data, its spectral reference converges and
+conserves mass, and solution() reproduces the reference's snapshots."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from pinn import PINNLoss, Schrodinger, get_engine, get_sampler
+from pinn.pdes import _spectral
+from pinn.physics.constraints import HardConstraint
+
+
+class _Soliton(torch.nn.Module):
+    """h = a sech(a x) exp(i a^2 t / 2), an exact solution of i h_t + 0.5 h_xx + |h|^2 h = 0."""
+
+    def __init__(self, a=1.3):
+        super().__init__()
+        self.a, self.dummy = a, torch.nn.Parameter(torch.zeros((), dtype=torch.float64))
+
+    def forward(self, p):
+        x, t = p[:, 0], p[:, 1]
+        amp = self.a / torch.cosh(self.a * x)
+        phase = self.a**2 * t / 2
+        return torch.stack([amp * torch.cos(phase), amp * torch.sin(phase)], dim=1) + 0 * self.dummy
+
+
+def _points(pde, n=400):
+    g = torch.Generator().manual_seed(0)
+    return {w: pde.domain.sample(w, n, get_sampler("uniform"), generator=g) for w in pde.domain.point_sets}
+
+
+def test_residual_vanishes_on_the_exact_soliton_and_not_on_a_wrong_phase():
+    pde = Schrodinger()
+    loss = PINNLoss(pde, get_engine("autograd"), exact=pde.hard_terms)  # the soliton has other initial data
+    res = loss.residuals(_Soliton(), {"interior": _points(pde)["interior"]})
+    assert max(float(r.detach().abs().max()) for r in res.values()) < 1e-12
+    wrong = _Soliton()
+    wrong.forward = lambda p: _Soliton.forward(wrong, p * torch.tensor([1.0, 1.1], dtype=torch.float64))
+    bad = loss.residuals(wrong, {"interior": _points(pde)["interior"]})
+    assert float(bad["schrodinger_re"].detach().abs().max()) > 1e-2
+
+
+def test_engines_agree_and_the_hard_constraint_holds_the_initial_data():
+    from pinn import MLP
+
+    pde = Schrodinger()
+    net = MLP(pde.domain.lower, pde.domain.upper, width=10, depth=2, outputs=2, periodic=pde.periodic_indices(),
+              generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    model = HardConstraint(net, pde)
+    pts = _points(pde, 64)
+    res = PINNLoss(pde, get_engine("autograd")).residuals(model, pts)
+    assert max(float(res[k].detach().abs().max()) for k in ("initial_u", "initial_v")) < 1e-14
+    ref = PINNLoss(pde, get_engine("autograd"), exact=pde.hard_terms).residuals(model, pts)
+    got = PINNLoss(pde, get_engine("func"), exact=pde.hard_terms).residuals(model, pts)
+    for k in ref:
+        torch.testing.assert_close(got[k], ref[k], rtol=0, atol=1e-10)
+
+
+def test_reference_starts_from_2_sech_conserves_mass_and_is_reproduced_by_solution():
+    from pinn.pdes.schrodinger import load_reference
+
+    ref = load_reference()
+    x, t, h = ref["x"], ref["t"], ref["h"]
+    assert h.shape == (512, 801) and t[-1] == pytest.approx(math.pi / 2, abs=1e-15)
+    np.testing.assert_allclose(h[:, 0], 2 / np.cosh(x), atol=1e-14)
+    mass = (np.abs(h) ** 2).sum(axis=0) * 10 / 512
+    assert np.abs(mass - mass[0]).max() < 1e-10  # the NLS conserves the L2 norm; so does the solver
+    assert 3.9 < np.abs(h).max() < 4.1  # the second-order soliton's peak, at t = pi/4 (about 4)
+    pde = Schrodinger()
+    got = pde.solution({"x": x[::8], "t": np.full(64, t[123])})
+    np.testing.assert_allclose(got["u"] + 1j * got["v"], h[::8, 123], atol=1e-12)
+    # between nodes: trigonometric in x, so a shifted point agrees with the interpolant
+    mid = pde.solution({"x": np.array([0.01]), "t": np.array([t[400]])})
+    exact = _spectral.fourier_interpolate(x / 5, h[:, 400].real, np.array([0.01 / 5]))
+    assert abs(mid["u"][0] - exact[0]) < 1e-12
+
+
+@pytest.mark.slow
+def test_spectral_solver_converges_in_modes_and_steps():
+    x, _, base = _spectral.solve_nls(512, 25, saves=100)
+    _, _, finer_t = _spectral.solve_nls(512, 50, saves=100)
+    _, _, more = _spectral.solve_nls(1024, 25, saves=100)
+    _, _, fewer = _spectral.solve_nls(256, 25, saves=100)
+    assert np.abs(finer_t - base).max() < 1e-7  # ETDRK4, dt = pi / 5000
+    assert np.abs(more[::2] - base).max() < 1e-9  # 512 modes: converged
+    assert np.abs(fewer - base[::2]).max() > 1e-6  # 256 are not: the check can fail
