@@ -163,3 +163,26 @@ def test_kovasznay_trains_plots_and_evaluates_per_field(tmp_path):
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["rel_l2_p"] == m["rel_l2_p"]
     paths = plot_run_dir(tmp_path / "run", out_dir=tmp_path / "replot")
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_one_network_per_field_keeps_the_fields_apart_and_the_engines_agree():
+    from pinn.cli.build import build
+    from pinn.cli.compose import compose_config
+    from pinn.nets.per_field import PerFieldMLP
+
+    job = build(compose_config(["pde=kovasznay", "model=per_field", "model.width=8", "model.depth=2",
+                                "precision=float64"]))
+    net = job.model
+    assert isinstance(net, PerFieldMLP) and len(net.nets) == 3
+    x = _points(Kovasznay(), "interior", 16)
+    out = net(x)
+    assert out.shape == (16, 3)
+    own, other = torch.autograd.grad(out[:, 0].sum(), [net.nets[0].layers[0].weight, net.nets[1].layers[0].weight])
+    assert own.abs().max() > 0 and other.abs().max() == 0  # u does not see v's network
+    pts = {w: _points(job.pde, w, 32) for w in job.pde.domain.point_sets}
+    ref = PINNLoss(job.pde, get_engine("autograd")).residuals(net, pts)
+    got = PINNLoss(job.pde, get_engine("func")).residuals(net, pts)
+    for k in ref:
+        torch.testing.assert_close(got[k], ref[k], rtol=0, atol=1e-10)
+    with pytest.raises(ValueError, match="outputs must be a positive integer"):
+        PerFieldMLP(torch.zeros(2), torch.ones(2), outputs=0, generator=torch.Generator())
