@@ -186,3 +186,32 @@ def test_one_network_per_field_keeps_the_fields_apart_and_the_engines_agree():
         torch.testing.assert_close(got[k], ref[k], rtol=0, atol=1e-10)
     with pytest.raises(ValueError, match="outputs must be a positive integer"):
         PerFieldMLP(torch.zeros(2), torch.ones(2), outputs=0, generator=torch.Generator())
+
+
+def test_taylor_green_vortex_residuals_vanish_and_engines_agree():
+    from pinn.pdes import TaylorGreen
+
+    pde = TaylorGreen(nu=0.05, t1=2.0)
+
+    class Exact(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dummy = torch.nn.Parameter(torch.zeros((), dtype=torch.float64))
+
+        def forward(self, x):
+            s = pde.solution({"x": x[:, 0], "y": x[:, 1], "t": x[:, 2]})
+            return torch.stack([s["u"], s["v"], s["p"]], dim=1) + 0 * self.dummy
+
+    pts = {w: _points(pde, w) for w in pde.domain.point_sets}
+    res = PINNLoss(pde, get_engine("autograd")).residuals(Exact(), pts)
+    assert max(float(r.detach().abs().max()) for r in res.values()) < 1e-12
+    slow = lambda x: Exact()(x) * torch.tensor([1.0, 1.0, 0.9], dtype=torch.float64)  # noqa: E731
+    assert float(PINNLoss(pde, get_engine("autograd")).residuals(slow, pts)["momentum_x"].detach().abs().max()) > 1e-2
+    net = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, outputs=3,
+              generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    small = {w: _points(pde, w, 32) for w in pde.domain.point_sets}
+    ref = PINNLoss(pde, get_engine("autograd")).residuals(net, small)
+    for engine in ("func", "taylor"):
+        got = PINNLoss(pde, get_engine(engine)).residuals(net, small)
+        for k in ref:
+            torch.testing.assert_close(got[k], ref[k], rtol=0, atol=1e-10)

@@ -12,6 +12,7 @@ from pinn.pdes.poisson import Poisson
 from pinn.pdes.poisson_holes import PoissonHoles
 from pinn.pdes.poisson_nd import PoissonND
 from pinn.pdes.schrodinger import Schrodinger
+from pinn.pdes.taylor_green import TaylorGreen
 from pinn.pdes.wave import Wave
 
-__all__ = ["PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "HeatBall", "Kovasznay", "LidDrivenCavity", "Poisson", "PoissonHoles", "PoissonND", "Schrodinger", "Wave"]
+__all__ = ["PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "HeatBall", "Kovasznay", "LidDrivenCavity", "Poisson", "PoissonHoles", "PoissonND", "Schrodinger", "TaylorGreen", "Wave"]
