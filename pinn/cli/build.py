@@ -176,6 +176,7 @@ def build(cfg: DictConfig) -> Job:
         raise ValueError("learning pde coefficients needs observations: set data.path or data.samples")
     loss = PINNLoss(trained_pde, engine, weights=OmegaConf.to_container(cfg.loss.weights),
                     data=observations is not None, causal_chunks=cfg.loss.causal_chunks,
+                    data_field=observations.field if observations is not None else None,
                     causal_eps=cfg.loss.causal_eps, exact=pde.hard_terms if cfg.hard_constraints else ())
     trainer = build_trainer(cfg)
     if cfg.checkpoint.keep < 1 or cfg.checkpoint.every < 0:
@@ -209,12 +210,16 @@ def build(cfg: DictConfig) -> Job:
 def _observations(cfg: DictConfig, pde: PDE, sampler: Sampler, generator: torch.Generator) -> Observations | None:
     if cfg.data.path and cfg.data.samples:
         raise ValueError("set either data.path or data.samples, not both")
+    field = cfg.data.get("field")
+    if field is not None and field not in pde.fields:
+        raise ValueError(f"data.field {field!r} is not a field of {pde.name}; its fields are {list(pde.fields)}")
     if cfg.data.path:
-        return load_observations(cfg.data.path, pde.domain.coordinates)
+        return load_observations(cfg.data.path, pde.domain.coordinates, field=field or pde.fields[0])
     if cfg.data.samples:
-        return sample_observations(pde, cfg.data.samples, noise=cfg.data.noise, sampler=sampler, generator=generator)
-    if cfg.data.noise:
-        raise ValueError("data.noise applies to sampled observations; set data.samples too")
+        return sample_observations(pde, cfg.data.samples, noise=cfg.data.noise, noise_std=cfg.data.noise_std,
+                                   sampler=sampler, generator=generator, field=field)
+    if cfg.data.noise or cfg.data.noise_std:
+        raise ValueError("data.noise and data.noise_std apply to sampled observations; set data.samples too")
     return None
 
 

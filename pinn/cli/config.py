@@ -55,6 +55,8 @@ class DataConfig:
     path: Optional[str] = None
     samples: int = 0
     noise: float = 0.0
+    noise_std: float = 0.0
+    field: Optional[str] = None
 
 
 @dataclass

@@ -6,6 +6,7 @@ from pinn.pdes.burgers import Burgers
 from pinn.pdes.heat import Heat
 from pinn.pdes.heat2d import Heat2D
 from pinn.pdes.heat_ball import HeatBall
+from pinn.pdes.heat_inverse import HeatInverse
 from pinn.pdes.kovasznay import Kovasznay
 from pinn.pdes.lid_driven import LidDrivenCavity
 from pinn.pdes.poisson import Poisson
@@ -15,4 +16,4 @@ from pinn.pdes.schrodinger import Schrodinger
 from pinn.pdes.taylor_green import TaylorGreen
 from pinn.pdes.wave import Wave
 
-__all__ = ["PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "HeatBall", "Kovasznay", "LidDrivenCavity", "Poisson", "PoissonHoles", "PoissonND", "Schrodinger", "TaylorGreen", "Wave"]
+__all__ = ["PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "HeatBall", "HeatInverse", "Kovasznay", "LidDrivenCavity", "Poisson", "PoissonHoles", "PoissonND", "Schrodinger", "TaylorGreen", "Wave"]

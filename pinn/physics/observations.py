@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import math
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,10 +33,13 @@ class Observations:
     Attributes:
         points: ``(N, d)`` float64, columns in the PDE's coordinate order.
         values: ``(N,)`` float64.
+        field: the field observed (one of the PDE's; a system may be observed in one field only,
+            as HInv observes u and learns the coefficient field a).
     """
 
     points: torch.Tensor
     values: torch.Tensor
+    field: str = "u"
 
 
 def _columns_from_npz(path: Path) -> dict[str, np.ndarray]:
@@ -65,10 +68,10 @@ def _columns_from_csv(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def load_observations(path: str | Path, coordinates: Sequence[str]) -> Observations:
-    """Read observations from ``path``.
+def load_observations(path: str | Path, coordinates: Sequence[str], *, field: str = "u") -> Observations:
+    """Read observations of ``field`` from ``path``.
 
-    A ``.npz`` file holds 1-D arrays named after each coordinate plus ``u``; a
+    A ``.npz`` file holds 1-D arrays named after each coordinate plus the field (``u``); a
     ``.csv`` file has a header row with the same names.  All columns must have the
     same length and finite values.
     """
@@ -82,7 +85,7 @@ def load_observations(path: str | Path, coordinates: Sequence[str]) -> Observati
         cols = _columns_from_csv(path)
     else:
         raise ObservationError(f"observation file {path} must end in .npz or .csv, not {suffix or 'nothing'!r}")
-    need = [*coordinates, "u"]
+    need = [*coordinates, field]
     missing = [c for c in need if c not in cols]
     if missing:
         raise ObservationError(f"{path} lacks the columns {missing}; it needs {need}")
@@ -97,22 +100,42 @@ def load_observations(path: str | Path, coordinates: Sequence[str]) -> Observati
         raise ObservationError(f"{path} holds no observations")
     if not all(np.isfinite(a).all() for a in arrays):
         raise ObservationError(f"{path} holds NaN or infinite values; remove those rows")
-    return Observations(torch.tensor(np.stack(arrays[:-1], axis=1)), torch.tensor(arrays[-1]))
+    return Observations(torch.tensor(np.stack(arrays[:-1], axis=1)), torch.tensor(arrays[-1]), field)
 
 
 def sample_observations(
-    pde: PDE, n: int, *, noise: float = 0.0, sampler: Sampler, generator: torch.Generator
+    pde: PDE, n: int, *, noise: float = 0.0, noise_std: float = 0.0, sampler: Sampler, generator: torch.Generator,
+    field: str | None = None,
 ) -> Observations:
-    """``n`` interior points with reference values, plus Gaussian noise of ``noise`` times the values' std.
-
-    This is Raissi's convention: 1% noise is ``noise=0.01``.
+    """``n`` interior points with reference values of ``field`` (default the PDE's first), plus
+    Gaussian noise of ``noise`` times the values' std (Raissi's convention: 1% noise is
+    ``noise=0.01``), or of the absolute std ``noise_std`` (PINNacle's: HInv's 0.1).
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"data.samples must be a positive integer, got {n!r}")
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
         raise ValueError(f"data.noise must be a finite number >= 0, got {noise!r}")
+    for name, value in (("data.noise_std", noise_std),):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    if noise and noise_std:
+        raise ValueError("give data.noise (relative to the values' std) or data.noise_std (absolute), not both")
+    field = _field(pde, field)
     points = pde.domain.sample("interior", n, sampler, generator=generator)
-    values = torch.as_tensor(pde.solution(dict(zip(pde.domain.coordinates, points.numpy().T))), dtype=torch.float64)
-    if noise:
-        values = values + noise * values.std() * torch.randn(n, generator=generator, dtype=torch.float64)
-    return Observations(points, values)
+    reference = pde.solution(dict(zip(pde.domain.coordinates, points.numpy().T)))
+    if isinstance(reference, Mapping):
+        reference = reference[field]
+    values = torch.as_tensor(reference, dtype=torch.float64)
+    scale = noise * values.std() if noise else noise_std
+    if scale:
+        values = values + scale * torch.randn(n, generator=generator, dtype=torch.float64)
+    return Observations(points, values, field)
+
+
+def _field(pde: PDE, field: str | None) -> str:
+    """``field``, checked against the PDE's fields (``None``: the first)."""
+    if field is None:
+        return pde.fields[0]
+    if field not in pde.fields:
+        raise ValueError(f"data.field {field!r} is not a field of {pde.name}; its fields are {list(pde.fields)}")
+    return field

@@ -66,7 +66,8 @@ class Job:
         if self.loss is None:
             from pinn.diff.autograd import AutogradEngine
 
-            self.loss = PINNLoss(self.pde, AutogradEngine(), data=self.observations is not None)
+            self.loss = PINNLoss(self.pde, AutogradEngine(), data=self.observations is not None,
+                                 data_field=self.observations.field if self.observations is not None else None)
         missing = sorted(set(self.loss.point_sets) - set(self.points))
         if missing:
             raise ValueError(f"points has no size for the sets {missing} that the loss reads; e.g. "

@@ -21,6 +21,7 @@ class PINNLoss:
         weights: per-term weights by term name; terms not named get 1.
         data: add the data-misfit term ``"data"``, ``mean((u(p) - u_obs)^2)`` over the
             observation points ``points["data"]`` with values ``points["data_values"]``.
+        data_field: the field observed (default the PDE's first).
         causal_chunks: with ``M > 0``, causal weighting in time (Wang, Sankaran &
             Perdikaris 2022): the interior points are split into ``M`` equal time slabs
             with mean squared residuals ``L_1..L_M``, and the residual term becomes
@@ -33,7 +34,8 @@ class PINNLoss:
     """
 
     def __init__(self, pde: PDE, engine, *, weights: Mapping[str, float] | None = None, data: bool = False,
-                 causal_chunks: int = 0, causal_eps: float = 1.0, exact: Sequence[str] = ()):
+                 causal_chunks: int = 0, causal_eps: float = 1.0, exact: Sequence[str] = (),
+                 data_field: str | None = None):
         self.pde = pde
         self.engine = engine
         pde.check_names()
@@ -43,9 +45,11 @@ class PINNLoss:
             raise ValueError(f"exact terms {unknown} are not conditions of {pde.name}: "
                              f"{[t.name for t in all_terms[1:]]}")
         self.terms = tuple(t for t in all_terms if t.name not in exact)
-        if data and len(pde.fields) > 1:
-            raise ValueError(f"observations are fitted to a single field; {pde.name} has {list(pde.fields)}")
+        if data_field is not None and data_field not in pde.fields:
+            raise ValueError(f"observations of {data_field!r}: not a field of {pde.name}, whose fields are "
+                             f"{list(pde.fields)}")
         self.data = data
+        self.data_column = pde.fields.index(data_field) if data_field is not None else 0
         names = [t.name for t in self.terms] + (["data"] if data else [])
         weights = dict(weights or {})
         held = sorted(set(weights) & set(exact))
@@ -98,7 +102,9 @@ class PINNLoss:
         """
         res = self.residuals(model, points)
         if self.data:
-            res["data"] = model(points["data"]).reshape(-1) - points["data_values"]
+            out = model(points["data"])
+            out = out.reshape(out.shape[0], -1)[:, self.data_column]
+            res["data"] = out - points["data_values"]
         parts = {name: (r * r).mean() for name, r in res.items()}
         terms = dict(parts)
         if self.causal_chunks:
