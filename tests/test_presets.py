@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pinn.cli.build import build, run_training
-from pinn.io.evaluation import evaluate_grid
+from pinn.io.evaluation import evaluate
 from pinn.cli.train import check_config
 
 PRESETS = Path(__file__).resolve().parents[1] / "experiments"
@@ -46,6 +46,19 @@ CASES = {
             0.02, None),
     "poisson": (["points.interior=500", "stages.adam.steps=300", "stages.quasi_newton.steps=300",
                  "evaluation.resolution=[41,41]"], 0.1, None),
+    "hnd": (["points.interior=1000", "points.initial=300", "points.boundary=300", "stages.adam.steps=300",
+             "stages.quasi_newton.steps=200", "evaluation.resolution=[7,7,7,7,7,4]"], 0.05, None),
+    "poisson2d_c": (["model.width=20", "model.depth=3", "points.interior=800", "stages.adam.steps=200",
+                     "stages.quasi_newton.steps=200"], 0.02, None),
+    "ns2d_c": (["points.interior=1000", "points.boundary=300", "stages.adam.steps=300",
+                "stages.quasi_newton.steps=300"], 0.2, None),
+    "schrodinger": (["model.width=32", "model.depth=3", "points.interior=1000", "stages.adam.steps=300",
+                     "stages.quasi_newton.steps=300", "evaluation.resolution=[65,51]"], 0.15, None),
+    "taylor_green": (["points.interior=1000", "points.initial=200", "points.boundary=300", "stages.adam.steps=300",
+                      "stages.quasi_newton.steps=300", "evaluation.resolution=[21,21,6]"], 0.1, None),
+    "hinv": (["model.width=20", "model.depth=3", "points.interior=1000", "data.samples=1000",
+              "stages.adam.steps=300", "stages.quasi_newton.steps=300", "evaluation.resolution=[21,21,6]"],
+             0.1, None),
 }
 
 
@@ -61,7 +74,7 @@ def test_preset_short_run(name, tmp_path):
     # A bound a failed training could meet proves nothing: it must lie 5x below the untrained
     # network's error and below 1/5 of u = 0's (rel. L2 exactly 1).
     job = build(cfg)
-    untrained = evaluate_grid(job.model, job.pde, job.resolution).metrics["rel_l2"]
+    untrained = evaluate(job.model, job.pde, job.resolution).metrics["rel_l2"]
     assert 5 * bound <= min(untrained, 1.0), (bound, untrained)
     m = run_training(cfg, tmp_path)
     assert math.isfinite(m["final_loss"]) and m["rel_l2"] < bound, m
