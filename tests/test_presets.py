@@ -52,13 +52,13 @@ CASES = {
                      "stages.quasi_newton.steps=200"], 0.02, None),
     "ns2d_c": (["points.interior=1000", "points.boundary=300", "stages.adam.steps=300",
                 "stages.quasi_newton.steps=300"], 0.2, None),
-    "schrodinger": (["model.width=32", "model.depth=3", "points.interior=1000", "stages.adam.steps=300",
-                     "stages.quasi_newton.steps=300", "evaluation.resolution=[65,51]"], 0.15, None),
+    "schrodinger": (["model.width=32", "model.depth=3", "points.interior=1000", "stages.adam.steps=500",
+                     "stages.quasi_newton.steps=600", "evaluation.resolution=[65,51]"], 0.15, None),
     "taylor_green": (["points.interior=1000", "points.initial=200", "points.boundary=300", "stages.adam.steps=300",
-                      "stages.quasi_newton.steps=300", "evaluation.resolution=[21,21,6]"], 0.1, None),
+                      "stages.quasi_newton.steps=600", "evaluation.resolution=[21,21,6]"], 0.1, None),
     "hinv": (["model.width=20", "model.depth=3", "points.interior=1000", "data.samples=1000",
               "stages.adam.steps=300", "stages.quasi_newton.steps=300", "evaluation.resolution=[21,21,6]"],
-             0.1, None),
+             0.05, None),
 }
 
 

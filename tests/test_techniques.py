@@ -88,6 +88,27 @@ def test_causal_weighting_matches_its_formula():
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-14)
 
 
+def test_causal_weighting_of_several_equations_shares_the_slabs_weights():
+    from pinn import MLP
+    from pinn.pdes import TaylorGreen
+
+    pde = TaylorGreen()
+    net = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, outputs=3,
+              generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    pts = _points(pde, 300)
+    causal = PINNLoss(pde, get_engine("autograd"), causal_chunks=3, causal_eps=2.0)
+    r = {k: v.detach() for k, v in causal.residuals(net, pts).items()}
+    slab = (pts["interior"][:, 2] * 3).long().clamp(0, 2)
+    per = {e: torch.stack([(r[e][slab == k] ** 2).mean() for k in range(3)]) for e in pde.equations}
+    total_per = sum(per.values())
+    w = torch.exp(-2.0 * torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(total_per, 0)[:-1]]))
+    total, parts = causal(net, pts)
+    conditions = sum(parts[n].detach() for n in causal.term_names if n not in pde.equations)
+    expected = sum((w * per[e]).mean() for e in pde.equations) + conditions
+    torch.testing.assert_close(total.detach(), expected, rtol=1e-12, atol=0)
+    assert float(parts["causal_min_weight"]) == pytest.approx(float(w.min()))
+
+
 def test_causal_weighting_checks_its_settings():
     pde = Heat()
     with pytest.raises(ValueError, match="causal_chunks must be an integer >= 0"):

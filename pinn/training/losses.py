@@ -26,8 +26,9 @@ class PINNLoss:
             Perdikaris 2022): the interior points are split into ``M`` equal time slabs
             with mean squared residuals ``L_1..L_M``, and the residual term becomes
             ``mean_k w_k L_k`` with ``w_k = exp(-causal_eps * sum_{j<k} L_j)`` (no gradient
-            through ``w``), so later times count once earlier ones are resolved.  The
-            smallest weight is reported as the part ``causal_min_weight``.
+            through ``w``), so later times count once earlier ones are resolved.  With several
+            equations ``L_k`` is the sum of theirs, and each equation's term is weighted alike.
+            The smallest weight is reported as the part ``causal_min_weight``.
         causal_eps: the causality parameter ``eps`` (> 0).
         exact: condition terms that the model meets exactly (a hard constraint, see
             :mod:`pinn.physics.constraints`): they are left out of the loss.
@@ -65,9 +66,6 @@ class PINNLoss:
         self.weights = {name: float(weights.get(name, 1.0)) for name in names}
         if isinstance(causal_chunks, bool) or not isinstance(causal_chunks, int) or causal_chunks < 0:
             raise ValueError(f"loss.causal_chunks must be an integer >= 0, got {causal_chunks!r}")
-        if causal_chunks and pde.equations != ("residual",):
-            raise ValueError(f"causal weighting weights one residual; {pde.name} has the equations "
-                             f"{list(pde.equations)} (set loss.causal_chunks=0)")
         if causal_chunks and pde.domain.time_name not in pde.domain.coordinates:
             raise ValueError(f"causal weighting needs a time coordinate; {pde.name} is steady (set loss.causal_chunks=0)")
         if not (isinstance(causal_eps, (int, float)) and 0 < causal_eps < float("inf")):
@@ -108,23 +106,31 @@ class PINNLoss:
         parts = {name: (r * r).mean() for name, r in res.items()}
         terms = dict(parts)
         if self.causal_chunks:
-            terms["residual"], parts["causal_min_weight"] = self._causal(res["residual"], points["interior"])
+            weighted, parts["causal_min_weight"] = self._causal({e: res[e] for e in self.pde.equations},
+                                                                 points["interior"])
+            terms.update(weighted)
         total = sum(self.weights[name] * terms[name] for name in self.term_names)
         for name, p in getattr(model, "coefficients", {}).items():
             parts[name] = p.detach()  # logged beside the loss terms; not part of the loss
         return total, parts
 
-    def _causal(self, r: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The causally weighted residual term and the smallest weight (see the class docs)."""
+    def _causal(self, residuals: Mapping[str, torch.Tensor],
+                points: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The causally weighted equation terms and the smallest weight (see the class docs).  With
+        several equations the slabs' weights come from the sum of their mean squared residuals,
+        and every equation is weighted by them."""
         m = self.causal_chunks
         t = points[:, -1].detach()
         t0, t1 = self.pde.domain.lower[-1].item(), self.pde.domain.upper[-1].item()
         slab = ((t - t0) / (t1 - t0) * m).long().clamp(0, m - 1)
-        sq = (r * r).reshape(-1)
-        sums = torch.zeros(m, dtype=sq.dtype, device=sq.device).index_add(0, slab, sq)
-        counts = torch.zeros(m, dtype=sq.dtype, device=sq.device).index_add(0, slab, torch.ones_like(sq))
-        per_slab = sums / counts.clamp(min=1)
-        before = torch.cumsum(per_slab.detach(), 0) - per_slab.detach()
+        per_slab = {}
+        for name, r in residuals.items():
+            sq = (r * r).reshape(-1)
+            sums = torch.zeros(m, dtype=sq.dtype, device=sq.device).index_add(0, slab, sq)
+            counts = torch.zeros(m, dtype=sq.dtype, device=sq.device).index_add(0, slab, torch.ones_like(sq))
+            per_slab[name] = sums / counts.clamp(min=1)
+        total = sum(v.detach() for v in per_slab.values())
+        before = torch.cumsum(total, 0) - total
         w = torch.exp(-self.causal_eps * before)
         occupied = counts > 0
-        return (w * per_slab)[occupied].mean(), w[occupied].min().detach()
+        return {name: (w * v)[occupied].mean() for name, v in per_slab.items()}, w[occupied].min().detach()
