@@ -64,6 +64,6 @@ def test_the_preset_composes_and_a_typo_in_the_field_fails_at_start_up():
 
     job = build(compose_config(["experiment=hinv", "model.width=8", "model.depth=2", "data.samples=100"]))
     assert job.observations.field == "u" and job.loss.data_column == 0
-    assert job.loss.term_names == ("residual", "data")  # boundary_a is held by the hard constraint
+    assert job.loss.term_names == ("residual", "steady_a", "data")  # boundary_a is held by the hard constraint
     with pytest.raises(ValueError, match="data.field 'b' is not a field of heat_inverse"):
         build(compose_config(["experiment=hinv", "data.field=b"]))

@@ -56,9 +56,12 @@ CASES = {
                      "stages.quasi_newton.steps=600", "evaluation.resolution=[65,51]"], 0.15, None),
     "taylor_green": (["points.interior=1000", "points.initial=200", "points.boundary=300", "stages.adam.steps=300",
                       "stages.quasi_newton.steps=600", "evaluation.resolution=[21,21,6]"], 0.1, None),
+    # Bounded on u alone (1.4 untrained; this run 0.14): a starts near its truth (2 on the boundary,
+    # held exactly), so a bound 5x below its untrained error would lie below what the full preset
+    # reaches (6e-2, experiments/RESULTS.md).
     "hinv": (["model.width=20", "model.depth=3", "points.interior=1000", "data.samples=1000",
               "stages.adam.steps=300", "stages.quasi_newton.steps=300", "evaluation.resolution=[21,21,6]"],
-             0.05, None),
+             {"u": 0.2}, None),
 }
 
 
@@ -74,10 +77,16 @@ def test_preset_short_run(name, tmp_path):
     # A bound a failed training could meet proves nothing: it must lie 5x below the untrained
     # network's error and below 1/5 of u = 0's (rel. L2 exactly 1).
     job = build(cfg)
-    untrained = evaluate(job.model, job.pde, job.resolution).metrics["rel_l2"]
-    assert 5 * bound <= min(untrained, 1.0), (bound, untrained)
+    before = evaluate(job.model, job.pde, job.resolution).metrics
+    bounds = bound if isinstance(bound, dict) else {"": bound}  # per field, or over all fields
+    for field, b in bounds.items():
+        untrained = before[f"rel_l2_{field}" if field else "rel_l2"]
+        assert 5 * b <= min(untrained, 1.0), (field, b, untrained)
     m = run_training(cfg, tmp_path)
-    assert math.isfinite(m["final_loss"]) and m["rel_l2"] < bound, m
+    assert math.isfinite(m["final_loss"]), m
+    for field, b in bounds.items():
+        assert m[f"rel_l2_{field}" if field else "rel_l2"] < b, (field, m)
+
     if coefficient_bounds is not None:
         assert sorted(m["learned"]) == sorted(coefficient_bounds)
         for key, value in m["learned"].items():

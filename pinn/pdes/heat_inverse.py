@@ -4,7 +4,8 @@
 
 with both u and the conductivity a(x, y) unknown: two fields (the network's second output is
 a).  The data are observations of u alone (``data.field=u``, PINNacle: 2,500 points with
-Gaussian noise of std 0.1), and a is known on the boundary (the term ``boundary_a``).  The
+Gaussian noise of std 0.1), a is known on the boundary (the term ``boundary_a``), and a does
+not change in time (the term ``steady_a``, ``a_t = 0``: the network sees t, a must not use it).  The
 exact pair, from which f follows,
 
     u = exp(-t) sin(pi x) sin(pi y),      a = 2 + sin(pi x) sin(pi y),
@@ -54,7 +55,8 @@ class HeatInverse(PDE):
         return -decay * s - decay * (grad_s2 - 2 * pi**2 * s * (2 + s))
 
     def conditions(self) -> tuple[Term, ...]:
-        return (Term("boundary_a", "boundary", ("a",), lambda f, c: f["a"] - 2.0),)
+        return (Term("boundary_a", "boundary", ("a",), lambda f, c: f["a"] - 2.0),
+                Term("steady_a", "interior", ("a_t",), lambda f, c: f["a_t"]))
 
     def constrain(self, raw, coords):
         """``hard_constraints=true``: a = 2 on the boundary exactly, ``a = 2 + B(x, y) N_a`` with
