@@ -62,13 +62,15 @@ def predict(model: nn.Module, points: np.ndarray | torch.Tensor, *, chunk_size: 
     return out[:, 0] if out.shape[1] == 1 else out
 
 
+@dataclass
 class _Compared:
-    """What grid and node evaluations share: the comparison and its metrics."""
+    """What grid and node evaluations share: their arrays, the comparison and its metrics."""
 
+    grid: dict[str, np.ndarray]
     u_pred: np.ndarray
     u_ref: np.ndarray
-    fields: tuple[str, ...]
-    gauge: tuple[str, ...]
+    fields: tuple[str, ...] = ("u",)
+    gauge: tuple[str, ...] = ()
 
     def compared(self) -> tuple[np.ndarray, np.ndarray]:
         """``(u_pred, u_ref)`` with the gauge fields' means removed from both."""
@@ -93,7 +95,6 @@ class _Compared:
         return out
 
 
-@dataclass
 class GridEvaluation(_Compared):
     """Predictions and reference on a grid.
 
@@ -106,15 +107,9 @@ class GridEvaluation(_Compared):
         gauge: the fields compared after removing their mean (fixed only up to a constant).
     """
 
-    grid: dict[str, np.ndarray]
-    u_pred: np.ndarray
-    u_ref: np.ndarray
-    fields: tuple[str, ...] = ("u",)
-    gauge: tuple[str, ...] = ()
     layout = "grid"
 
 
-@dataclass
 class NodeEvaluation(_Compared):
     """Predictions and reference at scattered nodes (a reference table's).
 
@@ -126,11 +121,6 @@ class NodeEvaluation(_Compared):
         fields, gauge: as for :class:`GridEvaluation`.
     """
 
-    grid: dict[str, np.ndarray]
-    u_pred: np.ndarray
-    u_ref: np.ndarray
-    fields: tuple[str, ...] = ("u",)
-    gauge: tuple[str, ...] = ()
     layout = "nodes"
 
 

@@ -40,8 +40,15 @@ def solve(n: int = 2048, dt: float = 1e-4, *, eps: float = 1e-4, t_end: float = 
         u = np.real(np.fft.ifft(v_hat))
         return np.fft.fft(5 * u - 5 * u**3)
 
-    v = np.fft.fft(x**2 * np.cos(np.pi * x))
-    out = [np.real(np.fft.ifft(v))]
+    out = _march(np.fft.fft(x**2 * np.cos(np.pi * x)), nonlinear, (e, e2, q, f1, f2, f3), steps, every)
+    return x, np.linspace(0, t_end, saves + 1), np.real(out)
+
+
+def _march(v: np.ndarray, nonlinear, coefficients, steps: int, every: int) -> np.ndarray:
+    """ETDRK4 (Cox and Matthews 2002) from the Fourier coefficients ``v``: ``steps`` steps, the
+    physical values kept every ``every`` (and at the start), as ``(n, steps // every + 1)``."""
+    e, e2, q, f1, f2, f3 = coefficients
+    out = [np.fft.ifft(v)]
     for step in range(1, steps + 1):
         nv = nonlinear(v)
         a = e2 * v + q * nv
@@ -52,8 +59,8 @@ def solve(n: int = 2048, dt: float = 1e-4, *, eps: float = 1e-4, t_end: float = 
         nc = nonlinear(c)
         v = e * v + nv * f1 + 2 * (na + nb) * f2 + nc * f3
         if step % every == 0:
-            out.append(np.real(np.fft.ifft(v)))
-    return x, np.linspace(0, t_end, saves + 1), np.stack(out, axis=1)
+            out.append(np.fft.ifft(v))
+    return np.stack(out, axis=1)
 
 
 def fourier_interpolate(x_nodes: np.ndarray, values: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -95,17 +102,6 @@ def solve_nls(n: int = 512, steps_per_save: int = 25, *, saves: int = 800, t_end
         h = np.fft.ifft(v_hat)
         return np.fft.fft(1j * np.abs(h) ** 2 * h)
 
-    v = np.fft.fft(2 / np.cosh(x))
-    out = [np.fft.ifft(v)]
-    for step in range(1, saves * steps_per_save + 1):
-        nv = nonlinear(v)
-        a = e2 * v + q * nv
-        na = nonlinear(a)
-        b = e2 * v + q * na
-        nb = nonlinear(b)
-        c = e2 * a + q * (2 * nb - nv)
-        nc = nonlinear(c)
-        v = e * v + nv * f1 + 2 * (na + nb) * f2 + nc * f3
-        if step % steps_per_save == 0:
-            out.append(np.fft.ifft(v))
-    return x, np.linspace(0, t_end, saves + 1), np.stack(out, axis=1)
+    out = _march(np.fft.fft(2 / np.cosh(x)), nonlinear, (e, e2, q, f1, f2, f3), saves * steps_per_save,
+                 steps_per_save)
+    return x, np.linspace(0, t_end, saves + 1), out

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+from pinn.pdes._navier_stokes import STEADY_FIELDS, navier_stokes
 from pinn.pdes.base import PDE, positive
 from pinn.physics.domains import Domain
 from pinn.physics.terms import Term
@@ -41,7 +42,7 @@ class Kovasznay(PDE):
     fields = ("u", "v", "p")
     equations = ("momentum_x", "momentum_y", "continuity")
     gauge = ("p",)
-    residual_fields = ("u", "v", "u_x", "u_y", "v_x", "v_y", "p_x", "p_y", "u_xx", "u_yy", "v_xx", "v_yy")
+    residual_fields = STEADY_FIELDS
 
     def __init__(self, *, re: float = 20.0):
         self.re = positive("re", re)
@@ -50,12 +51,7 @@ class Kovasznay(PDE):
         self.domain = Domain({"x": (-0.5, 1.0), "y": (-0.5, 1.5)})
 
     def residual(self, f, c):
-        nu = self.nu
-        return {
-            "momentum_x": f["u"] * f["u_x"] + f["v"] * f["u_y"] + f["p_x"] - nu * (f["u_xx"] + f["u_yy"]),
-            "momentum_y": f["u"] * f["v_x"] + f["v"] * f["v_y"] + f["p_y"] - nu * (f["v_xx"] + f["v_yy"]),
-            "continuity": f["u_x"] + f["v_y"],
-        }
+        return navier_stokes(f, self.nu)
 
     def conditions(self) -> tuple[Term, ...]:
         return (

@@ -17,6 +17,7 @@ import math
 
 from pinn.geometry.primitives import Rectangle
 from pinn.pdes._reference import packaged_nodes
+from pinn.pdes._navier_stokes import STEADY_FIELDS, navier_stokes
 from pinn.pdes.base import PDE, positive
 from pinn.physics.shape_domain import ShapeDomain
 from pinn.physics.terms import Term
@@ -35,7 +36,7 @@ class LidDrivenCavity(PDE):
     name = "ns2d_c"
     fields = ("u", "v", "p")
     equations = ("momentum_x", "momentum_y", "continuity")
-    residual_fields = ("u", "v", "u_x", "u_y", "v_x", "v_y", "p_x", "p_y", "u_xx", "u_yy", "v_xx", "v_yy")
+    residual_fields = STEADY_FIELDS
     hard_terms = ("lid_u", "lid_v", "walls_u", "walls_v")
 
     def __init__(self, *, nu: float = 0.01, reference: str | None = None):
@@ -50,12 +51,7 @@ class LidDrivenCavity(PDE):
         self._nodes = None
 
     def residual(self, f, c):
-        nu = self.nu
-        return {
-            "momentum_x": f["u"] * f["u_x"] + f["v"] * f["u_y"] + f["p_x"] - nu * (f["u_xx"] + f["u_yy"]),
-            "momentum_y": f["u"] * f["v_x"] + f["v"] * f["v_y"] + f["p_y"] - nu * (f["v_xx"] + f["v_yy"]),
-            "continuity": f["u_x"] + f["v_y"],
-        }
+        return navier_stokes(f, self.nu)
 
     def conditions(self) -> tuple[Term, ...]:
         return (

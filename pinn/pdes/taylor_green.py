@@ -20,6 +20,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+from pinn.pdes._navier_stokes import STEADY_FIELDS, navier_stokes
 from pinn.pdes.base import PDE, positive
 from pinn.physics.domains import Domain
 from pinn.physics.terms import Term
@@ -39,8 +40,7 @@ class TaylorGreen(PDE):
     fields = ("u", "v", "p")
     equations = ("momentum_x", "momentum_y", "continuity")
     gauge = ("p",)
-    residual_fields = ("u", "v", "u_t", "v_t", "u_x", "u_y", "v_x", "v_y", "p_x", "p_y",
-                       "u_xx", "u_yy", "v_xx", "v_yy")
+    residual_fields = ("u_t", "v_t", *STEADY_FIELDS)
 
     def __init__(self, *, nu: float = 0.1, t1: float = 1.0):
         self.nu = positive("nu", nu)
@@ -48,12 +48,7 @@ class TaylorGreen(PDE):
         self.domain = Domain({"x": (0.0, 2 * math.pi), "y": (0.0, 2 * math.pi)}, (0.0, self.t1))
 
     def residual(self, f, c):
-        nu = self.nu
-        return {
-            "momentum_x": f["u_t"] + f["u"] * f["u_x"] + f["v"] * f["u_y"] + f["p_x"] - nu * (f["u_xx"] + f["u_yy"]),
-            "momentum_y": f["v_t"] + f["u"] * f["v_x"] + f["v"] * f["v_y"] + f["p_y"] - nu * (f["v_xx"] + f["v_yy"]),
-            "continuity": f["u_x"] + f["v_y"],
-        }
+        return navier_stokes(f, self.nu, unsteady=True)
 
     def conditions(self) -> tuple[Term, ...]:
         exact = self.solution
