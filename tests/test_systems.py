@@ -215,3 +215,24 @@ def test_taylor_green_vortex_residuals_vanish_and_engines_agree():
         got = PINNLoss(pde, get_engine(engine)).residuals(net, small)
         for k in ref:
             torch.testing.assert_close(got[k], ref[k], rtol=0, atol=1e-10)
+
+
+def test_a_pressure_off_by_a_constant_that_changes_in_time_scores_zero():
+    from pinn.pdes import TaylorGreen
+
+    pde = TaylorGreen()
+
+    class Shifted(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dummy = torch.nn.Parameter(torch.zeros((), dtype=torch.float64))
+
+        def forward(self, x):
+            s = pde.solution({"x": x[:, 0], "y": x[:, 1], "t": x[:, 2]})
+            return torch.stack([s["u"], s["v"], s["p"] + 3 * x[:, 2] ** 2 - 1], dim=1)
+
+    ev = evaluate_grid(Shifted(), pde, [9, 9, 5])
+    assert ev.time_axis == 2
+    assert ev.metrics["rel_l2_p"] < 1e-13 and ev.metrics["rel_l2"] < 1e-13
+    wrong = GridEvaluation(ev.grid, ev.u_pred, ev.u_ref, ev.fields, ev.gauge)  # one mean for all times
+    assert wrong.metrics["rel_l2_p"] > 0.1

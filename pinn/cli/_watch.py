@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from pinn.io.evaluation import GridEvaluation, evaluate_nodes, predict
+from pinn.io.evaluation import GridEvaluation, evaluate_nodes, predict, time_axis
 from pinn.io.plotting import solution_figure
 from pinn.io.progress import make_progress
 from pinn.cli.targets import instantiate_checked
@@ -52,7 +52,8 @@ class Monitor:
             self._points = np.stack([m.reshape(-1) for m in mesh], axis=1)
             self._ref = self.b.pde.reference_grid(self._grid)
         pred = predict(self.b.model, self._points).reshape(self._ref.shape)
-        ev = GridEvaluation(self._grid, pred, self._ref, tuple(self.b.pde.fields), tuple(self.b.pde.gauge))
+        ev = GridEvaluation(self._grid, pred, self._ref, tuple(self.b.pde.fields), tuple(self.b.pde.gauge),
+                            time_axis(self.b.pde))
         figure = solution_figure(self._grid, *ev.compared(), fields=ev.fields) if len(self._grid) >= 2 else None
         metrics = ev.metrics
         return metrics, figure

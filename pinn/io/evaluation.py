@@ -71,16 +71,25 @@ class _Compared:
     u_ref: np.ndarray
     fields: tuple[str, ...] = ("u",)
     gauge: tuple[str, ...] = ()
+    time_axis: int | None = None
 
     def compared(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(u_pred, u_ref)`` with the gauge fields' means removed from both."""
+        """``(u_pred, u_ref)`` with the gauge fields' means removed from both: over space at each
+        time on a grid with a time axis (the constant a pressure is fixed up to may change in time),
+        else over all points."""
         pred, ref = np.array(self.u_pred, dtype=np.float64), np.array(self.u_ref, dtype=np.float64)
         for i, f in enumerate(self.fields):
             if f in self.gauge:
                 at = (...,) if len(self.fields) == 1 else (..., i)
-                pred[at] -= np.nanmean(pred[at])
-                ref[at] -= np.nanmean(ref[at])
+                for a in (pred, ref):
+                    a[at] -= self._mean(a[at])
         return pred, ref
+
+    def _mean(self, a: np.ndarray):
+        if self.time_axis is None or self.layout != "grid":
+            return np.nanmean(a)
+        space = tuple(k for k in range(a.ndim) if k != self.time_axis)
+        return np.nanmean(a, axis=space, keepdims=True)
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -105,6 +114,7 @@ class GridEvaluation(_Compared):
         u_ref: reference values, same shape.
         fields: the field names.
         gauge: the fields compared after removing their mean (fixed only up to a constant).
+        time_axis: the grid's time axis, if any: a gauge field's mean is removed at each time.
     """
 
     layout = "grid"
@@ -187,4 +197,10 @@ def evaluate_grid(
         u_ref[i : i + len(pts)] = ref
         u_pred[i : i + len(pts)][~keep] = np.nan
     return GridEvaluation(grid, u_pred.reshape(shape + per_point), u_ref.reshape(shape + per_point),
-                          tuple(pde.fields), tuple(pde.gauge))
+                          tuple(pde.fields), tuple(pde.gauge), time_axis(pde))
+
+
+def time_axis(pde: PDE) -> int | None:
+    """The position of the PDE's time coordinate among its coordinates (``None`` if steady)."""
+    name = getattr(pde.domain, "time_name", None)
+    return pde.domain.coordinates.index(name) if name else None
