@@ -54,7 +54,9 @@ def test_the_wheel_installs_in_a_fresh_venv_and_trains_from_another_directory(tm
     (wheel,) = (tmp_path / "dist").glob("pinn_torch-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("pinn/conf/config.yaml", "pinn/conf/pde/burgers.yaml", "pinn/conf/experiment/heat.yaml",
-                     "pinn/conf/hydra/launcher/slurm.yaml", "pinn/pdes/allen_cahn.py"):
+                     "pinn/conf/hydra/launcher/slurm.yaml", "pinn/pdes/allen_cahn.py",
+                     "pinn/pdes/data/poisson1_cg_data.dat", "pinn/pdes/data/lid_driven_a4.dat",
+                     "pinn/pdes/data/PINNACLE_LICENSE"):
         assert required in names, required
     assert not any(n.startswith("pinn/conf/experiment/") and not n.endswith(".yaml") for n in names)
 
@@ -76,7 +78,7 @@ def test_the_wheel_installs_in_a_fresh_venv_and_trains_from_another_directory(tm
     assert out.stdout.strip().startswith(str(site)), out.stdout + out.stderr  # the wheel, not the checkout
     out = _run([str(venv / "bin" / "pinn-train"), "--help"], work)
     assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
-    for choice in ("pde=poisson", "experiment=heat", "pde=allen_cahn"):
+    for choice in ("pde=poisson", "experiment=heat", "pde=allen_cahn", "pde=poisson2d_c"):
         run_dir = work / "runs" / choice.replace("=", "-")
         out = _run([str(venv / "bin" / "pinn-train"), choice, "stages.adam.steps=5", "stages.quasi_newton.steps=2",
                     "points.interior=64", "points.initial=16", "points.boundary=16", "plots=false",
