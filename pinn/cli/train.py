@@ -95,7 +95,7 @@ def summary(metrics: dict, run_dir: Path, *, plots: bool, tensorboard: bool) -> 
         rows.append(("learned", ", ".join(f"{k} = {v:.6g}" for k, v in metrics["learned"].items())))
     rows.append(("outputs", f"{run_dir}/  (metrics.json, predictions.npz, history.csv, checkpoint.pt)"))
     if plots:
-        drawn = sorted(p.name for p in (run_dir / "plots").glob("*.png"))
+        drawn = [n for n in ("solution.png", "slices.png", "loss.png") if (run_dir / "plots" / n).exists()]
         rows.append(("plots", f"{run_dir / 'plots'}/  ({', '.join(drawn)})"))
     if tensorboard:
         rows.append(("tensorboard", f"tensorboard --logdir {run_dir / 'tensorboard'}"))
