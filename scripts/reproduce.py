@@ -58,7 +58,7 @@ PRESETS = {
     "ns2d_c": ("ns2d_c", [], "PINNacle NS2d-C: lid-driven cavity, nu = 0.01 (u, v, p)", "<= 5e-3", "30 min",
                "3.60e-2 (LAAF; vanilla 4.70e-2)"),
     "schrodinger": ("schrodinger", [], "Nonlinear Schrodinger, Raissi et al. 2019 (u, v)", "<= 5e-4", "30 min",
-                    "1.97e-3 on |h| (Raissi et al. 2019)"),
+                    "1.97e-3 on abs(h) (Raissi et al. 2019)"),
     "hinv": ("hinv", [], "PINNacle HInv: u and a(x, y) from 2,500 noisy u", "u <= 5e-3, a <= 1e-2", "30 min",
              "1.19e-2 (hp-VPINN) or 5.09e-2 (LRA); vanilla 1.57"),
     "taylor_green": ("taylor_green", [], "Taylor-Green vortex, nu = 0.1 (u, v, p; unsteady)", "report", "-", "-"),
@@ -79,7 +79,7 @@ PINNACLE = {
     "Heat2d-LT": (None, "9.99e-1", "9.99e-1 (every method fails)",
                   "no preset yet: time-marching windows over t in [0, 100] are not built"),
     "Kovasznay (not in PINNacle's table)": ("kovasznay", "-", "-"),
-    "Schrodinger (Raissi et al. 2019; not in PINNacle's table)": ("schrodinger", "-", "1.97e-3 on |h| (Raissi et al.)"),
+    "Schrodinger (Raissi et al. 2019; not in PINNacle's table)": ("schrodinger", "-", "1.97e-3 on abs(h) (Raissi et al.)"),
 }
 SUITES = {"pinnacle": [v[0] for v in PINNACLE.values() if v[0] is not None]}
 
