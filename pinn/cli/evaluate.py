@@ -1,4 +1,5 @@
-"""``pinn-eval RUN_DIR``: re-evaluate a run's checkpoint, optionally on another grid."""
+"""``pinn-eval RUN_DIR``: re-evaluate a run's checkpoint, optionally on another grid (a PDE scored on a
+reference table is evaluated at its nodes, whatever the grid)."""
 
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point of ``pinn-eval``."""
-    parser = argparse.ArgumentParser(prog=PROG, description="Re-evaluate a trained run's checkpoint on a grid.")
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Re-evaluate a trained run's checkpoint on a grid, or at its reference table's nodes.")
     parser.add_argument("run_dir", type=Path, help="a directory written by pinn-train")
     parser.add_argument("--resolution", type=int, nargs="+", help="grid points per coordinate, e.g. 512 401")
     parser.add_argument("--chunk-size", type=int, help="points per inference batch")
