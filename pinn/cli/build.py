@@ -23,7 +23,7 @@ from pinn.cli.targets import instantiate_checked, load_source, resolve_class
 from pinn.pdes.base import PDE
 from pinn.physics.coefficients import WithCoefficients, make_learnable
 from pinn.physics.constraints import HardConstraint
-from pinn.physics.observations import Observations, load_observations, sample_observations
+from pinn.physics.observations import Observations, load_observations, observed_field, sample_observations
 from pinn.physics.sampling import Sampler
 from pinn.physics.terms import DerivativeEngine
 from pinn.training import distributed
@@ -210,11 +210,9 @@ def build(cfg: DictConfig) -> Job:
 def _observations(cfg: DictConfig, pde: PDE, sampler: Sampler, generator: torch.Generator) -> Observations | None:
     if cfg.data.path and cfg.data.samples:
         raise ValueError("set either data.path or data.samples, not both")
-    field = cfg.data.get("field")
-    if field is not None and field not in pde.fields:
-        raise ValueError(f"data.field {field!r} is not a field of {pde.name}; its fields are {list(pde.fields)}")
+    field = observed_field(pde, cfg.data.get("field"))
     if cfg.data.path:
-        return load_observations(cfg.data.path, pde.domain.coordinates, field=field or pde.fields[0])
+        return load_observations(cfg.data.path, pde.domain.coordinates, field=field)
     if cfg.data.samples:
         return sample_observations(pde, cfg.data.samples, noise=cfg.data.noise, noise_std=cfg.data.noise_std,
                                    sampler=sampler, generator=generator, field=field)

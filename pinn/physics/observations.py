@@ -19,7 +19,7 @@ import torch
 from pinn.pdes.base import PDE
 from pinn.physics.sampling import Sampler
 
-__all__ = ["Observations", "ObservationError", "load_observations", "sample_observations"]
+__all__ = ["Observations", "ObservationError", "load_observations", "sample_observations", "observed_field"]
 
 
 class ObservationError(ValueError):
@@ -115,12 +115,12 @@ def sample_observations(
         raise ValueError(f"data.samples must be a positive integer, got {n!r}")
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
         raise ValueError(f"data.noise must be a finite number >= 0, got {noise!r}")
-    for name, value in (("data.noise_std", noise_std),):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float)) or not math.isfinite(noise_std) \
+            or noise_std < 0:
+        raise ValueError(f"data.noise_std must be a finite number >= 0, got {noise_std!r}")
     if noise and noise_std:
         raise ValueError("give data.noise (relative to the values' std) or data.noise_std (absolute), not both")
-    field = _field(pde, field)
+    field = observed_field(pde, field)
     points = pde.domain.sample("interior", n, sampler, generator=generator)
     reference = pde.solution(dict(zip(pde.domain.coordinates, points.numpy().T)))
     if isinstance(reference, Mapping):
@@ -132,7 +132,7 @@ def sample_observations(
     return Observations(points, values, field)
 
 
-def _field(pde: PDE, field: str | None) -> str:
+def observed_field(pde: PDE, field: str | None) -> str:
     """``field``, checked against the PDE's fields (``None``: the first)."""
     if field is None:
         return pde.fields[0]
