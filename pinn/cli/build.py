@@ -30,6 +30,7 @@ from pinn.training import distributed
 from pinn.training.adaptive import RARD
 from pinn.training.job import Job
 from pinn.training.loop import Trainer
+from pinn.nets.adaptive import slope_recovery
 from pinn.training.losses import PINNLoss
 from pinn.training.run import refuse_earlier_checkpoints, train
 from pinn.training.stages import Stage
@@ -177,7 +178,10 @@ def build(cfg: DictConfig) -> Job:
     loss = PINNLoss(trained_pde, engine, weights=OmegaConf.to_container(cfg.loss.weights),
                     data=observations is not None, causal_chunks=cfg.loss.causal_chunks,
                     data_field=observations.field if observations is not None else None,
-                    causal_eps=cfg.loss.causal_eps, exact=pde.hard_terms if cfg.hard_constraints else ())
+                    causal_eps=cfg.loss.causal_eps, slope_recovery=cfg.loss.slope_recovery,
+                    exact=pde.hard_terms if cfg.hard_constraints else ())
+    if cfg.loss.slope_recovery:
+        slope_recovery(model)  # raises, naming the fix, if the model has no adaptive activation
     trainer = build_trainer(cfg)
     if cfg.checkpoint.keep < 1 or cfg.checkpoint.every < 0:
         raise ValueError(

@@ -48,6 +48,7 @@ class LossConfig:
     weights: dict[str, float] = field(default_factory=dict)
     causal_chunks: int = 0
     causal_eps: float = 1.0
+    slope_recovery: float = 0.0
 
 
 @dataclass

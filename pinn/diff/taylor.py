@@ -53,12 +53,12 @@ def taylor_fields(model: MLP, points: torch.Tensor, indices: Iterable[tuple[int,
     d1 = [eye[j].expand(n, -1) for (j,) in firsts]
     d2 = [torch.zeros_like(h) for _ in seconds]
     pos = {i: k for k, i in enumerate(firsts)}
-    for layer in model.layers[:-1]:
+    for layer, act in zip(model.layers[:-1], model.activations):
         stacked = torch.cat([h, *d1, *d2], dim=0) @ layer.weight.T
         z = stacked[:n] + layer.bias
         zs = stacked[n:].split(n)
         z1, z2 = zs[: len(firsts)], zs[len(firsts) :]
-        f0, f1, f2 = model.activation.taylor(z)
+        f0, f1, f2 = act.taylor(z)
         h = f0
         d2 = [f2 * z1[pos[(i,)]] * z1[pos[(j,)]] + f1 * z2[k] for k, (i, j) in enumerate(seconds)]
         d1 = [f1 * z for z in z1]

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from pinn.nets.activations import get_activation
+from pinn.nets.adaptive import ADAPTIVE
 
 __all__ = ["MLP"]
 
@@ -48,6 +49,10 @@ class MLP(nn.Module):
         outputs: values per point, one per field of the PDE (the last layer's width).
         modified: use the modified MLP's gated hidden layers (plus the two encoder layers),
             as jaxpi's ``ModifiedMlp``.
+        adaptive: ``"none"``; ``"global"``, one trained slope ``a`` in ``f(n a x)`` shared by every
+            layer (GAAF); or ``"layer"``, one slope per hidden layer and encoder (LAAF), Jagtap et
+            al. 2020 (see :mod:`pinn.nets.adaptive`).
+        adaptive_scale: the fixed factor ``n`` of the adaptive activations (slopes start at ``1 / n``).
     """
 
     def __init__(
@@ -65,6 +70,8 @@ class MLP(nn.Module):
         fourier_scale: float | Sequence[float] = 1.0,
         modified: bool = False,
         outputs: int = 1,
+        adaptive: str = "none",
+        adaptive_scale: float = 10.0,
     ):
         super().__init__()
         for name, value in (("width", width), ("depth", depth), ("outputs", outputs)):
@@ -94,7 +101,8 @@ class MLP(nn.Module):
         sizes = [n_in + 2 * fourier_features] + [width] * depth + [outputs]
         self.layers = nn.ModuleList(nn.Linear(a, b, dtype=dtype) for a, b in zip(sizes[:-1], sizes[1:]))
         self.encoders = nn.ModuleList(nn.Linear(sizes[0], width, dtype=dtype) for _ in range(2)) if modified else None
-        self.activation = get_activation(activation)
+        self.adaptive = adaptive
+        self.activations = _activations(activation, adaptive, adaptive_scale, depth + 2 * modified, dtype)
         with torch.no_grad():
             for layer in [*self.layers, *(self.encoders or ())]:
                 nn.init.xavier_normal_(layer.weight, generator=generator)
@@ -110,8 +118,8 @@ class MLP(nn.Module):
             h = torch.cat([h, torch.cos(z), torch.sin(z)], dim=-1)
         if self.encoders is not None:
             return self._modified(h)
-        for layer in self.layers[:-1]:
-            h = self.activation(layer(h))
+        for layer, act in zip(self.layers[:-1], self.activations):
+            h = act(layer(h))
         return self.layers[-1](h)
 
     @property
@@ -119,9 +127,9 @@ class MLP(nn.Module):
         return self.encoders is not None
 
     def _modified(self, h: torch.Tensor) -> torch.Tensor:
-        u, v = (self.activation(e(h)) for e in self.encoders)
-        for layer in self.layers[:-1]:
-            z = self.activation(layer(h))
+        u, v = (act(e(h)) for e, act in zip(self.encoders, self.activations[-2:]))
+        for layer, act in zip(self.layers[:-1], self.activations):
+            z = act(layer(h))
             h = u + z * (v - u)  # (1 - z) u + z v
         return self.layers[-1](h)
 
@@ -135,6 +143,22 @@ class MLP(nn.Module):
             cols[j] = torch.cos(angle)
             extra.append(torch.sin(angle))
         return torch.stack(cols + extra, dim=-1)
+
+
+def _activations(name: str, adaptive: str, scale: float, count: int, dtype: torch.dtype) -> nn.ModuleList:
+    """The ``count`` activations, in order of the hidden layers then the encoders: one shared
+    parameter-free module, one shared adaptive module (global), or ``count`` adaptive ones (layer)."""
+    if adaptive == "none":
+        shared = get_activation(name)
+        return nn.ModuleList([shared] * count)
+    if adaptive not in ("global", "layer"):
+        raise ValueError(f"adaptive must be one of: none, global, layer (e.g. model.adaptive=layer), got {adaptive!r}")
+    if name not in ADAPTIVE:
+        raise ValueError(f"activation {name!r} has no adaptive form; adaptive activations exist for "
+                         f"{', '.join(sorted(ADAPTIVE))} (e.g. model.activation=tanh)")
+    if adaptive == "global":
+        return nn.ModuleList([ADAPTIVE[name](scale=scale, dtype=dtype)] * count)
+    return nn.ModuleList(ADAPTIVE[name](scale=scale, dtype=dtype) for _ in range(count))
 
 
 def _fourier_scale(scale, n_in: int) -> torch.Tensor:

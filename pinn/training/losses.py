@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from pinn.nets.adaptive import slope_recovery
 from pinn.pdes.base import PDE
 
 __all__ = ["PINNLoss"]
@@ -32,11 +33,14 @@ class PINNLoss:
         causal_eps: the causality parameter ``eps`` (> 0).
         exact: condition terms that the model meets exactly (a hard constraint, see
             :mod:`pinn.physics.constraints`): they are left out of the loss.
+        slope_recovery: with a weight ``> 0``, add the slope-recovery term of adaptive activations,
+            ``1 / mean_k exp(a_k)`` (:func:`pinn.nets.adaptive.slope_recovery`), times this weight;
+            it is reported as the part ``slope_recovery``.  The model must have adaptive activations.
     """
 
     def __init__(self, pde: PDE, engine, *, weights: Mapping[str, float] | None = None, data: bool = False,
                  causal_chunks: int = 0, causal_eps: float = 1.0, exact: Sequence[str] = (),
-                 data_field: str | None = None):
+                 data_field: str | None = None, slope_recovery: float = 0.0):
         self.pde = pde
         self.engine = engine
         pde.check_names()
@@ -71,6 +75,10 @@ class PINNLoss:
         if not (isinstance(causal_eps, (int, float)) and 0 < causal_eps < float("inf")):
             raise ValueError(f"loss.causal_eps must be a finite number > 0, got {causal_eps!r}")
         self.causal_chunks, self.causal_eps = causal_chunks, float(causal_eps)
+        if isinstance(slope_recovery, bool) or not isinstance(slope_recovery, (int, float)) \
+                or not 0 <= slope_recovery < float("inf"):
+            raise ValueError(f"loss.slope_recovery must be a finite number >= 0, got {slope_recovery!r}")
+        self.slope_recovery = float(slope_recovery)
 
     @property
     def point_sets(self) -> tuple[str, ...]:
@@ -110,6 +118,9 @@ class PINNLoss:
                                                                  points["interior"])
             terms.update(weighted)
         total = sum(self.weights[name] * terms[name] for name in self.term_names)
+        if self.slope_recovery:
+            parts["slope_recovery"] = slope_recovery(model)
+            total = total + self.slope_recovery * parts["slope_recovery"]
         for name, p in getattr(model, "coefficients", {}).items():
             parts[name] = p.detach()  # logged beside the loss terms; not part of the loss
         return total, parts
