@@ -179,6 +179,7 @@ def build(cfg: DictConfig) -> Job:
                     data=observations is not None, causal_chunks=cfg.loss.causal_chunks,
                     data_field=observations.field if observations is not None else None,
                     causal_eps=cfg.loss.causal_eps, slope_recovery=cfg.loss.slope_recovery,
+                    gradient_weight=cfg.loss.gradient_weight, point_clip=cfg.loss.point_clip,
                     exact=pde.hard_terms if cfg.hard_constraints else ())
     if cfg.loss.slope_recovery:
         slope_recovery(model)  # raises, naming the fix, if the model has no adaptive activation

@@ -49,6 +49,8 @@ class LossConfig:
     causal_chunks: int = 0
     causal_eps: float = 1.0
     slope_recovery: float = 0.0
+    gradient_weight: float = 0.0
+    point_clip: float = 0.0
 
 
 @dataclass

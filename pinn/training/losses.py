@@ -9,6 +9,7 @@ from torch import nn
 
 from pinn.nets.adaptive import slope_recovery
 from pinn.pdes.base import PDE
+from pinn.training.clipping import clip_point_gradients
 
 __all__ = ["PINNLoss"]
 
@@ -36,11 +37,19 @@ class PINNLoss:
         slope_recovery: with a weight ``> 0``, add the slope-recovery term of adaptive activations,
             ``1 / mean_k exp(a_k)`` (:func:`pinn.nets.adaptive.slope_recovery`), times this weight;
             it is reported as the part ``slope_recovery``.  The model must have adaptive activations.
+        gradient_weight: with a weight ``> 0``, gradient-enhanced training (gPINN, Yu, Lu, Meng &
+            Karniadakis 2022): add ``sum_eq sum_k mean((d r_eq / d x_k)^2)`` over the interior
+            points, the input gradient of every equation's residual through one more
+            ``create_graph`` derivative, times this weight; reported as the part ``gpinn``.
+        point_clip: with a factor ``k > 0``, the gradient each point's residual sends into the
+            network is clipped to ``k`` times the median over its term's points
+            (:func:`pinn.training.clipping.clip_point_gradients`); the loss's value is unchanged.
     """
 
     def __init__(self, pde: PDE, engine, *, weights: Mapping[str, float] | None = None, data: bool = False,
                  causal_chunks: int = 0, causal_eps: float = 1.0, exact: Sequence[str] = (),
-                 data_field: str | None = None, slope_recovery: float = 0.0):
+                 data_field: str | None = None, slope_recovery: float = 0.0, gradient_weight: float = 0.0,
+                 point_clip: float = 0.0):
         self.pde = pde
         self.engine = engine
         pde.check_names()
@@ -79,6 +88,13 @@ class PINNLoss:
                 or not 0 <= slope_recovery < float("inf"):
             raise ValueError(f"loss.slope_recovery must be a finite number >= 0, got {slope_recovery!r}")
         self.slope_recovery = float(slope_recovery)
+        if isinstance(gradient_weight, bool) or not isinstance(gradient_weight, (int, float)) \
+                or not 0 <= gradient_weight < float("inf"):
+            raise ValueError(f"loss.gradient_weight must be a finite number >= 0, got {gradient_weight!r}")
+        self.gradient_weight = float(gradient_weight)
+        if isinstance(point_clip, bool) or not isinstance(point_clip, (int, float)) or not 0 <= point_clip < float("inf"):
+            raise ValueError(f"loss.point_clip must be a finite number >= 0 (0: off), got {point_clip!r}")
+        self.point_clip = float(point_clip)
 
     @property
     def point_sets(self) -> tuple[str, ...]:
@@ -106,11 +122,16 @@ class PINNLoss:
         The parts also carry the current value of each learnable coefficient of ``model``
         (see :mod:`pinn.physics.coefficients`), so they reach the history.
         """
+        if self.gradient_weight:  # the interior points as a leaf that the residuals are differentiated by
+            points = {**points, "interior": points["interior"].detach().requires_grad_(True)}
         res = self.residuals(model, points)
         if self.data:
             out = model(points["data"])
             out = out.reshape(out.shape[0], -1)[:, self.data_column]
             res["data"] = out - points["data_values"]
+        raw = res
+        if self.point_clip:  # each point's pull on the network bounded; the values unchanged
+            res = {name: clip_point_gradients(r, self.point_clip) for name, r in res.items()}
         parts = {name: (r * r).mean() for name, r in res.items()}
         terms = dict(parts)
         if self.causal_chunks:
@@ -118,12 +139,26 @@ class PINNLoss:
                                                                  points["interior"])
             terms.update(weighted)
         total = sum(self.weights[name] * terms[name] for name in self.term_names)
+        if self.gradient_weight:
+            parts["gpinn"] = self._input_gradients({e: raw[e] for e in self.pde.equations}, points["interior"])
+            total = total + self.gradient_weight * parts["gpinn"]
         if self.slope_recovery:
             parts["slope_recovery"] = slope_recovery(model)
             total = total + self.slope_recovery * parts["slope_recovery"]
         for name, p in getattr(model, "coefficients", {}).items():
             parts[name] = p.detach()  # logged beside the loss terms; not part of the loss
         return total, parts
+
+    @staticmethod
+    def _input_gradients(residuals: Mapping[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        """gPINN's term: ``sum_eq sum_k mean((d r_eq / d x_k)^2)`` at the points ``x`` (a leaf).  The
+        residuals are pointwise, so the gradient of their sum gives every point's own."""
+        total = x.new_zeros(())
+        for r in residuals.values():
+            (g,) = torch.autograd.grad(r.sum(), x, create_graph=True, allow_unused=True)
+            if g is not None:
+                total = total + (g * g).sum(1).mean()
+        return total
 
     def _causal(self, residuals: Mapping[str, torch.Tensor],
                 points: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from pinn.training.state import DivergenceError, TrainingInterrupted, TrainState
+from pinn.training.weighting import WeightingContext
 
 __all__ = ["Session"]
 
@@ -85,9 +86,11 @@ class Session:
         w = self.weighting
         if w is None or not w.due(self.state.stage_step):
             return
-        new = w.update(self.loss_fn.weights, parts, self.params)
+        loss = getattr(self.loss_fn, "fn", self.loss_fn)  # the loss itself under torch.compile's guard
+        extra = {"context": WeightingContext(self.model, loss, self.points)} if w.needs_context else {}
+        new = w.update(loss.weights, parts, self.params, **extra)
         if new:
-            self.loss_fn.weights.update(new)
+            loss.weights.update(new)
             self.state.loss_weights = dict(new)
 
     def finite_grads(self) -> bool:

@@ -11,10 +11,20 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import torch
 
-__all__ = ["LossWeighting", "GradNorm", "term_grad_norms"]
+__all__ = ["LossWeighting", "GradNorm", "WeightingContext", "term_grad_norms"]
+
+
+class WeightingContext(NamedTuple):
+    """What a weighting with ``needs_context = True`` is given besides the loss parts: the model,
+    the loss (a :class:`~pinn.training.losses.PINNLoss`) and the current points by set."""
+
+    model: torch.nn.Module
+    loss: object
+    points: Mapping[str, torch.Tensor]
 
 
 def term_grad_norms(parts: Mapping[str, torch.Tensor], names: Sequence[str],
@@ -31,10 +41,13 @@ class LossWeighting(abc.ABC):
     """Sets the loss terms' weights during training.
 
     Subclasses implement :meth:`update`.  ``every`` is how often (in first-order steps) it
-    is asked; 0 never.
+    is asked; 0 never.  A subclass that sets ``needs_context = True`` is also given
+    ``context=`` a :class:`WeightingContext` (the model, the loss and the points), for weights
+    that need more than the terms' losses (NTK weights, :class:`pinn.training.ntk.NTKWeighting`).
     """
 
     every: int = 1
+    needs_context: bool = False
 
     @abc.abstractmethod
     def update(self, weights: Mapping[str, float], parts: Mapping[str, torch.Tensor],
