@@ -288,15 +288,20 @@ def test_train_eval_plot_end_to_end(tmp_path):
         assert np.isclose(metrics["rel_l2"], np.linalg.norm(p["u_pred"] - p["u_ref"]) / np.linalg.norm(p["u_ref"]))
     header = (run_dir / "history.csv").read_text().splitlines()[0].split(",")
     assert header == ["step", "stage", "loss", "residual", "initial", "boundary", "lr", "seconds"]
-    for name in ("solution.png", "slices.png", "loss.png"):
+    for name in ("solution.png", "slices.png", "loss.png", "residuals.png"):
         assert (run_dir / "plots" / name).stat().st_size > 1000
     assert (run_dir / ".hydra" / "config.yaml").exists() and (run_dir / "checkpoint.pt").exists()
+    with np.load(run_dir / "predictions.npz") as p:  # |residual| of the heat equation on the same grid
+        assert p["residual_residual"].shape == (21, 11) and list(p["equations"]) == ["residual"]
+        assert metrics["residual_rms_residual"] == pytest.approx(float(np.sqrt(np.mean(p["residual_residual"] ** 2))))
 
     # pinn-eval on the training grid reproduces the recorded error; a finer grid works too.
     out = _run([_script("pinn-eval"), str(run_dir), "--resolution", "21", "11"], tmp_path)
     assert out.returncode == 0, out.stderr
     again = json.loads((run_dir / "eval" / "metrics.json").read_text())
     assert again["rel_l2"] == pytest.approx(metrics["rel_l2"], rel=1e-12)
+    assert again["residual_rms_residual"] == pytest.approx(metrics["residual_rms_residual"], rel=1e-5)
+    assert "rms |residual|: residual" in out.stdout and (run_dir / "eval" / "residuals.png").exists()
     out = _run([_script("pinn-eval"), str(run_dir), "--resolution", "101", "51", "--out", str(tmp_path / "fine")], tmp_path)
     assert out.returncode == 0, out.stderr
     with np.load(tmp_path / "fine" / "predictions.npz") as p:
@@ -308,7 +313,7 @@ def test_train_eval_plot_end_to_end(tmp_path):
     (run_dir / "checkpoint.pt").rename(tmp_path / "moved.pt")  # proves no model is needed
     out = _run([_script("pinn-plot"), str(run_dir)], tmp_path)
     assert out.returncode == 0, out.stderr
-    assert sorted(p.name for p in (run_dir / "plots").iterdir()) == ["loss.png", "slices.png", "solution.png"]
+    assert sorted(p.name for p in (run_dir / "plots").iterdir()) == ["loss.png", "residuals.png", "slices.png", "solution.png"]
 
 
 def test_console_script_reports_bad_input_in_one_line(tmp_path):

@@ -10,7 +10,8 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from pinn.io.evaluation import GridEvaluation, evaluate_nodes, predict, time_axis
-from pinn.io.plotting import solution_figure
+from pinn.io.plotting import residual_figure, solution_figure
+from pinn.io.residual_maps import evaluation_maps, residual_metrics
 from pinn.io.progress import make_progress
 from pinn.cli.targets import instantiate_checked
 
@@ -40,12 +41,18 @@ class Monitor:
         self.tb.row(row)
         if self.every and row["step"] // self.every > self._last // self.every:
             self._last = row["step"]
-            self.tb.evaluation(row["step"], *self._evaluate())
+            metrics, figure, ev = self._evaluate()
+            residuals = None
+            if self.b.residual_maps and len(ev.grid) >= 2:  # |residual| maps beside the solution
+                maps = evaluation_maps(ev, self.b.model, self.b.loss.pde, self.b.loss.engine)
+                metrics = {**metrics, **residual_metrics(maps)}
+                residuals = residual_figure(ev.grid, maps, layout=ev.layout)
+            self.tb.evaluation(row["step"], metrics, figure, residuals=residuals)
 
     def _evaluate(self):
         if self.b.pde.nodes() is not None:  # scored at a reference table's nodes
             ev = evaluate_nodes(self.b.model, self.b.pde)
-            return ev.metrics, solution_figure(ev.grid, *ev.compared(), fields=ev.fields, layout="nodes")
+            return ev.metrics, solution_figure(ev.grid, *ev.compared(), fields=ev.fields, layout="nodes"), ev
         if self._grid is None:  # the grid and its reference, once
             self._grid = self.b.pde.domain.grid(self.b.resolution)
             mesh = np.meshgrid(*self._grid.values(), indexing="ij")
@@ -55,8 +62,7 @@ class Monitor:
         ev = GridEvaluation(self._grid, pred, self._ref, tuple(self.b.pde.fields), tuple(self.b.pde.gauge),
                             time_axis(self.b.pde))
         figure = solution_figure(self._grid, *ev.compared(), fields=ev.fields) if len(self._grid) >= 2 else None
-        metrics = ev.metrics
-        return metrics, figure
+        return ev.metrics, figure, ev
 
     def close(self) -> None:
         if self.progress is not None:

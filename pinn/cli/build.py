@@ -209,7 +209,8 @@ def build(cfg: DictConfig) -> Job:
             raise ValueError(f"resampler.{e} (points.interior)") from None
     return Job(pde=pde, model=model, trainer=trainer, points=points, generator=generator, loss=loss, sampler=sampler,
                observations=observations, resampler=resampler, resolution=resolution,
-               chunk_size=cfg.evaluation.chunk_size, seed=int(cfg.seed), record=_node(cfg.pde))
+               chunk_size=cfg.evaluation.chunk_size, residual_maps=cfg.evaluation.residual_maps, seed=int(cfg.seed),
+               record=_node(cfg.pde))
 
 
 def _observations(cfg: DictConfig, pde: PDE, sampler: Sampler, generator: torch.Generator) -> Observations | None:

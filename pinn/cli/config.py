@@ -72,6 +72,7 @@ class CheckpointConfig:
 class EvaluationConfig:
     resolution: Optional[list[int]] = None  # None: 201 points along every coordinate
     chunk_size: int = 65536
+    residual_maps: bool = True
 
 
 @dataclass

@@ -15,6 +15,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 from pinn.io import files as io
 from pinn.io.evaluation import evaluate
+from pinn.io.plotting import plot_residuals
+from pinn.io.residual_maps import evaluation_maps, residual_metrics
 from pinn.cli._errors import fail
 from pinn.cli.build import build_engine, build_model, build_pde
 from pinn.cli.targets import load_source
@@ -26,14 +28,16 @@ PROG = "pinn-eval"
 
 
 def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Path | None = None,
-                 sources: Sequence[str | Path] = ()) -> dict:
+                 sources: Sequence[str | Path] = (), residuals: bool = True) -> dict:
     """Rebuild the run's model from ``.hydra/config.yaml``, load its weights and evaluate.
 
     The run directory is treated as data: its config may name only pinn's own PDE classes,
     or classes defined in ``sources``, Python files the caller chose to trust
     (``pinn-eval RUN --source FILE``).  Nothing else it names is imported or called.
 
-    Writes ``metrics.json`` and ``predictions.npz`` into ``out_dir`` (default ``RUN/eval``).
+    Writes ``metrics.json`` and ``predictions.npz`` into ``out_dir`` (default ``RUN/eval``); with
+    ``residuals``, also the map of ``|residual|`` per equation (in ``predictions.npz``, drawn in
+    ``residuals.png``, its root mean square in the metrics as ``residual_rms_EQ``).
     """
     run_dir = io.check_run_dir(run_dir, needs=(io.CHECKPOINT, ".hydra/config.yaml"))
     modules = [load_source(s, key="--source") for s in sources]
@@ -42,7 +46,7 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
         # only the PDE and the network: no points, no observation files
         pde = build_pde(cfg, trusted=False, sources=modules)
         engine = build_engine(cfg, trusted=False, sources=modules)
-        model, _ = build_model(cfg, pde, torch.Generator(), engine, trusted=False, sources=modules)
+        model, trained_pde = build_model(cfg, pde, torch.Generator(), engine, trusted=False, sources=modules)
         resolution_default = list(cfg.evaluation.resolution or pde.domain.default_resolution())
     except (OmegaConfBaseException, AttributeError, KeyError) as e:
         raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a pinn config ({type(e).__name__}: {e})") from None
@@ -58,9 +62,13 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
     res = list(resolution) if resolution else resolution_default
     start = time.perf_counter()
     ev = evaluate(model, pde, res, chunk_size=chunk_size or cfg.evaluation.chunk_size)
+    maps = evaluation_maps(ev, model, trained_pde, engine) if residuals else {}
     out_dir = Path(out_dir) if out_dir else run_dir / "eval"
-    io.write_predictions(out_dir / io.PREDICTIONS, ev.grid, *ev.compared(), fields=ev.fields, layout=ev.layout)
-    metrics = {**ev.metrics, "pde": pde.name, "resolution": res if ev.layout == "grid" else "reference nodes", "eval_seconds": time.perf_counter() - start}
+    io.write_predictions(out_dir / io.PREDICTIONS, ev.grid, *ev.compared(), fields=ev.fields, layout=ev.layout,
+                         residuals=maps)
+    if maps and len(ev.grid) >= 2:
+        plot_residuals(ev.grid, maps, out_dir / "residuals.png", layout=ev.layout)
+    metrics = {**ev.metrics, **residual_metrics(maps), "pde": pde.name, "resolution": res if ev.layout == "grid" else "reference nodes", "eval_seconds": time.perf_counter() - start}
     io.write_metrics(out_dir, metrics)
     return metrics
 
@@ -76,18 +84,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--source", action="append", default=[], metavar="FILE.py",
                         help="a Python file defining the run's PDE class, if it is not one of pinn's; "
                              "only files named here are imported, never one the run directory names")
+    parser.add_argument("--no-residuals", action="store_true",
+                        help="skip the maps of |residual| per equation (they need input derivatives)")
     args = parser.parse_args(argv)
     if args.chunk_size is not None and args.chunk_size < 1:
         fail(PROG, f"--chunk-size must be a positive integer, got {args.chunk_size}")
     register_configs()
     try:
         metrics = evaluate_run(args.run_dir, resolution=args.resolution, chunk_size=args.chunk_size, out_dir=args.out,
-                               sources=args.source)
+                               sources=args.source, residuals=not args.no_residuals)
     except ValueError as e:  # RunDirError is a ValueError
         fail(PROG, str(e))
     out = args.out or args.run_dir / "eval"
     print(f"{metrics['pde']} on a {'x'.join(map(str, metrics['resolution']))} grid: "
           f"rel. L2 error {metrics['rel_l2']:.3e}, max abs error {metrics['max_abs_error']:.3e}; written to {out}")
+    rms = {k[len("residual_rms_"):]: v for k, v in metrics.items() if k.startswith("residual_rms_")}
+    if rms:
+        print("rms |residual|: " + ", ".join(f"{k} {v:.3e}" for k, v in rms.items()))
     sys.stdout.flush()
 
 

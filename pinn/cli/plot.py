@@ -23,9 +23,11 @@ def plot_run_dir(run_dir: Path, *, out_dir: Path | None = None) -> list[Path]:
         fields = io.read_fields(run_dir / io.PREDICTIONS)
         layout = io.read_layout(run_dir / io.PREDICTIONS)
         history = io.read_history(run_dir / io.HISTORY)
+        residuals = io.read_residuals(run_dir / io.PREDICTIONS)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
         raise io.RunDirError(f"{run_dir} holds unreadable outputs ({type(e).__name__}: {e})") from None
-    return plot_run(out_dir or run_dir / "plots", grid, u_pred, u_ref, history, fields=fields, layout=layout)
+    return plot_run(out_dir or run_dir / "plots", grid, u_pred, u_ref, history, fields=fields, layout=layout,
+                    residuals=residuals)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -104,20 +104,29 @@ def read_metrics(run_dir: str | Path) -> dict:
 
 
 def write_predictions(path: str | Path, grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray,
-                      fields: Sequence[str] = ("u",), *, layout: str = "grid") -> Path:
+                      fields: Sequence[str] = ("u",), *, layout: str = "grid",
+                      residuals: Mapping[str, np.ndarray] | None = None) -> Path:
     """Save the grid's 1-D coordinate arrays (by name) and ``u_pred``, ``u_ref`` indexed like the grid
     (then by field, with several ``fields``), and the field names.  Runs save them as compared:
     a gauge field (a pressure) with its mean removed from both.
 
     With ``layout="nodes"``, ``grid`` holds scattered nodes column by column (``(N,)`` each) and
-    ``u_pred``, ``u_ref`` are ``(N,)`` or ``(N, F)`` (see :class:`pinn.io.evaluation.NodeEvaluation`)."""
+    ``u_pred``, ``u_ref`` are ``(N,)`` or ``(N, F)`` (see :class:`pinn.io.evaluation.NodeEvaluation`).
+
+    ``residuals`` maps each equation's name to its ``|residual|`` at the same points, indexed like
+    the grid (or the nodes); saved as ``residual_NAME`` with the names in ``equations``."""
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     arrays = {name: np.asarray(a) for name, a in grid.items()}
-    if {"u_pred", "u_ref", "coordinates", "fields", "layout"} & set(arrays):
-        raise ValueError("coordinate names may not be 'u_pred', 'u_ref', 'coordinates', 'fields' or 'layout'")
+    if {"u_pred", "u_ref", "coordinates", "fields", "layout", "equations"} & set(arrays) \
+            or any(c.startswith("residual_") for c in arrays):
+        raise ValueError("coordinate names may not be 'u_pred', 'u_ref', 'coordinates', 'fields', 'layout', "
+                         "'equations' or start with 'residual_'")
     arrays.update(u_pred=np.asarray(u_pred), u_ref=np.asarray(u_ref), coordinates=np.array(list(grid)),
                   fields=np.array(list(fields)), layout=np.array(layout))
+    residuals = dict(residuals or {})
+    arrays.update({f"residual_{name}": np.asarray(r) for name, r in residuals.items()},
+                  equations=np.array(list(residuals), dtype=str))
 
     def write(tmp):
         with open(tmp, "wb") as f:
@@ -141,6 +150,13 @@ def read_layout(path: str | Path) -> str:
     if layout not in LAYOUTS:
         raise ValueError(f"{path}: unknown layout {layout!r}")
     return layout
+
+
+def read_residuals(path: str | Path) -> dict[str, np.ndarray]:
+    """``{equation: |residual| map}`` of a ``predictions.npz`` (empty for files without maps)."""
+    with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
+        names = [str(x) for x in data["equations"]] if "equations" in data.files else []
+        return {name: data[f"residual_{name}"] for name in names}
 
 
 def read_predictions(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:

@@ -56,12 +56,16 @@ class TensorBoardLogger:
             self.writer.add_scalar(tag, float(value), step)
         self.writer.add_scalar("train/seconds", float(row["seconds"]), step)
 
-    def evaluation(self, step: int, metrics: dict, figure=None) -> None:
-        """Error metrics (``error/rel_l2``, ...) and, optionally, a matplotlib figure (closed here)."""
+    def evaluation(self, step: int, metrics: dict, figure=None, *, residuals=None) -> None:
+        """Error metrics (``error/rel_l2``, ...; ``residual/rms_EQ`` for the residual maps) and,
+        optionally, matplotlib figures of the solution and of the ``|residual|`` maps (closed here)."""
         for key, value in metrics.items():
-            self.writer.add_scalar(f"error/{key}", float(value), step)
+            tag = f"residual/{key[len('residual_'):]}" if key.startswith("residual_") else f"error/{key}"
+            self.writer.add_scalar(tag, float(value), step)
         if figure is not None:
             self.writer.add_figure("solution", figure, step, close=True)
+        if residuals is not None:
+            self.writer.add_figure("residuals", residuals, step, close=True)
 
     def close(self) -> None:
         self.writer.flush()

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["solution_figure", "plot_solution", "plot_slices", "plot_loss", "plot_run", "plot_error_vs", "plot_loss_curves", "plot_solution_grid"]
+__all__ = ["solution_figure", "residual_figure", "plot_residuals", "plot_solution", "plot_slices", "plot_loss", "plot_run", "plot_error_vs", "plot_loss_curves", "plot_solution_grid"]
 
 
 def _plane(grid: Mapping[str, np.ndarray], *arrays: np.ndarray):
@@ -107,6 +107,49 @@ def solution_figure(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: n
     return fig
 
 
+def residual_figure(grid: Mapping[str, np.ndarray], residuals: Mapping[str, np.ndarray], *,
+                    layout: str = "grid") -> Figure:
+    """``|residual|`` of each equation over the plane of :func:`solution_figure`, on a log colour
+    scale (the first thing to look at when a run goes wrong)."""
+    from matplotlib.colors import LogNorm
+
+    names = list(residuals)
+    if not names:
+        raise ValueError("no residual maps to draw")
+    fig = Figure(figsize=(5 * len(names), 4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(names)))
+    fixed = {}
+    for ax, name in zip(axes, names):
+        if layout == "nodes":
+            b, a, fixed, xb, xa, (data,) = _node_plane(grid, residuals[name])
+            tri = _triangulation(xb, xa)
+        else:
+            a, b, fixed, (data,) = _plane(grid, residuals[name])
+        finite = data[np.isfinite(data) & (data > 0)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (1e-16, 1.0)
+        norm = LogNorm(vmin=max(lo, hi * 1e-8), vmax=max(hi, lo * 10))
+        shown = np.where(data > 0, data, norm.vmin)
+        if layout == "nodes":
+            im = ax.tripcolor(tri, shown, shading="gouraud", norm=norm, cmap="inferno")
+            ax.set_aspect("equal")
+        else:
+            im = ax.imshow(shown, origin="lower", aspect="auto", norm=norm, cmap="inferno",
+                           extent=[grid[b][0], grid[b][-1], grid[a][0], grid[a][-1]])
+        ax.set_xlabel(b)
+        ax.set_ylabel(a)
+        ax.set_title(f"|{name}|, rms {np.sqrt(np.nanmean(data ** 2)):.2e}")
+        fig.colorbar(im, ax=ax, label=f"|{name}|")
+    if fixed:
+        fig.suptitle(", ".join(f"{k} = {v:.3g}" for k, v in fixed.items()))
+    return fig
+
+
+def plot_residuals(grid: Mapping[str, np.ndarray], residuals: Mapping[str, np.ndarray], path: str | Path, *,
+                   layout: str = "grid") -> Path:
+    """Save :func:`residual_figure` to ``path``."""
+    return _save(residual_figure(grid, residuals, layout=layout), Path(path))
+
+
 def plot_slices(
     grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray, path: str | Path, *, count: int = 4,
     fields: Sequence[str] = ("u",),
@@ -158,12 +201,16 @@ def plot_run(
     *,
     fields: Sequence[str] = ("u",),
     layout: str = "grid",
+    residuals: Mapping[str, np.ndarray] | None = None,
 ) -> list[Path]:
-    """Write ``solution.png``, ``slices.png`` (on a grid only) and ``loss.png`` into ``out_dir``."""
+    """Write ``solution.png``, ``slices.png`` (on a grid only), ``residuals.png`` (with residual
+    maps) and ``loss.png`` into ``out_dir``."""
     out_dir = Path(out_dir)
     paths = [plot_solution(grid, u_pred, u_ref, out_dir / "solution.png", fields=fields, layout=layout)]
     if layout == "grid":
         paths.append(plot_slices(grid, u_pred, u_ref, out_dir / "slices.png", fields=fields))
+    if residuals:
+        paths.append(plot_residuals(grid, residuals, out_dir / "residuals.png", layout=layout))
     return paths + [plot_loss(history, out_dir / "loss.png")]
 
 

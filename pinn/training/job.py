@@ -42,6 +42,8 @@ class Job:
         resolution: the evaluation grid, points per coordinate (``None``: 201 each in 1-D and 2-D,
             fewer beyond; see :meth:`pinn.physics.domains.Domain.default_resolution`).
         chunk_size: points per evaluation batch.
+        residual_maps: also map ``|residual|`` of each equation over the evaluation's points
+            (``predictions.npz``, ``plots/residuals.png``, ``residual_rms_*`` in ``metrics.json``).
         seed: recorded in ``metrics.json``; with data parallelism, rank ``r > 0`` draws its
             shard from a generator seeded by ``(seed, r)``.
         record: plain values a checkpoint must match to be resumed (the CLI gives the PDE's
@@ -59,6 +61,7 @@ class Job:
     resampler: object | None = None
     resolution: Sequence[int] | None = None
     chunk_size: int = 65536
+    residual_maps: bool = True
     seed: int = 0
     record: Mapping = field(default_factory=dict)
 

@@ -23,6 +23,7 @@ from pinn.io import files as io
 from pinn.io.evaluation import evaluate
 from pinn.io.plotting import plot_run
 from pinn.io.progress import make_progress
+from pinn.io.residual_maps import evaluation_maps, residual_metrics
 from pinn.physics.coefficients import WithCoefficients
 from pinn.training import distributed
 from pinn.training.checkpoints import CheckpointDir
@@ -213,16 +214,20 @@ def _finish(job: Job, run_dir: Path, result, *, plots: bool) -> dict:
     """Evaluate (on the grid, or at the reference table's nodes) and write the outputs; ``metrics.json`` last."""
     start = time.perf_counter()
     ev = evaluate(job.model, job.pde, job.resolution, chunk_size=job.chunk_size)
+    maps = evaluation_maps(ev, job.model, job.loss.pde, job.loss.engine) if job.residual_maps else {}
     eval_seconds = time.perf_counter() - start
     io.write_history(run_dir / io.HISTORY, result.history)
     u_pred, u_ref = ev.compared()  # gauge fields (a pressure) with their means removed, as compared
-    io.write_predictions(run_dir / io.PREDICTIONS, ev.grid, u_pred, u_ref, fields=ev.fields, layout=ev.layout)
+    io.write_predictions(run_dir / io.PREDICTIONS, ev.grid, u_pred, u_ref, fields=ev.fields, layout=ev.layout,
+                         residuals=maps)
     io.save_checkpoint(run_dir / io.CHECKPOINT,
                        {"model": job.model.state_dict(), "optimizer": result.optimizer_state, "pde": job.pde.name})
     if plots:
-        plot_run(run_dir / "plots", ev.grid, u_pred, u_ref, result.history, fields=ev.fields, layout=ev.layout)
+        plot_run(run_dir / "plots", ev.grid, u_pred, u_ref, result.history, fields=ev.fields, layout=ev.layout,
+                 residuals=maps)
     metrics = {
         **ev.metrics,
+        **residual_metrics(maps),
         "pde": job.pde.name,
         "train_seconds": result.seconds,
         "eval_seconds": eval_seconds,
