@@ -2,13 +2,17 @@
 
 import json
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
+
+import pinn
 
 from pinn.cli import evaluate as eval_cli
 from pinn.cli import plot as plot_cli
@@ -281,6 +285,9 @@ def test_train_eval_plot_end_to_end(tmp_path):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert {"rel_l2", "max_abs_error", "train_seconds", "adam_steps", "lbfgs_steps", "final_loss"} <= set(metrics)
     assert metrics["adam_steps"] == 6 and 0 < metrics["lbfgs_steps"] <= 4
+    assert metrics["versions"] == {"pinn": pinn.__version__, "torch": torch.__version__,
+                                   "python": platform.python_version()}
+    assert metrics["device"] == "cpu" and metrics["threads"] >= 1 and len(metrics["config_sha256"]) == 64
     with np.load(run_dir / "predictions.npz") as p:
         assert p["x"].shape == (21,) and p["t"].shape == (11,)
         assert p["u_pred"].shape == p["u_ref"].shape == (21, 11)
@@ -334,3 +341,11 @@ def test_failure_during_a_run_marks_the_directory(tmp_path):
     assert out.stderr.strip().splitlines()[-1].startswith("pinn-train: error:")
     err = _run([_script("pinn-eval"), str(run_dir)], tmp_path)
     assert err.returncode == 2 and "failed run" in err.stderr
+
+
+def test_config_hash_names_what_a_run_computes():
+    from pinn.cli.build import config_hash
+    a = train_cli.check_config(["pde=heat", "seed=1"])
+    b = train_cli.check_config(["pde=heat", "seed=1", "resume=somewhere"])
+    c = train_cli.check_config(["pde=heat", "seed=2"])
+    assert config_hash(a) == config_hash(b) != config_hash(c)

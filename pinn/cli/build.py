@@ -9,6 +9,8 @@ rest of the job (the PDE's box for a network, the loss for a resampler, ...).
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -227,6 +229,15 @@ def _observations(cfg: DictConfig, pde: PDE, sampler: Sampler, generator: torch.
     return None
 
 
+def config_hash(cfg: DictConfig) -> str:
+    """SHA-256 of the resolved config as sorted JSON, without ``resume`` (which names the run, not
+    what it computes): equal for two runs that train the same thing."""
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    plain.pop("resume", None)
+    plain.pop("hydra", None)
+    return hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = None) -> dict:
     """Build the job of ``cfg`` and :func:`pinn.train` it into ``run_dir``; return the metrics.
 
@@ -243,6 +254,7 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
     with StopFlag() as stop:
         try:
             return train(job, run_dir, resume=resume, checkpoint_every=cfg.checkpoint.every, keep=cfg.checkpoint.keep,
-                         plots=cfg.plots, compile=cfg.trainer.compile, callback=monitor, should_stop=stop)
+                         plots=cfg.plots, compile=cfg.trainer.compile, callback=monitor, should_stop=stop,
+                         metadata={"config_sha256": config_hash(cfg)})
         finally:
             monitor.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import platform
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ from pathlib import Path
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
+from pinn import __version__ as pinn_version
 from pinn.io import files as io
 from pinn.io.evaluation import evaluate
 from pinn.io.plotting import plot_run
@@ -112,7 +114,7 @@ def _check_distributed(job: Job) -> None:
 
 def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None, checkpoint_every: int = 500,
           keep: int = 3, plots: bool = True, compile: bool = False, callback: Callable[[dict], None] | None = None,
-          should_stop: Callable[[], bool] | None = None) -> dict:
+          should_stop: Callable[[], bool] | None = None, metadata: Mapping | None = None) -> dict:
     """Train ``job``, evaluate it and write every output into ``run_dir``; return the metrics.
 
     Args:
@@ -128,6 +130,10 @@ def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None
         callback: called with each history row; ``None``: a progress bar (or log lines).
         should_stop: polled after every step: true saves a checkpoint and raises
             :class:`~pinn.training.state.TrainingInterrupted`.
+        metadata: plain values added to ``metrics.json`` (the CLI adds the resolved config's hash).
+
+    ``metrics.json`` also records the versions of pinn, torch and Python, the device and the
+    thread count.
     """
     run_dir = Path(run_dir)
     rank = distributed.rank()
@@ -161,7 +167,7 @@ def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None
             progress.close()
     if rank:
         return {}  # rank 0 alone evaluates and writes
-    return _finish(job, run_dir, result, plots=plots)
+    return _finish(job, run_dir, result, plots=plots, metadata=metadata)
 
 
 def _start(job: Job, run_dir: Path, resume, keep: int) -> tuple[dict, TrainState | None]:
@@ -210,7 +216,7 @@ def _data_parallel(job: Job, points: Mapping, should_stop):
     return loss_fn, shards, should_stop
 
 
-def _finish(job: Job, run_dir: Path, result, *, plots: bool) -> dict:
+def _finish(job: Job, run_dir: Path, result, *, plots: bool, metadata: Mapping | None = None) -> dict:
     """Evaluate (on the grid, or at the reference table's nodes) and write the outputs; ``metrics.json`` last."""
     start = time.perf_counter()
     ev = evaluate(job.model, job.pde, job.resolution, chunk_size=job.chunk_size)
@@ -239,7 +245,10 @@ def _finish(job: Job, run_dir: Path, result, *, plots: bool) -> dict:
         **({"learned": job.model.values()} if isinstance(job.model, WithCoefficients) else {}),
         "seed": int(job.seed),
         "threads": torch.get_num_threads(),
+        "device": str(job.device),
+        "versions": {"pinn": pinn_version, "torch": torch.__version__, "python": platform.python_version()},
         "resolution": list(job.resolution),
+        **dict(metadata or {}),
     }
     if not all(math.isfinite(v) for v in (metrics["rel_l2"], metrics["final_loss"])):
         log.warning("the run finished with a non-finite error or loss")
