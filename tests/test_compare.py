@@ -43,6 +43,10 @@ def test_compare_tabulates_and_plots(sweep, tmp_path, capsys):
         summary = list(csv.DictReader(f))
     assert sorted((r["pde.alpha"], r["stages.adam.lr"], r["runs"]) for r in summary) == [("0.2", "0.001", "2"),
                                                                                      ("0.4", "0.001", "2")]
+    by_run = {(r["pde.alpha"], r["seed"]): float(r["rel_l2"]) for r in rows if r["status"] == "finished"}
+    for r in summary:  # the sample std (n - 1) of the group's two seeds, named as such
+        errs = [v for (alpha, _), v in by_run.items() if alpha == r["pde.alpha"]]
+        assert float(r["rel_l2_sample_std"]) == pytest.approx(abs(errs[0] - errs[1]) / 2 ** 0.5, rel=1e-3)
     for name in ("error_vs_pde.alpha.png", "losses.png", "solutions.png", "runs.md", "summary.md"):
         assert (tmp_path / "cmp" / name).stat().st_size > 100
 

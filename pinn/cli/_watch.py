@@ -30,6 +30,8 @@ class Monitor:
         if node and not quiet:
             self.tb = instantiate_checked(node, object, key="logger", trusted=True,
                                           context={"log_dir": run_dir / "tensorboard"})
+        if self.tb is not None and hasattr(self.tb, "coefficients"):  # filed apart from the losses
+            self.tb.coefficients = tuple(getattr(b.model, "coefficients", {}))
         self.every, self.b, self._last = getattr(self.tb, "every", 0), b, 0
         self._grid = self._points = self._ref = None
 
@@ -64,11 +66,29 @@ class Monitor:
         figure = solution_figure(self._grid, *ev.compared(), fields=ev.fields) if len(self._grid) >= 2 else None
         return ev.metrics, figure, ev
 
+    def finish(self, cfg: DictConfig, metrics: dict) -> None:
+        """Give a logger that records hyperparameters (TensorBoard's HParams) the run's flattened
+        config and its final metrics."""
+        if self.tb is not None and hasattr(self.tb, "hparams"):
+            self.tb.hparams(_flatten(OmegaConf.to_container(cfg, resolve=True)), metrics)
+
     def close(self) -> None:
         if self.progress is not None:
             self.progress.close()
         if self.tb is not None:
             self.tb.close()
+
+
+def _flatten(node, prefix: str = "") -> dict:
+    """``{"model.width": 20, ...}``: a nested config as dotted keys (lists as their string)."""
+    out = {}
+    for key, value in node.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = str(value) if isinstance(value, (list, tuple)) or value is None else value
+    return out
 
 
 class StopFlag:

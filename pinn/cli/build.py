@@ -253,8 +253,10 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
     monitor = Monitor(cfg, job, run_dir, quiet=distributed.rank() != 0)
     with StopFlag() as stop:
         try:
-            return train(job, run_dir, resume=resume, checkpoint_every=cfg.checkpoint.every, keep=cfg.checkpoint.keep,
-                         plots=cfg.plots, compile=cfg.trainer.compile, callback=monitor, should_stop=stop,
-                         metadata={"config_sha256": config_hash(cfg)})
+            metrics = train(job, run_dir, resume=resume, checkpoint_every=cfg.checkpoint.every, keep=cfg.checkpoint.keep,
+                            plots=cfg.plots, compile=cfg.trainer.compile, callback=monitor, should_stop=stop,
+                            metadata={"config_sha256": config_hash(cfg)})
+            monitor.finish(cfg, metrics)
+            return metrics
         finally:
             monitor.close()

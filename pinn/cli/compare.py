@@ -99,7 +99,9 @@ def summarise(runs: Sequence[RunRecord], keys: Sequence[str]) -> list[dict]:
     for values, members in groups.items():
         errs = [m.metrics["rel_l2"] for m in members]
         rows.append({**dict(zip(group_keys, values)), "runs": len(members),
-                     "rel_l2_mean": statistics.fmean(errs), "rel_l2_std": statistics.pstdev(errs),
+                     "rel_l2_mean": statistics.fmean(errs),
+                     # the sample standard deviation (n - 1), blank for a single run
+                     "rel_l2_sample_std": statistics.stdev(errs) if len(errs) > 1 else "",
                      "rel_l2_min": min(errs), "rel_l2_max": max(errs),
                      "train_seconds_mean": statistics.fmean(m.metrics["train_seconds"] for m in members)})
     return rows
@@ -139,14 +141,15 @@ def compare(sweep_dir: Path, out_dir: Path | None = None) -> tuple[list[RunRecor
     labels = [", ".join(f"{k}={r.overrides.get(k, '')}" for k in keys) or r.path.name for r in finished]
     histories = [io.read_history(r.path / io.HISTORY) if (r.path / io.HISTORY).exists() else [] for r in finished]
     plot_loss_curves(labels, histories, out / "losses.png")
-    preds, layouts = [], []
+    preds, layouts, fields = [], [], []
     for label, r in zip(labels, finished):
         if (r.path / io.PREDICTIONS).exists():
             grid, u_pred, _ = io.read_predictions(r.path / io.PREDICTIONS)
-            preds.append((label, grid, u_pred))
+            preds.append((f"{label}\nrel. L2 {r.metrics['rel_l2']:.2e}", grid, u_pred))
             layouts.append(io.read_layout(r.path / io.PREDICTIONS))
+            fields.append(io.read_fields(r.path / io.PREDICTIONS))
     if preds:
-        plot_solution_grid(preds, out / "solutions.png", layouts=layouts)
+        plot_solution_grid(preds, out / "solutions.png", layouts=layouts, fields=fields)
     return runs, out
 
 

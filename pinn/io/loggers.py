@@ -46,13 +46,22 @@ class TensorBoardLogger:
         self.log_dir = Path(log_dir)
         self.writer = SummaryWriter(log_dir=str(self.log_dir))
 
+    #: History columns that are learned coefficients (set by the run's monitor): ``coefficient/NAME``.
+    coefficients: tuple[str, ...] = ()
+
     def row(self, row: dict) -> None:
-        """Every numeric entry of a history row, at its step: ``loss/total``, ``loss/TERM``, ``lr``, ..."""
+        """Every numeric entry of a history row, at its step: ``loss/total``, ``loss/TERM``,
+        ``train/lr``, ``coefficient/NAME`` for learned coefficients, ``weight/causal_min_weight``."""
         step = int(row["step"])
         for key, value in row.items():
             if key in _NOT_SCALARS or not isinstance(value, (int, float)):
                 continue
-            tag = "loss/total" if key == "loss" else ("train/lr" if key == "lr" else f"loss/{key}")
+            if key in self.coefficients:
+                tag = f"coefficient/{key}"
+            elif key == "causal_min_weight":
+                tag = f"weight/{key}"
+            else:
+                tag = "loss/total" if key == "loss" else ("train/lr" if key == "lr" else f"loss/{key}")
             self.writer.add_scalar(tag, float(value), step)
         self.writer.add_scalar("train/seconds", float(row["seconds"]), step)
 
@@ -66,6 +75,14 @@ class TensorBoardLogger:
             self.writer.add_figure("solution", figure, step, close=True)
         if residuals is not None:
             self.writer.add_figure("residuals", residuals, step, close=True)
+
+    def hparams(self, params: dict, metrics: dict) -> None:
+        """The run's hyperparameters and final metrics for TensorBoard's HParams tab, so the runs of a
+        sweep can be filtered and compared by them (numbers, strings and booleans only)."""
+        plain = {k: v for k, v in params.items() if isinstance(v, (int, float, str, bool))}
+        final = {f"hparam/{k}": float(v) for k, v in metrics.items()
+                 if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        self.writer.add_hparams(plain, final, run_name=".")
 
     def close(self) -> None:
         self.writer.flush()

@@ -12,7 +12,21 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["solution_figure", "residual_figure", "plot_residuals", "plot_solution", "plot_slices", "plot_loss", "plot_run", "plot_error_vs", "plot_loss_curves", "plot_solution_grid"]
+__all__ = ["run_title", "loss_figure", "solution_figure", "residual_figure", "plot_residuals", "plot_solution", "plot_slices", "plot_loss", "plot_run", "plot_error_vs", "plot_loss_curves", "plot_solution_grid"]
+
+
+def run_title(pde: str, params: Mapping | None = None, rel_l2: float | None = None, *, limit: int = 110) -> str:
+    """``"burgers (nu = 0.00318), rel. L2 1.56e-05"``: the PDE, its scalar parameters (keys not
+    starting with ``_``) and the error, cut to ``limit`` characters."""
+    shown = []
+    for k, v in (params or {}).items():
+        if str(k).startswith("_") or not isinstance(v, (int, float, str, bool)) or isinstance(v, bool):
+            continue
+        shown.append(f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}")
+    text = pde + (f" ({', '.join(shown)})" if shown else "")
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text + (f", rel. L2 {rel_l2:.2e}" if rel_l2 is not None else "")
 
 
 def _plane(grid: Mapping[str, np.ndarray], *arrays: np.ndarray):
@@ -67,16 +81,17 @@ def _triangulation(x: np.ndarray, y: np.ndarray):
 
 
 def plot_solution(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray, path: str | Path, *,
-                  fields: Sequence[str] = ("u",), layout: str = "grid") -> Path:
+                  fields: Sequence[str] = ("u",), layout: str = "grid", title: str | None = None) -> Path:
     """Heatmaps of prediction, reference and absolute error (second axis horizontal), one row per
     field, saved to ``path``; with ``layout="nodes"``, ``grid`` holds scattered nodes (drawn on
     their triangulation)."""
-    return _save(solution_figure(grid, u_pred, u_ref, fields=fields, layout=layout), Path(path))
+    return _save(solution_figure(grid, u_pred, u_ref, fields=fields, layout=layout, title=title), Path(path))
 
 
 def solution_figure(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray, *,
-                    fields: Sequence[str] = ("u",), layout: str = "grid") -> Figure:
-    """The figure of :func:`plot_solution`, unsaved (e.g. for TensorBoard)."""
+                    fields: Sequence[str] = ("u",), layout: str = "grid", title: str | None = None) -> Figure:
+    """The figure of :func:`plot_solution`, unsaved (e.g. for TensorBoard); ``title`` (the PDE, its
+    parameters and the error, say) heads it.  Each panel's title gives its field's rel. L2 error."""
     rows = _by_field(grid, fields, u_pred, u_ref)
     fig = Figure(figsize=(15, 4 * len(rows)), layout="constrained")
     axes = np.atleast_2d(fig.subplots(len(rows), 3))
@@ -92,7 +107,7 @@ def solution_figure(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: n
         vmin, vmax = float(min(np.nanmin(pred), np.nanmin(ref))), float(max(np.nanmax(pred), np.nanmax(ref)))
         panels = [("prediction", pred, vmin, vmax, "viridis"), ("reference", ref, vmin, vmax, "viridis"),
                   ("|prediction - reference|", np.abs(pred - ref), None, None, "magma")]
-        for ax, (title, data, lo, hi, cmap) in zip(row, panels):
+        for ax, (name, data, lo, hi, cmap) in zip(row, panels):
             if layout == "nodes":
                 im = ax.tripcolor(tri, data, shading="gouraud", vmin=lo, vmax=hi, cmap=cmap)
                 ax.set_aspect("equal")
@@ -100,10 +115,19 @@ def solution_figure(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: n
                 im = ax.imshow(data, origin="lower", aspect="auto", extent=extent, vmin=lo, vmax=hi, cmap=cmap)
             ax.set_xlabel(b)
             ax.set_ylabel(a)
-            ax.set_title(f"{field}: {title}" if len(rows) > 1 else title)
-            fig.colorbar(im, ax=ax, label=field if "|" not in title else "abs. error")
+            is_error = "|" in name
+            if is_error:
+                ok = ~np.isnan(ref)
+                err = np.linalg.norm((pred - ref)[ok]) / max(np.linalg.norm(ref[ok]), 1e-300)
+                name = f"{name}, rel. L2 {err:.2e}"
+            ax.set_title(f"{field}: {name}" if len(rows) > 1 else name)
+            cb = fig.colorbar(im, ax=ax)
+            cb.ax.set_title("error" if is_error else field, fontsize="small")  # above: clear of the next panel
+    heading = [title] if title else []
     if fixed:
-        fig.suptitle(", ".join(f"{k} = {v:.3g}" for k, v in fixed.items()))
+        heading.append(", ".join(f"{k} = {v:.3g}" for k, v in fixed.items()))
+    if heading:
+        fig.suptitle("; ".join(heading))
     return fig
 
 
@@ -138,7 +162,7 @@ def residual_figure(grid: Mapping[str, np.ndarray], residuals: Mapping[str, np.n
         ax.set_xlabel(b)
         ax.set_ylabel(a)
         ax.set_title(f"|{name}|, rms {np.sqrt(np.nanmean(data ** 2)):.2e}")
-        fig.colorbar(im, ax=ax, label=f"|{name}|")
+        fig.colorbar(im, ax=ax).ax.set_title(f"|{name}|", fontsize="small")
     if fixed:
         fig.suptitle(", ".join(f"{k} = {v:.3g}" for k, v in fixed.items()))
     return fig
@@ -172,24 +196,57 @@ def plot_slices(
     return _save(fig, Path(path))
 
 
-def plot_loss(history: Sequence[Mapping], path: str | Path) -> Path:
-    """Total loss and each term against step, log scale; a dotted line marks the switch to L-BFGS."""
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
-    ax = fig.subplots()
+#: History columns that are not loss terms: bookkeeping, the learning rate, and weights.
+_NOT_LOSSES = {"step", "stage", "seconds", "lr", "causal_min_weight"}
+
+
+def _stage_switches(history: Sequence[Mapping]) -> list[tuple[float, str]]:
+    """``[(step, stage)]`` where each stage after the first begins (between its neighbours' rows)."""
+    out = []
+    for before, row in zip(history, history[1:]):
+        if row.get("stage") != before.get("stage"):
+            out.append((before["step"], str(row.get("stage"))))
+    return out
+
+
+def plot_loss(history: Sequence[Mapping], path: str | Path, *, coefficients: Sequence[str] = ()) -> Path:
+    """Save :func:`loss_figure` to ``path``."""
+    return _save(loss_figure(history, coefficients=coefficients), Path(path))
+
+
+def loss_figure(history: Sequence[Mapping], *, coefficients: Sequence[str] = ()) -> Figure:
+    """The total loss and each term against step (log scale), a dotted line where each stage
+    begins; below, the learning rate on an axis of its own, and the learned coefficients (the
+    columns named in ``coefficients``) and causal weights on another."""
+    keys = [k for k in (history[0] if history else {}) if k not in _NOT_LOSSES and k not in coefficients]
+    others = [k for k in (history[0] if history else {}) if k in coefficients or k == "causal_min_weight"]
+    has_lr = bool(history) and "lr" in history[0]
+    rows = 1 + has_lr + bool(others)
+    fig = Figure(figsize=(7, 3.2 + 1.8 * (rows - 1)), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, 1, sharex=True, height_ratios=[2] + [1] * (rows - 1)))
+    ax = axes[0]
     if history:
         steps = np.array([row["step"] for row in history])
-        skip = {"step", "stage", "seconds"}
-        for key in [k for k in history[0] if k not in skip]:
+        for key in keys:
             values = np.array([row[key] for row in history], dtype=float)
             ax.semilogy(steps, values, lw=2 if key == "loss" else 1, label=key)
-        adam = [row["step"] for row in history if row.get("stage") == "adam"]
-        if adam and any(row.get("stage") == "lbfgs" for row in history):
-            ax.axvline(adam[-1], color="gray", ls=":", label="L-BFGS starts")
-        ax.legend()
-    ax.set_xlabel("step")
+        for a in axes:
+            for k, (step, stage) in enumerate(_stage_switches(history)):
+                a.axvline(step, color="gray", ls=":", label=f"{stage} starts" if a is ax else None)
+        ax.legend(fontsize="small")
+        if has_lr:
+            axes[1].semilogy(steps, [row["lr"] for row in history], color="k", lw=1, drawstyle="steps-post")
+            axes[1].set_ylabel("learning rate")
+        if others:
+            a = axes[-1]
+            for key in others:
+                a.plot(steps, [row[key] for row in history], lw=1.5, label=key)
+            a.set_ylabel("coefficients, weights")
+            a.legend(fontsize="small")
     ax.set_ylabel("mean squared residual")
     ax.set_title("training loss")
-    return _save(fig, Path(path))
+    axes[-1].set_xlabel("step")
+    return fig
 
 
 def plot_run(
@@ -202,16 +259,19 @@ def plot_run(
     fields: Sequence[str] = ("u",),
     layout: str = "grid",
     residuals: Mapping[str, np.ndarray] | None = None,
+    coefficients: Sequence[str] = (),
+    title: str | None = None,
 ) -> list[Path]:
     """Write ``solution.png``, ``slices.png`` (on a grid only), ``residuals.png`` (with residual
-    maps) and ``loss.png`` into ``out_dir``."""
+    maps) and ``loss.png`` into ``out_dir``; ``coefficients`` names the history's learned
+    coefficients (drawn apart from the losses); ``title`` heads the solution figure."""
     out_dir = Path(out_dir)
-    paths = [plot_solution(grid, u_pred, u_ref, out_dir / "solution.png", fields=fields, layout=layout)]
+    paths = [plot_solution(grid, u_pred, u_ref, out_dir / "solution.png", fields=fields, layout=layout, title=title)]
     if layout == "grid":
         paths.append(plot_slices(grid, u_pred, u_ref, out_dir / "slices.png", fields=fields))
     if residuals:
         paths.append(plot_residuals(grid, residuals, out_dir / "residuals.png", layout=layout))
-    return paths + [plot_loss(history, out_dir / "loss.png")]
+    return paths + [plot_loss(history, out_dir / "loss.png", coefficients=coefficients)]
 
 
 def plot_error_vs(key: str, points: Sequence[tuple[str, float]], path: str | Path) -> Path:
@@ -225,9 +285,10 @@ def plot_error_vs(key: str, points: Sequence[tuple[str, float]], path: str | Pat
     fig = Figure(figsize=(6, 4), layout="constrained")
     ax = fig.subplots()
     ax.semilogy([xs[v] for v, _ in points], [e for _, e in points], "o", alpha=0.4, label="runs")
-    means = [np.mean([e for w, e in points if w == v]) for v in values]
-    stds = [np.std([e for w, e in points if w == v]) for v in values]
-    ax.errorbar([xs[v] for v in values], means, yerr=stds, fmt="-s", capsize=4, label="mean ± std")
+    groups = [[e for w, e in points if w == v] for v in values]
+    means = [np.mean(g) for g in groups]
+    stds = [np.std(g, ddof=1) if len(g) > 1 else 0.0 for g in groups]  # the sample std
+    ax.errorbar([xs[v] for v in values], means, yerr=stds, fmt="-s", capsize=4, label="mean ± sample std")
     if any(not _is_number(v) for v in values):
         ax.set_xticks([xs[v] for v in values], values)
     ax.set_xlabel(key)
@@ -245,29 +306,34 @@ def _is_number(v: str) -> bool:
 
 
 def plot_loss_curves(labels: Sequence[str], histories: Sequence[Sequence[Mapping]], path: str | Path) -> Path:
-    """The total loss of several runs against step, overlaid."""
+    """The total loss of several runs against step, overlaid; a dotted line in each run's colour
+    where its next stage begins."""
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.subplots()
     for label, history in zip(labels, histories):
         if history:
-            ax.semilogy([r["step"] for r in history], [r["loss"] for r in history], label=label)
+            (line,) = ax.semilogy([r["step"] for r in history], [r["loss"] for r in history], label=label)
+            for step, stage in _stage_switches(history):
+                ax.axvline(step, color=line.get_color(), ls=":", lw=1)
     ax.set_xlabel("step")
-    ax.set_ylabel("loss")
+    ax.set_ylabel("loss (dotted: a stage begins)")
     if labels:
         ax.legend(fontsize="small")
     return _save(fig, Path(path))
 
 
 def plot_solution_grid(items: Sequence[tuple[str, Mapping[str, np.ndarray], np.ndarray]], path: str | Path, *,
-                       layouts: Sequence[str] | None = None) -> Path:
-    """Predictions of several runs as heatmaps in a grid, one panel per run (its first field);
-    ``layouts`` says, per run, whether its points are a ``"grid"`` (the default) or ``"nodes"``."""
+                       layouts: Sequence[str] | None = None, fields: Sequence[Sequence[str]] | None = None) -> Path:
+    """Predictions of several runs as heatmaps in a grid, one panel per run (its first field, named
+    on the colorbar); ``layouts`` says, per run, whether its points are a ``"grid"`` (the default)
+    or ``"nodes"``; ``fields`` gives each run's field names (default ``u``)."""
     layouts = list(layouts) if layouts is not None else ["grid"] * len(items)
+    names = [f[0] for f in fields] if fields is not None else ["u"] * len(items)
     cols = min(4, len(items))
     rows = -(-len(items) // cols)
     fig = Figure(figsize=(4 * cols, 3.3 * rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols)).reshape(-1)
-    for ax, (label, grid, u), layout in zip(axes, items, layouts):
+    for ax, (label, grid, u), layout, name in zip(axes, items, layouts, names):
         u = np.asarray(u)
         if layout == "grid" and u.ndim > len(grid):  # several fields: the first
             u = u[..., 0]
@@ -282,7 +348,7 @@ def plot_solution_grid(items: Sequence[tuple[str, Mapping[str, np.ndarray], np.n
         ax.set_title(label, fontsize="small")
         ax.set_xlabel(b)
         ax.set_ylabel(a)
-        fig.colorbar(im, ax=ax)
+        fig.colorbar(im, ax=ax).ax.set_title(name, fontsize="small")
     for ax in axes[len(items):]:
         ax.set_axis_off()
     return _save(fig, Path(path))

@@ -23,7 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 from pinn import __version__ as pinn_version
 from pinn.io import files as io
 from pinn.io.evaluation import evaluate
-from pinn.io.plotting import plot_run
+from pinn.io.plotting import plot_run, run_title
 from pinn.io.progress import make_progress
 from pinn.io.residual_maps import evaluation_maps, residual_metrics
 from pinn.physics.coefficients import WithCoefficients
@@ -230,7 +230,8 @@ def _finish(job: Job, run_dir: Path, result, *, plots: bool, metadata: Mapping |
                        {"model": job.model.state_dict(), "optimizer": result.optimizer_state, "pde": job.pde.name})
     if plots:
         plot_run(run_dir / "plots", ev.grid, u_pred, u_ref, result.history, fields=ev.fields, layout=ev.layout,
-                 residuals=maps)
+                 residuals=maps, coefficients=list(getattr(job.model, "coefficients", {})),
+                 title=run_title(job.pde.name, job.record, ev.metrics["rel_l2"]))
     metrics = {
         **ev.metrics,
         **residual_metrics(maps),
