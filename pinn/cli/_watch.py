@@ -35,6 +35,11 @@ class Monitor:
         self.every, self.b, self._last = getattr(self.tb, "every", 0), b, 0
         self._grid = self._points = self._ref = None
 
+    def tick(self, step: int) -> None:
+        """Every step: move the progress bar (log lines ignore it)."""
+        if self.progress is not None and hasattr(self.progress, "tick"):
+            self.progress.tick(step)
+
     def __call__(self, row: dict) -> None:
         if self.progress is not None:
             self.progress(row)

@@ -1,14 +1,19 @@
-"""Progress reports while training: a one-line bar on a terminal, log lines elsewhere.
+"""Progress reports while training: a ``tqdm`` bar on a terminal (a widget in a notebook), log
+lines elsewhere.
 
 Both are callbacks for :meth:`pinn.Trainer.fit`: they get each history row (every
 ``log_every`` Adam steps and every L-BFGS chunk) and show the stage, the step, the
 loss, the speed in steps per second and an estimate of the time left (an upper
-bound in L-BFGS, which may stop early when it stalls).
+bound in L-BFGS, which may stop early when it stalls).  A callback with a ``tick(step)``
+method is also told of every step, so the bar moves between rows.
 """
 
 from __future__ import annotations
 
+import io
 import logging
+import os
+import shutil
 import sys
 from typing import TextIO
 
@@ -41,37 +46,60 @@ class _Rate:
         return self.rate, left
 
 
+def _columns(stream) -> int:
+    """The width of the terminal behind ``stream`` (0 if unknown)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return 0
+
+
 class ProgressBar:
-    """``adam  [#########.........]  1200/2500  loss 3.1e-04  85.2 it/s  00:15 left``, redrawn in place.
+    """A ``tqdm`` bar: ``adam  48%|####      | 1200/2500 [00:14<00:15, 85.2it/s, loss=3.1e-04]``.
+
+    tqdm redraws it in place on a timer (at most every ``mininterval`` seconds), fits it to the
+    terminal's width and smooths the rate over recent steps, so the time left does not jump.
+    The trainer moves it every step (:meth:`tick`) and gives it every history row (``__call__``).
+    In a notebook it is ``tqdm.auto``'s widget.
 
     Args:
-        total: steps over both stages.
+        total: steps over all stages.
         stream: where to draw (a terminal).
-        width: characters of the bar itself.
+        notebook: draw a notebook widget (``tqdm.auto``) instead of text.
     """
 
-    def __init__(self, total: int, *, stream: TextIO | None = None, width: int = 24):
-        self.total, self.stream, self.width = max(1, total), stream or sys.stderr, width
-        self._rate = _Rate(self.total)
-        self._open = False
+    def __init__(self, total: int, *, stream: TextIO | None = None, notebook: bool = False):
+        if notebook:
+            from tqdm.auto import tqdm
+        else:
+            from tqdm import tqdm
+        self.total = max(1, total)
+        stream = stream or sys.stderr
+        # Follow the terminal's size as it changes; where it reports none (0 x 0: a pseudo terminal
+        # without a size), take COLUMNS and LINES or 80 x 24: tqdm draws nothing in 0 lines.
+        sized = _columns(stream) > 0
+        fallback = shutil.get_terminal_size((80, 24))
+        self._bar = tqdm(total=self.total, file=stream, dynamic_ncols=sized,
+                         ncols=None if sized else fallback.columns, nrows=None if sized else max(fallback.lines, 1),
+                         mininterval=0.2, smoothing=0.1, unit="step", leave=True)
+        self._stage = None
+
+    def tick(self, step: int) -> None:
+        """Training reached ``step`` (cheap: tqdm redraws only when its timer allows)."""
+        if step > self._bar.n:
+            self._bar.update(step - self._bar.n)
 
     def __call__(self, row: dict) -> None:
-        rate, left = self._rate.update(row)
-        filled = min(self.width, int(self.width * row["step"] / self.total))
-        bar = "#" * filled + "." * (self.width - filled)
-        eta = _clock(left) + " left" if left == left else "--:-- left"
-        line = (f"{row['stage']:<5} [{bar}] {row['step']:>6}/{self.total}  loss {row['loss']:.3e}  "
-                f"{rate:6.1f} it/s  {eta}  ({_clock(row['seconds'])})")
-        self.stream.write("\r" + line + "\x1b[K")
-        self.stream.flush()
-        self._open = True
+        if row["stage"] != self._stage:
+            self._stage = row["stage"]
+            self._bar.set_description(f"{row['stage']:<5}", refresh=False)
+        self._bar.set_postfix_str(f"loss {row['loss']:.3e}", refresh=False)
+        self.tick(row["step"])
+        self._bar.refresh()
 
     def close(self) -> None:
         """End the bar's line (call once training is over)."""
-        if self._open:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._open = False
+        self._bar.close()
 
 
 class LogLines:
@@ -98,9 +126,12 @@ class LogLines:
 
 def make_progress(total: int, every: int, *, stream: TextIO | None = None,
                   logger: logging.Logger | None = None) -> ProgressBar | LogLines:
-    """A :class:`ProgressBar` when ``stream`` (default stderr) is a terminal, else :class:`LogLines`."""
+    """A :class:`ProgressBar` when ``stream`` (default stderr) is a terminal or the process is a
+    Jupyter kernel (a widget), else :class:`LogLines`."""
     stream = stream or sys.stderr
     isatty = getattr(stream, "isatty", None)
     if isatty is not None and isatty():
         return ProgressBar(total, stream=stream)
+    if "ipykernel" in sys.modules and stream is sys.stderr:
+        return ProgressBar(total, notebook=True)
     return LogLines(total, every, logger=logger)

@@ -51,6 +51,7 @@ class Session:
         self.model, self.loss_fn, self.points, self.state = model, loss_fn, dict(points), state
         self.max_failures, self.failure_lr_factor, self.nan_at = policy
         self.weighting, self.callback, self.resampler = weighting, callback, resampler
+        self._tick = getattr(callback, "tick", None)  # told of every step (a progress bar), if it asks
         self.checkpoint, self.every, self.should_stop = checkpoint, checkpoint_every, should_stop or (lambda: False)
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.start = time.perf_counter() - state.seconds
@@ -108,6 +109,8 @@ class Session:
 
     def after_step(self, opt, sched=None, *, before: int) -> None:
         """Offer a checkpoint when one is due (every ``checkpoint_every`` steps), and stop when asked."""
+        if self._tick is not None:
+            self._tick(self.state.step)
         stop = self.should_stop()
         crossed = bool(self.every) and self.state.step // self.every > before // self.every
         save = self.checkpoint is not None and (stop or crossed)
