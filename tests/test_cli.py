@@ -309,10 +309,14 @@ def test_train_eval_plot_end_to_end(tmp_path):
     assert again["rel_l2"] == pytest.approx(metrics["rel_l2"], rel=1e-12)
     assert again["residual_rms_residual"] == pytest.approx(metrics["residual_rms_residual"], rel=1e-5)
     assert "rms |residual|: residual" in out.stdout and (run_dir / "eval" / "residuals.png").exists()
-    out = _run([_script("pinn-eval"), str(run_dir), "--resolution", "101", "51", "--out", str(tmp_path / "fine")], tmp_path)
+    out = _run([_script("pinn-eval"), str(run_dir), "--resolution", "101", "51", "--out", str(tmp_path / "fine"),
+                "--export", "xdmf", "--export", "vtk"], tmp_path)
     assert out.returncode == 0, out.stderr
     with np.load(tmp_path / "fine" / "predictions.npz") as p:
         assert p["u_pred"].shape == (101, 51)
+    # the export for ParaView: a time series of 51 steps, in both formats
+    assert (tmp_path / "fine" / "solution.xdmf").exists() and (tmp_path / "fine" / "solution.pvd").exists()
+    assert len(list((tmp_path / "fine").glob("solution_*.vtu"))) == 51 and "exported:" in out.stdout
 
     # pinn-plot redraws from the saved predictions alone.
     for png in (run_dir / "plots").iterdir():

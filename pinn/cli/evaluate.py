@@ -15,6 +15,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 from pinn.io import files as io
 from pinn.io.evaluation import evaluate
+from pinn.io.export import FORMATS
+from pinn.io.export import export as export_evaluation
 from pinn.io.plotting import plot_residuals
 from pinn.io.residual_maps import evaluation_maps, residual_metrics
 from pinn.cli._errors import fail
@@ -28,7 +30,7 @@ PROG = "pinn-eval"
 
 
 def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Path | None = None,
-                 sources: Sequence[str | Path] = (), residuals: bool = True) -> dict:
+                 sources: Sequence[str | Path] = (), residuals: bool = True, export: Sequence[str] = ()) -> dict:
     """Rebuild the run's model from ``.hydra/config.yaml``, load its weights and evaluate.
 
     The run directory is treated as data: its config may name only pinn's own PDE classes,
@@ -37,7 +39,9 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
 
     Writes ``metrics.json`` and ``predictions.npz`` into ``out_dir`` (default ``RUN/eval``); with
     ``residuals``, also the map of ``|residual|`` per equation (in ``predictions.npz``, drawn in
-    ``residuals.png``, its root mean square in the metrics as ``residual_rms_EQ``).
+    ``residuals.png``, its root mean square in the metrics as ``residual_rms_EQ``).  ``export``
+    names formats (``vtk``, ``xdmf``, ``csv``; :mod:`pinn.io.export`) to write the evaluation in
+    as well, as ``out_dir/solution.*``; their paths are listed under ``exported``.
     """
     run_dir = io.check_run_dir(run_dir, needs=(io.CHECKPOINT, ".hydra/config.yaml"))
     modules = [load_source(s, key="--source") for s in sources]
@@ -68,7 +72,12 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
                          residuals=maps)
     if maps and len(ev.grid) >= 2:
         plot_residuals(ev.grid, maps, out_dir / "residuals.png", layout=ev.layout)
-    metrics = {**ev.metrics, **residual_metrics(maps), "pde": pde.name, "resolution": res if ev.layout == "grid" else "reference nodes", "eval_seconds": time.perf_counter() - start}
+    time_name = getattr(pde.domain, "time_name", None)
+    exported = [str(p) for fmt in dict.fromkeys(export)
+                for p in export_evaluation(out_dir / "solution", fmt, ev.grid, *ev.compared(), fields=ev.fields,
+                                           layout=ev.layout, residuals=maps,
+                                           time=time_name if time_name in ev.grid else None)]
+    metrics = {**ev.metrics, **residual_metrics(maps), **({"exported": exported} if exported else {}), "pde": pde.name, "resolution": res if ev.layout == "grid" else "reference nodes", "eval_seconds": time.perf_counter() - start}
     io.write_metrics(out_dir, metrics)
     return metrics
 
@@ -86,13 +95,17 @@ def main(argv: list[str] | None = None) -> None:
                              "only files named here are imported, never one the run directory names")
     parser.add_argument("--no-residuals", action="store_true",
                         help="skip the maps of |residual| per equation (they need input derivatives)")
+    parser.add_argument("--export", action="append", default=[], choices=FORMATS,
+                        help="also write the evaluation (prediction, reference, error, residual maps) for "
+                             "ParaView/VisIt as RUN/eval/solution.*: vtk (.vtu, a .pvd time series), xdmf or csv; "
+                             "repeat for several")
     args = parser.parse_args(argv)
     if args.chunk_size is not None and args.chunk_size < 1:
         fail(PROG, f"--chunk-size must be a positive integer, got {args.chunk_size}")
     register_configs()
     try:
         metrics = evaluate_run(args.run_dir, resolution=args.resolution, chunk_size=args.chunk_size, out_dir=args.out,
-                               sources=args.source, residuals=not args.no_residuals)
+                               sources=args.source, residuals=not args.no_residuals, export=args.export)
     except ValueError as e:  # RunDirError is a ValueError
         fail(PROG, str(e))
     out = args.out or args.run_dir / "eval"
@@ -101,6 +114,8 @@ def main(argv: list[str] | None = None) -> None:
     rms = {k[len("residual_rms_"):]: v for k, v in metrics.items() if k.startswith("residual_rms_")}
     if rms:
         print("rms |residual|: " + ", ".join(f"{k} {v:.3e}" for k, v in rms.items()))
+    if metrics.get("exported"):
+        print("exported: " + ", ".join(metrics["exported"][:4]) + (" ..." if len(metrics["exported"]) > 4 else ""))
     sys.stdout.flush()
 
 
