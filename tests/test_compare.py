@@ -20,7 +20,10 @@ def sweep(tmp_path_factory):
     out = subprocess.run([str(Path(sys.executable).parent / "pinn-train"), "-m", "pde=heat", "pde.alpha=0.2,0.4",
                           "seed=0,1", "stages.adam.lr=1e-3,1e30", f"hydra.sweep.dir={tmp / 'sw'}", *TINY],
                          cwd=tmp, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-3000:]
+    # the sweep goes past its failed jobs, then says so on one line and exits 1
+    assert out.returncode == 1, out.stderr[-3000:]
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("pinn-train: error: 4 sweep job(s) failed, each marked FAILED"), last
     return tmp / "sw"
 
 

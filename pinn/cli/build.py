@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from torch import nn
 
 from pinn.cli._watch import Monitor, StopFlag
@@ -97,6 +97,21 @@ def build_pde(cfg: DictConfig, *, trusted: bool = True, sources: Sequence[Module
     return instantiate_checked(node, PDE, key="pde", **_trust(trusted, sources))
 
 
+def _check_starting_guesses(cfg: DictConfig, learn: list, init: list, *, trusted: bool, sources) -> None:
+    """Refuse a starting guess the PDE itself would refuse as a value (a negative viscosity): the PDE
+    is built once with the guesses in place of the true values, and its own checks speak."""
+    guesses = {k: v for k, v in zip(learn, init) if k in cfg.pde and not isinstance(v, bool)}
+    if len(init) != len(learn) or not guesses:
+        return  # make_learnable names what is wrong
+    probe = copy.deepcopy(cfg)
+    with open_dict(probe):
+        probe.pde.update(guesses)
+    try:
+        build_pde(probe, trusted=trusted, sources=sources)
+    except ValueError as e:
+        raise ValueError(f"pde.learn_init={list(init)} is not a valid starting guess: {e}") from None
+
+
 def _dtype(name: str) -> torch.dtype:
     _choice("precision", name, list(DTYPES))
     return DTYPES[name]
@@ -127,8 +142,10 @@ def build_model(cfg: DictConfig, pde: PDE, generator: torch.Generator, engine: D
     learn = list(cfg.pde.get("learn") or [])
     trained_pde = pde
     if learn:
+        init = list(cfg.pde.get("learn_init") or [])
+        _check_starting_guesses(cfg, learn, init, trusted=trusted, sources=sources)
         trained_pde = copy.deepcopy(pde)  # a second instance, whose coefficients become parameters
-        model = make_learnable(trained_pde, model, learn, list(cfg.pde.get("learn_init") or []))
+        model = make_learnable(trained_pde, model, learn, init)
     engine.check(model)
     return model, trained_pde
 
@@ -220,7 +237,9 @@ def _observations(cfg: DictConfig, pde: PDE, sampler: Sampler, generator: torch.
         raise ValueError("set either data.path or data.samples, not both")
     field = observed_field(pde, cfg.data.get("field"))
     if cfg.data.path:
-        return load_observations(cfg.data.path, pde.domain.coordinates, field=field)
+        obs = load_observations(cfg.data.path, pde.domain.coordinates, field=field)
+        _check_inside(obs, pde, cfg.data.path)
+        return obs
     if cfg.data.samples:
         return sample_observations(pde, cfg.data.samples, noise=cfg.data.noise, noise_std=cfg.data.noise_std,
                                    sampler=sampler, generator=generator, field=field)
@@ -236,6 +255,20 @@ def config_hash(cfg: DictConfig) -> str:
     plain.pop("resume", None)
     plain.pop("hydra", None)
     return hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _check_inside(obs: Observations, pde: PDE, path) -> None:
+    """Refuse observations outside the PDE's box (by more than round-off): a wrong unit or column
+    order, which would otherwise be fitted silently."""
+    lo, hi = pde.domain.lower.double(), pde.domain.upper.double()
+    slack = 1e-9 * (hi - lo)
+    outside = ((obs.points < lo - slack) | (obs.points > hi + slack)).any(dim=1)
+    if bool(outside.any()):
+        k = int(outside.nonzero()[0, 0])
+        row = dict(zip(pde.domain.coordinates, obs.points[k].tolist()))
+        raise ValueError(f"{path}: {int(outside.sum())} of {len(outside)} observations lie outside the domain "
+                         f"{dict(zip(pde.domain.coordinates, zip(lo.tolist(), hi.tolist())))}, e.g. row {k}: {row}; "
+                         f"check the coordinates' order and units")
 
 
 def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = None) -> dict:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import statistics
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +27,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from pinn.io import files as io
 from pinn.io.plotting import plot_error_vs, plot_loss_curves, plot_solution_grid
-from pinn.cli._errors import fail
+from pinn.cli._errors import fail, guarded
 
 __all__ = ["RunRecord", "collect_runs", "summarise", "main"]
 
@@ -55,6 +55,18 @@ def _overrides(path: Path) -> dict[str, str]:
     return out
 
 
+def _bad_metrics(metrics) -> str:
+    """What is wrong with a ``metrics.json``'s content ('' if nothing): an object with a number for
+    every key the tables read."""
+    if not isinstance(metrics, dict):
+        return f"is not an object (a {type(metrics).__name__})"
+    for key in METRIC_KEYS:
+        value = metrics.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"has no number for {key!r} (got {value!r:.40})"
+    return ""
+
+
 def collect_runs(sweep_dir: Path) -> list[RunRecord]:
     """Every run directory under ``sweep_dir`` (one with ``.hydra/overrides.yaml``), sorted by path."""
     sweep_dir = Path(sweep_dir)
@@ -72,9 +84,15 @@ def collect_runs(sweep_dir: Path) -> list[RunRecord]:
             runs.append(RunRecord(run, overrides, "failed", reason=(run / io.FAILED).read_text().strip()))
         elif (run / io.METRICS).exists():
             try:
-                runs.append(RunRecord(run, overrides, "finished", metrics=io.read_metrics(run)))
-            except (OSError, json.JSONDecodeError) as e:
+                metrics = io.read_metrics(run)
+            except (OSError, ValueError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
                 runs.append(RunRecord(run, overrides, "failed", reason=f"unreadable metrics.json ({type(e).__name__})"))
+                continue
+            bad = _bad_metrics(metrics)
+            if bad:
+                runs.append(RunRecord(run, overrides, "failed", reason=f"metrics.json {bad}"))
+            else:
+                runs.append(RunRecord(run, overrides, "finished", metrics=metrics))
         else:
             runs.append(RunRecord(run, overrides, "unfinished", reason="no metrics.json: still running, or killed"))
     if not runs:
@@ -144,15 +162,21 @@ def compare(sweep_dir: Path, out_dir: Path | None = None) -> tuple[list[RunRecor
     preds, layouts, fields = [], [], []
     for label, r in zip(labels, finished):
         if (r.path / io.PREDICTIONS).exists():
-            grid, u_pred, _ = io.read_predictions(r.path / io.PREDICTIONS)
+            try:
+                grid, u_pred, _ = io.read_predictions(r.path / io.PREDICTIONS)
+                layout, names = io.read_layout(r.path / io.PREDICTIONS), io.read_fields(r.path / io.PREDICTIONS)
+            except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as e:
+                r.reason = f"unreadable predictions.npz ({type(e).__name__}); left out of solutions.png"
+                continue
             preds.append((f"{label}\nrel. L2 {r.metrics['rel_l2']:.2e}", grid, u_pred))
-            layouts.append(io.read_layout(r.path / io.PREDICTIONS))
-            fields.append(io.read_fields(r.path / io.PREDICTIONS))
+            layouts.append(layout)
+            fields.append(names)
     if preds:
         plot_solution_grid(preds, out / "solutions.png", layouts=layouts, fields=fields)
     return runs, out
 
 
+@guarded(PROG)
 def main(argv: list[str] | None = None) -> None:
     """Console entry point of ``pinn-compare``."""
     parser = argparse.ArgumentParser(prog=PROG, description="Summarise the runs of a pinn-train -m sweep.")
@@ -166,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     done = [r for r in runs if r.status == "finished"]
     print(f"{len(done)} of {len(runs)} runs finished; tables and plots in {out}")
     for r in runs:
-        if r.status != "finished":
+        if r.status != "finished" or r.reason:
             print(f"  {r.status}: {r.path}: {r.reason}")
     if done:
         best = min(done, key=lambda r: r.metrics["rel_l2"] if math.isfinite(r.metrics["rel_l2"]) else math.inf)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -19,7 +20,7 @@ from pinn.io.export import FORMATS
 from pinn.io.export import export as export_evaluation
 from pinn.io.plotting import plot_residuals
 from pinn.io.residual_maps import evaluation_maps, residual_metrics
-from pinn.cli._errors import fail
+from pinn.cli._errors import fail, guarded, one_line
 from pinn.cli.build import build_engine, build_model, build_pde
 from pinn.cli.targets import load_source
 from pinn.cli.config import register_configs
@@ -52,8 +53,9 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
         engine = build_engine(cfg, trusted=False, sources=modules)
         model, trained_pde = build_model(cfg, pde, torch.Generator(), engine, trusted=False, sources=modules)
         resolution_default = list(cfg.evaluation.resolution or pde.domain.default_resolution())
-    except (OmegaConfBaseException, AttributeError, KeyError) as e:
-        raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a pinn config ({type(e).__name__}: {e})") from None
+    except (OmegaConfBaseException, AttributeError, KeyError, yaml.YAMLError, OSError) as e:
+        raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a readable pinn config "
+                             f"({type(e).__name__}: {one_line(str(e))[:200]})") from None
     state = io.load_checkpoint(run_dir / io.CHECKPOINT)
     saved = state.get("pde") if isinstance(state, dict) else None
     if saved != pde.name:
@@ -82,6 +84,7 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
     return metrics
 
 
+@guarded(PROG)
 def main(argv: list[str] | None = None) -> None:
     """Console entry point of ``pinn-eval``."""
     parser = argparse.ArgumentParser(

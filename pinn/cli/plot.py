@@ -11,7 +11,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from pinn.io import files as io
 from pinn.io.plotting import plot_run, run_title
-from pinn.cli._errors import fail
+from pinn.cli._errors import fail, guarded
 
 __all__ = ["main", "plot_run_dir"]
 
@@ -45,6 +45,7 @@ def _pde_params(run_dir: Path) -> dict:
         return {}
 
 
+@guarded(PROG)
 def main(argv: list[str] | None = None) -> None:
     """Console entry point of ``pinn-plot``."""
     parser = argparse.ArgumentParser(prog=PROG, description="Redraw a run's plots from its saved predictions.")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import hydra
 import torch
+import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
@@ -27,7 +28,7 @@ from pinn.training.checkpoints import CheckpointDir
 from pinn.training.quasi_newton import METHOD_NAMES
 from pinn.training.loop import TrainingInterrupted
 from pinn.cli import _ddp
-from pinn.cli._errors import fail, one_line
+from pinn.cli._errors import fail, guarded, one_line
 from pinn.cli.build import build, refuse_earlier_checkpoints, run_training
 from pinn.cli.compose import compose_config
 from pinn.cli.config import CONF_PATH, register_configs
@@ -49,10 +50,12 @@ def check_config(overrides: list[str]) -> DictConfig:
     return cfg
 
 
-def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None, *, in_sweep: bool = False) -> float:
+def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None, *, in_sweep: bool = False,
+              failures: list | None = None) -> float:
     """Run (or resume) training in ``run_dir``, turning failures into one-line reports.
 
-    In a sweep a failed run is marked and logged, and the sweep goes on (NaN is returned).
+    In a sweep a failed run is marked and logged, and the sweep goes on (NaN is returned); its
+    directory and reason are added to ``failures``, which the sweep reports at its end.
     A directory holding an unfinished run's checkpoints is refused and left as it is.
     """
     if resume is None:
@@ -76,6 +79,8 @@ def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None, *, in_
             raise
         if in_sweep and not isinstance(e, KeyboardInterrupt):
             log.error("run failed and is marked so in %s: %s", run_dir, one_line(str(e)))
+            if failures is not None:
+                failures.append(f"{run_dir}: {one_line(str(e))}")
             return math.nan
         fail(PROG, f"{one_line(str(e))} (run marked failed in {run_dir}; add debug=true for a traceback)", code=1)
     log.info("%s", summary(metrics, run_dir, plots=cfg.plots, tensorboard=cfg.logger == "tensorboard"))
@@ -105,10 +110,14 @@ def summary(metrics: dict, run_dir: Path, *, plots: bool, tensorboard: bool) -> 
     return "\n".join([f"{title:=^72}"] + [f"  {k:<{width}}  {v}" for k, v in rows] + ["=" * 72])
 
 
-@hydra.main(config_path=CONF_PATH, config_name="config", version_base="1.3")
-def _task(cfg: DictConfig) -> float:
-    hc = HydraConfig.get()
-    return _train_in(cfg, Path(hc.runtime.output_dir), in_sweep=hc.mode == RunMode.MULTIRUN)
+def _hydra_task(failures: list):
+    """The ``@hydra.main`` task: one run (or one job of a sweep), failed sweep jobs noted in ``failures``."""
+
+    def task(cfg: DictConfig) -> float:
+        hc = HydraConfig.get()
+        return _train_in(cfg, Path(hc.runtime.output_dir), in_sweep=hc.mode == RunMode.MULTIRUN, failures=failures)
+
+    return hydra.main(config_path=CONF_PATH, config_name="config", version_base="1.3")(task)
 
 
 def resume_run(run_dir: str | Path) -> float:
@@ -122,8 +131,8 @@ def resume_run(run_dir: str | Path) -> float:
     try:
         cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
         build(cfg)
-    except (OmegaConfBaseException, AttributeError, KeyError) as e:
-        raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a pinn config ({type(e).__name__})") from None
+    except (OmegaConfBaseException, AttributeError, KeyError, yaml.YAMLError, OSError) as e:
+        raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a readable pinn config ({type(e).__name__})") from None
     lock = RunLock(run_dir) if distributed.rank() == 0 else None  # held until the process ends
     if distributed.rank() == 0:
         _log_to(run_dir / "train.log")
@@ -156,6 +165,7 @@ def _overrides(argv: list[str]) -> list[str] | None:
     return list(argv)
 
 
+@guarded(PROG)
 def main() -> None:
     """Console entry point of ``pinn-train`` (also under ``torchrun ... -m pinn.cli.train``)."""
     if not _ddp.launched():
@@ -197,11 +207,16 @@ def _main() -> None:
             refuse_earlier_checkpoints(run_dir)  # again: another writer may have started meanwhile
         except io.RunDirError as e:
             fail(PROG, str(e))
+    failures: list[str] = []
     try:
-        _task()
+        _hydra_task(failures)()
     finally:
         if lock is not None:
             lock.release()
+    if failures:  # the sweep went on past them; say so, and exit non-zero
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        fail(PROG, f"{len(failures)} sweep job(s) failed, each marked FAILED in its directory; "
+                   f"the first: {failures[0]}{more}", code=1)
 
 
 def _explicit_run_dir(argv: list[str]) -> str | None:

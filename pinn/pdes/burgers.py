@@ -50,6 +50,10 @@ def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
     return z, -(np.log(total) + 2.0 * log_scale)
 
 
+#: The most Gauss-Hermite nodes the reference may need (``nu / a`` of about 1e-6 on ``t`` in [0, 1]).
+MAX_NODES = 100_000
+
+
 def default_nodes(nu: float, t_max: float) -> int:
     """Enough Gauss-Hermite nodes for ``nu`` up to time ``t_max``.
 
@@ -88,6 +92,10 @@ class Burgers(PDE):
             raise ValueError(f"Burgers time must start at 0 (the initial condition is at t=0), got {list(t)}")
         if quadrature_nodes is None:
             quadrature_nodes = default_nodes(self.nu / self.a, self.domain.upper[-1].item())
+            if quadrature_nodes > MAX_NODES:  # refused now, not after training, at evaluation
+                raise ValueError(f"nu / a = {self.nu / self.a:.3g} is too small for the exact reference: it needs "
+                                 f"{quadrature_nodes:.3g} Gauss-Hermite nodes, more than {MAX_NODES:,}; raise pde.nu "
+                                 f"(or lower pde.a), e.g. pde.nu=1e-4")
         if isinstance(quadrature_nodes, bool) or not isinstance(quadrature_nodes, int) or quadrature_nodes < 2:
             raise ValueError(f"quadrature_nodes must be an integer >= 2, got {quadrature_nodes!r}")
         self.quadrature_nodes = quadrature_nodes
