@@ -121,3 +121,31 @@ def test_repeated_divergence_stops_keeping_checkpoints_and_history(tmp_path):
     run = tmp_path / "run"
     assert (run / "FAILED").exists() and not (run / "metrics.json").exists()
     assert list((run / "checkpoints").glob("step-*.pt")) and (run / "history.csv").exists()
+
+
+def test_resume_after_a_nan_roll_back_is_identical(tmp_path):
+    """Issue 17, case 10: a NaN at step 13 rolls back to the last good state; a run killed once its
+    step-12 checkpoint exists and resumed must roll back to the same step as the run left alone."""
+    extra = ["trainer.nan_at=[13]", "checkpoint.every=12", "points.interior=600"]
+    ref = subprocess.run([_script("pinn-train"), f"hydra.run.dir={tmp_path / 'a'}", *ARGS, *extra], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert ref.returncode == 0, ref.stderr
+    run_dir = tmp_path / "b"
+    proc = subprocess.Popen([_script("pinn-train"), f"hydra.run.dir={run_dir}", *ARGS, *extra], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not (run_dir / "checkpoints" / "step-000000012.pt").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"run ended before its step-12 checkpoint: {proc.communicate()[1][-2000:]}")
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    if (run_dir / "metrics.json").exists():
+        pytest.skip("the run finished before it could be killed")
+    out = subprocess.run([_script("pinn-train"), f"resume={run_dir}"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["failures"] == 1  # the injected NaN fired once, before or after the kill
+    _assert_same(run_dir, tmp_path / "a")

@@ -50,10 +50,10 @@ def test_a_broken_or_odd_config_yaml_is_one_line(run, tmp_path, capsys):
     bad = tmp_path / "bad"
     shutil.copytree(run, bad)
     (bad / ".hydra" / "config.yaml").write_text("pde: [unclosed\n")
-    assert "not a readable pinn config" in _one_line(capsys, lambda: eval_cli.main([str(bad)]))
+    assert "is not a pinn config" in _one_line(capsys, lambda: eval_cli.main([str(bad)]))
     (bad / ".hydra" / "config.yaml").unlink()
     (bad / ".hydra" / "config.yaml").mkdir()
-    assert "not a readable pinn config" in _one_line(capsys, lambda: eval_cli.main([str(bad)]))
+    assert "is not a pinn config" in _one_line(capsys, lambda: eval_cli.main([str(bad)]))
 
 
 def test_out_naming_a_file_is_one_line(run, tmp_path, capsys):

@@ -99,8 +99,11 @@ def build_pde(cfg: DictConfig, *, trusted: bool = True, sources: Sequence[Module
 
 def _check_starting_guesses(cfg: DictConfig, learn: list, init: list, *, trusted: bool, sources) -> None:
     """Refuse a starting guess the PDE itself would refuse as a value (a negative viscosity): the PDE
-    is built once with the guesses in place of the true values, and its own checks speak."""
-    guesses = {k: v for k, v in zip(learn, init) if k in cfg.pde and not isinstance(v, bool)}
+    is built once with the guesses in place of the true values, and its own checks speak.  A guess
+    of 0 is left alone: it is the neutral start of an identification (Raissi et al. start nu and
+    a at 0), which a PDE refuses only because its reference solution needs a positive value."""
+    guesses = {k: v for k, v in zip(learn, init)
+               if k in cfg.pde and isinstance(v, (int, float)) and not isinstance(v, bool) and v != 0}
     if len(init) != len(learn) or not guesses:
         return  # make_learnable names what is wrong
     probe = copy.deepcopy(cfg)

@@ -54,7 +54,7 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
         model, trained_pde = build_model(cfg, pde, torch.Generator(), engine, trusted=False, sources=modules)
         resolution_default = list(cfg.evaluation.resolution or pde.domain.default_resolution())
     except (OmegaConfBaseException, AttributeError, KeyError, yaml.YAMLError, OSError) as e:
-        raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a readable pinn config "
+        raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a pinn config "
                              f"({type(e).__name__}: {one_line(str(e))[:200]})") from None
     state = io.load_checkpoint(run_dir / io.CHECKPOINT)
     saved = state.get("pde") if isinstance(state, dict) else None

@@ -132,7 +132,7 @@ def resume_run(run_dir: str | Path) -> float:
         cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
         build(cfg)
     except (OmegaConfBaseException, AttributeError, KeyError, yaml.YAMLError, OSError) as e:
-        raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a readable pinn config ({type(e).__name__})") from None
+        raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a pinn config ({type(e).__name__})") from None
     lock = RunLock(run_dir) if distributed.rank() == 0 else None  # held until the process ends
     if distributed.rank() == 0:
         _log_to(run_dir / "train.log")

@@ -107,21 +107,26 @@ class Session:
         self.state.seconds = self.elapsed()
         return {"model": self.model.state_dict(), "trainer": self.state.to_dict(), "points": dict(self.points)}
 
-    def after_step(self, opt, sched=None, *, before: int) -> None:
-        """Offer a checkpoint when one is due (every ``checkpoint_every`` steps), and stop when asked."""
+    def after_step(self, opt, sched=None, *, before: int) -> bool:
+        """Offer a checkpoint when one is due (every ``checkpoint_every`` steps), and stop when asked.
+
+        Returns whether a checkpoint was written: the stage then takes this state as its last good
+        one, as a run resumed from that checkpoint does, so that a later roll-back goes to the same
+        step whether or not the run was interrupted in between."""
         if self._tick is not None:
             self._tick(self.state.step)
         stop = self.should_stop()
         crossed = bool(self.every) and self.state.step // self.every > before // self.every
         save = self.checkpoint is not None and (stop or crossed)
         if not save and not stop:
-            return
+            return False
         self.state.optimizer = opt.state_dict()
         self.state.scheduler = sched.state_dict() if sched is not None else None
         if save:
             self.checkpoint(self.snapshot())
         if stop:
             raise TrainingInterrupted(self.state.step)
+        return save
 
     def maybe_resample(self, every: int, before: int, after: int, *, last: bool) -> bool:
         """Redraw the points if a multiple of ``every`` lies in ``(before, after]`` and the stage goes on."""

@@ -83,6 +83,7 @@ class Adam(Stage):
                 good = session.good(opt, sched)
             every = getattr(session.resampler, "every", 0)
             session.maybe_resample(every, s.stage_step - 1, s.stage_step, last=s.stage_step == self.steps)
-            session.after_step(opt, sched, before=before)
+            if session.after_step(opt, sched, before=before):
+                good = session.good(opt, sched)  # where a resume from this checkpoint starts
         s.optimizer, s.scheduler = opt.state_dict(), sched.state_dict()
         return s.optimizer
