@@ -36,9 +36,9 @@ def _env():
 @pytest.fixture(scope="module")
 def user_dir(tmp_path_factory):
     files, _, _ = _doc()
-    assert set(files) == {"mynets.py", "myconf/model/siren.yaml", "mysamplers.py", "myconf/sampler/stratified.yaml",
-                          "myweights.py", "myconf/weighting/loss_ratio.yaml", "mystages.py",
-                          "myconf/stages/sgd_lbfgs.yaml"}
+    assert set(files) == {"mynets.py", "conf/model/siren.yaml", "mysamplers.py", "conf/sampler/stratified.yaml",
+                          "myweights.py", "conf/weighting/loss_ratio.yaml", "mystages.py",
+                          "conf/stages/sgd_lbfgs.yaml"}
     root = tmp_path_factory.mktemp("user")
     for name, body in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)

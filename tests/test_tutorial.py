@@ -29,7 +29,7 @@ def _blocks():
 def test_tutorial_works_in_a_clean_directory(tmp_path):
     files, command, check = _blocks()
     files.pop("__system__")
-    assert {"advection.py", "myconf/pde/advection.yaml"} <= set(files)
+    assert {"advection.py", "conf/pde/advection.yaml"} <= set(files)
     for name, body in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(body)
@@ -56,7 +56,7 @@ def test_tutorial_works_in_a_clean_directory(tmp_path):
 def test_the_two_field_system_of_the_tutorial_trains(tmp_path):
     files, _, _ = _blocks()
     command = files.pop("__system__")
-    assert {"cauchy.py", "myconf/pde/cauchy.yaml"} <= set(files)
+    assert {"cauchy.py", "conf/pde/cauchy.yaml"} <= set(files)
     for name, body in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(body)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from hydra import compose, initialize_config_module
 from hydra.errors import HydraException, MissingConfigException
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from pinn.cli._errors import one_line
-from pinn.cli.config import CONF_MODULE, register_configs
+from pinn.cli.config import CONF_MODULE, register_configs, resolve_source, user_config_dir, with_user_search_path
 from pinn.training.job import Job
 
 __all__ = ["compose_config", "job"]
@@ -24,8 +24,12 @@ def _missing_choice(e: MissingConfigException) -> str:
     group = (e.missing_cfg_file or "").split("/")[0] or "config"
     options = ", ".join(e.options or [])
     bad = (e.missing_cfg_file or "").split("/")[-1]
+    mine = user_config_dir()
+    looked = "pinn's configs" + (f" and {mine}" if mine else " (no ./conf here)")
     if options:
-        return f"unknown {group} {bad!r}; choose one of: {options} (e.g. {group}={(e.options or [''])[0]})"
+        return (f"unknown {group} {bad!r}; choose one of: {options} (e.g. {group}={(e.options or [''])[0]}); "
+                f"looked in {looked}; your own goes in ./conf/{group}/{bad}.yaml beside where you run, "
+                f"or in DIR/{group}/ with \"hydra.searchpath=[file://DIR]\"")
     return one_line(str(e).split("Config search path")[0])
 
 
@@ -36,9 +40,14 @@ def compose_config(overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
         ValueError: with a one-line message naming the problem and the fix.
     """
     register_configs()
+    overrides = with_user_search_path(list(overrides))
     try:
         with initialize_config_module(config_module=CONF_MODULE, version_base="1.3"):
-            return compose(config_name="config", overrides=list(overrides))
+            cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
+            absolute_source(cfg, cfg.hydra.runtime.choices.get("pde"), cfg.hydra.searchpath)
+            with open_dict(cfg):
+                del cfg["hydra"]
+            return cfg
     except MissingConfigException as e:
         raise ValueError(_missing_choice(e)) from None
     except (HydraException, OmegaConfBaseException) as e:
@@ -47,6 +56,15 @@ def compose_config(overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
         if cause is not None and str(cause) and str(cause) not in text:
             text += f" ({one_line(str(cause).split('full_key')[0])})"
         raise ValueError(one_line(text)) from None
+
+
+def absolute_source(cfg: DictConfig, choice: str | None, searchpath) -> None:
+    """Make a relative ``pde.source`` absolute when it sits beside the YAML file that names it
+    (see :func:`pinn.cli.config.resolve_source`), in place."""
+    source = cfg.pde.get("source") if cfg.get("pde") is not None else None
+    if source:
+        with open_dict(cfg):
+            cfg.pde.source = resolve_source(str(source), choice=choice, searchpath=searchpath)
 
 
 def job(*overrides: str) -> Job:

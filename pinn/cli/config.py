@@ -18,7 +18,8 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-__all__ = ["CONF_MODULE", "CONF_DIR", "CONF_PATH", "PinnConfig", "register_configs"]
+__all__ = ["CONF_MODULE", "CONF_DIR", "CONF_PATH", "PinnConfig", "register_configs", "user_config_dir",
+           "with_user_search_path", "resolve_source"]
 
 #: The config tree: ``conf/`` in the repository, installed as the package ``pinn.conf``.
 CONF_MODULE = "pinn.conf"
@@ -107,3 +108,48 @@ class PinnConfig:
 def register_configs() -> None:
     """Register the schema with Hydra's ConfigStore (idempotent)."""
     ConfigStore.instance().store(name="pinn_schema", node=PinnConfig)
+
+
+def user_config_dir(cwd: Path | None = None) -> Path | None:
+    """``./conf`` of the working directory, if there is one and it is not pinn's own tree: the
+    user's config groups (``conf/pde/kdv.yaml``, ...), searched after pinn's with no flag."""
+    d = (Path.cwd() if cwd is None else Path(cwd)) / "conf"
+    if d.is_dir() and d.resolve() != CONF_DIR.resolve():
+        return d.resolve()
+    return None
+
+
+def with_user_search_path(overrides: list[str], cwd: Path | None = None) -> list[str]:
+    """``overrides`` plus ``hydra.searchpath=['file://.../conf']`` for :func:`user_config_dir`,
+    unless the overrides set ``hydra.searchpath`` themselves (then theirs is used as given)."""
+    d = user_config_dir(cwd)
+    if d is None or any(o.lstrip("+~").startswith("hydra.searchpath") for o in overrides):
+        return list(overrides)
+    quoted = str(d).replace("\\", "\\\\").replace("'", "\\'")
+    return [*overrides, f"hydra.searchpath=['file://{quoted}']"]
+
+
+def search_dirs(searchpath) -> list[Path]:
+    """The directories of a Hydra search path's ``file://`` entries, as given (in order)."""
+    out = []
+    for entry in searchpath or []:
+        entry = str(entry)
+        if entry.startswith("file://"):
+            out.append(Path(entry[len("file://"):]))
+    return out
+
+
+def resolve_source(source: str, *, choice: str | None, searchpath) -> str:
+    """``pde.source`` resolved relative to the YAML file that names it (``DIR/pde/CHOICE.yaml`` for a
+    directory ``DIR`` of the search path), as an absolute path; a relative path that is not beside
+    that file but is under the working directory stays as it is (the older meaning)."""
+    path = Path(source)
+    if path.is_absolute() or not choice:
+        return source
+    beside = [d / "pde" / path for d in search_dirs(searchpath) if (d / "pde" / f"{choice}.yaml").is_file()]
+    found = next((b for b in beside if b.is_file()), None)
+    if found is not None:
+        return str(found.resolve())
+    if (Path.cwd() / path).is_file() or not beside:
+        return source
+    return str(beside[0])  # missing: the error names where it should be

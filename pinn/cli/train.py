@@ -30,8 +30,8 @@ from pinn.training.loop import TrainingInterrupted
 from pinn.cli import _ddp
 from pinn.cli._errors import fail, guarded, one_line
 from pinn.cli.build import build, refuse_earlier_checkpoints, run_training
-from pinn.cli.compose import compose_config
-from pinn.cli.config import CONF_PATH, register_configs
+from pinn.cli.compose import absolute_source, compose_config
+from pinn.cli.config import CONF_PATH, register_configs, with_user_search_path
 
 __all__ = ["main", "check_config"]
 
@@ -115,6 +115,7 @@ def _hydra_task(failures: list):
 
     def task(cfg: DictConfig) -> float:
         hc = HydraConfig.get()
+        absolute_source(cfg, hc.runtime.choices.get("pde"), hc.searchpath)
         return _train_in(cfg, Path(hc.runtime.output_dir), in_sweep=hc.mode == RunMode.MULTIRUN, failures=failures)
 
     return hydra.main(config_path=CONF_PATH, config_name="config", version_base="1.3")(task)
@@ -192,6 +193,7 @@ def _main() -> None:
         except ValueError as e:  # RunDirError included
             fail(PROG, str(e))
         return
+    sys.argv[1:] = with_user_search_path(sys.argv[1:])  # ./conf, the user's config groups, with no flag
     overrides = _overrides(sys.argv[1:])
     if overrides is not None and "debug=true" not in overrides:
         try:
