@@ -353,3 +353,14 @@ def test_config_hash_names_what_a_run_computes():
     b = train_cli.check_config(["pde=heat", "seed=1", "resume=somewhere"])
     c = train_cli.check_config(["pde=heat", "seed=2"])
     assert config_hash(a) == config_hash(b) != config_hash(c)
+
+
+def test_help_lists_every_option_of_every_group(tmp_path):
+    out = _run([_script("pinn-train"), "--help"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = {line.split()[0]: line for line in out.stdout.splitlines() if line.startswith("  ") and line.split()}
+    for group in ("pde", "experiment", "model", "sampler", "derivatives", "stages", "weighting", "resampler", "logger"):
+        shipped = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+        listed = sorted(o.strip() for o in lines[group].split(":", 1)[1].split(",") if o.strip() != "null")
+        assert listed == shipped, (group, listed, shipped)
+    assert "slurm" in lines["hydra/launcher"] and "loss.point_clip" in out.stdout and "pinn-train --cfg job" in out.stdout
