@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 from hydra import compose, initialize_config_dir
 
 import pinn
@@ -359,8 +360,23 @@ def test_help_lists_every_option_of_every_group(tmp_path):
     out = _run([_script("pinn-train"), "--help"], tmp_path)
     assert out.returncode == 0, out.stderr
     lines = {line.split()[0]: line for line in out.stdout.splitlines() if line.startswith("  ") and line.split()}
-    for group in ("pde", "experiment", "model", "sampler", "derivatives", "stages", "weighting", "resampler", "logger"):
+    for group in ("pde", "experiment", "model", "sampler", "derivatives", "stages", "weighting", "resampler", "logger",
+                  "hparams_search"):
         shipped = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
         listed = sorted(o.strip() for o in lines[group].split(":", 1)[1].split(",") if o.strip() != "null")
         assert listed == shipped, (group, listed, shipped)
     assert "slurm" in lines["hydra/launcher"] and "loss.point_clip" in out.stdout and "pinn-train --cfg job" in out.stdout
+
+
+@pytest.mark.slow
+def test_optuna_search_runs_three_trials_and_reports_the_best(tmp_path):
+    sweep = tmp_path / "opt"
+    out = _run([_script("pinn-train"), "experiment=heat", "hparams_search=heat_optuna", "hydra.sweeper.n_trials=3",
+                "stages.adam.steps=30", "stages.quasi_newton.steps=10", "plots=false", "threads=1",
+                f"hydra.sweep.dir={sweep}"], tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    errors = [json.loads((sweep / str(k) / "metrics.json").read_text())["rel_l2"] for k in range(3)]
+    best = OmegaConf.load(sweep / "optimization_results.yaml")
+    assert best.best_value == pytest.approx(min(errors), rel=1e-12)
+    assert set(best.best_params) == {"stages.adam.lr", "model.width", "points.interior"}
+    assert 1e-4 <= best.best_params["stages.adam.lr"] <= 1e-2
