@@ -33,9 +33,11 @@ from pinn.training.adaptive import RARD
 from pinn.training.job import Job
 from pinn.training.loop import Trainer
 from pinn.nets.adaptive import slope_recovery
+from pinn.training.ensemble_run import train_ensemble_run
 from pinn.training.losses import PINNLoss
 from pinn.training.run import refuse_earlier_checkpoints, train
-from pinn.training.stages import Stage
+from pinn.io.progress import make_progress
+from pinn.training.stages import Adam, QuasiNewton, Stage
 from pinn.training.threads import resolve_threads
 from pinn.training.weighting import LossWeighting
 
@@ -229,10 +231,47 @@ def build(cfg: DictConfig) -> Job:
             resampler.check(points.get("interior", 0))
         except ValueError as e:
             raise ValueError(f"resampler.{e} (points.interior)") from None
-    return Job(pde=pde, model=model, trainer=trainer, points=points, generator=generator, loss=loss, sampler=sampler,
-               observations=observations, resampler=resampler, resolution=resolution,
-               chunk_size=cfg.evaluation.chunk_size, residual_maps=cfg.evaluation.residual_maps, seed=int(cfg.seed),
-               record=_node(cfg.pde))
+    job = Job(pde=pde, model=model, trainer=trainer, points=points, generator=generator, loss=loss, sampler=sampler,
+              observations=observations, resampler=resampler, resolution=resolution,
+              chunk_size=cfg.evaluation.chunk_size, residual_maps=cfg.evaluation.residual_maps, seed=int(cfg.seed),
+              record=_node(cfg.pde))
+    _check_ensemble(cfg, job)
+    return job
+
+
+def _ensemble_size(cfg: DictConfig) -> int:
+    members = cfg.get("ensemble", {}).get("members", 1) if cfg.get("ensemble") is not None else 1
+    if isinstance(members, bool) or not isinstance(members, int) or members < 1:
+        raise ValueError(f"ensemble.members must be a positive integer, got {members!r}")
+    return members
+
+
+def _check_ensemble(cfg: DictConfig, job: Job) -> None:
+    """An ensemble (``ensemble.members > 1``) trains with Adam alone, all members at once through
+    vmap: refuse what it cannot do, naming the setting to change."""
+    if _ensemble_size(cfg) == 1:
+        return
+    stages = job.trainer.stages
+    if any(isinstance(s, QuasiNewton) and s.steps for s in stages) or not any(isinstance(s, Adam) for s in stages):
+        raise ValueError("an ensemble trains with Adam alone (quasi-Newton couples the members); set "
+                         "stages.quasi_newton.steps=0")
+    if job.loss.engine.name not in ("taylor", "func"):
+        raise ValueError("an ensemble needs derivatives=taylor or derivatives=func (vmap over the members)")
+    for key, value in (("resampler", cfg.resampler), ("weighting", cfg.weighting)):
+        if value is not None:
+            raise ValueError(f"an ensemble does not support {key} yet; set {key}=null")
+    if cfg.resume is not None:
+        raise ValueError("an ensemble run cannot be resumed; train it again")
+
+
+def ensemble_jobs(cfg: DictConfig) -> list[Job]:
+    """The members' jobs: the config's, with seeds ``seed, seed + 1, ...``."""
+    jobs = []
+    for k in range(_ensemble_size(cfg)):
+        member = copy.deepcopy(cfg)
+        member.seed = int(cfg.seed) + k
+        jobs.append(build(member))
+    return jobs
 
 
 def _observations(cfg: DictConfig, pde: PDE, sampler: Sampler, generator: torch.Generator) -> Observations | None:
@@ -249,6 +288,24 @@ def _observations(cfg: DictConfig, pde: PDE, sampler: Sampler, generator: torch.
     if cfg.data.noise or cfg.data.noise_std:
         raise ValueError("data.noise and data.noise_std apply to sampled observations; set data.samples too")
     return None
+
+
+def _run_ensemble(cfg: DictConfig, run_dir: Path) -> dict:
+    """``ensemble.members=K``: K members trained at once, written as one run (see
+    :mod:`pinn.training.ensemble_run`)."""
+    if distributed.world_size() > 1:
+        raise ValueError("an ensemble already trains its members at once; run it without torchrun")
+    jobs = ensemble_jobs(cfg)
+    (adam_stage,) = [s for s in jobs[0].trainer.stages if isinstance(s, Adam)]
+    log.info("training an ensemble of %d %s networks at once (seeds %d-%d), %d Adam steps", len(jobs),
+             jobs[0].pde.name, cfg.seed, cfg.seed + len(jobs) - 1, adam_stage.steps)
+    progress = make_progress(adam_stage.steps, adam_stage.log_every, logger=log)
+    try:
+        return train_ensemble_run(jobs, run_dir, steps=adam_stage.steps, lr=adam_stage.lr, impl=adam_stage.impl,
+                                  log_every=adam_stage.log_every, plots=cfg.plots, callback=progress,
+                                  metadata={"config_sha256": config_hash(cfg)})
+    finally:
+        progress.close()
 
 
 def config_hash(cfg: DictConfig) -> str:
@@ -285,6 +342,8 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
     threads, why = resolve_threads(cfg.get("threads", "auto"))
     torch.set_num_threads(threads)
     log.info("using %d thread(s) (%s)", threads, why)
+    if _ensemble_size(cfg) > 1:
+        return _run_ensemble(cfg, run_dir)
     job = build(cfg)
     monitor = Monitor(cfg, job, run_dir, quiet=distributed.rank() != 0)
     with StopFlag() as stop:

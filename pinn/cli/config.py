@@ -77,6 +77,11 @@ class EvaluationConfig:
 
 
 @dataclass
+class EnsembleConfig:
+    members: int = 1
+
+
+@dataclass
 class PinnConfig:
     """The root config.  The groups (``pde``, ``model``, ...) are ``_target_`` nodes whose keys are
     their class's arguments: the class checks them when the builder constructs it."""
@@ -95,6 +100,7 @@ class PinnConfig:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    ensemble: EnsembleConfig = field(default_factory=lambda: EnsembleConfig())
     resume: Optional[str] = None
     seed: int = 0
     precision: str = "float32"

@@ -57,6 +57,9 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
         raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a pinn config "
                              f"({type(e).__name__}: {one_line(str(e))[:200]})") from None
     state = io.load_checkpoint(run_dir / io.CHECKPOINT)
+    if isinstance(state, dict) and "members" in state:
+        raise io.RunDirError(f"{run_dir} is an ensemble run: it was evaluated when trained (metrics.json, "
+                             f"predictions.npz, ensemble.npz); pinn-plot redraws it")
     saved = state.get("pde") if isinstance(state, dict) else None
     if saved != pde.name:
         raise io.RunDirError(f"{run_dir}/{io.CHECKPOINT} was written for the PDE {saved!r}, but the run's config "

@@ -98,13 +98,18 @@ def summary(metrics: dict, run_dir: Path, *, plots: bool, tensorboard: bool) -> 
     ]
     if metrics.get("learned"):
         rows.append(("learned", ", ".join(f"{k} = {v:.6g}" for k, v in metrics["learned"].items())))
+    if metrics.get("members"):
+        rows.append(("ensemble", f"the mean of {metrics['members']} members; each member "
+                                 f"{metrics['rel_l2_member_mean']:.3e} ± {metrics['rel_l2_member_sample_std']:.2e} "
+                                 f"(mean ± sample std); ensemble.npz holds every member's prediction"))
     rows.append(("outputs", f"{run_dir}/  (metrics.json, predictions.npz, history.csv, checkpoint.pt)"))
     if plots:
         drawn = [n for n in ("solution.png", "slices.png", "loss.png") if (run_dir / "plots" / n).exists()]
         rows.append(("plots", f"{run_dir / 'plots'}/  ({', '.join(drawn)})"))
     if tensorboard:
         rows.append(("tensorboard", f"tensorboard --logdir {run_dir / 'tensorboard'}"))
-    rows.append(("evaluate", f"pinn-eval {run_dir}"))
+    if not metrics.get("members"):
+        rows.append(("evaluate", f"pinn-eval {run_dir}"))
     width = max(len(k) for k, _ in rows)
     title = f" {metrics['pde']} finished "
     return "\n".join([f"{title:=^72}"] + [f"  {k:<{width}}  {v}" for k, v in rows] + ["=" * 72])
