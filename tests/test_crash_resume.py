@@ -149,3 +149,31 @@ def test_resume_after_a_nan_roll_back_is_identical(tmp_path):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["failures"] == 1  # the injected NaN fired once, before or after the kill
     _assert_same(run_dir, tmp_path / "a")
+
+
+@pytest.mark.parametrize("delay", [0.3, 1.0, 2.5])
+def test_a_run_replacing_a_finished_one_never_leaves_a_mix(reference, tmp_path, delay):
+    """Issue 17, case 4: SIGKILL while a new run (another PDE) replaces a finished one. Whatever is
+    left, pinn-eval evaluates one run's parts together, or refuses with one line: never the old
+    metrics beside the new config."""
+    import shutil
+    run_dir = tmp_path / "run"
+    shutil.copytree(reference, run_dir)
+    args = [a for a in ARGS if not a.startswith(("pde=", "evaluation.resolution"))]
+    proc = subprocess.Popen([_script("pinn-train"), f"hydra.run.dir={run_dir}", "pde=burgers",
+                             "evaluation.resolution=[41,21]", *args], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    config = run_dir / ".hydra" / "config.yaml"
+    named = config.read_text().split("_target_: ")[1].split()[0] if config.exists() and config.stat().st_size else None
+    if (run_dir / "metrics.json").exists():
+        pde = json.loads((run_dir / "metrics.json").read_text())["pde"]
+        assert named is not None and pde in named.lower(), (pde, named)  # metrics and config of one run
+    out = subprocess.run([_script("pinn-eval"), str(run_dir)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    if out.returncode == 0:
+        evaluated = out.stdout.split()[0]
+        assert named is not None and evaluated in named.lower(), (evaluated, named)
+    else:
+        assert out.returncode in (1, 2) and len(out.stderr.strip().splitlines()) == 1, out.stderr

@@ -1,12 +1,14 @@
 """A run directory is data, never code: evaluating a run from elsewhere imports and calls
 nothing it names, and a checkpoint is only resumed under the config it was written for."""
 
+import json
 import shutil
 import sys
 
 import pytest
 from omegaconf import OmegaConf
 
+from pinn.io import files as io
 from pinn.training.checkpoints import CheckpointDir
 from pinn.cli import evaluate as eval_cli
 from pinn.cli import train as train_cli
@@ -34,6 +36,19 @@ def _edit_pde(run_dir, edit):
     cfg = OmegaConf.to_container(OmegaConf.load(path))
     edit(cfg["pde"])
     OmegaConf.save(OmegaConf.create(cfg), path)
+
+
+def _forget_config(path):
+    """Drop the config hash a finished run records in ``metrics.json`` or ``checkpoint.pt``."""
+    if path.suffix == ".json":
+        data = json.loads(path.read_text())
+        data.pop("config_sha256", None)
+        path.write_text(json.dumps(data))
+    else:
+        state = io.load_checkpoint(path)
+        state.pop("config_sha256", None)
+        state.pop("checksum", None)
+        io.save_checkpoint(path, state)
 
 
 def _eval_fails(run_dir, capsys, *extra):
@@ -88,6 +103,13 @@ def test_a_user_file_named_on_the_command_line_is_trusted(heat_run, tmp_path, ca
     mine.write_text("from pinn.pdes import Heat\nclass MyHeat(Heat):\n    pass\n")
     run = shutil.copytree(heat_run, tmp_path / "run")
     _edit_pde(run, lambda pde: pde.update(_target_="mine_heat.MyHeat", source="/nowhere/mine_heat.py"))
+    # the edited config is no longer the one the run recorded: evaluation refuses the mix ...
+    with pytest.raises(SystemExit):
+        eval_cli.main([str(run), "--source", str(mine)])
+    assert "mixes two runs" in capsys.readouterr().err
+    # ... and, as a run trained under it (no record to disagree with), evaluates it with the user's file
+    for name in ("metrics.json", "checkpoint.pt"):
+        _forget_config(run / name)
     eval_cli.main([str(run), "--source", str(mine)])
     assert (run / "eval" / "metrics.json").exists()
 

@@ -21,7 +21,7 @@ from pinn.io.export import export as export_evaluation
 from pinn.io.plotting import plot_residuals
 from pinn.io.residual_maps import evaluation_maps, residual_metrics
 from pinn.cli._errors import fail, guarded, one_line
-from pinn.cli.build import build_engine, build_model, build_pde
+from pinn.cli.build import build_engine, build_model, build_pde, config_hash
 from pinn.cli.targets import load_source
 from pinn.cli.config import register_configs
 
@@ -64,6 +64,7 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
     if saved != pde.name:
         raise io.RunDirError(f"{run_dir}/{io.CHECKPOINT} was written for the PDE {saved!r}, but the run's config "
                              f"names {pde.name!r}: the directory mixes two runs; train it again")
+    _check_parts_agree(run_dir, cfg, state)
     try:
         model.load_state_dict(state["model"])
     except (KeyError, RuntimeError, TypeError) as e:
@@ -85,6 +86,28 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
     metrics = {**ev.metrics, **residual_metrics(maps), **({"exported": exported} if exported else {}), "pde": pde.name, "resolution": res if ev.layout == "grid" else "reference nodes", "eval_seconds": time.perf_counter() - start}
     io.write_metrics(out_dir, metrics)
     return metrics
+
+
+def _check_parts_agree(run_dir: Path, cfg, state) -> None:
+    """Refuse a directory whose ``.hydra/config.yaml``, ``checkpoint.pt`` and ``metrics.json`` were
+    written by different runs (each finished run records its config's hash in the other two)."""
+    try:
+        ours = config_hash(cfg)
+    except (OmegaConfBaseException, ValueError, TypeError):
+        return  # an unresolvable config: the builder has already accepted it; nothing to compare
+    recorded = {}
+    if isinstance(state, dict) and state.get("config_sha256"):
+        recorded[io.CHECKPOINT] = state["config_sha256"]
+    try:
+        metrics = io.read_metrics(run_dir) if (run_dir / io.METRICS).exists() else {}
+    except (OSError, ValueError):
+        metrics = {}
+    if isinstance(metrics, dict) and metrics.get("config_sha256"):
+        recorded[io.METRICS] = metrics["config_sha256"]
+    other = sorted(name for name, h in recorded.items() if h != ours)
+    if other:
+        raise io.RunDirError(f"{run_dir} mixes two runs: {', '.join(other)} was written under another config than "
+                             f".hydra/config.yaml (a run replaced while it was being written?); train it again")
 
 
 @guarded(PROG)

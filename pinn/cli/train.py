@@ -30,6 +30,7 @@ from pinn.training.loop import TrainingInterrupted
 from pinn.cli import _ddp
 from pinn.cli._errors import fail, guarded, one_line
 from pinn.cli.build import build, refuse_earlier_checkpoints, run_training
+from pinn.training.run import clear_finished_run
 from pinn.cli.compose import absolute_source, compose_config
 from pinn.cli.config import CONF_PATH, register_configs, with_user_search_path
 
@@ -212,6 +213,8 @@ def _main() -> None:
             refuse_earlier_checkpoints(run_dir)  # first, so that a refusal writes nothing at all
             lock = RunLock(run_dir) if distributed.rank() == 0 else None
             refuse_earlier_checkpoints(run_dir)  # again: another writer may have started meanwhile
+            if lock is not None and clear_finished_run(run_dir):  # before Hydra writes the new config
+                log.info("replacing the finished run in %s", run_dir)
         except io.RunDirError as e:
             fail(PROG, str(e))
     failures: list[str] = []

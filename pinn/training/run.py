@@ -55,12 +55,37 @@ def refuse_earlier_checkpoints(run_dir: str | Path) -> None:
             f"or delete {ckpts.path} first")
 
 
+#: What a finished run leaves besides ``metrics.json`` and ``.hydra/``: removed when a new run replaces it.
+_OUTPUTS = ("checkpoint.pt", "predictions.npz", "history.csv", "ensemble.npz", "plots", "eval", "tensorboard")
+
+
 def _replace_finished_run(run_dir: Path) -> None:
     """Remove a finished run's checkpoints, then its ``metrics.json`` (in that order, so that
     another rank's :func:`refuse_earlier_checkpoints` never sees checkpoints without it)."""
     if (run_dir / io.METRICS).exists():
         shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
         (run_dir / io.METRICS).unlink(missing_ok=True)
+
+
+def clear_finished_run(run_dir: str | Path) -> bool:
+    """Empty a finished run's directory for a new run, before anything of the new run is written,
+    so that no mix of the two is ever on disk: ``metrics.json`` goes first (the directory is then
+    an unfinished run whose parts all match: its config and checkpoints can be resumed), then the
+    checkpoints, then the other outputs, and ``.hydra/`` last.  Killed at any point, what is left
+    belongs to the old run alone.  Returns whether there was a finished run."""
+    run_dir = Path(run_dir)
+    if not (run_dir / io.METRICS).exists():
+        return False
+    (run_dir / io.METRICS).unlink()
+    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    for name in _OUTPUTS:
+        path = run_dir / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    shutil.rmtree(run_dir / ".hydra", ignore_errors=True)
+    return True
 
 
 def _load_matching(job: Job, resume: Mapping) -> None:
@@ -227,7 +252,8 @@ def _finish(job: Job, run_dir: Path, result, *, plots: bool, metadata: Mapping |
     io.write_predictions(run_dir / io.PREDICTIONS, ev.grid, u_pred, u_ref, fields=ev.fields, layout=ev.layout,
                          residuals=maps)
     io.save_checkpoint(run_dir / io.CHECKPOINT,
-                       {"model": job.model.state_dict(), "optimizer": result.optimizer_state, "pde": job.pde.name})
+                       {"model": job.model.state_dict(), "optimizer": result.optimizer_state, "pde": job.pde.name,
+                        **({"config_sha256": metadata["config_sha256"]} if metadata and "config_sha256" in metadata else {})})
     if plots:
         plot_run(run_dir / "plots", ev.grid, u_pred, u_ref, result.history, fields=ev.fields, layout=ev.layout,
                  residuals=maps, coefficients=list(getattr(job.model, "coefficients", {})),
