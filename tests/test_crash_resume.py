@@ -1,7 +1,6 @@
 """Kill a real pinn-train process, resume it, and compare with the run left alone."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
