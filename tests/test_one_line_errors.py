@@ -101,3 +101,36 @@ def test_refused_before_training(monkeypatch, capsys, tmp_path):
     err = _train(monkeypatch, capsys, "pde=heat", f"hydra.run.dir={tmp_path / ('x' * 300)}", *TINY)
     assert "File name too long" in err
     assert not any((tmp_path / n).exists() for n in "abcd")
+
+
+def test_a_full_disk_stops_with_one_line_keeps_the_last_checkpoint_and_resumes_identically(tmp_path, monkeypatch,
+                                                                                          capsys):
+    """Issue 17, case 11, with the disk's free space simulated: it runs out at the third checkpoint."""
+    import collections
+
+    import pinn.io.files as files
+
+    args = ["pde=heat", *TINY, "stages.adam.steps=12", "stages.quasi_newton.steps=0", "checkpoint.every=4"]
+    monkeypatch.chdir(tmp_path)
+    ref = run_training(train_cli.check_config(args), tmp_path / "ref")
+    real = files.shutil.disk_usage
+    calls = {"n": 0}
+    Usage = collections.namedtuple("Usage", "total used free")
+
+    def filling(path):
+        calls["n"] += 1
+        return Usage(1 << 40, 1 << 40, 0) if calls["n"] >= 3 else real(path)
+
+    monkeypatch.setattr(files.shutil, "disk_usage", filling)
+    run_dir = tmp_path / "run"
+    err = _train(monkeypatch, capsys, *args, f"hydra.run.dir={run_dir}")
+    assert "No space left on device" in err and f"pinn-train resume={run_dir}" in err
+    assert not (run_dir / "FAILED").exists() and not list(run_dir.rglob("*.tmp"))
+    steps = sorted(p.name for p in (run_dir / "checkpoints").glob("step-*.pt"))
+    assert steps == ["step-000000004.pt", "step-000000008.pt"]  # the last good ones, whole
+    monkeypatch.setattr(files.shutil, "disk_usage", real)  # space freed
+    monkeypatch.setattr(sys, "argv", ["pinn-train", f"resume={run_dir}"])
+    train_cli.main()
+    resumed = json.loads((run_dir / "metrics.json").read_text())
+    for key in ("rel_l2", "final_loss", "adam_steps"):
+        assert resumed[key] == ref[key], key

@@ -7,6 +7,7 @@ directory left behind.  A run that fails later gets a ``FAILED`` marker.
 
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import sys
@@ -74,8 +75,16 @@ def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None, *, in_
         fail(PROG, f"interrupted at step {e.step}; checkpoint saved in {run_dir / 'checkpoints'}; "
                    f"continue with: pinn-train resume={run_dir}", code=130)
     except (Exception, KeyboardInterrupt) as e:
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC and not cfg.debug and not in_sweep:
+            # A full disk: the last good checkpoint is whole (checkpoints are written atomically), so
+            # the run is resumable as it is once space is freed; it is not marked failed.
+            fail(PROG, f"{one_line(e.strerror or 'No space left on device')} (in {run_dir}): free some space, "
+                       f"then continue with pinn-train resume={run_dir}", code=1)
         if distributed.rank() == 0:
-            io.mark_failed(run_dir, f"{type(e).__name__}: {one_line(str(e))}")
+            try:
+                io.mark_failed(run_dir, f"{type(e).__name__}: {one_line(str(e))}")
+            except OSError as mark_error:
+                log.error("could not mark %s failed: %s", run_dir, mark_error)
         if cfg.debug:
             raise
         if in_sweep and not isinstance(e, KeyboardInterrupt):

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import errno
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -227,8 +229,32 @@ def checksum(state: Mapping) -> str:
     return h.hexdigest()
 
 
+def _nbytes(value) -> int:
+    """The bytes of the tensors in a nested state (what a checkpoint of it needs on disk, about)."""
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, Mapping):
+        return sum(_nbytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_nbytes(v) for v in value)
+    return 0
+
+
+def check_free_space(directory: str | Path, needed: int) -> None:
+    """Raise ``OSError(ENOSPC)`` naming the sizes when ``directory`` has less than ``needed`` bytes
+    free (with a margin), before a write that would fail half-way."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(directory).free
+    if free < needed + (1 << 20):
+        raise OSError(errno.ENOSPC, f"No space left on device: a checkpoint of {needed / 1e6:.1f} MB needs more "
+                                    f"than the {free / 1e6:.1f} MB free in {directory}")
+
+
 def save_checkpoint(path: str | Path, state: Mapping) -> Path:
-    """Save a checkpoint (tensors and plain containers only) atomically, with its :func:`checksum`."""
+    """Save a checkpoint (tensors and plain containers only) atomically, with its :func:`checksum`,
+    after checking that the disk has room for it (a dense BFGS state is 73 MB to 750 MB)."""
+    check_free_space(Path(path).parent, _nbytes(state))
     state = {**state, "checksum": checksum(state)}
     atomic_write(path, lambda tmp: torch.save(state, tmp))
     return Path(path)
