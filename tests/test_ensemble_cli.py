@@ -49,7 +49,8 @@ def test_members_are_their_seeds_single_runs_and_the_summary_is_right(tmp_path, 
     (["stages.quasi_newton.steps=5"], "stages.quasi_newton.steps=0"),
     (["derivatives=autograd"], "derivatives=taylor or derivatives=func"),
     (["resampler=rard", "resampler.every=10"], "set resampler=null"),
-    (["ensemble.members=0"], "ensemble.members must be a positive integer"),
+    (["ensemble.members=0"], "ensemble.members must be an integer from 1 to 1024"),
+    (["ensemble.members=100000"], "ensemble.members must be an integer from 1 to 1024"),
 ])
 def test_what_an_ensemble_cannot_do_is_refused_before_training(extra, message):
     members = [] if any(e.startswith("ensemble.") for e in extra) else ["ensemble.members=2"]

@@ -239,10 +239,14 @@ def build(cfg: DictConfig) -> Job:
     return job
 
 
+#: The most ensemble members one run trains (each is a full network and point set in memory).
+MAX_MEMBERS = 1024
+
+
 def _ensemble_size(cfg: DictConfig) -> int:
     members = cfg.get("ensemble", {}).get("members", 1) if cfg.get("ensemble") is not None else 1
-    if isinstance(members, bool) or not isinstance(members, int) or members < 1:
-        raise ValueError(f"ensemble.members must be a positive integer, got {members!r}")
+    if isinstance(members, bool) or not isinstance(members, int) or not 1 <= members <= MAX_MEMBERS:
+        raise ValueError(f"ensemble.members must be an integer from 1 to {MAX_MEMBERS}, got {members!r}")
     return members
 
 
