@@ -55,3 +55,16 @@ def test_bad_factors_are_refused():
         clip_point_gradients(torch.zeros(2), 0.0)
     with pytest.raises(ValueError, match="point_clip must be"):
         PINNLoss(Burgers(), get_engine("autograd"), point_clip=-1.0)
+
+
+def test_quasi_newton_stages_see_the_losss_own_gradient():
+    from pinn.training.session import Session
+    from pinn.training.state import TrainState
+    pde = Burgers()
+    net = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=torch.Generator().manual_seed(0),
+              dtype=torch.float64)
+    loss = PINNLoss(pde, get_engine("autograd"), point_clip=1.0)
+    session = Session(net, loss, {}, TrainState(), policy=(3, 0.5, ()))
+    with session.exact_gradients():
+        assert loss.point_clip == 0.0
+    assert loss.point_clip == 1.0

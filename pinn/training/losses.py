@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -44,6 +45,8 @@ class PINNLoss:
         point_clip: with a factor ``k > 0``, the gradient each point's residual sends into the
             network is clipped to ``k`` times the median over its term's points
             (:func:`pinn.training.clipping.clip_point_gradients`); the loss's value is unchanged.
+            Quasi-Newton stages switch it off (:meth:`exact_gradients`): their line searches need
+            the loss's own gradient.
     """
 
     def __init__(self, pde: PDE, engine, *, weights: Mapping[str, float] | None = None, data: bool = False,
@@ -148,6 +151,16 @@ class PINNLoss:
         for name, p in getattr(model, "coefficients", {}).items():
             parts[name] = p.detach()  # logged beside the loss terms; not part of the loss
         return total, parts
+
+    @contextlib.contextmanager
+    def exact_gradients(self):
+        """Within it, ``point_clip`` is off: the gradients are those of the loss's value (a
+        quasi-Newton line search needs them so)."""
+        saved, self.point_clip = self.point_clip, 0.0
+        try:
+            yield self
+        finally:
+            self.point_clip = saved
 
     @staticmethod
     def _input_gradients(residuals: Mapping[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:

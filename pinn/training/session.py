@@ -8,6 +8,7 @@ last good state after a non-finite loss.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import time
@@ -93,6 +94,12 @@ class Session:
         if new:
             loss.weights.update(new)
             self.state.loss_weights = dict(new)
+
+    def exact_gradients(self):
+        """A context in which the loss's gradients are the loss's own (no gradient clipping), for
+        stages whose line searches compare gradients with loss values."""
+        loss = getattr(self.loss_fn, "fn", self.loss_fn)
+        return loss.exact_gradients() if hasattr(loss, "exact_gradients") else contextlib.nullcontext()
 
     def finite_grads(self) -> bool:
         return all(p.grad is None or bool(torch.isfinite(p.grad).all()) for p in self.params)

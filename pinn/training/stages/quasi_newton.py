@@ -67,6 +67,12 @@ class QuasiNewton(Stage):
         return s.stage_step >= self.steps or s.stalled >= STALL_CHUNKS
 
     def run(self, session) -> dict:
+        # The line search needs the true gradient of the loss it evaluates: gradient clipping
+        # (loss.point_clip) is for first-order stages only.
+        with session.exact_gradients():
+            return self._run(session)
+
+    def _run(self, session) -> dict:
         s = session.state
         if self.float64 or s.float64:
             session.model.double()  # in place: the parameter objects stay the same
