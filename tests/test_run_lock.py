@@ -56,3 +56,23 @@ def test_a_second_pinn_train_in_a_directory_being_written_is_refused(tmp_path):
         out, err = first.communicate(timeout=300)
     assert first.returncode == 0, err[-2000:]
     assert (run_dir / "metrics.json").exists()
+
+
+def test_a_sweep_over_a_directory_with_an_unfinished_run_is_refused_before_hydra_writes(tmp_path):
+    """Issue 17, case 5, for -m: the refusal comes before any job's config is written."""
+    from pinn.cli.build import run_training
+    from pinn.cli.train import check_config
+
+    sweep = tmp_path / "sw"
+    cfg = check_config(["pde=heat", "stages.adam.steps=4", "stages.quasi_newton.steps=0", "points.interior=32",
+                        "plots=false", "checkpoint.every=2", "threads=1"])
+    run_training(cfg, sweep / "1")
+    (sweep / "1" / "metrics.json").unlink()  # as if killed: checkpoints, no metrics
+    (sweep / "1" / ".hydra").mkdir()
+    (sweep / "1" / ".hydra" / "config.yaml").write_text("the unfinished run's config\n")
+    out = subprocess.run([_script("pinn-train"), "-m", "pde=burgers", "seed=0,1", f"hydra.sweep.dir={sweep}"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "holds an unfinished run in 1/" in out.stderr
+    assert (sweep / "1" / ".hydra" / "config.yaml").read_text() == "the unfinished run's config\n"
+    assert not (sweep / "0").exists()

@@ -216,6 +216,13 @@ def _main() -> None:
         except ValueError as e:
             fail(PROG, str(e))
     run_dir = _explicit_run_dir(sys.argv[1:])
+    sweep_dir = _explicit_run_dir(sys.argv[1:], "hydra.sweep.dir")
+    if sweep_dir is not None and ("-m" in sys.argv[1:] or "--multirun" in sys.argv[1:]
+                                  or any(a.startswith("hparams_search=") for a in sys.argv[1:])):
+        try:
+            _refuse_unfinished_in_sweep(sweep_dir)
+        except io.RunDirError as e:
+            fail(PROG, str(e))
     lock = None
     if run_dir is not None and "-m" not in sys.argv[1:] and "--multirun" not in sys.argv[1:]:
         try:  # before Hydra writes its .hydra record over another run's
@@ -238,14 +245,28 @@ def _main() -> None:
                    f"the first: {failures[0]}{more}", code=1)
 
 
-def _explicit_run_dir(argv: list[str]) -> str | None:
-    """The ``hydra.run.dir`` that ``argv`` sets, quoted or with ``+``/``++`` as it may be (parsed as Hydra does)."""
+def _explicit_run_dir(argv: list[str], key: str = "hydra.run.dir") -> str | None:
+    """The ``hydra.run.dir`` (or another ``key``) that ``argv`` sets, quoted or with ``+``/``++`` as
+    it may be (parsed as Hydra does)."""
     try:
         parsed = OverridesParser.create().parse_overrides([a for a in argv if not a.startswith("-")])
     except Exception:  # Hydra reports a malformed override itself, in its own words
         return None
-    values = [str(o.value()) for o in parsed if o.key_or_group == "hydra.run.dir"]
+    values = [str(o.value()) for o in parsed if o.key_or_group == key]
     return values[-1] if values else None
+
+
+def _refuse_unfinished_in_sweep(sweep_dir: str) -> None:
+    """Before a sweep starts: refuse a ``hydra.sweep.dir`` whose job directories hold unfinished
+    runs' checkpoints (Hydra would write each job's new config over them before any check)."""
+    root = Path(sweep_dir)
+    if not root.is_dir():
+        return
+    for job in sorted(p.parent for p in root.glob("*/checkpoints")):
+        try:
+            refuse_earlier_checkpoints(job)
+        except io.RunDirError as e:
+            raise io.RunDirError(f"the sweep directory {root} holds an unfinished run in {job.name}/: {e}") from None
 
 
 if __name__ == "__main__":
