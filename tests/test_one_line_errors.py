@@ -134,3 +134,20 @@ def test_a_full_disk_stops_with_one_line_keeps_the_last_checkpoint_and_resumes_i
     resumed = json.loads((run_dir / "metrics.json").read_text())
     for key in ("rel_l2", "final_loss", "adam_steps"):
         assert resumed[key] == ref[key], key
+
+
+def test_a_resume_may_change_how_the_run_is_evaluated_but_nothing_it_trains(tmp_path, monkeypatch, capsys):
+    """Issue 17, case 13: a huge evaluation grid refused at the end can be fixed on resume."""
+    args = ["pde=heat", *TINY, "stages.adam.steps=8", "stages.quasi_newton.steps=0", "checkpoint.every=4"]
+    run_dir = tmp_path / "run"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["pinn-train", *args, f"hydra.run.dir={run_dir}"])
+    train_cli.main()
+    (run_dir / "metrics.json").unlink()  # as if killed at the end
+    err = _train(monkeypatch, capsys, f"resume={run_dir}", "seed=3")
+    assert "drop the other arguments ['seed=3']" in err and "evaluation.*" in err
+    monkeypatch.setattr(sys, "argv", ["pinn-train", f"resume={run_dir}", "evaluation.resolution=[7,5]", "plots=false"])
+    train_cli.main()
+    with np.load(run_dir / "predictions.npz") as p:
+        assert p["u_pred"].shape == (7, 5)
+    assert eval_cli.main([str(run_dir)]) is None  # the parts agree: evaluation settings are not in the hash

@@ -2,10 +2,7 @@
 
 import io
 import logging
-import math
-from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -148,3 +145,20 @@ def test_periodic_heat_from_the_command_line(tmp_path):
     metrics = run_training(check_config([*SHORT, "pde.bc=periodic", "pde.x=[-1.0,1.0]", "stages.adam.steps=300",
                                          "stages.quasi_newton.steps=200", "pde.alpha=0.1"]), tmp_path)
     assert metrics["rel_l2"] < 0.05
+
+
+def test_progress_bar_fits_an_80_column_terminal(monkeypatch):
+    """The bar's width follows the terminal; one whose size is unknown (a pseudo terminal, as in
+    tmux capture) takes COLUMNS, here 80: no frame may wrap onto a second line."""
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("LINES", "24")
+    out = _Tty()
+    bar = make_progress(100_000, 100, stream=out)
+    for step in range(1, 100_001, 997):
+        bar.tick(step)
+        if step % 10 == 0:
+            bar({"step": step, "stage": "lbfgs", "loss": 1.2345e-07, "seconds": step / 1000})
+    bar.close()
+    frames = [f for f in out.getvalue().split("\r") if f.strip()]
+    assert frames and all(len(f.rstrip("\n")) <= 80 for f in frames), max(len(f) for f in frames)
+    assert any(len(f.rstrip("\n")) == 80 for f in frames)  # it uses the width it has

@@ -313,12 +313,12 @@ def _run_ensemble(cfg: DictConfig, run_dir: Path) -> dict:
 
 
 def config_hash(cfg: DictConfig) -> str:
-    """SHA-256 of the resolved config as sorted JSON, without ``resume`` and ``pde.source`` (which
-    name where the run and its code are, not what it computes): equal for two runs that train the
-    same thing."""
+    """SHA-256 of the resolved config as sorted JSON, without what does not change the trained
+    network (``resume``, ``pde.source``, how it is evaluated, drawn, logged, threaded and
+    checkpointed: a resume may change those): equal for two runs that train the same thing."""
     plain = OmegaConf.to_container(cfg, resolve=True)
-    plain.pop("resume", None)
-    plain.pop("hydra", None)
+    for key in ("resume", "hydra", "evaluation", "plots", "threads", "debug", "logger", "checkpoint"):
+        plain.pop(key, None)
     if isinstance(plain.get("pde"), dict):
         plain["pde"].pop("source", None)
     return hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).hexdigest()

@@ -75,6 +75,11 @@ def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None, *, in_
         fail(PROG, f"interrupted at step {e.step}; checkpoint saved in {run_dir / 'checkpoints'}; "
                    f"continue with: pinn-train resume={run_dir}", code=130)
     except (Exception, KeyboardInterrupt) as e:
+        if isinstance(e, KeyboardInterrupt) and not cfg.debug:
+            # A second Ctrl-C, or one outside the training loop (during evaluation): the run is
+            # not marked failed; its checkpoints, if any, continue it.
+            fail(PROG, f"interrupted (Ctrl-C); continue with pinn-train resume={run_dir} if it has checkpoints, "
+                       f"or train it again", code=130)
         if isinstance(e, OSError) and e.errno == errno.ENOSPC and not cfg.debug and not in_sweep:
             # A full disk: the last good checkpoint is whole (checkpoints are written atomically), so
             # the run is resumable as it is once space is freed; it is not marked failed.
@@ -136,8 +141,16 @@ def _hydra_task(failures: list):
     return hydra.main(config_path=CONF_PATH, config_name="config", version_base="1.3")(task)
 
 
-def resume_run(run_dir: str | Path) -> float:
-    """Continue the interrupted run in ``run_dir`` from its newest readable checkpoint."""
+#: Keys a resume may change: how the run is evaluated, drawn and threaded, not what it trains.
+RESUME_OVERRIDES = ("evaluation.", "plots=", "threads=", "debug=")
+
+
+def resume_run(run_dir: str | Path, overrides: list[str] | None = None) -> float:
+    """Continue the interrupted run in ``run_dir`` from its newest readable checkpoint.
+
+    ``overrides`` (``evaluation.resolution=[101,101]``, ``plots=false``, ``threads=1``) change how
+    the finished run is evaluated, drawn or threaded; what it trains stays the saved config's.
+    """
     run_dir = Path(run_dir)
     if not (run_dir / ".hydra" / "config.yaml").is_file():
         raise io.RunDirError(f"{run_dir} is not a pinn run directory (no .hydra/config.yaml); pass the directory "
@@ -146,8 +159,16 @@ def resume_run(run_dir: str | Path) -> float:
         raise io.RunDirError(f"{run_dir} already finished (metrics.json exists); nothing to resume")
     try:
         cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+    except (OmegaConfBaseException, yaml.YAMLError, OSError) as e:
+        raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a pinn config ({type(e).__name__})") from None
+    if overrides:
+        try:
+            cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
+        except OmegaConfBaseException as e:
+            raise ValueError(f"resume overrides {list(overrides)}: {one_line(str(e))}") from None
+    try:
         build(cfg)
-    except (OmegaConfBaseException, AttributeError, KeyError, yaml.YAMLError, OSError) as e:
+    except (OmegaConfBaseException, AttributeError, KeyError) as e:
         raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a pinn config ({type(e).__name__})") from None
     lock = RunLock(run_dir) if distributed.rank() == 0 else None  # held until the process ends
     if distributed.rank() == 0:
@@ -201,10 +222,13 @@ def _main() -> None:
     resume = [a for a in sys.argv[1:] if a.startswith("resume=")]
     if resume:
         others = [a for a in sys.argv[1:] if not a.startswith("resume=") and a != "debug=true"]
-        if others or len(resume) > 1:
-            fail(PROG, f"resume=RUN_DIR continues a run with its own saved config; drop the other arguments {others}")
+        changes = [a for a in others if a.startswith(RESUME_OVERRIDES)]
+        if len(changes) != len(others) or len(resume) > 1:
+            wrong = [a for a in others if a not in changes]
+            fail(PROG, f"resume=RUN_DIR continues a run with its own saved config; drop the other arguments {wrong} "
+                       f"(a resume may change only evaluation.*, plots, threads)")
         try:
-            resume_run(resume[0].split("=", 1)[1])
+            resume_run(resume[0].split("=", 1)[1], changes)
         except ValueError as e:  # RunDirError included
             fail(PROG, str(e))
         return

@@ -191,8 +191,14 @@ def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None
         if progress is not None:
             progress.close()
     if rank:
-        return {}  # rank 0 alone evaluates and writes
-    return _finish(job, run_dir, result, plots=plots, metadata=metadata)
+        metrics = {}  # rank 0 alone evaluates and writes
+    else:
+        metrics = _finish(job, run_dir, result, plots=plots, metadata=metadata)
+    if distributed.world_size() > 1:
+        # Every rank waits for rank 0's evaluation: a rank that tore its process group down while
+        # rank 0 still held it aborted the run ("terminate called without an active exception").
+        torch.distributed.barrier()
+    return metrics
 
 
 def _start(job: Job, run_dir: Path, resume, keep: int) -> tuple[dict, TrainState | None]:
