@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import logging
 import math
-import platform
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from pinn import __version__ as pinn_version
 from pinn.io import files as io
 from pinn.io.evaluation import evaluate, relative_l2, max_abs_error
 from pinn.io.plotting import plot_run, run_title
 from pinn.nets.ensemble import train_ensemble
 from pinn.training.job import Job
+from pinn.training.run import run_facts
 
 __all__ = ["train_ensemble_run", "ENSEMBLE"]
 
@@ -104,12 +102,7 @@ def train_ensemble_run(jobs: Sequence[Job], run_dir: str | Path, *, steps: int, 
         "quasi_newton": None,
         "final_loss": rows[-1]["loss"] if rows else math.nan,
         "failures": 0,
-        "seed": int(first.seed),
-        "threads": torch.get_num_threads(),
-        "device": str(first.device),
-        "versions": {"pinn": pinn_version, "torch": torch.__version__, "python": platform.python_version()},
-        "resolution": list(first.resolution),
-        **dict(metadata or {}),
+        **run_facts(first, metadata),
     }
     io.write_metrics(run_dir, metrics)
     return metrics

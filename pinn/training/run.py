@@ -201,6 +201,19 @@ def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None
     return metrics
 
 
+def run_facts(job: Job, metadata: Mapping | None = None) -> dict:
+    """What every ``metrics.json`` records of how it was made: the seed, threads, device, the
+    versions of pinn, torch and Python, the evaluation grid, and the caller's ``metadata``."""
+    return {
+        "seed": int(job.seed),
+        "threads": torch.get_num_threads(),
+        "device": str(job.device),
+        "versions": {"pinn": pinn_version, "torch": torch.__version__, "python": platform.python_version()},
+        "resolution": list(job.resolution),
+        **dict(metadata or {}),
+    }
+
+
 def _start(job: Job, run_dir: Path, resume, keep: int) -> tuple[dict, TrainState | None]:
     """The points to start from and the state to resume (``None``: a fresh run, whose directory is prepared)."""
     ranks, rank = distributed.world_size(), distributed.rank()
@@ -276,12 +289,7 @@ def _finish(job: Job, run_dir: Path, result, *, plots: bool, metadata: Mapping |
         "final_loss": result.final_loss,
         "failures": result.failures,
         **({"learned": job.model.values()} if isinstance(job.model, WithCoefficients) else {}),
-        "seed": int(job.seed),
-        "threads": torch.get_num_threads(),
-        "device": str(job.device),
-        "versions": {"pinn": pinn_version, "torch": torch.__version__, "python": platform.python_version()},
-        "resolution": list(job.resolution),
-        **dict(metadata or {}),
+        **run_facts(job, metadata),
     }
     if not all(math.isfinite(v) for v in (metrics["rel_l2"], metrics["final_loss"])):
         log.warning("the run finished with a non-finite error or loss")
