@@ -244,7 +244,8 @@ MAX_MEMBERS = 1024
 
 
 def _ensemble_size(cfg: DictConfig) -> int:
-    members = cfg.get("ensemble", {}).get("members", 1) if cfg.get("ensemble") is not None else 1
+    node = cfg.get("ensemble")  # absent from configs saved before ensembles existed
+    members = 1 if node is None else node.get("members", 1)
     if isinstance(members, bool) or not isinstance(members, int) or not 1 <= members <= MAX_MEMBERS:
         raise ValueError(f"ensemble.members must be an integer from 1 to {MAX_MEMBERS}, got {members!r}")
     return members

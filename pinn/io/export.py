@@ -49,9 +49,9 @@ def _cells(shape: Sequence[int]) -> tuple[str, np.ndarray]:
         c, d = idx[1:, 1:], idx[:-1, 1:]
         return "quad", np.stack([a, b, c, d], axis=-1).reshape(-1, 4)
     if len(shape) == 3:
-        corners = [idx[i:i + s0, j:j + s1, k:k + s2] for (i, j, k) in
-                   ((0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0), (0, 0, 1), (1, 0, 1), (1, 1, 1), (0, 1, 1))
-                   for s0, s1, s2 in [(shape[0] - 1, shape[1] - 1, shape[2] - 1)]]
+        n0, n1, n2 = (s - 1 for s in shape)
+        corners = [idx[i:i + n0, j:j + n1, k:k + n2] for (i, j, k) in
+                   ((0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0), (0, 0, 1), (1, 0, 1), (1, 1, 1), (0, 1, 1))]
         return "hexahedron", np.stack(corners, axis=-1).reshape(-1, 8)
     raise ValueError(f"no cells for {len(shape)} dimensions")
 

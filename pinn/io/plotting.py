@@ -231,7 +231,7 @@ def loss_figure(history: Sequence[Mapping], *, coefficients: Sequence[str] = ())
             values = np.array([row[key] for row in history], dtype=float)
             ax.semilogy(steps, values, lw=2 if key == "loss" else 1, label=key)
         for a in axes:
-            for k, (step, stage) in enumerate(_stage_switches(history)):
+            for step, stage in _stage_switches(history):
                 a.axvline(step, color="gray", ls=":", label=f"{stage} starts" if a is ax else None)
         ax.legend(fontsize="small")
         if has_lr:

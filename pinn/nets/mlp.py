@@ -101,7 +101,6 @@ class MLP(nn.Module):
         sizes = [n_in + 2 * fourier_features] + [width] * depth + [outputs]
         self.layers = nn.ModuleList(nn.Linear(a, b, dtype=dtype) for a, b in zip(sizes[:-1], sizes[1:]))
         self.encoders = nn.ModuleList(nn.Linear(sizes[0], width, dtype=dtype) for _ in range(2)) if modified else None
-        self.adaptive = adaptive
         self.activations = _activations(activation, adaptive, adaptive_scale, depth + 2 * modified, dtype)
         with torch.no_grad():
             for layer in [*self.layers, *(self.encoders or ())]:

@@ -88,17 +88,22 @@ class Session:
         w = self.weighting
         if w is None or not w.due(self.state.stage_step):
             return
-        loss = getattr(self.loss_fn, "fn", self.loss_fn)  # the loss itself under torch.compile's guard
+        loss = self._loss
         extra = {"context": WeightingContext(self.model, loss, self.points)} if w.needs_context else {}
         new = w.update(loss.weights, parts, self.params, **extra)
         if new:
             loss.weights.update(new)
             self.state.loss_weights = dict(new)
 
+    @property
+    def _loss(self):
+        """The loss itself, also under :class:`~pinn.training.compiling.GuardedCompile`'s wrapper."""
+        return getattr(self.loss_fn, "fn", self.loss_fn)
+
     def exact_gradients(self):
         """A context in which the loss's gradients are the loss's own (no gradient clipping), for
         stages whose line searches compare gradients with loss values."""
-        loss = getattr(self.loss_fn, "fn", self.loss_fn)
+        loss = self._loss
         return loss.exact_gradients() if hasattr(loss, "exact_gradients") else contextlib.nullcontext()
 
     def finite_grads(self) -> bool:
