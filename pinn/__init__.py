@@ -6,25 +6,28 @@ own module (``pinn.diff.autograd``, ``pinn.training.quasi_newton``, ...).
 
 __version__ = "0.2.0"
 
-from pinn.training.adaptive import RARD
-from pinn.nets.activations import get_activation
-from pinn.physics.constraints import HardConstraint
-from pinn.physics.domains import Domain
-from pinn.diff.engines import get_engine
-from pinn.nets.ensemble import train_ensemble
-from pinn.io.evaluation import evaluate, evaluate_grid, max_abs_error, predict, relative_l2
-from pinn.training.losses import PINNLoss
-from pinn.nets.mlp import MLP
-from pinn.physics.observations import Observations, load_observations, sample_observations
-from pinn.pdes import PDE, AllenCahn, Burgers, Heat, Heat2D, Kovasznay, Poisson, Schrodinger, Wave
-from pinn.physics.sampling import get_sampler
-from pinn.physics.shape_domain import ShapeDomain
-from pinn.physics.terms import Term
-from pinn.training.job import Job
-from pinn.training.loop import Trainer, TrainResult
-from pinn.training.run import train
-from pinn.training.stages import Adam, QuasiNewton
-from pinn.training.weighting import GradNorm
+from pinn._startup import starting as _starting
+
+with _starting():  # Ctrl-C while torch loads: one line from the command-line tools, see pinn._startup
+    from pinn.training.adaptive import RARD
+    from pinn.nets.activations import get_activation
+    from pinn.physics.constraints import HardConstraint
+    from pinn.physics.domains import Domain
+    from pinn.diff.engines import get_engine
+    from pinn.nets.ensemble import train_ensemble
+    from pinn.io.evaluation import evaluate, evaluate_grid, max_abs_error, predict, relative_l2
+    from pinn.training.losses import PINNLoss
+    from pinn.nets.mlp import MLP
+    from pinn.physics.observations import Observations, load_observations, sample_observations
+    from pinn.pdes import PDE, AllenCahn, Burgers, Heat, Heat2D, Kovasznay, Poisson, Schrodinger, Wave
+    from pinn.physics.sampling import get_sampler
+    from pinn.physics.shape_domain import ShapeDomain
+    from pinn.physics.terms import Term
+    from pinn.training.job import Job
+    from pinn.training.loop import Trainer, TrainResult
+    from pinn.training.run import train
+    from pinn.training.stages import Adam, QuasiNewton
+    from pinn.training.weighting import GradNorm
 
 __all__ = [
     "__version__",
