@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
 
@@ -53,6 +54,9 @@ def describe(e: BaseException) -> str:
                 f"fewer points.*, a coarser evaluation.resolution or a smaller evaluation.chunk_size")
     if isinstance(e, OSError) and e.strerror:
         where = f": {e.filename}" if e.filename else ""
+        if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return (f"{e.strerror}{where}: not writable; make it writable or write elsewhere (pinn-eval, pinn-plot "
+                    f"and pinn-compare: --out DIR; pinn-train: hydra.run.dir=DIR)")
         return f"{e.strerror}{where}"
     return f"{type(e).__name__}: {one_line(str(e))[:300]}"
 

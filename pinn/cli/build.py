@@ -32,6 +32,7 @@ from pinn.training import distributed
 from pinn.training.adaptive import RARD
 from pinn.training.job import Job
 from pinn.training.loop import Trainer
+from pinn.training.memory import check_fits
 from pinn.nets.adaptive import slope_recovery
 from pinn.training.ensemble_run import train_ensemble_run
 from pinn.training.losses import PINNLoss
@@ -236,6 +237,7 @@ def build(cfg: DictConfig) -> Job:
               chunk_size=cfg.evaluation.chunk_size, residual_maps=cfg.evaluation.residual_maps, seed=int(cfg.seed),
               record=_node(cfg.pde))
     _check_ensemble(cfg, job)
+    check_fits(job, members=_ensemble_size(cfg))  # refuse, before training, what cannot fit in memory
     return job
 
 

@@ -20,6 +20,7 @@ from pinn.io.export import FORMATS
 from pinn.io.export import export as export_evaluation
 from pinn.io.plotting import plot_residuals
 from pinn.io.residual_maps import evaluation_maps, residual_metrics
+from pinn.training.memory import check_evaluation_fits
 from pinn.cli._errors import fail, guarded, one_line
 from pinn.cli.build import build_engine, build_model, build_pde, config_hash
 from pinn.cli.targets import load_source
@@ -70,6 +71,9 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
     except (KeyError, RuntimeError, TypeError) as e:
         raise io.RunDirError(f"{run_dir}/{io.CHECKPOINT} does not match the run's model ({type(e).__name__})") from None
     res = list(resolution) if resolution else resolution_default
+    pde.domain.grid(res)  # validates it
+    check_evaluation_fits(model, trained_pde, res, chunk_size=chunk_size or cfg.evaluation.chunk_size,
+                          residual_maps=residuals, resolution_key="--resolution")
     start = time.perf_counter()
     ev = evaluate(model, pde, res, chunk_size=chunk_size or cfg.evaluation.chunk_size)
     maps = evaluation_maps(ev, model, trained_pde, engine) if residuals else {}

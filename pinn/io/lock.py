@@ -7,6 +7,7 @@ process id for the message a second writer gets.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from pathlib import Path
@@ -25,7 +26,10 @@ class RunLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "a+")
         except OSError as e:
-            raise RunDirError(f"cannot lock {run_dir}: {e.strerror or e}") from None
+            hint = (("; the directory is not writable: make it writable, or train into another one with "
+                     "hydra.run.dir=DIR (to resume, copy the run there first)")
+                    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else "")
+            raise RunDirError(f"cannot lock {run_dir}: {e.strerror or e}{hint}") from None
         try:
             fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
