@@ -1,7 +1,7 @@
 """The console scripts' first code: Ctrl-C while ``pinn`` and its libraries load ends in one line.
 
 Loading torch and Hydra takes a second or two; a Ctrl-C then would otherwise print the
-traceback of whatever import it hit.  The entry points named in ``setup.cfg`` are the
+traceback of whatever import it hit, or a stranger error of a library left half-imported.  The entry points named in ``setup.cfg`` are the
 functions here: each imports its tool inside :func:`starting` and then calls the tool's
 ``main`` (which guards the rest of the run itself, see :mod:`pinn.cli._errors`).
 """
@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import signal
 import sys
+import threading
 
 __all__ = ["starting", "train", "evaluate", "plot", "compare"]
 
@@ -20,18 +22,26 @@ _TOOLS = {"pinn-train", "pinn-eval", "pinn-plot", "pinn-compare"}
 
 @contextlib.contextmanager
 def starting():
-    """Turn a Ctrl-C inside the block into ``prog: error: interrupted ...`` and exit code 130, when
-    the process is one of pinn's command-line tools; anywhere else (a notebook importing ``pinn``)
-    the ``KeyboardInterrupt`` goes on as usual."""
+    """In one of pinn's command-line tools, hold a Ctrl-C that comes inside the block until the
+    block ends, then exit with ``prog: error: interrupted ...`` and code 130.  Held, not raised:
+    a ``KeyboardInterrupt`` raised inside a library's import can surface as any other error
+    (matplotlib's colour tables end half-built).  Anywhere else (a notebook importing ``pinn``)
+    nothing changes."""
+    prog = os.path.basename(sys.argv[0]) if sys.argv else ""
+    if prog not in _TOOLS or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
     try:
         yield
-    except KeyboardInterrupt:
-        prog = os.path.basename(sys.argv[0]) if sys.argv else ""
-        if prog not in _TOOLS:
-            raise
-        print(f"{prog}: error: interrupted (Ctrl-C) while starting; nothing was run or written",
-              file=sys.stderr)
-        raise SystemExit(130) from None
+    except KeyboardInterrupt:  # raised by a handler installed before ours
+        caught.append(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        print(f"{prog}: error: interrupted (Ctrl-C) while starting; nothing was run or written", file=sys.stderr)
+        raise SystemExit(130)
 
 
 def _launch(module: str):
