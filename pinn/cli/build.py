@@ -324,6 +324,8 @@ def config_hash(cfg: DictConfig) -> str:
         plain.pop(key, None)
     if isinstance(plain.get("pde"), dict):
         plain["pde"].pop("source", None)
+    if isinstance(plain.get("trainer"), dict) and not plain["trainer"].get("compile_gradient"):
+        plain["trainer"].pop("compile_gradient", None)  # off: the hash of runs made before the option existed
     return hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -359,7 +361,8 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
     with StopFlag() as stop:
         try:
             metrics = train(job, run_dir, resume=resume, checkpoint_every=cfg.checkpoint.every, keep=cfg.checkpoint.keep,
-                            plots=cfg.plots, compile=cfg.trainer.compile, callback=monitor, should_stop=stop,
+                            plots=cfg.plots, compile=cfg.trainer.compile,
+                            compile_gradient=cfg.trainer.get("compile_gradient", False), callback=monitor, should_stop=stop,
                             metadata={"config_sha256": config_hash(cfg)})
             monitor.finish(cfg, metrics)
             return metrics

@@ -42,6 +42,7 @@ class TrainerConfig:
     failure_lr_factor: float = 0.5
     nan_at: list[int] = field(default_factory=list)
     compile: bool = False
+    compile_gradient: bool = False
 
 
 @dataclass

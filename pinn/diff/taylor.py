@@ -43,17 +43,26 @@ def taylor_fields(model: MLP, points: torch.Tensor, indices: Iterable[tuple[int,
     seconds = sorted(i for i in indices if len(i) == 2)
     firsts = sorted({(j,) for i in indices if i for j in i})
     outputs = model.layers[-1].out_features
-    if not firsts:  # values only (initial and Dirichlet sets): a plain forward pass
-        u = model(points)
-        return {(): u.reshape(-1) if outputs == 1 else u}
     n = points.shape[0]
-    # Input scaling h0 = (x - c) / w: d h0 / d x_j = e_j / w_j, no second derivatives.
-    h = (points - model.center) / model.half_width
-    eye = torch.diag(1 / model.half_width).to(points.dtype)
-    d1 = [eye[j].expand(n, -1) for (j,) in firsts]
-    d2 = [torch.zeros_like(h) for _ in seconds]
     pos = {i: k for k, i in enumerate(firsts)}
-    for layer, act in zip(model.layers[:-1], model.activations):
+    # The first layer, with the input scaling h0 = (x - c) / w folded into it (a small matrix
+    # product, not one over the points): z = x W'^T + b' with W' = W / w, b' = b - W' c.  Its input
+    # derivatives are constant rows: z_j = W'[:, j], z_ij = 0.
+    first, act = model.layers[0], model.activations[0]
+    w = first.weight / model.half_width
+    z = torch.addmm(first.bias - w @ model.center, points, w.T)
+    if not firsts:  # values only (initial and Dirichlet sets): the forward pass of the closed forms
+        h = act.tower(z, 0)[0]
+        for layer, act in zip(model.layers[1:-1], model.activations[1:]):
+            h = act.tower(torch.addmm(layer.bias, h, layer.weight.T), 0)[0]
+        u = torch.addmm(model.layers[-1].bias, h, model.layers[-1].weight.T)
+        return {(): u.reshape(-1) if outputs == 1 else u}
+    z1 = [w[:, j] for (j,) in firsts]
+    f0, f1, f2 = act.taylor(z)
+    h = f0
+    d2 = [f2 * (z1[pos[(i,)]] * z1[pos[(j,)]]) for i, j in seconds]
+    d1 = [f1 * zj for zj in z1]
+    for layer, act in zip(model.layers[1:-1], model.activations[1:]):
         stacked = torch.cat([h, *d1, *d2], dim=0) @ layer.weight.T
         z = stacked[:n] + layer.bias
         zs = stacked[n:].split(n)

@@ -126,8 +126,8 @@ class _SoftplusFn(torch.autograd.Function):
 
     @staticmethod
     def forward(x):
-        # log(1 + e^x) = max(x, 0) + log1p(e^{-|x|}): never overflows.
-        return torch.clamp(x, min=0) + torch.log1p(torch.exp(-torch.abs(x)))
+        # log(1 + e^x) = logaddexp(x, 0), evaluated as max(x, 0) + log1p(e^{-|x|}): never overflows.
+        return torch.logaddexp(x, torch.zeros_like(x))
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -152,11 +152,19 @@ class Tanh(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _TanhFn.apply(x)
 
-    def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(f, f', f'')`` at ``x``, differentiable once more (for parameter gradients)."""
-        y = _TanhFn.apply(x)
+    def tower(self, x: torch.Tensor, order: int = 2) -> tuple[torch.Tensor, ...]:
+        """``(f, f', ..., f^(order))`` at ``x`` (``order`` <= 2) in closed form, from plain torch ops
+        with the Function's values: differentiable to any order, and ``torch.compile`` traces them
+        without a graph break."""
+        y = torch.tanh(x)
+        if order == 0:
+            return (y,)
         d1 = 1 - y * y
-        return y, d1, -2 * y * d1
+        return (y, d1, -2 * y * d1)[: order + 1]
+
+    def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(f, f', f'')`` at ``x``: :meth:`tower` to second order."""
+        return self.tower(x, 2)
 
 
 class Sin(nn.Module):
@@ -165,10 +173,16 @@ class Sin(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _SinFn.apply(x)
 
+    def tower(self, x: torch.Tensor, order: int = 2) -> tuple[torch.Tensor, ...]:
+        """``(f, f', ..., f^(order))`` at ``x`` (``order`` <= 2) in closed form, plain torch ops."""
+        y = torch.sin(x)
+        if order == 0:
+            return (y,)
+        return (y, torch.cos(x), -y)[: order + 1]
+
     def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(f, f', f'')`` at ``x``, differentiable once more (for parameter gradients)."""
-        y = _SinFn.apply(x)
-        return y, _CosFn.apply(x), -y
+        """``(f, f', f'')`` at ``x``: :meth:`tower` to second order."""
+        return self.tower(x, 2)
 
 
 class Softplus(nn.Module):
@@ -177,10 +191,19 @@ class Softplus(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _SoftplusFn.apply(x)
 
+    def tower(self, x: torch.Tensor, order: int = 2) -> tuple[torch.Tensor, ...]:
+        """``(f, f', ..., f^(order))`` at ``x`` (``order`` <= 2) in closed form, plain torch ops:
+        ``logaddexp(x, 0)``, the Function's forward, whose autograd derivative is ``sigmoid(x)``
+        everywhere (a ``max(x, 0) + log1p(e^{-|x|})`` form would give 1 at 0)."""
+        y = torch.logaddexp(x, torch.zeros_like(x))
+        if order == 0:
+            return (y,)
+        s = torch.sigmoid(x)
+        return (y, s, s * (1 - s))[: order + 1]
+
     def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(f, f', f'')`` at ``x``, differentiable once more (for parameter gradients)."""
-        s = _SigmoidFn.apply(x)
-        return _SoftplusFn.apply(x), s, s * (1 - s)
+        """``(f, f', f'')`` at ``x``: :meth:`tower` to second order."""
+        return self.tower(x, 2)
 
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": Tanh, "sin": Sin, "softplus": Softplus}

@@ -118,6 +118,10 @@ class AdaptiveTanh(_Adaptive):
 
     _fn = _AdaptiveTanhFn
 
+    def tower(self, x: torch.Tensor, order: int = 2) -> tuple[torch.Tensor, ...]:
+        """``(f, f', f'')`` at ``x`` up to ``order``, differentiable once more (in ``x`` and the slope)."""
+        return (self(x),) if order == 0 else self.taylor(x)[: order + 1]
+
     def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(f, f', f'')`` at ``x``, differentiable once more (in ``x`` and in the slope)."""
         k = self.scale * self.slope
@@ -130,6 +134,10 @@ class AdaptiveSin(_Adaptive):
     """``sin(n a x)`` with a trained slope ``a``."""
 
     _fn = _AdaptiveSinFn
+
+    def tower(self, x: torch.Tensor, order: int = 2) -> tuple[torch.Tensor, ...]:
+        """``(f, f', f'')`` at ``x`` up to ``order``, differentiable once more (in ``x`` and the slope)."""
+        return (self(x),) if order == 0 else self.taylor(x)[: order + 1]
 
     def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(f, f', f'')`` at ``x``, differentiable once more (in ``x`` and in the slope)."""

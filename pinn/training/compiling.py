@@ -9,13 +9,28 @@ dynamo limitation never stops a run.
 from __future__ import annotations
 
 import logging
+import types
 from collections.abc import Callable
 
 import torch
+from torch import nn
+from torch.func import functional_call, grad_and_value
 
-__all__ = ["GuardedCompile"]
+__all__ = ["GuardedCompile", "CompiledGradient"]
 
 log = logging.getLogger(__name__)
+
+
+def _first_line(e: BaseException) -> str:
+    """The compiler's own error in one line, not dynamo's wrappers around it."""
+    root = e
+    while True:
+        inner = root.__cause__ or getattr(root, "inner_exception", None)
+        if inner is None or inner is root:
+            break
+        root = inner
+    first = (str(root).strip().splitlines() or [""])[0][:200]
+    return f"{type(e).__name__}: {type(root).__name__}: {first}"
 
 
 class GuardedCompile:
@@ -38,13 +53,77 @@ class GuardedCompile:
             try:
                 return self.compiled(*args, **kwargs)
             except Exception as e:  # any compiler failure: fall back, never stop the run
-                root = e
-                while True:  # the compiler's own error, not dynamo's wrappers
-                    inner = root.__cause__ or getattr(root, "inner_exception", None)
-                    if inner is None or inner is root:
-                        break
-                    root = inner
-                first = (str(root).strip().splitlines() or [""])[0][:200]
-                self.failed = f"{type(e).__name__}: {type(root).__name__}: {first}"
+                self.failed = _first_line(e)
                 log.warning("torch.compile of %s failed (%s); running it eagerly", self.what, self.failed)
         return self.fn(*args, **kwargs)
+
+
+class _LossOf(nn.Module):
+    """``loss(model, points)`` as a module, so that ``functional_call`` can swap ``model``'s parameters."""
+
+    def __init__(self, model: nn.Module, loss):
+        super().__init__()
+        self.model = model
+        self.loss = loss
+
+    def forward(self, points):
+        return self.loss(self.model, points)
+
+
+class CompiledGradient:
+    """The loss and its parameter gradient as one compiled graph.
+
+    ``torch.func.grad_and_value`` of the loss as a function of the trainable parameters, under
+    ``torch.compile(fullgraph=True)``: the forward pass, the residuals and the reverse pass fuse
+    into one graph with no Python between them.  It needs a loss whose residuals take input
+    derivatives without ``torch.autograd.grad`` (``derivatives=taylor``); with any other, or on
+    any compiler failure, :meth:`loss_and_grad` logs one line and takes the eager
+    ``loss.backward()`` path from then on.  Called like the loss itself, it is the eager loss
+    (evaluation, quasi-Newton stages).
+
+    Args:
+        fn: the loss, ``fn(model, points) -> (loss, parts)``.
+        model: the network whose trainable parameters get gradients.
+        backend: ``torch.compile``'s backend (``"inductor"``: fused kernels; ``"aot_eager"``
+            traces the same graph without generating code, for tests).
+    """
+
+    def __init__(self, fn, model: nn.Module, *, backend: str = "inductor"):
+        self.fn = fn
+        self._module = _LossOf(model, fn)
+        self._names = [n for n, p in self._module.named_parameters() if p.requires_grad]
+        self._params = [p for p in self._module.parameters() if p.requires_grad]
+
+        def value_and_grad(params, points):
+            def loss_of(ps):
+                return functional_call(self._module, dict(zip(self._names, ps)), (points,))
+
+            return grad_and_value(loss_of, has_aux=True)(params)
+
+        # A code object of its own: dynamo keeps its compiled graphs per code object and stops
+        # compiling one after a few recompilations, which one per run (a sweep's jobs in one
+        # process, tests) would otherwise reach.
+        own = types.FunctionType(value_and_grad.__code__.replace(), value_and_grad.__globals__,
+                                 closure=value_and_grad.__closure__)
+        self._compiled = torch.compile(own, fullgraph=True, dynamic=False, backend=backend)
+        self.failed: str | None = None
+
+    def __call__(self, model, points):
+        return self.fn(model, points)
+
+    def loss_and_grad(self, model, points):
+        """``(loss, parts)`` with every trainable parameter's ``.grad`` set, from the compiled graph."""
+        if self.failed is None:
+            try:
+                grads, (loss, parts) = self._compiled(tuple(p.detach() for p in self._params), points)
+            except Exception as e:  # any compiler or tracing failure: eager from now on
+                self.failed = _first_line(e)
+                log.warning("compiling the loss and its gradient failed (%s); running them eagerly", self.failed)
+            else:
+                for p, g in zip(self._params, grads):
+                    p.grad = g
+                return loss, parts
+        loss, parts = self.fn(model, points)
+        if torch.isfinite(loss):
+            loss.backward()
+        return loss, parts

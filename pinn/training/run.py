@@ -29,7 +29,7 @@ from pinn.io.residual_maps import evaluation_maps, residual_metrics
 from pinn.physics.coefficients import WithCoefficients
 from pinn.training import distributed
 from pinn.training.checkpoints import CheckpointDir
-from pinn.training.compiling import GuardedCompile
+from pinn.training.compiling import CompiledGradient, GuardedCompile
 from pinn.training.job import Job
 from pinn.training.stages import QuasiNewton
 from pinn.training.state import TrainState
@@ -138,7 +138,8 @@ def _check_distributed(job: Job) -> None:
 
 
 def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None, checkpoint_every: int = 500,
-          keep: int = 3, plots: bool = True, compile: bool = False, callback: Callable[[dict], None] | None = None,
+          keep: int = 3, plots: bool = True, compile: bool = False, compile_gradient: bool = False,
+          callback: Callable[[dict], None] | None = None,
           should_stop: Callable[[], bool] | None = None, metadata: Mapping | None = None) -> dict:
     """Train ``job``, evaluate it and write every output into ``run_dir``; return the metrics.
 
@@ -152,6 +153,9 @@ def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None
         keep: how many recent checkpoints to keep, besides the lowest-loss one.
         plots: draw ``plots/`` (solution, slices, loss).
         compile: ``torch.compile`` the loss (guarded: on failure it logs one line and runs eagerly).
+        compile_gradient: Adam stages take the loss and its parameter gradient from one compiled
+            graph (:class:`~pinn.training.compiling.CompiledGradient`; ``derivatives=taylor``, no
+            loss weighting; guarded the same way).
         callback: called with each history row; ``None``: a progress bar (or log lines).
         should_stop: polled after every step: true saves a checkpoint and raises
             :class:`~pinn.training.state.TrainingInterrupted`.
@@ -164,8 +168,15 @@ def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None
     rank = distributed.rank()
     points, state = _start(job, run_dir, resume, keep)
     loss_fn, shards, should_stop = _data_parallel(job, points, should_stop)
+    if compile and compile_gradient:
+        raise ValueError("trainer.compile and trainer.compile_gradient exclude each other: compile_gradient "
+                         "compiles the loss as well; set one of them")
     if compile:
         loss_fn = GuardedCompile(loss_fn, what="the loss")
+    if compile_gradient:
+        if shards is not None:
+            raise ValueError("trainer.compile_gradient does not run under torchrun yet; set it to false")
+        loss_fn = CompiledGradient(loss_fn, job.model)
     ckpts = CheckpointDir(run_dir / "checkpoints", keep=keep)
 
     def save(snapshot: dict) -> None:

@@ -61,9 +61,10 @@ class Session:
 
     # -- the loss and the history --------------------------------------------------------
 
-    def loss(self, first: int, last: int | None = None):
-        """The loss; NaN if an injected fault in steps ``first..last`` has not fired yet."""
-        loss, parts = self.loss_fn(self.model, self.points)
+    def loss(self, first: int, last: int | None = None, *, compute=None):
+        """The loss; NaN if an injected fault in steps ``first..last`` has not fired yet.
+        ``compute``: what computes it instead of the loss itself (a compiled loss-and-gradient)."""
+        loss, parts = (compute or self.loss_fn)(self.model, self.points)
         due = [s for s in self.nan_at if first <= s <= (last or first) and s not in self.state.faults_fired]
         if due:
             self.state.faults_fired.append(due[0])
@@ -94,6 +95,14 @@ class Session:
         if new:
             loss.weights.update(new)
             self.state.loss_weights = dict(new)
+
+    @property
+    def compiled_gradient(self):
+        """The compiled loss-and-gradient (``trainer.compile_gradient``), if the loss is one and no
+        loss weighting needs the eager graph of its parts; else ``None``."""
+        if self.weighting is not None:
+            return None
+        return getattr(self.loss_fn, "loss_and_grad", None)
 
     @property
     def _loss(self):

@@ -58,12 +58,13 @@ class Adam(Stage):
             opt.load_state_dict(s.optimizer)
             sched.load_state_dict(s.scheduler)
         good = session.good(opt, sched)
+        compiled = session.compiled_gradient  # the loss and its gradient in one graph, if asked for
         while s.stage_step < self.steps:
             before = s.step
             opt.zero_grad(set_to_none=True)
-            loss, parts = session.loss(s.step + 1)
+            loss, parts = session.loss(s.step + 1, compute=compiled)
             finite = bool(torch.isfinite(loss))
-            if finite:
+            if finite and compiled is None:
                 session.reweight(parts)
                 loss.backward()
             if not finite or not session.finite_grads():
