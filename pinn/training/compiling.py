@@ -78,8 +78,14 @@ class CompiledGradient:
     into one graph with no Python between them.  It needs a loss whose residuals take input
     derivatives without ``torch.autograd.grad`` (``derivatives=taylor``); with any other, or on
     any compiler failure, :meth:`loss_and_grad` logs one line and takes the eager
-    ``loss.backward()`` path from then on.  Called like the loss itself, it is the eager loss
-    (evaluation, quasi-Newton stages).
+    ``loss.backward()`` path from then on.  Adam and quasi-Newton stages call
+    :meth:`loss_and_grad` (unless a loss weighting needs the eager graph of the terms); called
+    like the loss itself, it is the eager loss (history rows, evaluation).
+
+    The optimizer stays ``torch.optim``'s, outside the graph: its state is what checkpoints
+    hold, and a naively compiled ``opt.step()`` inside the graph is silently wrong (the
+    parameters stop changing; ``tests/test_compiled_gradient.py`` checks they move).  Inductor's
+    CPU kernels are deterministic: a resumed run is bit-identical to an uninterrupted one.
 
     Args:
         fn: the loss, ``fn(model, points) -> (loss, parts)``.

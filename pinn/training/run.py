@@ -153,7 +153,7 @@ def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None
         keep: how many recent checkpoints to keep, besides the lowest-loss one.
         plots: draw ``plots/`` (solution, slices, loss).
         compile: ``torch.compile`` the loss (guarded: on failure it logs one line and runs eagerly).
-        compile_gradient: Adam stages take the loss and its parameter gradient from one compiled
+        compile_gradient: Adam and quasi-Newton stages take the loss and its parameter gradient from one compiled
             graph (:class:`~pinn.training.compiling.CompiledGradient`; ``derivatives=taylor``, no
             loss weighting; guarded the same way).
         callback: called with each history row; ``None``: a progress bar (or log lines).

@@ -82,14 +82,16 @@ class QuasiNewton(Stage):
         if s.optimizer is not None:
             opt.load_state_dict(s.optimizer)
         bad = {"hit": False}
+        compiled = session.compiled_gradient  # the loss and its gradient in one graph, if asked for
 
         def closure():
             opt.zero_grad(set_to_none=True)
-            loss, _ = session.loss(s.step + 1, s.step + opt.param_groups[0]["max_iter"])
+            loss, _ = session.loss(s.step + 1, s.step + opt.param_groups[0]["max_iter"], compute=compiled)
             if not torch.isfinite(loss):
                 bad["hit"] = True
                 return loss.detach()
-            loss.backward()
+            if compiled is None:
+                loss.backward()
             if not session.finite_grads():
                 bad["hit"] = True
             return loss
