@@ -25,8 +25,8 @@ def _setup(pde, activation="tanh", seed=3, n=64):
     return model, points
 
 
-@pytest.mark.parametrize("activation", ["tanh", "sin", "softplus"])
-@pytest.mark.parametrize("pde", PDES, ids=lambda p: p.name)
+@pytest.mark.parametrize("pde,activation", [(p, "tanh") for p in PDES] + [(PDES[0], "sin"), (PDES[0], "softplus")],
+                         ids=lambda v: v if isinstance(v, str) else v.name)
 def test_the_compiled_gradient_is_the_autograd_engines_in_float64(pde, activation):
     model, points = _setup(pde, activation)
     eager = PINNLoss(pde, get_engine("autograd"))
