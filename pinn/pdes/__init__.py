@@ -7,6 +7,7 @@ from pinn.pdes.heat import Heat
 from pinn.pdes.heat2d import Heat2D
 from pinn.pdes.heat_ball import HeatBall
 from pinn.pdes.heat_inverse import HeatInverse
+from pinn.pdes.heat_longtime import HeatLongTime
 from pinn.pdes.kovasznay import Kovasznay
 from pinn.pdes.lid_driven import LidDrivenCavity
 from pinn.pdes.poisson import Poisson
@@ -16,4 +17,4 @@ from pinn.pdes.schrodinger import Schrodinger
 from pinn.pdes.taylor_green import TaylorGreen
 from pinn.pdes.wave import Wave
 
-__all__ = ["PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "HeatBall", "HeatInverse", "Kovasznay", "LidDrivenCavity", "Poisson", "PoissonHoles", "PoissonND", "Schrodinger", "TaylorGreen", "Wave"]
+__all__ = ["PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "HeatBall", "HeatInverse", "HeatLongTime", "Kovasznay", "LidDrivenCavity", "Poisson", "PoissonHoles", "PoissonND", "Schrodinger", "TaylorGreen", "Wave"]
