@@ -77,7 +77,9 @@ PINNACLE = {
     "HNd": ("hnd", "3.61e-1", "1.19e-4 (Adam + L-BFGS)"),
     "HInv": ("hinv", "1.57e+0", "1.19e-2 (hp-VPINN) or 5.09e-2 (LRA): main table and appendix disagree"),
     "Heat2d-LT": (None, "9.99e-1", "9.99e-1 (every method fails)",
-                  "no preset yet: time-marching windows over t in [0, 100] are not built"),
+                  "no preset: pde=heat2d_lt exists; a time-marching prototype (scripts/heat_longtime_marching.py) "
+                  "reached 0.41 at t = 1 after 16 minutes; the table itself is 3.5e-2 off a converged "
+                  "finite-difference solve (docs/accuracy.md)"),
     "Kovasznay (not in PINNacle's table)": ("kovasznay", "-", "-"),
     "Schrodinger (Raissi et al. 2019; not in PINNacle's table)": ("schrodinger", "-", "1.97e-3 on abs(h) (Raissi et al.)"),
 }
