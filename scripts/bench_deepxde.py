@@ -38,21 +38,9 @@ DOMAIN, BOUNDARY, INITIAL, DEPTH, WIDTH = 2540, 80, 160, 3, 20
 
 def _deepxde():
     import deepxde as dde
-    import numpy as np
+    from _deepxde_burgers import build  # DeepXDE's own example, as bench_step.py runs it (this folder)
 
-    geom = dde.geometry.GeometryXTime(dde.geometry.Interval(-1, 1), dde.geometry.TimeDomain(0, 0.99))
-
-    def pde(x, y):
-        dy_x = dde.grad.jacobian(y, x, i=0, j=0)
-        dy_t = dde.grad.jacobian(y, x, i=0, j=1)
-        dy_xx = dde.grad.hessian(y, x, i=0, j=0)
-        return dy_t + y * dy_x - 0.01 / np.pi * dy_xx
-
-    bc = dde.icbc.DirichletBC(geom, lambda x: 0, lambda _, on_boundary: on_boundary)
-    ic = dde.icbc.IC(geom, lambda x: -np.sin(np.pi * x[:, 0:1]), lambda _, on_initial: on_initial)
-    data = dde.data.TimePDE(geom, pde, [bc, ic], num_domain=DOMAIN, num_boundary=BOUNDARY, num_initial=INITIAL)
-    model = dde.Model(data, dde.nn.FNN([2] + [WIDTH] * DEPTH + [1], "tanh", "Glorot normal"))
-    model.compile("adam", lr=1e-3)
+    model = build()
 
     def steps(k):
         model.train(iterations=k, display_every=10**9, verbose=0)
