@@ -112,3 +112,25 @@ def test_too_many_failures_stop_with_a_clear_message():
 def test_state_rejects_unknown_fields():
     with pytest.raises(ValueError, match="unknown trainer fields"):
         TrainState.from_dict({"stage": "adam", "bogus": 1})
+
+
+def test_stages_pay_their_one_time_costs_before_the_clock():
+    """The first torch.optim.Adam of a process imports dynamo (1.7 s): Trainer.fit has the stages
+    prepare before the session's clock starts, so that this is not counted as training time."""
+    import subprocess
+    import sys
+
+    code = ("import sys, torch; from pinn.training.stages import Adam; "
+            "import pinn.training.session as S; seen = []; real = S.Session.__init__\n"
+            "def spy(self, *a, **k):\n    seen.append('torch._dynamo.eval_frame' in sys.modules); real(self, *a, **k)\n"
+            "S.Session.__init__ = spy\n"
+            "from pinn.training.loop import Trainer\n"
+            "from pinn import MLP, Heat, PINNLoss, get_engine, get_sampler\n"
+            "pde = Heat(); g = torch.Generator().manual_seed(0)\n"
+            "net = MLP(pde.domain.lower, pde.domain.upper, width=4, depth=1, generator=g)\n"
+            "pts = {w: pde.domain.sample(w, 8, get_sampler('lhs'), generator=g).float() for w in pde.domain.point_sets}\n"
+            "Trainer([Adam(steps=1)]).fit(net, PINNLoss(pde, get_engine('autograd')), pts)\n"
+            "print(seen)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[True]"

@@ -94,6 +94,8 @@ class Trainer:
                                           or count("resampler.lbfgs_every", getattr(resampler, "lbfgs_every", 0))):
             raise ValueError("the resampler redraws nowhere: give it every > 0 or lbfgs_every > 0")
         s = state or TrainState()
+        for stage in self.stages:
+            stage.prepare()  # one-time costs before the session's clock starts
         session = Session(model, loss_fn, points, s, policy=(self.max_failures, self.failure_lr_factor, self.nan_at),
                           weighting=self.weighting, callback=callback, checkpoint=checkpoint,
                           checkpoint_every=count("checkpoint_every", checkpoint_every), should_stop=should_stop,

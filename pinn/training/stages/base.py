@@ -31,6 +31,10 @@ class Stage(abc.ABC):
     def run(self, session) -> dict | None:
         """Take the remaining steps; return the last optimizer state dict."""
 
+    def prepare(self) -> None:
+        """Called by the trainer before its clock starts: pay one-time costs here (imports, a first
+        optimizer construction), not inside the timed steps.  By default nothing."""
+
     def describe(self) -> str:
         """A few words for the log, e.g. ``500 Adam``."""
         return f"{self.steps} {type(self).__name__}"
