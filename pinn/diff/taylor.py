@@ -48,10 +48,12 @@ def _check(model, indices) -> None:
 def _activate(act, z: torch.Tensor, m: int):
     """``(f, f', f'')`` on the first ``m`` rows of ``z`` (those that carry derivatives) and ``f``
     alone on the rest; the values of all rows."""
+    if m == 0:
+        return act.tower(z, 0)[0], None, None
     if m == z.shape[0]:
         f0, f1, f2 = act.tower(z, 2)
         return f0, f1, f2
-    f0, f1, f2 = act.tower(z[:m], 2) if m else (z[:0],) * 3
+    f0, f1, f2 = act.tower(z[:m], 2)
     return torch.cat([f0, act.tower(z[m:], 0)[0]]), f1, f2
 
 
@@ -138,17 +140,7 @@ class TaylorEngine(DerivativeEngine):
         *,
         fields: Sequence[str] = ("u",),
     ) -> dict[str, torch.Tensor]:
-        terms = list(terms)
-        keys = {name: parse(name, coordinates, fields) for t in terms for name in t.fields}
-        values = taylor_fields(model, points, {i for _, i in keys.values()})
-
-        def value(name):
-            field, index = keys[name]
-            v = values[index]
-            return v if v.ndim == 1 else v[:, field]
-
-        coords = {c: points[:, i] for i, c in enumerate(coordinates)}
-        return {t.name: t.fn({f: value(f) for f in t.fields}, coords).reshape(-1) for t in terms}
+        return self.residuals_of_sets(model, [(points, list(terms))], coordinates, fields=fields)
 
     def residuals_of_sets(
         self,

@@ -3,6 +3,7 @@ nodes; error metrics."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,10 +13,20 @@ from torch import nn
 
 from pinn.pdes.base import PDE
 
-__all__ = ["GridEvaluation", "NodeEvaluation", "predict", "evaluate", "evaluate_grid", "evaluate_nodes", "relative_l2", "max_abs_error", "MAX_GRID_POINTS"]
+__all__ = ["GridEvaluation", "NodeEvaluation", "predict", "evaluate", "evaluate_grid", "evaluate_nodes", "relative_l2", "max_abs_error", "MAX_GRID_POINTS", "check_grid_size"]
 
 #: The largest evaluation grid accepted (predictions and reference alone take 16 bytes a point).
 MAX_GRID_POINTS = 100_000_000
+
+
+def check_grid_size(resolution: Sequence[int], *, key: str | None = None) -> int:
+    """The number of points of the grid ``resolution``; a ``ValueError`` beyond
+    :data:`MAX_GRID_POINTS`, naming the setting ``key`` if given."""
+    n = math.prod(int(r) for r in resolution)
+    if n > MAX_GRID_POINTS:
+        raise ValueError(f"resolution {list(resolution)} makes an evaluation grid of {n:.3g} points, more than "
+                         f"{MAX_GRID_POINTS:.0e}; give fewer points per coordinate" + (f" ({key})" if key else ""))
+    return n
 
 
 def _kept(pred, ref):
@@ -177,10 +188,7 @@ def evaluate_grid(
     grid = pde.domain.grid(resolution)
     axes = list(grid.values())
     shape = tuple(len(a) for a in axes)
-    n = int(np.prod(shape, dtype=object))
-    if n > MAX_GRID_POINTS:
-        raise ValueError(f"resolution {list(shape)} makes an evaluation grid of {n:.3g} points, more than "
-                         f"{MAX_GRID_POINTS:.0e}; give fewer points per coordinate")
+    n = check_grid_size(shape)
     per_point = () if len(pde.fields) == 1 else (len(pde.fields),)
     u_pred = np.empty((n, *per_point))
     u_ref = np.empty((n, *per_point))

@@ -6,14 +6,13 @@ one by hand (README, "From Python").
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from pinn.io.evaluation import MAX_GRID_POINTS
+from pinn.io.evaluation import check_grid_size
 from pinn.pdes.base import PDE
 from pinn.physics.observations import Observations
 from pinn.physics.sampling import LatinHypercubeSampler, Sampler
@@ -80,10 +79,7 @@ class Job:
                 raise ValueError(f"points[{which!r}] must be a positive integer, got {n!r}")
         self.resolution = list(self.resolution or self.pde.domain.default_resolution())
         self.pde.domain.grid(self.resolution)  # validates it
-        total = math.prod(int(n) for n in self.resolution)
-        if total > MAX_GRID_POINTS:
-            raise ValueError(f"resolution {self.resolution} makes an evaluation grid of {total:.3g} points, more than "
-                             f"{MAX_GRID_POINTS:.0e}; give fewer points per coordinate (evaluation.resolution)")
+        check_grid_size(self.resolution, key="evaluation.resolution")
         if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int) or self.chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
 

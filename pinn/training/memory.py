@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from pinn.diff.fields import parse
-from pinn.io.evaluation import MAX_GRID_POINTS
+from pinn.io.evaluation import check_grid_size
 
 __all__ = ["ACTIVATION_FACTOR", "available_memory", "step_bytes", "evaluation_bytes", "check_fits", "check_evaluation_fits"]
 
@@ -119,10 +119,7 @@ def check_fits(job, *, members: int = 1, available: int | None = None) -> None:
 def check_evaluation_fits(model: nn.Module, pde, resolution, *, chunk_size: int, residual_maps: bool = True,
                           available: int | None = None, resolution_key: str = "evaluation.resolution") -> None:
     """Refuse evaluating ``model`` on ``pde``'s grid of ``resolution`` if it needs more memory than is free."""
-    n = math.prod(int(r) for r in resolution)
-    if n > MAX_GRID_POINTS:  # the fixed cap first: its message is the plainer one
-        raise ValueError(f"resolution {list(resolution)} makes an evaluation grid of {n:.3g} points, more than "
-                         f"{MAX_GRID_POINTS:.0e}; give fewer points per coordinate ({resolution_key})")
+    check_grid_size(resolution, key=resolution_key)  # the fixed cap first: its message is the plainer one
     device = next(model.parameters()).device
     free = available_memory(device) if available is None else available
     if free is None:
