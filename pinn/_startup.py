@@ -1,9 +1,10 @@
 """The console scripts' first code: Ctrl-C while ``pinn`` and its libraries load ends in one line.
 
 Loading torch and Hydra takes a second or two; a Ctrl-C then would otherwise print the
-traceback of whatever import it hit, or a stranger error of a library left half-imported.  The entry points named in ``setup.cfg`` are the
-functions here: each imports its tool inside :func:`starting` and then calls the tool's
-``main`` (which guards the rest of the run itself, see :mod:`pinn.cli._errors`).
+traceback of whatever import it hit, or a stranger error of a library left half-imported.
+The entry points named in ``setup.cfg`` are the functions here: each imports its tool inside
+:func:`starting` and then calls the tool's ``main`` (which guards the rest of the run itself,
+see :mod:`pinn.cli._errors`).
 """
 
 from __future__ import annotations

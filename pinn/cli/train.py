@@ -226,7 +226,7 @@ def _main() -> None:
         if len(changes) != len(others) or len(resume) > 1:
             wrong = [a for a in others if a not in changes]
             fail(PROG, f"resume=RUN_DIR continues a run with its own saved config; drop the other arguments {wrong} "
-                       f"(a resume may change only evaluation.*, plots, threads)")
+                       f"(a resume may change only evaluation.*, plots, threads, debug)")
         try:
             resume_run(resume[0].split("=", 1)[1], changes)
         except ValueError as e:  # RunDirError included
