@@ -8,6 +8,8 @@ points, Adam) and pinn's runners on the same sizes take turns, ``--chunk`` steps
 - ``pinn autograd``: pinn's default eager step (autograd engine, foreach Adam);
 - ``pinn compiled``: ``trainer.compile_gradient`` (Taylor engine, the loss and its gradient in
   one compiled graph) with fused Adam;
+- ``pinn fused``: ``derivatives=fused``, the whole step (jets, loss, hand-written adjoint, Adam's
+  update) in one compiled graph;
 - ``regression, compiled``: the floor, a plain regression step on the interior points, compiled
   the same way (forward, gradient, fused Adam; no input derivatives).
 
@@ -32,6 +34,7 @@ import torch  # noqa: E402
 from pinn import MLP, Burgers, PINNLoss, get_engine, get_sampler  # noqa: E402
 from pinn.diff.taylor import taylor_fields  # noqa: E402
 from pinn.training.compiling import CompiledGradient  # noqa: E402
+from pinn.training.fused import FusedStep  # noqa: E402
 
 DOMAIN, BOUNDARY, INITIAL, DEPTH, WIDTH = 2540, 80, 160, 3, 20
 
@@ -90,6 +93,20 @@ def _pinn_compiled():
     return _compiled(PINNLoss(pde, get_engine("taylor")), model, points)
 
 
+def _pinn_fused():
+    pde, model, points = _ours()
+    fused = FusedStep(PINNLoss(pde, get_engine("fused")), model)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    lr = torch.tensor(1e-3, dtype=torch.float64)
+    poison = torch.ones(())
+
+    def steps(k):
+        for _ in range(k):
+            fused.adam_step(opt, points, lr=lr, poison=poison)
+
+    return steps, fused
+
+
 def _regression():
     _, model, points = _ours()
     x = points["interior"]
@@ -116,7 +133,8 @@ def main():
         version = None
         print("deepxde is not installed here: its column is left out (see the docstring)")
     runners["pinn autograd"] = _pinn_autograd()
-    for name, make in [("pinn compiled", _pinn_compiled), ("regression, compiled", _regression)]:
+    for name, make in [("pinn compiled", _pinn_compiled), ("pinn fused", _pinn_fused),
+                       ("regression, compiled", _regression)]:
         start = time.perf_counter()
         runners[name], compiled = make()
         runners[name](1)  # compiles

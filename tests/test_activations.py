@@ -108,11 +108,16 @@ def test_the_closed_form_tower_is_the_functions_own(name):
     x.requires_grad_(True)
     f = act(x)
     d1, = torch.autograd.grad(f.sum(), x, create_graph=True)
-    d2, = torch.autograd.grad(d1.sum(), x)
+    d2, = torch.autograd.grad(d1.sum(), x, create_graph=True)
+    d3, = torch.autograd.grad(d2.sum(), x)
     t0, t1, t2 = act.tower(x, 2)
     assert torch.equal(act.tower(x, 0)[0], f.detach()) and torch.equal(t0, f)
     torch.testing.assert_close(t1, d1, rtol=0, atol=1e-15)
     torch.testing.assert_close(t2, d2, rtol=0, atol=1e-15)
+    # the third derivative, which the fused engine's adjoint uses
+    third = act.tower(x, 3)
+    assert len(third) == 4 and all(torch.equal(a, b) for a, b in zip(third, (t0, t1, t2)))
+    torch.testing.assert_close(third[3], d3, rtol=0, atol=1e-15)
     # and the tower's own derivatives are the next entries: it can be differentiated further
     g1, = torch.autograd.grad(t0.sum(), x, create_graph=True)
     torch.testing.assert_close(g1, t1, rtol=0, atol=1e-15)

@@ -49,5 +49,5 @@ def test_taylor_engine_refuses_what_it_cannot_do():
 
 
 def test_unknown_engine_lists_choices():
-    with pytest.raises(ValueError, match="choose one of: autograd, func, taylor"):
+    with pytest.raises(ValueError, match="choose one of: autograd, func, fused, taylor"):
         get_engine("jet")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pinn.diff.autograd import AutogradEngine
 from pinn.diff.functional import FuncEngine
+from pinn.diff.fused import FusedEngine
 from pinn.diff.taylor import TaylorEngine
 
 __all__ = ["ENGINES", "get_engine"]
 
-ENGINES = {"autograd": AutogradEngine, "func": FuncEngine, "taylor": TaylorEngine}
+ENGINES = {"autograd": AutogradEngine, "func": FuncEngine, "taylor": TaylorEngine, "fused": FusedEngine}
 
 
 def get_engine(name: str):

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
+from pinn.diff import jets
 from pinn.diff.fields import parse
 from pinn.nets.mlp import MLP
 from pinn.physics.terms import DerivativeEngine, Term
@@ -35,9 +36,7 @@ def taylor_fields(model: MLP, points: torch.Tensor, indices: Iterable[tuple[int,
     return taylor_fields_of_sets(model, [(points, indices)])[0]
 
 
-def _check(model, indices) -> None:
-    if any(len(i) > 2 for i in indices):
-        raise ValueError("the taylor engine computes derivatives up to second order; use derivatives=autograd")
+def _check(model) -> None:
     if not isinstance(model, MLP):
         raise ValueError(f"the taylor engine needs a pinn.MLP, got {type(model).__name__}; use derivatives=autograd")
     if model.periodic or model.fourier_b is not None or model.modified:
@@ -45,22 +44,11 @@ def _check(model, indices) -> None:
                          "features and the modified MLP need derivatives=autograd or derivatives=func")
 
 
-def _activate(act, z: torch.Tensor, m: int):
-    """``(f, f', f'')`` on the first ``m`` rows of ``z`` (those that carry derivatives) and ``f``
-    alone on the rest; the values of all rows."""
-    if m == 0:
-        return act.tower(z, 0)[0], None, None
-    if m == z.shape[0]:
-        f0, f1, f2 = act.tower(z, 2)
-        return f0, f1, f2
-    f0, f1, f2 = act.tower(z[:m], 2)
-    return torch.cat([f0, act.tower(z[m:], 0)[0]]), f1, f2
-
-
 def taylor_fields_of_sets(model: MLP, requests: Sequence[tuple[torch.Tensor, Iterable[tuple[int, ...]]]]) -> list:
     """:func:`taylor_fields` of several point sets in one pass: one matrix product per layer for
     all of them.  Every row carries the network's value; only the rows of sets that ask for
-    derivatives carry the derivative streams (the union of what those sets ask for).
+    derivatives carry the derivative streams (the union of what those sets ask for); see
+    :mod:`pinn.diff.jets`.
 
     Args:
         requests: ``(points, indices)`` per set.
@@ -68,54 +56,16 @@ def taylor_fields_of_sets(model: MLP, requests: Sequence[tuple[torch.Tensor, Ite
     Returns:
         one ``{index: values}`` dict per set, in order, with the indices it asked for and ``()``.
     """
-    requests = [(p, set(i)) for p, i in requests]
-    _check(model, set().union(*(i for _, i in requests)))
-    wanted = set().union(*(i for _, i in requests if any(i)))
-    seconds = sorted(i for i in wanted if len(i) == 2)
-    firsts = sorted({(j,) for i in wanted if i for j in i})
-    order = [k for k, (_, i) in enumerate(requests) if any(i)] + [k for k, (_, i) in enumerate(requests) if not any(i)]
-    sizes = [requests[k][0].shape[0] for k in order]
-    points = requests[order[0]][0] if len(order) == 1 else torch.cat([requests[k][0] for k in order])
-    n = points.shape[0]
-    m = sum(size for k, size in zip(order, sizes) if any(requests[k][1]))  # rows with derivative streams
-    pos = {i: k for k, i in enumerate(firsts)}
-    # The first layer, with the input scaling h0 = (x - c) / w folded into it (a small matrix
-    # product, not one over the points): z = x W'^T + b' with W' = W / w, b' = b - W' c.  Its input
-    # derivatives are constant rows: z_j = W'[:, j], z_ij = 0.
-    first, act = model.layers[0], model.activations[0]
-    # W'^T from a matrix product: a realized buffer whose rows z_j are contiguous, so that a
-    # compiled kernel broadcasting them vectorizes over the units (a strided column did not).
-    columns = torch.mm(torch.diag(1 / model.half_width), first.weight.T)
-    z = torch.addmm(first.bias - model.center @ columns, points, columns)
-    z1 = [columns[j] for (j,) in firsts]
-    h, f1, f2 = _activate(act, z, m if firsts else 0)
-    d2 = [f2 * (z1[pos[(i,)]] * z1[pos[(j,)]]) for i, j in seconds]
-    d1 = [f1 * zj for zj in z1]
-    for layer, act in zip(model.layers[1:-1], model.activations[1:]):
-        stacked = torch.cat([h, *d1, *d2], dim=0) @ layer.weight.T if firsts else h @ layer.weight.T
-        z = stacked[:n] + layer.bias
-        zs = stacked[n:].split(m) if firsts else ()
-        z1, z2 = zs[: len(firsts)], zs[len(firsts) :]
-        h, f1, f2 = _activate(act, z, m if firsts else 0)
-        d2 = [f2 * z1[pos[(i,)]] * z1[pos[(j,)]] + f1 * z2[k] for k, (i, j) in enumerate(seconds)]
-        d1 = [f1 * z for z in z1]
-    last = model.layers[-1]
-    outputs = last.out_features
-    out = torch.cat([h, *d1, *d2], dim=0) @ last.weight.T if firsts else h @ last.weight.T
-    shape = (-1,) if outputs == 1 else (-1, outputs)
-    values = (out[:n] + last.bias).reshape(shape)
-    streams = [s.reshape(shape) for s in out[n:].split(m)] if firsts else []
-    by_index = dict(zip(firsts + seconds, streams))
-    results: list = [None] * len(requests)
-    start = 0
-    for k, size in zip(order, sizes):
-        indices = requests[k][1]
-        rows = slice(start, start + size)
-        result = {(): values[rows]}
-        result.update({i: by_index[i][rows] for i in indices if i})
-        results[k] = result
-        start += size
-    return results
+    if isinstance(model, jets.JetValues):  # the fused engine computed them already
+        return model.fields(requests)
+    plan = jets.make_plan([(p.shape[0], i) for p, i in requests])
+    _check(model)
+    points = [requests[k][0] for k in plan.order]
+    points = points[0] if len(points) == 1 else torch.cat(points)
+    layers = model.layers
+    out = jets.forward([la.weight for la in layers], [la.bias for la in layers], model.activations,
+                       model.center, model.half_width, plan, points)
+    return jets.split(out, plan, layers[-1].out_features)
 
 
 class TaylorEngine(DerivativeEngine):
@@ -151,9 +101,8 @@ class TaylorEngine(DerivativeEngine):
         fields: Sequence[str] = ("u",),
     ) -> dict[str, torch.Tensor]:
         """All point sets in one Taylor pass (:func:`taylor_fields_of_sets`)."""
-        keyed = [{name: parse(name, coordinates, fields) for t in terms for name in t.fields} for _, terms in sets]
-        fields_of = taylor_fields_of_sets(model, [(points, {i for _, i in keys.values()})
-                                                  for (points, _), keys in zip(sets, keyed)])
+        keyed = self._keyed(sets, coordinates, fields)
+        fields_of = taylor_fields_of_sets(model, self._requests(sets, keyed))
         out: dict[str, torch.Tensor] = {}
         for (points, terms), keys, values in zip(sets, keyed, fields_of):
             def value(name, keys=keys, values=values):
@@ -164,3 +113,17 @@ class TaylorEngine(DerivativeEngine):
             coords = {c: points[:, i] for i, c in enumerate(coordinates)}
             out.update({t.name: t.fn({f: value(f) for f in t.fields}, coords).reshape(-1) for t in terms})
         return out
+
+    @staticmethod
+    def _keyed(sets, coordinates, fields) -> list[dict]:
+        """Per set, ``{field name: (output column, derivative multi-index)}`` of what its terms read."""
+        return [{name: parse(name, coordinates, fields) for t in terms for name in t.fields} for _, terms in sets]
+
+    @staticmethod
+    def _requests(sets, keyed) -> list:
+        return [(points, {i for _, i in keys.values()}) for (points, _), keys in zip(sets, keyed)]
+
+    def requests(self, sets: Sequence[tuple[torch.Tensor, Sequence[Term]]], coordinates: Sequence[str], *,
+                 fields: Sequence[str] = ("u",)) -> list:
+        """``(points, derivative multi-indices)`` per set: what :meth:`residuals_of_sets` asks the network for."""
+        return self._requests(sets, self._keyed(sets, coordinates, fields))

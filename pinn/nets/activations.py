@@ -153,14 +153,16 @@ class Tanh(nn.Module):
         return _TanhFn.apply(x)
 
     def tower(self, x: torch.Tensor, order: int = 2) -> tuple[torch.Tensor, ...]:
-        """``(f, f', ..., f^(order))`` at ``x`` (``order`` <= 2) in closed form, from plain torch ops
+        """``(f, f', ..., f^(order))`` at ``x`` (``order`` <= 3) in closed form, from plain torch ops
         with the Function's values: differentiable to any order, and ``torch.compile`` traces them
-        without a graph break."""
+        without a graph break.  (The fused engine's adjoint needs the third derivative.)"""
         y = torch.tanh(x)
         if order == 0:
             return (y,)
         d1 = 1 - y * y
-        return (y, d1, -2 * y * d1)[: order + 1]
+        if order < 3:
+            return (y, d1, -2 * y * d1)[: order + 1]
+        return y, d1, -2 * y * d1, -2 * d1 * (1 - 3 * y * y)
 
     def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(f, f', f'')`` at ``x``: :meth:`tower` to second order."""
@@ -174,11 +176,12 @@ class Sin(nn.Module):
         return _SinFn.apply(x)
 
     def tower(self, x: torch.Tensor, order: int = 2) -> tuple[torch.Tensor, ...]:
-        """``(f, f', ..., f^(order))`` at ``x`` (``order`` <= 2) in closed form, plain torch ops."""
+        """``(f, f', ..., f^(order))`` at ``x`` (``order`` <= 3) in closed form, plain torch ops."""
         y = torch.sin(x)
         if order == 0:
             return (y,)
-        return (y, torch.cos(x), -y)[: order + 1]
+        c = torch.cos(x)
+        return (y, c, -y, -c)[: order + 1]
 
     def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(f, f', f'')`` at ``x``: :meth:`tower` to second order."""
@@ -192,14 +195,15 @@ class Softplus(nn.Module):
         return _SoftplusFn.apply(x)
 
     def tower(self, x: torch.Tensor, order: int = 2) -> tuple[torch.Tensor, ...]:
-        """``(f, f', ..., f^(order))`` at ``x`` (``order`` <= 2) in closed form, plain torch ops:
+        """``(f, f', ..., f^(order))`` at ``x`` (``order`` <= 3) in closed form, plain torch ops:
         ``logaddexp(x, 0)``, the Function's forward, whose autograd derivative is ``sigmoid(x)``
         everywhere (a ``max(x, 0) + log1p(e^{-|x|})`` form would give 1 at 0)."""
         y = torch.logaddexp(x, torch.zeros_like(x))
         if order == 0:
             return (y,)
         s = torch.sigmoid(x)
-        return (y, s, s * (1 - s))[: order + 1]
+        d2 = s * (1 - s)
+        return (y, s, d2, d2 * (1 - 2 * s))[: order + 1]
 
     def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(f, f', f'')`` at ``x``: :meth:`tower` to second order."""

@@ -21,6 +21,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from pinn import __version__ as pinn_version
+from pinn.diff.fused import FusedEngine
 from pinn.io import files as io
 from pinn.io.evaluation import evaluate
 from pinn.io.plotting import plot_run, run_title
@@ -30,6 +31,7 @@ from pinn.physics.coefficients import WithCoefficients
 from pinn.training import distributed
 from pinn.training.checkpoints import CheckpointDir
 from pinn.training.compiling import CompiledGradient, GuardedCompile
+from pinn.training.fused import FusedStep
 from pinn.training.job import Job
 from pinn.training.stages import QuasiNewton
 from pinn.training.state import TrainState
@@ -171,6 +173,11 @@ def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None
     if compile and compile_gradient:
         raise ValueError("trainer.compile and trainer.compile_gradient exclude each other: compile_gradient "
                          "compiles the loss as well; set one of them")
+    if isinstance(getattr(loss_fn, "engine", None), FusedEngine):
+        if compile or compile_gradient:
+            raise ValueError("derivatives=fused compiles its training step already; set trainer.compile=false and "
+                             "trainer.compile_gradient=false")
+        loss_fn = FusedStep(loss_fn, job.model)
     if compile:
         loss_fn = GuardedCompile(loss_fn, what="the loss")
     if compile_gradient:

@@ -58,6 +58,8 @@ class Session:
         self.start = time.perf_counter() - state.seconds
         self.lr_now = 0.0
         self.base_weights = dict(getattr(loss_fn, "weights", {}))
+        if getattr(loss_fn, "static_points", False) and resampler is not None:
+            self.points = {k: v.clone() for k, v in self.points.items()}  # buffers of its own, refilled in place
 
     # -- the loss and the history --------------------------------------------------------
 
@@ -65,11 +67,16 @@ class Session:
         """The loss; NaN if an injected fault in steps ``first..last`` has not fired yet.
         ``compute``: what computes it instead of the loss itself (a compiled loss-and-gradient)."""
         loss, parts = (compute or self.loss_fn)(self.model, self.points)
+        if self.fault_due(first, last):
+            loss = loss * float("nan")
+        return loss, parts
+
+    def fault_due(self, first: int, last: int | None = None) -> bool:
+        """Whether an injected fault (``nan_at``) in steps ``first..last`` fires now (it is then marked fired)."""
         due = [s for s in self.nan_at if first <= s <= (last or first) and s not in self.state.faults_fired]
         if due:
             self.state.faults_fired.append(due[0])
-            loss = loss * float("nan")
-        return loss, parts
+        return bool(due)
 
     def record(self, stage: str, loss: torch.Tensor, parts: Mapping[str, torch.Tensor]) -> None:
         row = {"step": self.state.step, "stage": stage, "loss": float(loss)}
@@ -105,6 +112,14 @@ class Session:
         return getattr(self.loss_fn, "loss_and_grad", None)
 
     @property
+    def fused_adam(self):
+        """The fused Adam step (``derivatives=fused``: :class:`~pinn.training.fused.FusedStep`), unless a
+        loss weighting needs the eager graph of the terms; else ``None``."""
+        if self.weighting is not None:
+            return None
+        return getattr(self.loss_fn, "adam_step", None)
+
+    @property
     def _loss(self):
         """The loss itself, also under :class:`~pinn.training.compiling.GuardedCompile`'s wrapper."""
         return getattr(self.loss_fn, "fn", self.loss_fn)
@@ -128,7 +143,11 @@ class Session:
         self.state.seconds = self.elapsed()
         return {"model": self.model.state_dict(), "trainer": self.state.to_dict(), "points": dict(self.points)}
 
-    def after_step(self, opt, sched=None, *, before: int) -> bool:
+    def checkpoint_due(self, before: int) -> bool:
+        """Whether :meth:`after_step` would write a checkpoint for a step from ``before`` (stop requests aside)."""
+        return self.checkpoint is not None and bool(self.every) and self.state.step // self.every > before // self.every
+
+    def after_step(self, opt, sched=None, *, before: int, stop: bool | None = None) -> bool:
         """Offer a checkpoint when one is due (every ``checkpoint_every`` steps), and stop when asked.
 
         Returns whether a checkpoint was written: the stage then takes this state as its last good
@@ -136,7 +155,8 @@ class Session:
         step whether or not the run was interrupted in between."""
         if self._tick is not None:
             self._tick(self.state.step)
-        stop = self.should_stop()
+        if stop is None:  # else the caller polled it already
+            stop = self.should_stop()
         crossed = bool(self.every) and self.state.step // self.every > before // self.every
         save = self.checkpoint is not None and (stop or crossed)
         if not save and not stop:
@@ -151,10 +171,23 @@ class Session:
 
     def maybe_resample(self, every: int, before: int, after: int, *, last: bool) -> bool:
         """Redraw the points if a multiple of ``every`` lies in ``(before, after]`` and the stage goes on."""
-        if self.resampler is None or not every or last or before // every == after // every:
+        if not self.resample_due(every, before, after, last=last):
             return False
-        self.points = self.resampler(self.model, self.points)
+        new = self.resampler(self.model, self.points)
+        if getattr(self.loss_fn, "static_points", False):  # refilled in place: fixed addresses (CUDA graphs)
+            for k, v in new.items():
+                old = self.points.get(k)
+                if old is not None and old.shape == v.shape and old.dtype == v.dtype and old.device == v.device:
+                    old.copy_(v)
+                else:
+                    self.points[k] = v
+        else:
+            self.points = new
         return True
+
+    def resample_due(self, every: int, before: int, after: int, *, last: bool) -> bool:
+        """Whether :meth:`maybe_resample` redraws the points now."""
+        return not (self.resampler is None or not every or last or before // every == after // every)
 
     # -- roll-back after a non-finite loss ------------------------------------------------
 

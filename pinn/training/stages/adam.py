@@ -62,6 +62,10 @@ class Adam(Stage):
         if s.optimizer is not None:
             opt.load_state_dict(s.optimizer)
             sched.load_state_dict(s.scheduler)
+        if session.fused_adam is not None:
+            self._run_fused(session, opt, sched)
+            s.optimizer, s.scheduler = opt.state_dict(), sched.state_dict()
+            return s.optimizer
         good = session.good(opt, sched)
         compiled = session.compiled_gradient  # the loss and its gradient in one graph, if asked for
         while s.stage_step < self.steps:
@@ -93,3 +97,52 @@ class Adam(Stage):
                 good = session.good(opt, sched)  # where a resume from this checkpoint starts
         s.optimizer, s.scheduler = opt.state_dict(), sched.state_dict()
         return s.optimizer
+
+    def _run_fused(self, session, opt, sched) -> None:
+        """The loop of the fused step (``derivatives=fused``): loss, gradient and update in one graph.
+
+        A non-finite step changes nothing but a flag; the flag is read (the only host
+        synchronisation) where the state is about to be used: a history row, a checkpoint, a
+        resampling, a stop.  A bad flag then rolls back to the last good state, as the eager loop
+        does at the bad step itself; with the fault replayed deterministically, both end alike."""
+        s = session.state
+        step_fn = session.fused_adam
+        p0 = session.params[0]
+        lr = torch.zeros((), dtype=torch.float64, device=p0.device)
+        poison = torch.ones((), dtype=p0.dtype, device=p0.device)
+        nan = torch.full((), float("nan"), dtype=p0.dtype, device=p0.device)
+        fine = torch.ones((), dtype=torch.bool, device=p0.device)  # every step since the last check was finite
+        good = session.good(opt, sched)
+        first = s.step + 1
+        while s.stage_step < self.steps:
+            before = s.step
+            lr.fill_(opt.param_groups[0]["lr"])
+            loss, parts, ok = step_fn(opt, session.points, lr=lr, poison=nan if session.fault_due(before + 1) else poison)
+            torch.logical_and(fine, ok, out=fine)
+            sched.step()
+            session.lr_now = opt.param_groups[0]["lr"]
+            s.stage_step += 1
+            s.adam_steps += 1
+            every = getattr(session.resampler, "every", 0)
+            last = s.stage_step == self.steps
+            row = s.stage_step % self.log_every == 0 or last
+            resample = session.resample_due(every, s.stage_step - 1, s.stage_step, last=last)
+            stop = session.should_stop()
+            if (row or resample or stop or session.checkpoint_due(before)) and not bool(fine):
+                where = f"in Adam steps {first}-{s.step}" if first < s.step else f"at Adam step {s.step}"
+                session.restore(good, opt, sched)
+                for group in opt.param_groups:
+                    group["lr"] *= session.failure_lr_factor
+                session.fail(where)
+                fine.fill_(True)
+                good = session.good(opt, sched)
+                first = s.step + 1
+                continue
+            if row:
+                session.record(self.kind, loss.detach(), {k: v.detach() for k, v in parts.items()})
+                good = session.good(opt, sched)
+                first = s.step + 1
+            session.maybe_resample(every, s.stage_step - 1, s.stage_step, last=last)
+            if session.after_step(opt, sched, before=before, stop=stop):
+                good = session.good(opt, sched)
+                first = s.step + 1

@@ -1,0 +1,192 @@
+"""The fused training step of ``derivatives=fused``: one compiled graph per Adam step.
+
+The graph runs the network's jets (:func:`pinn.diff.jets.forward`), the loss as a function of
+them, that part's gradient by ``torch.func.vjp`` (pointwise residuals and means: a small graph
+whatever the PDE), the hand-written adjoint back to the parameters
+(:func:`pinn.diff.jets.adjoint`), a finite check, and Adam's update in place on the parameters
+and on ``torch.optim.Adam``'s own state tensors (so checkpoints, roll-backs and resumes keep the
+optimizer's ``state_dict``).  A step whose loss or gradient is not finite leaves everything as it
+was and reports it in a flag that the stage reads at log rows, checkpoints and resampling only:
+no host synchronisation on the hot path, as CUDA graphs need.
+
+Quasi-Newton stages call :meth:`FusedStep.loss_and_grad`: the same graph without the update.
+If compiling fails, one warning and the same functions run eagerly (the same numbers).
+"""
+
+from __future__ import annotations
+
+import logging
+import types
+
+import torch
+from torch.func import vjp
+
+from pinn.diff import jets
+from pinn.diff.fused import FusedEngine, fused_support
+from pinn.training.compiling import _first_line
+from pinn.training.losses import PINNLoss
+
+__all__ = ["FusedStep", "fused_step_support"]
+
+log = logging.getLogger(__name__)
+
+
+def fused_step_support(loss, model) -> str | None:
+    """Why ``loss`` and ``model`` cannot take the fused step, or ``None``."""
+    if not isinstance(loss, PINNLoss) or not isinstance(loss.engine, FusedEngine):
+        return "the fused step needs a PINNLoss with derivatives=fused"
+    why = fused_support(model)
+    if why is not None:
+        return why
+    for option, value in (("data", loss.data), ("gradient_weight", loss.gradient_weight),
+                          ("point_clip", loss.point_clip), ("slope_recovery", loss.slope_recovery)):
+        if value:
+            key = "data.samples/data.path" if option == "data" else f"loss.{option}"
+            return f"the fused step does not support {key} yet"
+    return None
+
+
+def _own(fn):
+    """``fn`` with a code object of its own: dynamo keeps compiled graphs per code object and stops
+    recompiling one after a few (a sweep's runs in one process, the tests)."""
+    return types.FunctionType(fn.__code__.replace(), fn.__globals__, closure=fn.__closure__)
+
+
+class FusedStep:
+    """The loss of a ``derivatives=fused`` run, with its compiled training steps.
+
+    Called like the loss (``fused(model, points) -> (loss, parts)``) it is the eager loss
+    (history rows, evaluation).  :meth:`adam_step` and :meth:`loss_and_grad` are the compiled
+    steps; the trainer's stages find them on the loss.
+
+    Args:
+        loss: a :class:`~pinn.training.losses.PINNLoss` with a :class:`~pinn.diff.fused.FusedEngine`.
+        model: its plain :class:`~pinn.nets.mlp.MLP`.
+        backend: ``torch.compile``'s backend (``"inductor"``; ``"aot_eager"`` for tests; ``None``:
+            run eagerly, uncompiled).
+        mode: ``torch.compile``'s mode; ``None`` picks ``"reduce-overhead"`` (CUDA graphs) on a
+            CUDA model, the default elsewhere.
+    """
+
+    #: Resampling refills the point tensors in place (fixed addresses, as CUDA graphs need).
+    static_points = True
+
+    def __init__(self, loss: PINNLoss, model, *, backend: str | None = "inductor", mode: str | None = None,
+                 options: dict | None = None):
+        why = fused_step_support(loss, model)
+        if why is not None:
+            raise ValueError(f"{why}; use derivatives=taylor or derivatives=autograd")
+        self.fn, self.model = loss, model
+        layers = model.layers
+        self._params = [t for la in layers for t in (la.weight, la.bias)]
+        self.outputs = layers[-1].out_features
+        if mode is None and next(model.parameters()).is_cuda:
+            mode = "reduce-overhead"
+        self.failed: str | None = None
+        self._adam = self._grads = None
+        if backend is not None:
+            # Guards on tensors only (their shapes and dtypes): the Python state the graph reads (the
+            # loss's weights and options, the network's structure) is fixed for the life of a run.  On
+            # the CPU a C++ wrapper calls the kernels: 10% of a small step was inductor's Python one.
+            cpu = not next(model.parameters()).is_cuda
+            options = {"guard_filter_fn": torch.compiler.keep_tensor_guards_unsafe,
+                       **({"cpp_wrapper": True} if cpu else {}), **(options or {})}
+            compile_ = dict(fullgraph=True, dynamic=False, backend=backend, mode=mode)
+            if mode is None:
+                compile_["options"] = options
+            def adam_graph(*args):
+                return self._adam_graph(*args)
+
+            def grads_graph(*args):
+                return self._loss_and_grads(*args)
+
+            self._adam = torch.compile(_own(adam_graph), **compile_)
+            self._grads = torch.compile(_own(grads_graph), **compile_)
+
+    def __call__(self, model, points):
+        return self.fn(model, points)
+
+    # -- the graphs ----------------------------------------------------------------------
+
+    def _loss_and_grads(self, params, center, half_width, points, poison):
+        loss = self.fn
+        sets = [(points[w], [t for t in loss.terms if t.points == w]) for w in loss.point_sets]
+        requests = loss.engine.requests(sets, loss.pde.domain.coordinates, fields=loss.pde.fields)
+        plan = jets.make_plan([(p.shape[0], i) for p, i in requests])
+        x = [requests[k][0] for k in plan.order]
+        x = x[0] if len(x) == 1 else torch.cat(x)
+        weights, biases = params[0::2], params[1::2]
+        out, saved = jets.forward(weights, biases, self.model.activations, center, half_width, plan, x, tape=True)
+
+        def of_out(o):
+            total, parts = loss(jets.JetValues(o, plan, self.outputs), points)
+            return total * poison, parts
+
+        total, pullback, parts = vjp(of_out, out, has_aux=True)
+        (out_bar,) = pullback(torch.ones_like(total))
+        return total, parts, jets.adjoint(weights, center, half_width, plan, x, saved, out_bar)
+
+    def _adam_graph(self, params, avgs, squares, step, lr, betas, eps, center, half_width, points, poison):
+        total, parts, grads = self._loss_and_grads(params, center, half_width, points, poison)
+        ok = torch.isfinite(total) & torch.stack([torch.isfinite(g).all() for g in grads]).all()
+        beta1, beta2 = betas[0], betas[1]
+        t = step.to(torch.float64)
+        step_size = (lr / (1 - beta1 ** t)).to(params[0].dtype)
+        root = torch.sqrt(1 - beta2 ** t).to(params[0].dtype)
+        for p, g, a, s in zip(params, grads, avgs, squares):
+            a_new = a + (1 - beta1) * (g - a)
+            s_new = beta2 * s + (1 - beta2) * g * g
+            p_new = p - step_size * a_new / (torch.sqrt(s_new) / root + eps)
+            a.copy_(torch.where(ok, a_new, a))
+            s.copy_(torch.where(ok, s_new, s))
+            p.copy_(torch.where(ok, p_new, p))
+        return total, parts, ok
+
+    # -- the steps -----------------------------------------------------------------------
+
+    def _run(self, compiled, eager, *args):
+        if compiled is not None and self.failed is None:
+            try:
+                return compiled(*args)
+            except Exception as e:  # any compiler or tracing failure: eager from now on
+                self.failed = _first_line(e)
+                log.warning("compiling the fused step failed (%s); running it eagerly", self.failed)
+        return eager(*args)
+
+    def loss_and_grad(self, model, points, *, poison: torch.Tensor | None = None):
+        """``(loss, parts)`` with every parameter's ``.grad`` set (quasi-Newton stages)."""
+        params = tuple(p.detach() for p in self._params)
+        if poison is None:
+            poison = torch.ones((), dtype=params[0].dtype, device=params[0].device)
+        total, parts, grads = self._run(self._grads, self._loss_and_grads, params, self.model.center,
+                                        self.model.half_width, points, poison)
+        for p, g in zip(self._params, grads):
+            p.grad = g if g.is_contiguous() else g.contiguous()  # L-BFGS flattens them with view
+        return total, parts
+
+    def adam_step(self, opt: torch.optim.Adam, points, *, lr: torch.Tensor, poison: torch.Tensor):
+        """One Adam step of ``opt`` (a ``torch.optim.Adam`` over this model's parameters, no weight
+        decay or AMSGrad) in the compiled graph.  ``lr``: a 0-d float64 tensor, the group's rate.
+        Returns ``(loss, parts, ok)``, ``ok`` a bool tensor: false if the loss or a gradient was not
+        finite, and then nothing changed (the step counter aside)."""
+        group = opt.param_groups[0]
+        if group["weight_decay"] or group["amsgrad"] or group["maximize"]:
+            raise ValueError("the fused Adam step has no weight decay, AMSGrad or maximize")
+        state = [opt.state[p] for p in self._params]
+        if not state[0]:
+            for p, st in zip(self._params, state):
+                st["step"] = torch.zeros((), dtype=torch.float32, device=p.device)  # as torch.optim.Adam's
+                st["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                st["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        step = state[0]["step"]
+        if any(st["step"] is not step for st in state):  # one counter for all (a loaded state dict has copies)
+            for st in state:
+                st["step"] = step
+        step.add_(1)
+        betas = group["betas"]
+        opt._opt_called = True  # the optimizer's state moves here, not in opt.step(): no scheduler warning
+        with torch.no_grad():
+            return self._run(self._adam, self._adam_graph, tuple(p.detach() for p in self._params),
+                             [st["exp_avg"] for st in state], [st["exp_avg_sq"] for st in state], step, lr,
+                             (float(betas[0]), float(betas[1])), float(group["eps"]), self.model.center,
+                             self.model.half_width, points, poison)

@@ -1,0 +1,315 @@
+"""The fused engine (``derivatives=fused``): its hand-written adjoint against autograd in float64,
+Adam inside the compiled graph against ``torch.optim.Adam`` (and the parameters move), the
+flags read only at log rows, point buffers refilled in place, roll-back, resume, fallback and
+the option's wiring."""
+
+import logging
+import shutil
+
+import pytest
+import torch
+
+from pinn import MLP, Burgers, Heat, Kovasznay, PINNLoss, Wave, get_engine, get_sampler
+from pinn.diff import jets
+from pinn.pdes import HeatBall, PoissonHoles
+from pinn.training.adaptive import RARD
+from pinn.training.fused import FusedStep
+from pinn.training.loop import Trainer, TrainState
+from pinn.training.stages import Adam, QuasiNewton
+
+HAS_CXX = any(shutil.which(c) for c in ("g++", "c++", "clang++"))
+BACKEND = "inductor" if HAS_CXX else "aot_eager"
+PDES = [Burgers(), Heat(), Wave(), Heat(bc="neumann", modes=[0, 2], amplitudes=[0.5, 1.0]), Kovasznay(),
+        PoissonHoles(), HeatBall()]
+
+
+def _setup(pde, activation="tanh", seed=3, n=48, dtype=torch.float64, width=12, depth=3):
+    g = torch.Generator().manual_seed(seed)
+    model = MLP(pde.domain.lower, pde.domain.upper, width=width, depth=depth, activation=activation, generator=g,
+                dtype=dtype, outputs=len(pde.fields))
+    sets = PINNLoss(pde, get_engine("fused")).point_sets
+    points = {w: pde.domain.sample(w, n, get_sampler("sobol"), generator=g).to(dtype) for w in sets}
+    return model, points
+
+
+@pytest.mark.parametrize("pde,activation", [(p, "tanh") for p in PDES] + [(PDES[0], "sin"), (PDES[3], "softplus")],
+                         ids=lambda v: v if isinstance(v, str) else v.name)
+def test_the_fused_gradient_is_the_autograd_engines_in_float64(pde, activation):
+    """Loss, parts and every parameter's gradient: the jets, the vjp of the loss and the hand-written
+    adjoint (run eagerly: the maths, not the compiler) against the autograd engine."""
+    model, points = _setup(pde, activation)
+    loss, parts = PINNLoss(pde, get_engine("autograd"))(model, points)
+    grads = torch.autograd.grad(loss, list(model.parameters()))
+    fused = FusedStep(PINNLoss(pde, get_engine("fused")), model, backend=None)
+    f_loss, f_parts = fused.loss_and_grad(model, points)
+    torch.testing.assert_close(f_loss, loss.detach(), rtol=1e-12, atol=1e-12)
+    assert set(f_parts) == set(parts)
+    for k in parts:
+        torch.testing.assert_close(f_parts[k], parts[k].detach(), rtol=1e-12, atol=1e-12, msg=k)
+    for p, g in zip(model.parameters(), grads):
+        torch.testing.assert_close(p.grad, g, rtol=0, atol=1e-10)
+        assert g.abs().max() > 1e-8
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sin", "softplus"])
+def test_the_adjoint_with_mixed_derivatives_and_all_kinds_of_rows(activation):
+    """Streams the built-in PDEs do not exercise: mixed second derivatives, a set of values only beside
+    sets with derivatives, and every row carrying streams; against autograd of a random functional."""
+    g = torch.Generator().manual_seed(1)
+    model = MLP(torch.tensor([-1.0, 0.0, 2.0]), torch.tensor([1.0, 3.0, 5.0]), width=7, depth=3, activation=activation,
+                generator=g, dtype=torch.float64, outputs=2)
+    layers = model.layers
+    weights, biases = [la.weight for la in layers], [la.bias for la in layers]
+    for requests in ([(11, {(0, 1), (2,)}), (5, set()), (7, {(1, 1), (0, 2)})], [(9, {(0,), (1, 2), (2, 2)})],
+                     [(6, set()), (4, set())]):
+        plan = jets.make_plan(requests)
+        x = torch.rand(plan.rows, 3, generator=g, dtype=torch.float64) * 2 + 1
+        out, saved = jets.forward(weights, biases, model.activations, model.center, model.half_width, plan, x,
+                                  tape=True)
+        weight = torch.randn(out.shape, generator=g, dtype=torch.float64)
+        expected = torch.autograd.grad((out * weight).sum(), weights + biases)
+        mine = jets.adjoint([w.detach() for w in weights], model.center, model.half_width, plan, x, saved, weight)
+        mine = mine[0::2] + mine[1::2]
+        for a, b in zip(mine, expected):
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+        # and the values are the Taylor engine's (derivatives by autograd of the network itself)
+        fields = jets.split(out, plan, 2)
+        start = 0
+        for k, size in zip(plan.order, plan.sizes):
+            xs = x[start:start + size].clone().requires_grad_(True)
+            start += size
+            u = model(xs)[:, 1]
+            for index in requests[k][1] | {()}:
+                d = u
+                for j in index:
+                    d = torch.autograd.grad(d.sum(), xs, create_graph=True)[0][:, j]
+                torch.testing.assert_close(fields[k][index][:, 1], d, rtol=0, atol=1e-12)
+
+
+def _state_tensors(opt, params):
+    return [opt.state[p][k] for p in params for k in ("exp_avg", "exp_avg_sq")]
+
+
+@pytest.mark.parametrize("backend", ["aot_eager", pytest.param("inductor", marks=pytest.mark.skipif(
+    not HAS_CXX, reason="inductor needs a C++ compiler"))])
+def test_fifty_fused_steps_match_torch_adam_and_move_every_parameter(backend):
+    """The update inside the graph against ``torch.optim.Adam`` on the eager Taylor loss, in float64:
+    losses, parameters and the optimizer's own state to 1e-6; and the trap of a step compiled with the
+    update inside (the parameters silently stop moving) is caught: every tensor moves."""
+    pde = Burgers()
+    a, points = _setup(pde)
+    b, _ = _setup(pde)
+    start = [p.detach().clone() for p in b.parameters()]
+    loss = PINNLoss(pde, get_engine("taylor"))
+    opt_a = torch.optim.Adam(a.parameters(), lr=1e-3)
+    eager = []
+    for _ in range(50):
+        opt_a.zero_grad(set_to_none=True)
+        value, _ = loss(a, points)
+        value.backward()
+        opt_a.step()
+        eager.append(float(value.detach()))
+    fused = FusedStep(PINNLoss(pde, get_engine("fused")), b, backend=backend)
+    opt_b = torch.optim.Adam(b.parameters(), lr=1e-3)
+    lr, poison = torch.tensor(1e-3, dtype=torch.float64), torch.ones((), dtype=torch.float64)
+    mine = []
+    for _ in range(50):
+        value, _, ok = fused.adam_step(opt_b, points, lr=lr, poison=poison)
+        assert bool(ok)
+        mine.append(float(value))
+    assert fused.failed is None
+    assert mine[-1] < 0.9 * mine[0]
+    assert all((p.detach() - s).abs().max() > 1e-4 for p, s in zip(b.parameters(), start))
+    torch.testing.assert_close(torch.tensor(mine), torch.tensor(eager), rtol=1e-6, atol=0)
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
+    for s, t in zip(_state_tensors(opt_a, list(a.parameters())), _state_tensors(opt_b, list(b.parameters()))):
+        torch.testing.assert_close(s, t, rtol=1e-6, atol=1e-12)
+    assert float(opt_b.state[next(b.parameters())]["step"]) == 50
+    # the state dict is torch.optim.Adam's: the eager optimizer continues from it
+    opt_c = torch.optim.Adam(b.parameters(), lr=1e-3)
+    opt_c.load_state_dict(opt_b.state_dict())
+
+
+def test_a_non_finite_step_changes_nothing_and_says_so():
+    pde = Heat()
+    model, points = _setup(pde)
+    fused = FusedStep(PINNLoss(pde, get_engine("fused")), model, backend="aot_eager")
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    lr = torch.tensor(1e-3, dtype=torch.float64)
+    fused.adam_step(opt, points, lr=lr, poison=torch.ones((), dtype=torch.float64))
+    before = [t.clone() for t in [*model.parameters(), *_state_tensors(opt, list(model.parameters()))]]
+    _, _, ok = fused.adam_step(opt, points, lr=lr, poison=torch.tensor(float("nan"), dtype=torch.float64))
+    assert not bool(ok)
+    after = [*model.parameters(), *_state_tensors(opt, list(model.parameters()))]
+    assert all(torch.equal(x, y) for x, y in zip(before, after))
+
+
+class _SyncCounter:
+    """Counts host reads of tensors (``bool``, ``float``, ``item``) while it is on."""
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        for name in ("__bool__", "__float__", "item"):
+            original = getattr(torch.Tensor, name)
+
+            def counted(t, *args, _original=original):
+                self.count += 1
+                return _original(t, *args)
+
+            monkeypatch.setattr(torch.Tensor, name, counted)
+
+
+def test_flags_are_read_only_at_log_rows(monkeypatch):
+    """No host synchronisation on the hot path (what CUDA graphs need): a stage of 60 steps with 2 log
+    rows reads tensors as often as one of 20 steps with 2 log rows."""
+    pde = Burgers()
+    counts = []
+    for steps in (20, 60):
+        model, points = _setup(pde, dtype=torch.float32, n=32)
+        fused = FusedStep(PINNLoss(pde, get_engine("fused")), model, backend="aot_eager")
+        trainer = Trainer([Adam(steps=steps, log_every=steps // 2)])
+        trainer.fit(model, fused, points)  # compiles
+        with monkeypatch.context() as m:
+            counter = _SyncCounter(m)
+            result = trainer.fit(model, fused, points)
+        assert len(result.history) == 2
+        counts.append(counter.count)
+    assert counts[0] == counts[1]
+
+
+def test_a_non_finite_loss_rolls_back_as_the_eager_loop_does():
+    """An injected NaN at step 7 (rows every 5): the eager loop rolls back at step 7, the fused one at
+    the row of step 10; both return to step 5's state with half the learning rate, and end alike."""
+    pde = Heat()
+    finals = []
+    for engine in ("taylor", "fused"):
+        model, points = _setup(pde)
+        loss = PINNLoss(pde, get_engine(engine))
+        if engine == "fused":
+            loss = FusedStep(loss, model, backend=None)
+        result = Trainer([Adam(steps=20, log_every=5)], nan_at=[7]).fit(model, loss, points)
+        assert result.failures == 1
+        assert [r["step"] for r in result.history] == [5, 10, 15, 20]
+        finals.append([p.detach().clone() for p in model.parameters()])
+        assert result.history[-1]["lr"] == pytest.approx(0.5e-3)
+    for p, q in zip(*finals):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-10)
+
+
+def test_resampling_refills_the_point_buffers_in_place():
+    """RAR-D's new points go into the same tensors (fixed addresses for CUDA graphs) and the job's own
+    points are left alone."""
+    pde = Burgers()
+    model, points = _setup(pde, dtype=torch.float32, n=64)
+    original = {k: v.clone() for k, v in points.items()}
+    loss = PINNLoss(pde, get_engine("fused"))
+    fused = FusedStep(loss, model, backend="aot_eager")
+    rard = RARD(loss, get_sampler("uniform"), every=5, generator=torch.Generator().manual_seed(0))
+    seen = []
+
+    class Spy(Adam):
+        def run(self, session):
+            seen.append({k: (v.data_ptr(), v.clone()) for k, v in session.points.items()})
+            out = super().run(session)
+            seen.append({k: (v.data_ptr(), v.clone()) for k, v in session.points.items()})
+            return out
+
+    Trainer([Spy(steps=12, log_every=4)]).fit(model, fused, points, resampler=rard)
+    (first, last) = seen
+    assert {k: p for k, (p, _) in first.items()} == {k: p for k, (p, _) in last.items()}
+    assert not torch.equal(first["interior"][1], last["interior"][1])
+    assert all(torch.equal(points[k], original[k]) for k in points)
+
+
+def _resume_problem():
+    pde = Heat()
+    g = torch.Generator().manual_seed(0)
+    net = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=g)
+    pts = {w: pde.domain.sample(w, 64, get_sampler("lhs"), generator=g).float() for w in pde.domain.point_sets}
+    return net, FusedStep(PINNLoss(pde, get_engine("fused")), net, backend=BACKEND), pts
+
+
+def test_resume_of_a_fused_run_is_bit_identical():
+    """Adam (the update in the graph) and L-BFGS (the gradient from it): a run resumed from a
+    checkpoint mid-Adam, at the switch or mid-L-BFGS ends bit-identical to the uninterrupted one."""
+    import io
+
+    def roundtrip(snapshot):
+        buf = io.BytesIO()
+        torch.save(snapshot, buf)
+        buf.seek(0)
+        return torch.load(buf, weights_only=True)
+
+    def trainer():
+        return Trainer([Adam(steps=10, log_every=4), QuasiNewton(steps=9, chunk=3)])
+
+    net, loss, pts = _resume_problem()
+    snaps = []
+    done = trainer().fit(net, loss, pts, checkpoint=lambda s: snaps.append(roundtrip(s)), checkpoint_every=1)
+    assert loss.failed is None
+    params = [p.detach().clone() for p in net.parameters()]
+    chosen = [s for s in snaps if (s["trainer"]["adam_steps"], s["trainer"]["lbfgs_steps"]) in {(5, 0), (10, 0), (10, 3)}]
+    assert len(chosen) == 3
+    for snap in chosen:
+        net2, loss2, _ = _resume_problem()
+        net2.load_state_dict(snap["model"])
+        again = trainer().fit(net2, loss2, pts, state=TrainState.from_dict(snap["trainer"]))
+        assert again.final_loss == done.final_loss
+        assert all(torch.equal(a, b) for a, b in zip(params, net2.parameters()))
+        assert [r["loss"] for r in again.history] == [r["loss"] for r in done.history]
+
+
+def test_a_step_it_cannot_compile_runs_eagerly_with_one_warning(caplog, monkeypatch):
+    pde = Heat()
+    model, points = _setup(pde)
+    model2, _ = _setup(pde)
+    split = jets.split
+
+    def breaking(*args):
+        torch._dynamo.graph_break()  # nothing eagerly; under fullgraph=True, an error
+        return split(*args)
+
+    monkeypatch.setattr(jets, "split", breaking)
+    fused = FusedStep(PINNLoss(pde, get_engine("fused")), model, backend="aot_eager")
+    with caplog.at_level(logging.WARNING, logger="pinn.training.fused"):
+        first = Trainer([Adam(steps=6, log_every=3)]).fit(model, fused, points)
+    assert fused.failed is not None
+    assert sum("running it eagerly" in r.getMessage() for r in caplog.records) == 1
+    eager = FusedStep(PINNLoss(pde, get_engine("fused")), model2, backend=None)
+    second = Trainer([Adam(steps=6, log_every=3)]).fit(model2, eager, points)
+    assert [r["loss"] for r in first.history] == [r["loss"] for r in second.history]
+
+
+def test_what_the_fused_step_cannot_do_is_refused_with_the_fix():
+    pde = Heat()
+    model, _ = _setup(pde)
+    with pytest.raises(ValueError, match="loss.gradient_weight.*derivatives=taylor"):
+        FusedStep(PINNLoss(pde, get_engine("fused"), gradient_weight=1.0), model)
+    with pytest.raises(ValueError, match="derivatives=fused"):
+        FusedStep(PINNLoss(pde, get_engine("taylor")), model)
+    g = torch.Generator().manual_seed(0)
+    for kwargs in ({"fourier_features": 4}, {"adaptive": "layer"}):
+        net = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=g, **kwargs)
+        with pytest.raises(ValueError, match="derivatives=autograd"):
+            get_engine("fused").check(net)
+
+
+def test_the_cli_trains_with_the_fused_engine(tmp_path, monkeypatch, capsys):
+    import json
+    import sys
+
+    from pinn.cli import train as train_cli
+
+    args = ["pde=heat", "derivatives=fused", "stages.adam.steps=30", "stages.quasi_newton.steps=6",
+            "stages.quasi_newton.chunk=3", "points.interior=128", "model.width=8", "model.depth=2",
+            "evaluation.resolution=[21,11]", "plots=false", "threads=1"]
+    monkeypatch.setattr(sys, "argv", ["pinn-train", *args, f"hydra.run.dir={tmp_path / 'run'}"])
+    train_cli.main()
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["adam_steps"] == 30 and metrics["lbfgs_steps"] > 0
+    monkeypatch.setattr(sys, "argv", ["pinn-train", *args, "trainer.compile_gradient=true",
+                                      f"hydra.run.dir={tmp_path / 'b'}"])
+    with pytest.raises(SystemExit):
+        train_cli.main()
+    assert "compiles its training step already" in capsys.readouterr().err
