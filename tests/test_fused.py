@@ -131,6 +131,28 @@ def test_fifty_fused_steps_match_torch_adam_and_move_every_parameter(backend):
     opt_c.load_state_dict(opt_b.state_dict())
 
 
+def test_adam_settings_are_data_to_the_graph():
+    """Betas and eps reach the compiled graph as a tensor: a graph compiled first for the quasi-Newton
+    gradient (default settings) then steps with other settings, as ``torch.optim.Adam`` does."""
+    pde = Heat()
+    a, points = _setup(pde)
+    b, _ = _setup(pde)
+    settings = dict(lr=1e-2, betas=(0.5, 0.9), eps=1e-4)
+    opt_a = torch.optim.Adam(a.parameters(), **settings)
+    loss = PINNLoss(pde, get_engine("taylor"))
+    fused = FusedStep(PINNLoss(pde, get_engine("fused")), b, backend="aot_eager")
+    fused.loss_and_grad(b, points)
+    opt_b = torch.optim.Adam(b.parameters(), **settings)
+    lr, poison = torch.tensor(1e-2, dtype=torch.float64), torch.ones((), dtype=torch.float64)
+    for _ in range(5):
+        opt_a.zero_grad(set_to_none=True)
+        loss(a, points)[0].backward()
+        opt_a.step()
+        fused.adam_step(opt_b, points, lr=lr, poison=poison)
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-10)
+
+
 def test_a_non_finite_step_changes_nothing_and_says_so():
     pde = Heat()
     model, points = _setup(pde)

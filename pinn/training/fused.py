@@ -83,7 +83,7 @@ class FusedStep:
         if mode is None and next(model.parameters()).is_cuda:
             mode = "reduce-overhead"
         self.failed: str | None = None
-        self._adam = self._grads = None
+        self._step = None
         if backend is not None:
             # Guards on tensors only (their shapes and dtypes): the Python state the graph reads (the
             # loss's weights and options, the network's structure) is fixed for the life of a run.  On
@@ -94,14 +94,13 @@ class FusedStep:
             compile_ = dict(fullgraph=True, dynamic=False, backend=backend, mode=mode)
             if mode is None:
                 compile_["options"] = options
-            def adam_graph(*args):
-                return self._adam_graph(*args)
 
-            def grads_graph(*args):
-                return self._loss_and_grads(*args)
+            def step_graph(*args):
+                return self._step_graph(*args)
 
-            self._adam = torch.compile(_own(adam_graph), **compile_)
-            self._grads = torch.compile(_own(grads_graph), **compile_)
+            self._step = torch.compile(_own(step_graph), **compile_)
+        self._idle = None  # Adam's state tensors for loss_and_grad, which updates nothing
+        self._yes = self._hyper = None
 
     def __call__(self, model, points):
         return self.fn(model, points)
@@ -126,10 +125,15 @@ class FusedStep:
         (out_bar,) = pullback(torch.ones_like(total))
         return total, parts, jets.adjoint(weights, center, half_width, plan, x, saved, out_bar)
 
-    def _adam_graph(self, params, avgs, squares, step, lr, betas, eps, center, half_width, points, poison):
+    def _step_graph(self, params, avgs, squares, step, lr, hyper, center, half_width, points, poison, update):
+        """Loss, parts, gradients and Adam's update in place where ``update`` and the step is finite;
+        one graph for both kinds of stage (one compilation).  ``hyper``: Adam's ``(beta1, beta2, eps)`` as
+        a float64 tensor (read as data: compiled constants would outlive a change, the guards being on
+        tensors only)."""
         total, parts, grads = self._loss_and_grads(params, center, half_width, points, poison)
         ok = torch.isfinite(total) & torch.stack([torch.isfinite(g).all() for g in grads]).all()
-        beta1, beta2 = betas[0], betas[1]
+        apply = ok & update
+        beta1, beta2, eps = hyper[0], hyper[1], hyper[2].to(params[0].dtype)
         t = step.to(torch.float64)
         step_size = (lr / (1 - beta1 ** t)).to(params[0].dtype)
         root = torch.sqrt(1 - beta2 ** t).to(params[0].dtype)
@@ -137,29 +141,44 @@ class FusedStep:
             a_new = a + (1 - beta1) * (g - a)
             s_new = beta2 * s + (1 - beta2) * g * g
             p_new = p - step_size * a_new / (torch.sqrt(s_new) / root + eps)
-            a.copy_(torch.where(ok, a_new, a))
-            s.copy_(torch.where(ok, s_new, s))
-            p.copy_(torch.where(ok, p_new, p))
-        return total, parts, ok
+            a.copy_(torch.where(apply, a_new, a))
+            s.copy_(torch.where(apply, s_new, s))
+            p.copy_(torch.where(apply, p_new, p))
+        return total, parts, ok, grads
 
     # -- the steps -----------------------------------------------------------------------
 
-    def _run(self, compiled, eager, *args):
-        if compiled is not None and self.failed is None:
+    def _run(self, *args):
+        if self._step is not None and self.failed is None:
             try:
-                return compiled(*args)
+                return self._step(*args)
             except Exception as e:  # any compiler or tracing failure: eager from now on
                 self.failed = _first_line(e)
                 log.warning("compiling the fused step failed (%s); running it eagerly", self.failed)
-        return eager(*args)
+        return self._step_graph(*args)
+
+    def _call(self, params, avgs, squares, step, lr, betas, eps, points, poison, update):
+        key = (float(betas[0]), float(betas[1]), float(eps), step.device)
+        if self._hyper is None or self._hyper[0] != key:
+            self._hyper = key, torch.tensor(key[:3], dtype=torch.float64, device=step.device)
+        with torch.no_grad():  # the in-place update (the vjp inside is a function transform: not affected)
+            return self._run(params, avgs, squares, step, lr, self._hyper[1], self.model.center,
+                             self.model.half_width, points, poison, update)
 
     def loss_and_grad(self, model, points, *, poison: torch.Tensor | None = None):
-        """``(loss, parts)`` with every parameter's ``.grad`` set (quasi-Newton stages)."""
+        """``(loss, parts)`` with every parameter's ``.grad`` set (quasi-Newton stages): the same graph as
+        :meth:`adam_step`, told not to update."""
         params = tuple(p.detach() for p in self._params)
+        p0 = params[0]
+        if self._idle is None or self._idle[0][0].dtype != p0.dtype:
+            zeros = [torch.zeros_like(p) for p in params]
+            one = torch.ones((), dtype=torch.float32, device=p0.device)
+            self._idle = (zeros, [z.clone() for z in zeros], one, torch.zeros((), dtype=torch.float64, device=p0.device),
+                          torch.zeros((), dtype=torch.bool, device=p0.device))
+        avgs, squares, one, lr, no = self._idle
         if poison is None:
-            poison = torch.ones((), dtype=params[0].dtype, device=params[0].device)
-        total, parts, grads = self._run(self._grads, self._loss_and_grads, params, self.model.center,
-                                        self.model.half_width, points, poison)
+            poison = torch.ones((), dtype=p0.dtype, device=p0.device)
+        total, parts, _, grads = self._call(params, avgs, squares, one, lr, (0.9, 0.999), 1e-8, points, poison, no)
         for p, g in zip(self._params, grads):
             p.grad = g if g.is_contiguous() else g.contiguous()  # L-BFGS flattens them with view
         return total, parts
@@ -183,10 +202,10 @@ class FusedStep:
             for st in state:
                 st["step"] = step
         step.add_(1)
-        betas = group["betas"]
+        if self._yes is None or self._yes.device != step.device:
+            self._yes = torch.ones((), dtype=torch.bool, device=step.device)
         opt._opt_called = True  # the optimizer's state moves here, not in opt.step(): no scheduler warning
-        with torch.no_grad():
-            return self._run(self._adam, self._adam_graph, tuple(p.detach() for p in self._params),
-                             [st["exp_avg"] for st in state], [st["exp_avg_sq"] for st in state], step, lr,
-                             (float(betas[0]), float(betas[1])), float(group["eps"]), self.model.center,
-                             self.model.half_width, points, poison)
+        total, parts, ok, _ = self._call(tuple(p.detach() for p in self._params), [st["exp_avg"] for st in state],
+                                         [st["exp_avg_sq"] for st in state], step, lr, group["betas"],
+                                         group["eps"], points, poison, self._yes)
+        return total, parts, ok
