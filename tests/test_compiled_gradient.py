@@ -11,6 +11,7 @@ import torch
 
 from pinn import MLP, Burgers, Heat, Kovasznay, PINNLoss, Wave, get_engine, get_sampler
 from pinn.training.compiling import CompiledGradient
+from pinn.training.fused import FusedStep
 from pinn.training.loop import Trainer, TrainState
 from pinn.training.stages import Adam, QuasiNewton
 
@@ -97,11 +98,13 @@ def test_a_loss_it_cannot_compile_runs_eagerly_with_one_warning(caplog):
     assert _adam(model2, PINNLoss(pde, get_engine("autograd")), points, 5) == losses
 
 
-def _resume_problem():
+def _resume_problem(kind):
     pde = Heat()
     g = torch.Generator().manual_seed(0)
     net = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=g)
     pts = {w: pde.domain.sample(w, 64, get_sampler("lhs"), generator=g).float() for w in pde.domain.point_sets}
+    if kind == "fused":  # derivatives=fused: Adam's update inside the graph too
+        return net, FusedStep(PINNLoss(pde, get_engine("fused")), net, backend=BACKEND), pts
     return net, CompiledGradient(PINNLoss(pde, get_engine("taylor")), net, backend=BACKEND), pts
 
 
@@ -112,15 +115,17 @@ def _roundtrip(snapshot):
     return torch.load(buf, weights_only=True)
 
 
+@pytest.mark.parametrize("kind", ["compile_gradient", "fused"])
 @pytest.mark.parametrize("float64", [False, True], ids=["float32", "lbfgs-float64"])
-def test_resume_of_a_compiled_run_is_bit_identical(float64):
-    """Adam and L-BFGS both take their gradients from the compiled graph; a run resumed from a
-    checkpoint (mid-Adam, at the switch, mid-L-BFGS) ends bit-identical to the uninterrupted one:
-    the CPU kernels inductor generates are deterministic."""
+def test_resume_of_a_compiled_run_is_bit_identical(float64, kind):
+    """Adam and L-BFGS both take their gradients from the compiled graph (with ``fused``, Adam's
+    update is in it too); a run resumed from a checkpoint (mid-Adam, at the switch, mid-L-BFGS)
+    ends bit-identical to the uninterrupted one: the CPU kernels inductor generates are
+    deterministic."""
     def trainer():
         return Trainer([Adam(steps=10, log_every=4), QuasiNewton(steps=9, chunk=3, float64=float64)])
 
-    net, loss, pts = _resume_problem()
+    net, loss, pts = _resume_problem(kind)
     snaps = []
     done = trainer().fit(net, loss, pts, checkpoint=lambda s: snaps.append(_roundtrip(s)), checkpoint_every=1)
     assert loss.failed is None
@@ -128,7 +133,7 @@ def test_resume_of_a_compiled_run_is_bit_identical(float64):
     chosen = [s for s in snaps if (s["trainer"]["adam_steps"], s["trainer"]["lbfgs_steps"]) in {(5, 0), (10, 0), (10, 3)}]
     assert len(chosen) == 3
     for snap in chosen:
-        net2, loss2, _ = _resume_problem()
+        net2, loss2, _ = _resume_problem(kind)
         if snap["trainer"]["float64"]:
             net2.double()
         net2.load_state_dict(snap["model"])

@@ -1,7 +1,7 @@
 """The fused engine (``derivatives=fused``): its hand-written adjoint against autograd in float64,
 Adam inside the compiled graph against ``torch.optim.Adam`` (and the parameters move), the
-flags read only at log rows, point buffers refilled in place, roll-back, resume, fallback and
-the option's wiring."""
+flags read only at log rows, point buffers refilled in place, roll-back, fallback and the
+option's wiring.  Resume: ``tests/test_compiled_gradient.py`` (both compiled paths)."""
 
 import logging
 import shutil
@@ -14,8 +14,8 @@ from pinn.diff import jets
 from pinn.pdes import HeatBall, PoissonHoles
 from pinn.training.adaptive import RARD
 from pinn.training.fused import FusedStep
-from pinn.training.loop import Trainer, TrainState
-from pinn.training.stages import Adam, QuasiNewton
+from pinn.training.loop import Trainer
+from pinn.training.stages import Adam
 
 HAS_CXX = any(shutil.which(c) for c in ("g++", "c++", "clang++"))
 BACKEND = "inductor" if HAS_CXX else "aot_eager"
@@ -242,44 +242,6 @@ def test_resampling_refills_the_point_buffers_in_place():
     assert {k: p for k, (p, _) in first.items()} == {k: p for k, (p, _) in last.items()}
     assert not torch.equal(first["interior"][1], last["interior"][1])
     assert all(torch.equal(points[k], original[k]) for k in points)
-
-
-def _resume_problem():
-    pde = Heat()
-    g = torch.Generator().manual_seed(0)
-    net = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=g)
-    pts = {w: pde.domain.sample(w, 64, get_sampler("lhs"), generator=g).float() for w in pde.domain.point_sets}
-    return net, FusedStep(PINNLoss(pde, get_engine("fused")), net, backend=BACKEND), pts
-
-
-def test_resume_of_a_fused_run_is_bit_identical():
-    """Adam (the update in the graph) and L-BFGS (the gradient from it): a run resumed from a
-    checkpoint mid-Adam, at the switch or mid-L-BFGS ends bit-identical to the uninterrupted one."""
-    import io
-
-    def roundtrip(snapshot):
-        buf = io.BytesIO()
-        torch.save(snapshot, buf)
-        buf.seek(0)
-        return torch.load(buf, weights_only=True)
-
-    def trainer():
-        return Trainer([Adam(steps=10, log_every=4), QuasiNewton(steps=9, chunk=3)])
-
-    net, loss, pts = _resume_problem()
-    snaps = []
-    done = trainer().fit(net, loss, pts, checkpoint=lambda s: snaps.append(roundtrip(s)), checkpoint_every=1)
-    assert loss.failed is None
-    params = [p.detach().clone() for p in net.parameters()]
-    chosen = [s for s in snaps if (s["trainer"]["adam_steps"], s["trainer"]["lbfgs_steps"]) in {(5, 0), (10, 0), (10, 3)}]
-    assert len(chosen) == 3
-    for snap in chosen:
-        net2, loss2, _ = _resume_problem()
-        net2.load_state_dict(snap["model"])
-        again = trainer().fit(net2, loss2, pts, state=TrainState.from_dict(snap["trainer"]))
-        assert again.final_loss == done.final_loss
-        assert all(torch.equal(a, b) for a, b in zip(params, net2.parameters()))
-        assert [r["loss"] for r in again.history] == [r["loss"] for r in done.history]
 
 
 def test_a_step_it_cannot_compile_runs_eagerly_with_one_warning(caplog, monkeypatch):
