@@ -42,5 +42,7 @@ class FusedEngine(TaylorEngine):
     def check(self, model) -> None:
         why = fused_support(model)
         if why is not None:
-            raise ValueError(f"{why}; use derivatives=taylor (compiled with trainer.compile_gradient=true) or "
-                             f"derivatives=autograd")
+            taylor_too = type(model) is MLP and not (model.fourier_b is not None or model.modified or model.periodic)
+            fix = ("derivatives=taylor (compiled with trainer.compile_gradient=true) or derivatives=autograd"
+                   if taylor_too else "derivatives=autograd")
+            raise ValueError(f"{why}; use {fix}")
