@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad_and_value
 
-__all__ = ["GuardedCompile", "CompiledGradient"]
+__all__ = ["GuardedCompile", "CompiledGradient", "own_code"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,13 @@ def _first_line(e: BaseException) -> str:
         root = inner
     first = (str(root).strip().splitlines() or [""])[0][:200]
     return f"{type(e).__name__}: {type(root).__name__}: {first}"
+
+
+def own_code(fn):
+    """``fn`` with a code object of its own: dynamo keeps its compiled graphs per code object and
+    stops compiling one after a few recompilations, which one per run (a sweep's jobs in one
+    process, the tests) would otherwise reach."""
+    return types.FunctionType(fn.__code__.replace(), fn.__globals__, closure=fn.__closure__)
 
 
 class GuardedCompile:
@@ -106,11 +113,7 @@ class CompiledGradient:
 
             return grad_and_value(loss_of, has_aux=True)(params)
 
-        # A code object of its own: dynamo keeps its compiled graphs per code object and stops
-        # compiling one after a few recompilations, which one per run (a sweep's jobs in one
-        # process, tests) would otherwise reach.
-        own = types.FunctionType(value_and_grad.__code__.replace(), value_and_grad.__globals__,
-                                 closure=value_and_grad.__closure__)
+        own = own_code(value_and_grad)
         # Guards on tensors only (shapes, dtypes: a float64 switch or RAR-D's new points still
         # recompile): the Python state the graph reads (the loss's weights and options, the
         # network's structure) is fixed for the life of one run (a loss weighting, which changes

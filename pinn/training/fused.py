@@ -16,14 +16,13 @@ If compiling fails, one warning and the same functions run eagerly (the same num
 from __future__ import annotations
 
 import logging
-import types
 
 import torch
 from torch.func import vjp
 
 from pinn.diff import jets
 from pinn.diff.fused import FusedEngine, fused_support
-from pinn.training.compiling import _first_line
+from pinn.training.compiling import _first_line, own_code
 from pinn.training.losses import PINNLoss
 
 __all__ = ["FusedStep", "fused_step_support"]
@@ -46,12 +45,6 @@ def fused_step_support(loss, model) -> str | None:
     return None
 
 
-def _own(fn):
-    """``fn`` with a code object of its own: dynamo keeps compiled graphs per code object and stops
-    recompiling one after a few (a sweep's runs in one process, the tests)."""
-    return types.FunctionType(fn.__code__.replace(), fn.__globals__, closure=fn.__closure__)
-
-
 class FusedStep:
     """The loss of a ``derivatives=fused`` run, with its compiled training steps.
 
@@ -66,6 +59,7 @@ class FusedStep:
             run eagerly, uncompiled).
         mode: ``torch.compile``'s mode; ``None`` picks ``"reduce-overhead"`` (CUDA graphs) on a
             CUDA model, the default elsewhere.
+        options: inductor options added to the defaults (without ``mode``), e.g. ``{"max_autotune": True}``.
     """
 
     #: Resampling refills the point tensors in place (fixed addresses, as CUDA graphs need).
@@ -98,7 +92,7 @@ class FusedStep:
             def step_graph(*args):
                 return self._step_graph(*args)
 
-            self._step = torch.compile(_own(step_graph), **compile_)
+            self._step = torch.compile(own_code(step_graph), **compile_)
         self._idle = None  # Adam's state tensors for loss_and_grad, which updates nothing
         self._yes = self._hyper = None
 

@@ -157,8 +157,7 @@ class Session:
             self._tick(self.state.step)
         if stop is None:  # else the caller polled it already
             stop = self.should_stop()
-        crossed = bool(self.every) and self.state.step // self.every > before // self.every
-        save = self.checkpoint is not None and (stop or crossed)
+        save = (self.checkpoint is not None and stop) or self.checkpoint_due(before)
         if not save and not stop:
             return False
         self.state.optimizer = opt.state_dict()
