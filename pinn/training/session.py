@@ -105,19 +105,18 @@ class Session:
 
     @property
     def compiled_gradient(self):
-        """The compiled loss-and-gradient (``trainer.compile_gradient``), if the loss is one and no
-        loss weighting needs the eager graph of its parts; else ``None``."""
-        if self.weighting is not None:
-            return None
-        return getattr(self.loss_fn, "loss_and_grad", None)
+        """The compiled loss-and-gradient (``trainer.compile_gradient``, or ``derivatives=fused``), if the
+        loss has one and no loss weighting needs the eager graph of its parts; else ``None``."""
+        return self._compiled("loss_and_grad")
 
     @property
     def fused_adam(self):
-        """The fused Adam step (``derivatives=fused``: :class:`~pinn.training.fused.FusedStep`), unless a
-        loss weighting needs the eager graph of the terms; else ``None``."""
-        if self.weighting is not None:
-            return None
-        return getattr(self.loss_fn, "adam_step", None)
+        """The fused Adam step (``derivatives=fused``: :class:`~pinn.training.fused.FusedStep`), on the
+        same terms; else ``None``."""
+        return self._compiled("adam_step")
+
+    def _compiled(self, name: str):
+        return None if self.weighting is not None else getattr(self.loss_fn, name, None)
 
     @property
     def _loss(self):
