@@ -17,6 +17,23 @@ def _script(name):
     return str(Path(sys.executable).parent / name)
 
 
+def _wait_until_torch_loads(pid: int, timeout: float = 60.0) -> None:
+    """Return once the process maps torch's libraries: pinn's start-up guard is in place by then.
+    Before it (Python's own start-up, its ``site`` import) no code of ours runs, and a signal there
+    gets Python's traceback; a bare delay could land there on a fast or a loaded machine."""
+    maps = Path(f"/proc/{pid}/maps")
+    if not maps.exists():
+        return  # no /proc: the delay alone
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if "/torch/" in maps.read_text():
+                return
+        except OSError:
+            return  # it has ended
+        time.sleep(0.002)
+
+
 @pytest.mark.parametrize("tool,args,delay", [("pinn-train", ["pde=heat"], 0.05), ("pinn-train", ["pde=heat"], 0.3),
                                              ("pinn-train", ["pde=heat"], 0.8), ("pinn-eval", ["RUN"], 0.5),
                                              ("pinn-plot", ["RUN"], 0.3), ("pinn-compare", ["RUN"], 0.5)])
@@ -26,6 +43,7 @@ def test_ctrl_c_while_a_tool_starts_is_one_line(tool, args, delay, tmp_path):
         args.append(f"hydra.run.dir={tmp_path / 'run'}")
     proc = subprocess.Popen([_script(tool), *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
+    _wait_until_torch_loads(proc.pid)
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
