@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Plan", "make_plan", "forward", "adjoint", "split", "JetValues"]
+__all__ = ["Plan", "make_plan", "forward", "adjoint", "stack", "split", "JetValues"]
 
 
 @dataclass(frozen=True)
@@ -118,19 +118,17 @@ def forward(weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor], act
         else:
             if m == n or tape:  # with a tape, the whole tower on every row: one kernel, no joins (faster compiled)
                 f0, f1, f2, *f3 = act.tower(z, 3 if tape else 2)
-                f1m, f2, f3 = f1[:m], f2[:m], [t[:m] for t in f3]
-            else:
-                f0, f1m, f2, *f3 = act.tower(z[:m], 3 if tape else 2)
-                rest = act.tower(z[m:], 1 if tape else 0)
-                f0 = torch.cat([f0, rest[0]])
-                f1 = torch.cat([f1m, rest[1]]) if tape else None
+                f1m, f2, f3 = f1[:m], f2[:m], [t[:m] for t in f3] or [None]
+            else:  # eager, no tape: derivatives only on the rows that carry streams
+                f0, f1m, f2 = act.tower(z[:m], 2)
+                f0, f1, f3 = torch.cat([f0, act.tower(z[m:], 0)[0]]), None, [None]
             d1 = [f1m * a for a in z1]
             d2 = []
             for q, (i, j) in enumerate(plan.seconds):
                 v = f2 * z1[pos[i]] * z1[pos[j]]
                 d2.append(v if z2[q] is None else v + f1m * z2[q])
             stacked = torch.cat([f0, *d1, *d2])
-            saved.append((z1, z2, f1, f2, f3[0] if tape else None, stacked))
+            saved.append((z1, z2, f1, f2, f3[0], stacked))
         h = stacked @ weights[layer + 1].T
     out = torch.cat([h[:n] + biases[-1], h[n:]]) if m else h + biases[-1]
     return (out, saved) if tape else out
@@ -181,6 +179,12 @@ def adjoint(weights: Sequence[torch.Tensor], center: torch.Tensor, half_width: t
         grads[0] = (c_bar / half_width[:, None]).T.contiguous()
         grads[1] = b_bar
     return grads
+
+
+def stack(requests: Sequence[tuple[torch.Tensor, Iterable]], plan: Plan) -> torch.Tensor:
+    """The requests' points, ``(n, d)``, in the plan's row order."""
+    points = [requests[k][0] for k in plan.order]
+    return points[0] if len(points) == 1 else torch.cat(points)
 
 
 def split(out: torch.Tensor, plan: Plan, outputs: int) -> list[dict]:

@@ -60,8 +60,7 @@ def taylor_fields_of_sets(model: MLP, requests: Sequence[tuple[torch.Tensor, Ite
         return model.fields(requests)
     plan = jets.make_plan([(p.shape[0], i) for p, i in requests])
     _check(model)
-    points = [requests[k][0] for k in plan.order]
-    points = points[0] if len(points) == 1 else torch.cat(points)
+    points = jets.stack(requests, plan)
     layers = model.layers
     out = jets.forward([la.weight for la in layers], [la.bias for la in layers], model.activations,
                        model.center, model.half_width, plan, points)

@@ -106,8 +106,7 @@ class FusedStep:
         sets = [(points[w], [t for t in loss.terms if t.points == w]) for w in loss.point_sets]
         requests = loss.engine.requests(sets, loss.pde.domain.coordinates, fields=loss.pde.fields)
         plan = jets.make_plan([(p.shape[0], i) for p, i in requests])
-        x = [requests[k][0] for k in plan.order]
-        x = x[0] if len(x) == 1 else torch.cat(x)
+        x = jets.stack(requests, plan)
         weights, biases = params[0::2], params[1::2]
         out, saved = jets.forward(weights, biases, self.model.activations, center, half_width, plan, x, tape=True)
 
