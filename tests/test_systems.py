@@ -236,3 +236,37 @@ def test_a_pressure_off_by_a_constant_that_changes_in_time_scores_zero():
     assert ev.metrics["rel_l2_p"] < 1e-13 and ev.metrics["rel_l2"] < 1e-13
     wrong = GridEvaluation(ev.grid, ev.u_pred, ev.u_ref, ev.fields, ev.gauge)  # one mean for all times
     assert wrong.metrics["rel_l2_p"] > 0.1
+
+
+def test_a_field_network_can_see_only_some_coordinates():
+    """``model.inputs={a: [x, y]}``: HInv's coefficient field a(x, y) exactly, whatever t is;
+    u still sees t; derivatives of a in t are zero through every engine."""
+    from pinn.cli.build import build
+    from pinn.cli.compose import compose_config
+    from pinn.nets.per_field import PerFieldMLP
+
+    job = build(compose_config(["experiment=hinv", "model=per_field", "model.width=8", "model.depth=2",
+                                "model.inputs={a:[x,y]}", "precision=float64"]))
+    net = job.model.net  # under the hard constraint on a's boundary value
+    assert isinstance(net, PerFieldMLP) and net.columns == (None, (0, 1))
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(20, 3, generator=g, dtype=torch.float64) * 2 - 1
+    x[:, 2] = x[:, 2].abs()
+    shifted = x.clone()
+    shifted[:, 2] = torch.rand(20, generator=g, dtype=torch.float64)
+    out, moved = net(x), net(shifted)
+    torch.testing.assert_close(moved[:, 1], out[:, 1], rtol=0, atol=0)
+    assert (moved[:, 0] - out[:, 0]).abs().max() > 1e-6
+    pts = {w: _points(job.pde, w, 16) for w in job.pde.domain.point_sets}
+    for engine in ("autograd", "func"):
+        res = PINNLoss(job.pde, get_engine(engine)).residuals(job.model, pts)
+        assert res["steady_a"].abs().max() == 0
+    for bad, match in (({"b": ["x"]}, "names the field 'b'"), ({"a": ["x", "z"]}, "distinct coordinates"),
+                       ({"a": []}, "non-empty list"), ({"a": ["x", "x"]}, "distinct coordinates")):
+        with pytest.raises(ValueError, match=match):
+            PerFieldMLP(torch.zeros(3), torch.ones(3), outputs=2, generator=torch.Generator(), inputs=bad,
+                        coordinates=("x", "y", "t"), fields=("u", "a"))
+    with pytest.raises(ValueError, match="give coordinates"):
+        PerFieldMLP(torch.zeros(3), torch.ones(3), outputs=2, generator=torch.Generator(), inputs={"a": ["x"]})
+    with pytest.raises(ValueError, match="model.coordinates is set by pinn"):
+        build(compose_config(["experiment=hinv", "model=per_field", "+model.coordinates=[x,y,t]"]))

@@ -135,13 +135,16 @@ def build_model(cfg: DictConfig, pde: PDE, generator: torch.Generator, engine: D
 
     The network's class gets the PDE's box (``lower``, ``upper``), its ``periodic`` coordinate
     indices, the ``generator``, the ``dtype`` and ``outputs`` (one per field of the PDE) besides the
-    node's own arguments.  The returned
+    node's own arguments, and the PDE's ``coordinates`` and ``fields`` (names) if its constructor
+    takes them.  The returned
     PDE is ``pde`` itself, or a second instance whose learned coefficients are the model's
     parameters; ``pde`` stays the truth (reference, data, evaluation).
     """
     context = {"lower": pde.domain.lower, "upper": pde.domain.upper, "periodic": pde.periodic_indices(),
                "generator": generator, "dtype": _dtype(cfg.precision), "outputs": len(pde.fields)}
-    model = instantiate_checked(_node(cfg.model), nn.Module, key="model", context=context, **_trust(trusted, sources))
+    offered = {"coordinates": pde.domain.coordinates, "fields": pde.fields}
+    model = instantiate_checked(_node(cfg.model), nn.Module, key="model", context=context, offered=offered,
+                                **_trust(trusted, sources))
     model = model.to(resolve_device(cfg.device))
     if cfg.hard_constraints:
         model = HardConstraint(model, pde)

@@ -138,6 +138,15 @@ def _unknown_arguments(cls: type, names) -> list[str]:
     return [n for n in names if n not in {p.name for p in params}]
 
 
+def _taken_arguments(cls: type) -> set[str]:
+    """The names ``cls``'s constructor takes (by name, not through ``**kwargs``)."""
+    try:
+        return {p.name for p in inspect.signature(cls).parameters.values()
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    except (TypeError, ValueError):
+        return set()
+
+
 def _keyed_message(message: str, key: str, names) -> str:
     """``"width must be..."`` -> ``"model.width must be..."`` when ``width`` is one of the node's keys."""
     m = re.match(r"(unknown )?(\w+)", message)
@@ -147,11 +156,14 @@ def _keyed_message(message: str, key: str, names) -> str:
 
 
 def instantiate_checked(node: Mapping, base: type, *, key: str, trusted: bool,
-                        sources: Sequence[ModuleType] = (), fix: str = "", context: Mapping | None = None):
+                        sources: Sequence[ModuleType] = (), fix: str = "", context: Mapping | None = None,
+                        offered: Mapping | None = None):
     """``cls(**arguments, **context)`` for the class ``node["_target_"]`` names (see :func:`resolve_class`).
 
     The arguments are the node's other keys, plain values only; ``context`` holds the objects
-    the builder supplies (a model's domain box, a generator, ...).  An argument the class does
+    the builder supplies (a model's domain box, a generator, ...); ``offered`` holds more, given
+    only to a class whose constructor names them (the coordinate names, for a network that wants
+    them).  An argument the class does
     not take, or a constructor's ``ValueError``/``TypeError``, comes out as a one-line
     ``ValueError`` that names the config key (``model.width must be a positive integer...``).
     """
@@ -161,6 +173,9 @@ def instantiate_checked(node: Mapping, base: type, *, key: str, trusted: bool,
     cls = resolve_class(node.pop("_target_"), base, key=f"{key}._target_", trusted=trusted, sources=sources,
                         fix=fix)
     context = dict(context or {})
+    if offered:
+        taken = _taken_arguments(cls)
+        context.update({k: v for k, v in offered.items() if k in taken})
     for k, v in node.items():
         if k in _HYDRA_KEYS:
             raise ValueError(f"{key}.{k} is not supported; give the constructor's arguments by name")
