@@ -75,3 +75,40 @@ def test_data_term_is_the_misfit_at_the_observations():
     want = ((net(obs.points).reshape(-1) - obs.values) ** 2).mean()
     torch.testing.assert_close(parts["data"], want)
     torch.testing.assert_close(total, parts["residual"] + parts["initial"] + parts["boundary"] + 2 * want)
+
+
+def test_observations_at_the_points_of_a_table_pinnacles_hinv_file():
+    """``data.at``: PINNacle's HInv observes u at the 2,500 points of its file (shipped); the values
+    are the reference there plus the noise; the table's rows and columns are checked."""
+    from pinn.cli.build import build
+    from pinn.cli.compose import compose_config
+
+    job = build(compose_config(["experiment=hinv", "data.samples=0", "data.at=heatinv_points.dat"]))
+    obs = job.observations
+    table = np.loadtxt("../shared/data/pinnacle/heatinv_points.dat")
+    np.testing.assert_array_equal(obs.points.numpy(), table)
+    x, y, t = table.T
+    exact = np.exp(-t) * np.sin(np.pi * x) * np.sin(np.pi * y)
+    noise = obs.values.numpy() - exact
+    assert obs.field == "u" and 0.095 < noise.std() < 0.105 and abs(noise.mean()) < 0.01
+    with pytest.raises(ValueError, match="data.samples=100 but data.at holds 2500 points"):
+        build(compose_config(["experiment=hinv", "data.samples=100", "data.at=heatinv_points.dat"]))
+    with pytest.raises(ObservationError, match=r"no point table at nope.dat.*heatinv_points.dat"):
+        build(compose_config(["experiment=hinv", "data.samples=0", "data.at=nope.dat"]))
+
+
+def test_point_tables_are_checked(tmp_path):
+    from pinn.physics.observations import read_points
+
+    (tmp_path / "ok.txt").write_text("0.1, 0.2\n0.3 0.4\n")
+    np.testing.assert_array_equal(read_points(tmp_path / "ok.txt", ("x", "t")).numpy(), [[0.1, 0.2], [0.3, 0.4]])
+    for text, message in (("0.1 0.2 0.3\n", "has 3 columns; it needs one per coordinate, ['x', 't']"),
+                          ("0.1 abc\n", "not a table of numbers"), ("0.1 nan\n", "NaN or infinite")):
+        (tmp_path / "bad.txt").write_text(text)
+        with pytest.raises(ObservationError, match=re.escape(message)):
+            read_points(tmp_path / "bad.txt", ("x", "t"))
+    (tmp_path / "far.txt").write_text("0.5 2.0\n")
+    from pinn.cli.build import build
+    from pinn.cli.compose import compose_config
+    with pytest.raises(ValueError, match="lie outside the domain"):
+        build(compose_config(["pde=burgers", f"data.at={tmp_path / 'far.txt'}"]))

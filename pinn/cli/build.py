@@ -25,7 +25,8 @@ from pinn.cli.targets import instantiate_checked, load_source, resolve_class
 from pinn.pdes.base import PDE
 from pinn.physics.coefficients import WithCoefficients, make_learnable
 from pinn.physics.constraints import HardConstraint
-from pinn.physics.observations import Observations, load_observations, observed_field, sample_observations
+from pinn.physics.observations import (Observations, load_observations, observed_field, read_points,
+                                       sample_observations)
 from pinn.physics.sampling import Sampler
 from pinn.physics.terms import DerivativeEngine
 from pinn.training import distributed
@@ -292,11 +293,23 @@ def _observations(cfg: DictConfig, pde: PDE, sampler: Sampler, generator: torch.
         obs = load_observations(cfg.data.path, pde.domain.coordinates, field=field)
         _check_inside(obs, pde, cfg.data.path)
         return obs
+    at = cfg.data.get("at")
+    if at:
+        if cfg.data.path:
+            raise ValueError("data.at places sampled observations; data.path reads observed values: set one of them")
+        points = read_points(at, pde.domain.coordinates)
+        if cfg.data.samples and cfg.data.samples != len(points):
+            raise ValueError(f"data.samples={cfg.data.samples} but data.at holds {len(points)} points; "
+                             f"drop data.samples (the table sets the number)")
+        obs = sample_observations(pde, len(points), noise=cfg.data.noise, noise_std=cfg.data.noise_std,
+                                  sampler=sampler, generator=generator, field=field, points=points)
+        _check_inside(obs, pde, at)
+        return obs
     if cfg.data.samples:
         return sample_observations(pde, cfg.data.samples, noise=cfg.data.noise, noise_std=cfg.data.noise_std,
                                    sampler=sampler, generator=generator, field=field)
     if cfg.data.noise or cfg.data.noise_std:
-        raise ValueError("data.noise and data.noise_std apply to sampled observations; set data.samples too")
+        raise ValueError("data.noise and data.noise_std apply to sampled observations; set data.samples or data.at")
     return None
 
 

@@ -59,6 +59,7 @@ class LossConfig:
 class DataConfig:
     path: Optional[str] = None
     samples: int = 0
+    at: Optional[str] = None
     noise: float = 0.0
     noise_std: float = 0.0
     field: Optional[str] = None

@@ -16,10 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pinn.pdes._reference import DATA as SHIPPED
 from pinn.pdes.base import PDE
 from pinn.physics.sampling import Sampler
 
-__all__ = ["Observations", "ObservationError", "load_observations", "sample_observations", "observed_field"]
+__all__ = ["Observations", "ObservationError", "load_observations", "sample_observations", "observed_field",
+           "read_points"]
 
 
 class ObservationError(ValueError):
@@ -105,12 +107,17 @@ def load_observations(path: str | Path, coordinates: Sequence[str], *, field: st
 
 def sample_observations(
     pde: PDE, n: int, *, noise: float = 0.0, noise_std: float = 0.0, sampler: Sampler, generator: torch.Generator,
-    field: str | None = None,
+    field: str | None = None, points: torch.Tensor | None = None,
 ) -> Observations:
     """``n`` interior points with reference values of ``field`` (default the PDE's first), plus
     Gaussian noise of ``noise`` times the values' std (Raissi's convention: 1% noise is
     ``noise=0.01``), or of the absolute std ``noise_std`` (PINNacle's: HInv's 0.1).
+
+    ``points`` ``(n, d)``, in the PDE's coordinate order, replaces the sampled points (PINNacle's
+    HInv observes u at the 2,500 points of its file, :func:`read_points`); ``n`` is then their number.
     """
+    if points is not None:
+        n = len(points)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"data.samples must be a positive integer, got {n!r}")
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
@@ -121,7 +128,8 @@ def sample_observations(
     if noise and noise_std:
         raise ValueError("give data.noise (relative to the values' std) or data.noise_std (absolute), not both")
     field = observed_field(pde, field)
-    points = pde.domain.sample("interior", n, sampler, generator=generator)
+    if points is None:
+        points = pde.domain.sample("interior", n, sampler, generator=generator)
     reference = pde.solution(dict(zip(pde.domain.coordinates, points.numpy().T)))
     if isinstance(reference, Mapping):
         reference = reference[field]
@@ -130,6 +138,29 @@ def sample_observations(
     if scale:
         values = values + scale * torch.randn(n, generator=generator, dtype=torch.float64)
     return Observations(points, values, field)
+
+
+def read_points(path: str | Path, coordinates: Sequence[str]) -> torch.Tensor:
+    """Observation points, ``(N, d)`` float64, from a text table of ``d`` numeric columns in the
+    coordinates' order (whitespace or commas, no header; PINNacle's ``heatinv_points.dat``).  A
+    bare name that is not a file here is looked up among the tables shipped in ``pinn/pdes/data``."""
+    path = Path(path).expanduser()
+    if not path.is_file() and path.name == str(path) and (SHIPPED / path.name).is_file():
+        path = SHIPPED / path.name
+    if not path.is_file():
+        shipped = sorted(p.name for p in SHIPPED.glob("*.dat"))
+        raise ObservationError(f"data.at: no point table at {path}; give a path, or one shipped with pinn: {shipped}")
+    try:
+        text = path.read_text(encoding="utf-8").replace(",", " ")
+        rows = np.loadtxt(text.splitlines(), dtype=np.float64, ndmin=2)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ObservationError(f"data.at: {path} is not a table of numbers ({type(e).__name__}: {e})") from None
+    if rows.shape[0] == 0 or rows.shape[1] != len(coordinates):
+        raise ObservationError(f"data.at: {path} has {rows.shape[1]} columns; it needs one per coordinate, "
+                               f"{list(coordinates)}, in that order")
+    if not np.isfinite(rows).all():
+        raise ObservationError(f"data.at: {path} holds NaN or infinite values; remove those rows")
+    return torch.from_numpy(rows)
 
 
 def observed_field(pde: PDE, field: str | None) -> str:
