@@ -67,3 +67,22 @@ def test_the_preset_composes_and_a_typo_in_the_field_fails_at_start_up():
     assert job.loss.term_names == ("residual", "steady_a", "data")  # boundary_a is held by the hard constraint
     with pytest.raises(ValueError, match="data.field 'b' is not a field of heat_inverse"):
         build(compose_config(["experiment=hinv", "data.field=b"]))
+
+
+def test_a_constant_added_to_u_is_invisible_to_the_physics_the_floor_of_the_u_target():
+    """u + c solves the same problem with the same a for every constant c (no term of the residual
+    or of the conditions reads u itself), so only the 2,500 noisy values pin c: an unbiased estimate
+    has std 0.1 / sqrt(2500) = 2e-3, which is 6.1e-3 of u's rms on the evaluation grid, above the
+    issue's 5e-3 target for u before any other unpinned mode is counted (docs/accuracy.md)."""
+    pde = HeatInverse()
+
+    class _Shifted(_Exact):
+        def forward(self, x):
+            return super().forward(x) + torch.tensor([0.3, 0.0], dtype=torch.float64)
+
+    loss = PINNLoss(pde, get_engine("autograd"))
+    res = loss.residuals(_Shifted(pde), _points(pde))
+    assert max(float(r.detach().abs().max()) for r in res.values()) < 1e-12
+    grid = np.meshgrid(np.linspace(-1, 1, 51), np.linspace(-1, 1, 51), np.linspace(0, 1, 11), indexing="ij")
+    rms = np.sqrt(np.mean(pde.solution(dict(zip("xyt", grid)))["u"] ** 2))
+    assert 0.1 / np.sqrt(2500) / rms > 6e-3
