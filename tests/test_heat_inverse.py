@@ -62,7 +62,8 @@ def test_the_preset_composes_and_a_typo_in_the_field_fails_at_start_up():
     from pinn.cli.build import build
     from pinn.cli.compose import compose_config
 
-    job = build(compose_config(["experiment=hinv", "model.width=8", "model.depth=2", "data.samples=100"]))
+    job = build(compose_config(["experiment=hinv", "model.width=8", "model.depth=2", "data.at=null",
+                                "data.samples=100"]))
     assert job.observations.field == "u" and job.loss.data_column == 0
     assert job.loss.term_names == ("residual", "steady_a", "data")  # boundary_a is held by the hard constraint
     with pytest.raises(ValueError, match="data.field 'b' is not a field of heat_inverse"):

@@ -83,7 +83,7 @@ def test_observations_at_the_points_of_a_table_pinnacles_hinv_file():
     from pinn.cli.build import build
     from pinn.cli.compose import compose_config
 
-    job = build(compose_config(["experiment=hinv", "data.samples=0", "data.at=heatinv_points.dat"]))
+    job = build(compose_config(["experiment=hinv"]))  # the preset observes u at the file's points
     obs = job.observations
     table = np.loadtxt("../shared/data/pinnacle/heatinv_points.dat")
     np.testing.assert_array_equal(obs.points.numpy(), table)
@@ -94,7 +94,7 @@ def test_observations_at_the_points_of_a_table_pinnacles_hinv_file():
     with pytest.raises(ValueError, match="data.samples=100 but data.at holds 2500 points"):
         build(compose_config(["experiment=hinv", "data.samples=100", "data.at=heatinv_points.dat"]))
     with pytest.raises(ObservationError, match=r"no point table at nope.dat.*heatinv_points.dat"):
-        build(compose_config(["experiment=hinv", "data.samples=0", "data.at=nope.dat"]))
+        build(compose_config(["experiment=hinv", "data.at=nope.dat"]))
 
 
 def test_point_tables_are_checked(tmp_path):

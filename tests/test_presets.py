@@ -59,7 +59,7 @@ CASES = {
     # Bounded on u alone (1.4 untrained; this run 0.14): a starts near its truth (2 on the boundary,
     # held exactly), so a bound 5x below its untrained error would lie below what the full preset
     # reaches (6e-2, experiments/RESULTS.md).
-    "hinv": (["model.width=20", "model.depth=3", "points.interior=1000", "data.samples=1000",
+    "hinv": (["model.width=20", "model.depth=3", "points.interior=1000",
               "stages.adam.steps=300", "stages.quasi_newton.steps=300", "evaluation.resolution=[21,21,6]"],
              {"u": 0.2}, None),
 }
