@@ -112,3 +112,12 @@ def test_point_tables_are_checked(tmp_path):
     from pinn.cli.compose import compose_config
     with pytest.raises(ValueError, match="lie outside the domain"):
         build(compose_config(["pde=burgers", f"data.at={tmp_path / 'far.txt'}"]))
+
+
+def test_observed_values_and_sampling_points_are_not_mixed(tmp_path):
+    from pinn.cli.build import build
+    from pinn.cli.compose import compose_config
+
+    np.savez(tmp_path / "obs.npz", x=np.zeros(2), t=np.zeros(2), u=np.zeros(2))
+    with pytest.raises(ValueError, match="data.path reads observed values: set one of them"):
+        build(compose_config(["pde=burgers", f"data.path={tmp_path / 'obs.npz'}", "data.at=heatinv_points.dat"]))

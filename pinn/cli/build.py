@@ -289,14 +289,14 @@ def _observations(cfg: DictConfig, pde: PDE, sampler: Sampler, generator: torch.
     if cfg.data.path and cfg.data.samples:
         raise ValueError("set either data.path or data.samples, not both")
     field = observed_field(pde, cfg.data.get("field"))
+    at = cfg.data.get("at")
+    if at and cfg.data.path:
+        raise ValueError("data.at places sampled observations; data.path reads observed values: set one of them")
     if cfg.data.path:
         obs = load_observations(cfg.data.path, pde.domain.coordinates, field=field)
         _check_inside(obs, pde, cfg.data.path)
         return obs
-    at = cfg.data.get("at")
     if at:
-        if cfg.data.path:
-            raise ValueError("data.at places sampled observations; data.path reads observed values: set one of them")
         points = read_points(at, pde.domain.coordinates)
         if cfg.data.samples and cfg.data.samples != len(points):
             raise ValueError(f"data.samples={cfg.data.samples} but data.at holds {len(points)} points; "
