@@ -89,7 +89,7 @@ BAD = [
     (["resume=/tmp", "seed=1"], "drop the other arguments"),
     (["data.samples=-3"], "data.samples must be a positive integer"),
     (["data.samples=10", "data.noise=nan"], "data.noise must be a finite number"),
-    (["data.noise=0.01"], "set data.samples too"),
+    (["data.noise=0.01"], "set data.samples or data.at"),
     (["data.samples=10", "data.path=x.csv"], "either data.path or data.samples"),
     (["pde.learn=[nu]", "pde.learn_init=[0.1]"], "needs observations"),
     (["pde.learn=[mu]", "pde.learn_init=[0.1]", "data.samples=10"], "no coefficient 'mu'"),
