@@ -7,6 +7,8 @@ import torch
 from pinn import Burgers, Heat, MLP, PINNLoss, get_engine, get_sampler
 from pinn.physics.observations import ObservationError, load_observations, sample_observations
 
+from conftest import SHARED_DATA
+
 
 def test_npz_and_csv_round_trip(tmp_path):
     x, t, u = np.array([0.1, 0.2, 0.3]), np.array([0.5, 0.6, 0.7]), np.array([1.0, -2.0, 3.5])
@@ -85,7 +87,10 @@ def test_observations_at_the_points_of_a_table_pinnacles_hinv_file():
 
     job = build(compose_config(["experiment=hinv"]))  # the preset observes u at the file's points
     obs = job.observations
-    table = np.loadtxt("../shared/data/pinnacle/heatinv_points.dat")
+    source = SHARED_DATA / "pinnacle" / "heatinv_points.dat"
+    if not source.exists():
+        pytest.skip(f"{source} is not present (it lives in ../shared/data/pinnacle beside the repository)")
+    table = np.loadtxt(source)
     np.testing.assert_array_equal(obs.points.numpy(), table)
     x, y, t = table.T
     exact = np.exp(-t) * np.sin(np.pi * x) * np.sin(np.pi * y)
