@@ -125,38 +125,6 @@ def test_periodic_network_matches_at_both_ends_in_every_derivative():
     assert (net(mid) - net(left)).abs().max() > 1e-3
 
 
-@pytest.mark.parametrize("periodic", [(0,), ()])
-def test_an_even_network_is_even_in_every_derivative_and_not_in_the_others(periodic):
-    """``even=[x]``: u(-x, t) = u(x, t) exactly, so u_x is odd and u_xx even (periodic or not);
-    the network is not even in t, and the two engines agree on it."""
-    g = torch.Generator().manual_seed(0)
-    net = MLP(torch.tensor([-2.0, 0.0]), torch.tensor([2.0, 1.0]), width=10, depth=3, generator=g,
-              dtype=torch.float64, periodic=periodic, even=["x"], coordinates=["x", "t"], modified=True)
-    pts = torch.rand(40, 2, generator=g, dtype=torch.float64) * torch.tensor([4.0, 1.0]) - torch.tensor([2.0, 0.0])
-    mirrored = pts * torch.tensor([-1.0, 1.0])
-    d, dm = Derivatives(net, pts, ("x", "t")), Derivatives(net, mirrored, ("x", "t"))
-    for field, sign in (("u", 1), ("u_t", 1), ("u_xx", 1), ("u_x", -1), ("u_xxx", -1)):
-        torch.testing.assert_close(d[field], sign * dm[field], rtol=0, atol=1e-12, msg=field)
-    assert d["u_x"].abs().max() > 1e-3
-    shifted = pts * torch.tensor([1.0, -1.0]) + torch.tensor([0.0, 1.0])
-    assert (net(pts) - net(shifted)).abs().max() > 1e-3
-    assert net.layers[0].in_features == 2  # x enters once: cos(pi h) alone, or h^2
-    plain = MLP(torch.tensor([-2.0, 0.0]), torch.tensor([2.0, 1.0]), width=4, depth=1, generator=g,
-                periodic=periodic, even=[0])
-    with pytest.raises(ValueError, match="the taylor engine differentiates a plain MLP"):
-        get_engine("taylor").check(plain)
-
-
-def test_even_names_are_checked():
-    box = dict(lower=torch.tensor([-1.0, 0.0]), upper=torch.tensor([1.0, 1.0]), generator=torch.Generator())
-    with pytest.raises(ValueError, match=r"even names 'y', which is not a coordinate; the coordinates are \['x', 't'\]"):
-        MLP(**box, even=["y"], coordinates=["x", "t"])
-    with pytest.raises(ValueError, match="give coordinates"):
-        MLP(**box, even=["x"])
-    with pytest.raises(ValueError, match="even must be a list"):
-        MLP(**box, even="x", coordinates=["x", "t"])
-
-
 def test_periodic_heat_trains_with_autograd_and_func_and_refuses_taylor():
     pde, net = _periodic_net()
     g = torch.Generator().manual_seed(1)

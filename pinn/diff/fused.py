@@ -27,8 +27,8 @@ def fused_support(model) -> str | None:
     if type(model) is not MLP:
         return (f"the fused engine trains a plain pinn.MLP, got {type(model).__name__} (a hard constraint or "
                 f"learned coefficients wrap the network)")
-    if model.fourier_b is not None or model.modified or model.embedded:
-        return "the fused engine trains a plain MLP with affine inputs (no Fourier features, modified layers or periodic or even inputs)"
+    if model.fourier_b is not None or model.modified or model.periodic:
+        return "the fused engine trains a plain MLP with affine inputs (no Fourier features, modified layers or periodic inputs)"
     if not all(type(a) in FUSED_ACTIVATIONS for a in model.activations):
         return "the fused engine needs the built-in activations tanh, sin or softplus (no adaptive slopes)"
     return None
@@ -42,7 +42,7 @@ class FusedEngine(TaylorEngine):
     def check(self, model) -> None:
         why = fused_support(model)
         if why is not None:
-            taylor_too = type(model) is MLP and not (model.fourier_b is not None or model.modified or model.embedded)
+            taylor_too = type(model) is MLP and not (model.fourier_b is not None or model.modified or model.periodic)
             fix = ("derivatives=taylor (compiled with trainer.compile_gradient=true) or derivatives=autograd"
                    if taylor_too else "derivatives=autograd")
             raise ValueError(f"{why}; use {fix}")

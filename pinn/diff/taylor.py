@@ -39,8 +39,8 @@ def taylor_fields(model: MLP, points: torch.Tensor, indices: Iterable[tuple[int,
 def _check(model) -> None:
     if not isinstance(model, MLP):
         raise ValueError(f"the taylor engine needs a pinn.MLP, got {type(model).__name__}; use derivatives=autograd")
-    if model.embedded or model.fourier_b is not None or model.modified:
-        raise ValueError("the taylor engine needs a plain MLP with affine inputs; periodic or even coordinates, Fourier "
+    if model.periodic or model.fourier_b is not None or model.modified:
+        raise ValueError("the taylor engine needs a plain MLP with affine inputs; periodic coordinates, Fourier "
                          "features and the modified MLP need derivatives=autograd or derivatives=func")
 
 
@@ -75,9 +75,9 @@ class TaylorEngine(DerivativeEngine):
     def check(self, model) -> None:
         """Only a plain :class:`MLP` with affine inputs: no Fourier features, modified layers, periodic
         inputs, hard constraint or learned coefficients."""
-        if type(model) is not MLP or model.fourier_b is not None or model.modified or model.embedded:
+        if type(model) is not MLP or model.fourier_b is not None or model.modified or model.periodic:
             raise ValueError("the taylor engine differentiates a plain MLP with affine inputs only (no Fourier "
-                             "features, modified layers, periodic or even inputs, hard constraint or learned coefficients); "
+                             "features, modified layers, periodic inputs, hard constraint or learned coefficients); "
                              "use derivatives=autograd or derivatives=func")
 
     def residuals(

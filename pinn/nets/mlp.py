@@ -22,9 +22,6 @@ class MLP(nn.Module):
     A coordinate named in ``periodic`` then enters as ``(cos(pi h), sin(pi h))``: the
     network is exactly periodic in it, with the box's length as period, in value and
     in every derivative (periodic boundary conditions hold by construction).
-    A coordinate named in ``even`` enters as ``cos(pi h)`` alone if it is periodic, else as
-    ``h^2``: the network is then exactly even about the box's centre in it (a symmetry of the
-    solution made exact, and half the box to learn).
     With ``fourier_features = m > 0`` the (embedded) inputs ``h`` are joined by ``m``
     random Fourier features ``cos(pi h B), sin(pi h B)``, with ``B`` drawn once from
     ``N(0, fourier_scale^2)`` (Tancik et al. 2020; Wang, Wang & Perdikaris 2021), which
@@ -47,7 +44,7 @@ class MLP(nn.Module):
         fourier_features: number of random Fourier feature pairs (0: none).
         fourier_scale: standard deviation of their frequencies, in half-periods per
             half-width of the box: one number, or one per network input (the coordinates
-            in order, then the ``sin`` parts of the periodic ones not even), so that an input with
+            in order, then the ``sin`` parts of the periodic ones), so that an input with
             a fine scale gets high frequencies and the others low or none (0).
         outputs: values per point, one per field of the PDE (the last layer's width).
         modified: use the modified MLP's gated hidden layers (plus the two encoder layers),
@@ -56,9 +53,6 @@ class MLP(nn.Module):
             layer (GAAF); or ``"layer"``, one slope per hidden layer and encoder (LAAF), Jagtap et
             al. 2020 (see :mod:`pinn.nets.adaptive`).
         adaptive_scale: the fixed factor ``n`` of the adaptive activations (slopes start at ``1 / n``).
-        even: the coordinates in which the network is even about the box's centre: names from
-            ``coordinates``, or indices.
-        coordinates: the coordinate names, in input order (the builder supplies them), for ``even``.
     """
 
     def __init__(
@@ -78,8 +72,6 @@ class MLP(nn.Module):
         outputs: int = 1,
         adaptive: str = "none",
         adaptive_scale: float = 10.0,
-        even: Sequence[str | int] = (),
-        coordinates: Sequence[str] | None = None,
     ):
         super().__init__()
         for name, value in (("width", width), ("depth", depth), ("outputs", outputs)):
@@ -95,10 +87,9 @@ class MLP(nn.Module):
         if any(i < 0 or i >= lower.numel() for i in periodic):
             raise ValueError(f"periodic coordinate indices must lie in 0..{lower.numel() - 1}, got {list(periodic)}")
         self.periodic = periodic
-        self.even = _indices(even, coordinates, lower.numel())
         if isinstance(fourier_features, bool) or not isinstance(fourier_features, int) or fourier_features < 0:
             raise ValueError(f"fourier_features must be an integer >= 0, got {fourier_features!r}")
-        n_in = lower.numel() + len([j for j in periodic if j not in self.even])
+        n_in = lower.numel() + len(periodic)
         scale = _fourier_scale(fourier_scale, n_in)
         if fourier_features:
             b = torch.randn(n_in, fourier_features, generator=generator, dtype=torch.float64) * scale[:, None]
@@ -119,7 +110,7 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, d) -> (N, outputs)``."""
         h = (x - self.center) / self.half_width
-        if self.periodic or self.even:
+        if self.periodic:
             h = self.embed(h)
         if self.fourier_b is not None:
             z = torch.pi * (h @ self.fourier_b)
@@ -129,11 +120,6 @@ class MLP(nn.Module):
         for layer, act in zip(self.layers[:-1], self.activations):
             h = act(layer(h))
         return self.layers[-1](h)
-
-    @property
-    def embedded(self) -> bool:
-        """Whether some input enters through :meth:`embed` (periodic or even), not affinely."""
-        return bool(self.periodic or self.even)
 
     @property
     def modified(self) -> bool:
@@ -148,38 +134,14 @@ class MLP(nn.Module):
 
     def embed(self, h: torch.Tensor) -> torch.Tensor:
         """``(N, d)`` scaled inputs to ``(N, d + p)`` features: each periodic ``h_j`` becomes
-        ``cos(pi h_j)`` (in its place) and, unless even, ``sin(pi h_j)`` (appended); an even
-        ``h_j`` that is not periodic becomes ``h_j^2``."""
+        ``cos(pi h_j)`` (in its place) and ``sin(pi h_j)`` (appended)."""
         cols = list(h.unbind(-1))
         extra = []
         for j in self.periodic:
             angle = torch.pi * cols[j]
             cols[j] = torch.cos(angle)
-            if j not in self.even:
-                extra.append(torch.sin(angle))
-        for j in self.even:
-            if j not in self.periodic:
-                cols[j] = cols[j] ** 2
+            extra.append(torch.sin(angle))
         return torch.stack(cols + extra, dim=-1)
-
-
-def _indices(even, coordinates, d: int) -> tuple[int, ...]:
-    """``even`` (names or indices) as sorted indices into the ``d`` inputs."""
-    if isinstance(even, str) or not isinstance(even, Sequence):
-        raise ValueError(f"even must be a list of coordinate names, e.g. [x], got {even!r}")
-    out = set()
-    for item in even:
-        if isinstance(item, str):
-            if coordinates is None or item not in list(coordinates):
-                raise ValueError(f"even names {item!r}, which is not a coordinate"
-                                 + (f"; the coordinates are {list(coordinates)}" if coordinates is not None
-                                    else ": give coordinates=[...] (the builder does)"))
-            out.add(list(coordinates).index(item))
-        elif isinstance(item, int) and not isinstance(item, bool) and 0 <= item < d:
-            out.add(item)
-        else:
-            raise ValueError(f"even must hold coordinate names (or indices 0..{d - 1}), got {item!r}")
-    return tuple(sorted(out))
 
 
 def _activations(name: str, adaptive: str, scale: float, count: int, dtype: torch.dtype) -> nn.ModuleList:

@@ -42,11 +42,8 @@ class PerFieldMLP(nn.Module):
         nets = []
         for columns in seen:
             own_periodic = tuple(columns.index(i) for i in periodic if i in columns)
-            own = {} if coordinates is None else {"coordinates": [list(coordinates)[i] for i in columns]}
-            if mlp_arguments.get("even") and coordinates is not None:  # a field that does not see one keeps the rest
-                own["even"] = [c for c in mlp_arguments["even"] if c in own["coordinates"]]
             nets.append(MLP(lower[list(columns)], upper[list(columns)], outputs=1, generator=generator,
-                            periodic=own_periodic, **{**mlp_arguments, **own}))
+                            periodic=own_periodic, **mlp_arguments))
         self.nets = nn.ModuleList(nets)
         every = tuple(range(lower.numel()))
         self.columns = tuple(None if c == every else c for c in seen)
