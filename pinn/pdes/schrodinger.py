@@ -50,20 +50,13 @@ class Schrodinger(PDE):
     residual_fields = ("u", "v", "u_t", "v_t", "u_xx", "v_xx")
     hard_terms = ("initial_u", "initial_v")
 
-    #: The shapes of :meth:`seam_correction`.
-    SEAM_WINDOWS = ("exponential", "smooth")
-
-    def __init__(self, *, seam_smoothing: float = 0.0, seam_window: str = "exponential"):
+    def __init__(self, *, seam_smoothing: float = 0.0):
         if isinstance(seam_smoothing, bool) or not isinstance(seam_smoothing, (int, float)) \
                 or not 0 <= seam_smoothing <= 1:
             raise ValueError(f"seam_smoothing must be a width in [0, 1] (0: none), got {seam_smoothing!r}")
-        if seam_window not in self.SEAM_WINDOWS:
-            raise ValueError(f"seam_window must be one of: {', '.join(self.SEAM_WINDOWS)} "
-                             f"(e.g. pde.seam_window=smooth), got {seam_window!r}")
         self.domain = Domain({"x": (-5.0, 5.0)}, (0.0, math.pi / 2))
         self.periodic = ("x",)
         self.seam_smoothing = float(seam_smoothing)
-        self.seam_window = seam_window
         self._coef = None
 
     def residual(self, f, c):
@@ -95,31 +88,15 @@ class Schrodinger(PDE):
         return {"u": u0 + tau * raw["u"], "v": tau * raw["v"]}
 
     def seam_correction(self, x):
-        """What :meth:`constrain` subtracts from 2 sech x at t = 0 (``x`` a tensor or an array).
-
-        ``seam_window="exponential"``: ``g = s (y e^{-y/w} + y' e^{-y'/w})``, with ``y = 5 - x``,
-        ``y' = 5 + x`` the distances to the seam and ``s = 2 sech(5) tanh(5)`` the slope of
-        2 sech x there: ``2 sech x - g`` has a zero slope at x = +-5 (its periodic extension is C^2;
-        its third derivative still jumps, by 6 s / w^2 less 2 s), the same value there, and
-        differs from 2 sech x only within a few ``w`` of the seam.
-
-        ``seam_window="smooth"``: ``g = o(y) phi(y / w) + o(y') phi(y' / w)``, with
-        ``o(y) = sech(5 - y) - sech(5 + y)`` the odd part of 2 sech about the seam and ``phi`` a
-        C-infinity step from 1 at 0 to 0 at 1 that is flat at both ends: near the seam the profile
-        is the even part of 2 sech about it, so its periodic extension is C-infinity, and it equals
-        2 sech x beyond ``w`` of the seam.
-        """
+        """``g(x) = s (y e^{-y/w} + y' e^{-y'/w})`` with ``y = 5 - x``, ``y' = 5 + x`` the distances
+        to the seam and ``s = 2 sech(5) tanh(5)`` the slope of 2 sech x there: ``2 sech x - g`` has
+        a zero slope at x = +-5 (its periodic extension is C^2), the same value there, and differs
+        from 2 sech x only within a few ``w`` of the seam."""
         w = self.seam_smoothing
         lib = torch if isinstance(x, torch.Tensor) else np
+        slope = 2 * math.tanh(5.0) / math.cosh(5.0)
         y, y2 = 5.0 - x, 5.0 + x
-        if self.seam_window == "exponential":
-            slope = 2 * math.tanh(5.0) / math.cosh(5.0)
-            return slope * (y * lib.exp(-y / w) + y2 * lib.exp(-y2 / w))
-
-        def odd(d):
-            return 1 / lib.cosh(5.0 - d) - 1 / lib.cosh(5.0 + d)
-
-        return odd(y) * _flat_step_down(y / w, lib) + odd(y2) * _flat_step_down(y2 / w, lib)
+        return slope * (y * lib.exp(-y / w) + y2 * lib.exp(-y2 / w))
 
     def solution(self, coords: Mapping[str, object]) -> dict:
         if self._coef is None:
@@ -134,13 +111,3 @@ class Schrodinger(PDE):
         if is_torch:
             return {k: torch.as_tensor(v, dtype=x.dtype, device=x.device) for k, v in out.items()}
         return out
-
-
-def _flat_step_down(s, lib):
-    """``1 - S(s)``, ``S(s) = e^{-1/s} / (e^{-1/s} + e^{-1/(1 - s)})`` on ``(0, 1)``, 0 below, 1 above:
-    C-infinity, every derivative zero at ``s = 0`` and ``s = 1``.  ``s`` is clipped to
-    ``[0.02, 0.98]`` first, where ``S`` and its first derivatives are below 1e-18 (or that far from 1),
-    so its derivatives stay finite under autograd."""
-    s = lib.clip(s, 0.02, 0.98)
-    a, b = lib.exp(-1 / s), lib.exp(-1 / (1 - s))
-    return b / (a + b)
