@@ -74,9 +74,8 @@ def test_outputs_round_trip(tmp_path):
 
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
-    def boom(tmp):
-        with open(tmp, "w") as f:
-            f.write("partial")
+    def boom(f):
+        f.write(b"partial")
         raise RuntimeError("crash mid-write")
 
     with pytest.raises(RuntimeError):

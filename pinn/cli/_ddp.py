@@ -43,7 +43,9 @@ def setup(argv: list[str]) -> list[str]:
     if any(a.startswith("resume=") for a in argv):
         return argv  # the run directory is given; resume runs without Hydra's launcher
     if not any(a.startswith("hydra.run.dir=") for a in argv):
-        chosen = [time.strftime("runs/%Y-%m-%d/%H-%M-%S") if rank == 0 else None]
+        from pinn.io.files import claim_new_dir
+
+        chosen = [claim_new_dir(time.strftime("runs/%Y-%m-%d/%H-%M-%S")) if rank == 0 else None]
         dist.broadcast_object_list(chosen, src=0)
         argv.append(f"hydra.run.dir={chosen[0]}")
     if rank:

@@ -17,7 +17,7 @@ from pinn.cli._errors import one_line
 from pinn.cli.config import CONF_MODULE, register_configs, resolve_source, user_config_dir, with_user_search_path
 from pinn.training.job import Job
 
-__all__ = ["compose_config", "job"]
+__all__ = ["compose_config", "compose_with_dirs", "job"]
 
 
 def _missing_choice(e: MissingConfigException) -> str:
@@ -39,15 +39,35 @@ def compose_config(overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
     Raises:
         ValueError: with a one-line message naming the problem and the fix.
     """
+    return _compose(overrides)[0]
+
+
+def compose_with_dirs(overrides: list[str] | tuple[str, ...] = ()) -> tuple[DictConfig, tuple[bool, str, str]]:
+    """The config, as :func:`compose_config`, and ``(multirun, run_dir, sweep_dir)`` as Hydra will
+    set them for ``overrides``, with their interpolations (``${seed}``, ``${now:...}``) resolved now.
+
+    Raises:
+        ValueError: when the config does not compose, or a directory does not resolve.
+    """
+    return _compose(overrides)
+
+
+def _compose(overrides) -> tuple[DictConfig, tuple[bool, str, str]]:
     register_configs()
     overrides = with_user_search_path(list(overrides))
     try:
         with initialize_config_module(config_module=CONF_MODULE, version_base="1.3"):
             cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
             absolute_source(cfg, cfg.hydra.runtime.choices.get("pde"), cfg.hydra.searchpath)
+            try:
+                dirs = (str(cfg.hydra.mode) == "RunMode.MULTIRUN", str(cfg.hydra.run.dir), str(cfg.hydra.sweep.dir))
+            except OmegaConfBaseException as e:
+                raise ValueError(f"hydra.run.dir or hydra.sweep.dir does not resolve: {one_line(str(e))[:200]}; "
+                                 f"use a plain path or interpolate config keys (e.g. hydra.run.dir=runs/seed_${{seed}})") \
+                    from None
             with open_dict(cfg):
                 del cfg["hydra"]
-            return cfg
+            return cfg, dirs
     except MissingConfigException as e:
         raise ValueError(_missing_choice(e)) from None
     except (HydraException, OmegaConfBaseException) as e:

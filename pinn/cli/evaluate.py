@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 import yaml
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from pinn.io import files as io
@@ -20,6 +20,7 @@ from pinn.io.export import FORMATS
 from pinn.io.export import export as export_evaluation
 from pinn.io.plotting import plot_residuals
 from pinn.io.residual_maps import evaluation_maps, residual_metrics
+from pinn.io.safe import load_yaml
 from pinn.training.memory import check_evaluation_fits
 from pinn.cli._errors import fail, guarded, one_line
 from pinn.cli.build import build_engine, build_model, build_pde, config_hash
@@ -32,7 +33,8 @@ PROG = "pinn-eval"
 
 
 def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Path | None = None,
-                 sources: Sequence[str | Path] = (), residuals: bool = True, export: Sequence[str] = ()) -> dict:
+                 sources: Sequence[str | Path] = (), residuals: bool = True, export: Sequence[str] = (),
+                 reference: str | Path | None = None) -> dict:
     """Rebuild the run's model from ``.hydra/config.yaml``, load its weights and evaluate.
 
     The run directory is treated as data: its config may name only pinn's own PDE classes,
@@ -44,11 +46,22 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
     ``residuals.png``, its root mean square in the metrics as ``residual_rms_EQ``).  ``export``
     names formats (``vtk``, ``xdmf``, ``csv``; :mod:`pinn.io.export`) to write the evaluation in
     as well, as ``out_dir/solution.*``; their paths are listed under ``exported``.
+
+    The config is read as untrusted data (:func:`pinn.io.safe.load_yaml`: no aliases, no resolvers),
+    files only where they really are (no links), and a PDE scored on a table reads the shipped
+    one, or ``reference``, a file the caller names: never a file the run's config names.
     """
     run_dir = io.check_run_dir(run_dir, needs=(io.CHECKPOINT, ".hydra/config.yaml"))
+    out_dir = Path(out_dir).resolve() if out_dir else run_dir / "eval"
+    if out_dir == run_dir.resolve():
+        raise io.RunDirError(f"--out {out_dir} is the run directory itself: its metrics.json and predictions.npz "
+                             f"would be replaced; pass another directory (default RUN/eval)")
     modules = [load_source(s, key="--source") for s in sources]
+    cfg = load_yaml(run_dir / ".hydra" / "config.yaml", root=run_dir)
+    _take_reference(cfg, run_dir, reference)
+    state = io.load_checkpoint(run_dir / io.CHECKPOINT)
+    _check_model_size(cfg, state, run_dir)
     try:
-        cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
         # only the PDE and the network: no points, no observation files
         pde = build_pde(cfg, trusted=False, sources=modules)
         engine = build_engine(cfg, trusted=False, sources=modules)
@@ -57,7 +70,6 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
     except (OmegaConfBaseException, AttributeError, KeyError, yaml.YAMLError, OSError) as e:
         raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a pinn config "
                              f"({type(e).__name__}: {one_line(str(e))[:200]})") from None
-    state = io.load_checkpoint(run_dir / io.CHECKPOINT)
     if isinstance(state, dict) and "members" in state:
         raise io.RunDirError(f"{run_dir} is an ensemble run: it was evaluated when trained (metrics.json, "
                              f"predictions.npz, ensemble.npz); pinn-plot redraws it")
@@ -77,7 +89,6 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
     start = time.perf_counter()
     ev = evaluate(model, pde, res, chunk_size=chunk_size or cfg.evaluation.chunk_size)
     maps = evaluation_maps(ev, model, trained_pde, engine) if residuals else {}
-    out_dir = Path(out_dir) if out_dir else run_dir / "eval"
     io.write_predictions(out_dir / io.PREDICTIONS, ev.grid, *ev.compared(), fields=ev.fields, layout=ev.layout,
                          residuals=maps)
     if maps and len(ev.grid) >= 2:
@@ -92,13 +103,50 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
     return metrics
 
 
+def _take_reference(cfg, run_dir: Path, reference: str | Path | None) -> None:
+    """Put the user's ``--reference`` in ``pde.reference``; refuse a run whose config names a table
+    file itself: a run directory may not choose which file of this machine pinn reads."""
+    pde = cfg.get("pde")
+    if not isinstance(pde, DictConfig):
+        return
+    named = pde.get("reference") if "reference" in pde else None
+    if reference is not None:
+        if "reference" not in pde:
+            raise io.RunDirError(f"--reference: the run's PDE ({pde.get('_target_')}) takes no reference table")
+        with open_dict(cfg):
+            pde.reference = str(Path(reference).expanduser().resolve())
+    elif named is not None:
+        raise io.RunDirError(f"{run_dir}'s config names its own reference table file; a run directory may not "
+                             f"choose which file pinn reads: pass the table yourself with --reference PATH")
+
+
+def _check_model_size(cfg, state, run_dir: Path) -> None:
+    """Refuse, before the network is built, a config whose network is far larger than the checkpoint's
+    (a run directory could otherwise ask for any amount of memory)."""
+    weights = state.get("model") if isinstance(state, dict) else None
+    if not isinstance(weights, dict):
+        return
+    saved = sum(t.numel() for t in weights.values() if isinstance(t, torch.Tensor))
+    model = cfg.get("model")
+    try:
+        width, depth = int(model.get("width", 0)), int(model.get("depth", 0))
+    except (AttributeError, TypeError, ValueError, OmegaConfBaseException):
+        return  # the builder names what is wrong
+    wanted = width * width * max(depth - 1, 0)
+    if wanted > 4 * saved + 1_000_000:
+        raise io.RunDirError(f"{run_dir}/.hydra/config.yaml asks for a network of about {wanted:.3g} parameters, "
+                             f"but its checkpoint holds {saved}: the directory mixes two runs; train it again")
+
+
 def _check_parts_agree(run_dir: Path, cfg, state) -> None:
     """Refuse a directory whose ``.hydra/config.yaml``, ``checkpoint.pt`` and ``metrics.json`` were
     written by different runs (each finished run records its config's hash in the other two)."""
     try:
         ours = config_hash(cfg)
-    except (OmegaConfBaseException, ValueError, TypeError):
-        return  # an unresolvable config: the builder has already accepted it; nothing to compare
+    except (OmegaConfBaseException, ValueError, TypeError) as e:
+        raise io.RunDirError(f"{run_dir}/.hydra/config.yaml does not resolve ({type(e).__name__}: "
+                             f"{one_line(str(e))[:120]}), so it cannot be matched with the checkpoint; "
+                             f"train it again") from None
     recorded = {}
     if isinstance(state, dict) and state.get("config_sha256"):
         recorded[io.CHECKPOINT] = state["config_sha256"]
@@ -126,6 +174,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--source", action="append", default=[], metavar="FILE.py",
                         help="a Python file defining the run's PDE class, if it is not one of pinn's; "
                              "only files named here are imported, never one the run directory names")
+    parser.add_argument("--reference", metavar="PATH",
+                        help="the reference table to score against, for a run trained on a table of your own "
+                             "(a run directory's config may not name a file for pinn to read)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--no-residuals", action="store_true",
                         help="skip the maps of |residual| per equation (they need input derivatives)")
     parser.add_argument("--export", action="append", default=[], choices=FORMATS,
@@ -138,11 +190,14 @@ def main(argv: list[str] | None = None) -> None:
     register_configs()
     try:
         metrics = evaluate_run(args.run_dir, resolution=args.resolution, chunk_size=args.chunk_size, out_dir=args.out,
-                               sources=args.source, residuals=not args.no_residuals, export=args.export)
+                               sources=args.source, residuals=not args.no_residuals, export=args.export,
+                               reference=args.reference)
     except ValueError as e:  # RunDirError is a ValueError
         fail(PROG, str(e))
     out = args.out or args.run_dir / "eval"
-    print(f"{metrics['pde']} on a {'x'.join(map(str, metrics['resolution']))} grid: "
+    where = (f"a {'x'.join(map(str, metrics['resolution']))} grid" if isinstance(metrics["resolution"], list)
+             else "its reference table's nodes")
+    print(f"{metrics['pde']} on {where}: "
           f"rel. L2 error {metrics['rel_l2']:.3e}, max abs error {metrics['max_abs_error']:.3e}; written to {out}")
     rms = {k[len("residual_rms_"):]: v for k, v in metrics.items() if k.startswith("residual_rms_")}
     if rms:

@@ -11,7 +11,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 from pinn.io import files as io
 from pinn.io.plotting import plot_run, run_title
-from pinn.cli._errors import fail, guarded
+from pinn.io.safe import load_yaml
+from pinn.cli._errors import fail, guarded, one_line
 
 __all__ = ["main", "plot_run_dir"]
 
@@ -29,17 +30,37 @@ def plot_run_dir(run_dir: Path, *, out_dir: Path | None = None) -> list[Path]:
         residuals = io.read_residuals(run_dir / io.PREDICTIONS)
         metrics = io.read_metrics(run_dir) if (run_dir / io.METRICS).exists() else {}
         learned = list(metrics.get("learned", {}))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
-        raise io.RunDirError(f"{run_dir} holds unreadable outputs ({type(e).__name__}: {e})") from None
-    title = run_title(str(metrics["pde"]), _pde_params(run_dir), metrics.get("rel_l2")) if "pde" in metrics else None
-    return plot_run(out_dir or run_dir / "plots", grid, u_pred, u_ref, history, fields=fields, layout=layout,
-                    residuals=residuals, coefficients=learned, title=title)
+    except (OSError, KeyError, ValueError, TypeError, AttributeError, zipfile.BadZipFile, EOFError) as e:
+        raise io.RunDirError(f"{run_dir} holds unreadable outputs ({type(e).__name__}: {one_line(str(e))[:200]})") \
+            from None
+    if not isinstance(metrics, dict):
+        raise io.RunDirError(f"{run_dir}/metrics.json is not an object; pass the directory pinn-train wrote")
+    rel_l2 = metrics.get("rel_l2")
+    rel_l2 = rel_l2 if isinstance(rel_l2, (int, float)) and not isinstance(rel_l2, bool) else None
+    title = run_title(str(metrics["pde"])[:80], _pde_params(run_dir), rel_l2) if "pde" in metrics else None
+    try:
+        _check_history(history)
+        return plot_run(out_dir or run_dir / "plots", grid, u_pred, u_ref, history, fields=fields, layout=layout,
+                        residuals=residuals, coefficients=[str(c) for c in learned], title=title)
+    except (KeyError, IndexError, TypeError, ValueError) as e:
+        if isinstance(e, io.RunDirError):
+            raise
+        raise io.RunDirError(f"{run_dir} holds outputs that do not fit together ({type(e).__name__}: "
+                             f"{one_line(str(e))[:200]}): predictions.npz, history.csv and metrics.json must "
+                             f"come from one run; train it again, or pinn-eval it") from None
+
+
+def _check_history(history: list[dict]) -> None:
+    """Every row of ``history.csv`` has an integer ``step`` and a ``loss``."""
+    for row in history:
+        if not isinstance(row.get("step"), int) or "loss" not in row:
+            raise ValueError("history.csv lacks the step or loss column")
 
 
 def _pde_params(run_dir: Path) -> dict:
     """The ``pde`` node of the run's config, read as data (nothing in it is imported or called)."""
     try:
-        node = OmegaConf.load(run_dir / ".hydra" / "config.yaml").get("pde")
+        node = load_yaml(run_dir / ".hydra" / "config.yaml", root=run_dir).get("pde")
         return OmegaConf.to_container(node, resolve=False) if isinstance(node, DictConfig) else {}
     except (OSError, ValueError, OmegaConfBaseException):  # a missing or odd config only costs the title its parameters
         return {}
@@ -51,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog=PROG, description="Redraw a run's plots from its saved predictions.")
     parser.add_argument("run_dir", type=Path, help="a directory written by pinn-train")
     parser.add_argument("--out", type=Path, help="output directory (default RUN_DIR/plots)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
     try:
         paths = plot_run_dir(args.run_dir, out_dir=args.out)

@@ -112,6 +112,10 @@ def resolve_class(target: object, base: type, *, key: str, trusted: bool,
                          f"source file (pde.source)") from None
     if not (isinstance(obj, type) and issubclass(obj, base)):
         raise ValueError(f"{key} must name a {base.__module__}.{base.__qualname__} subclass, got {target!r}")
+    if not trusted and not str(getattr(obj, "__module__", "")).startswith("pinn."):
+        # ``pinn.nets.mlp.nn.Identity`` starts with "pinn." but is torch's class, reached through an attribute
+        raise ValueError(f"{key} {target!r} is {obj.__module__}.{obj.__qualname__}, not a pinn class, and a run "
+                         f"directory's config is not allowed to name other code{'; ' + fix if fix else ''}")
     return obj
 
 

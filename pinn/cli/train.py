@@ -15,16 +15,16 @@ from pathlib import Path
 
 import hydra
 import torch
-import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from pinn.training import distributed
 from pinn.io import files as io
 from pinn.io.lock import RunLock
+from pinn.io.safe import load_yaml
 from pinn.training.checkpoints import CheckpointDir
 from pinn.training.quasi_newton import METHOD_NAMES
 from pinn.training.loop import TrainingInterrupted
@@ -32,7 +32,7 @@ from pinn.cli import _ddp
 from pinn.cli._errors import fail, guarded, one_line
 from pinn.cli.build import build, refuse_earlier_checkpoints, run_training
 from pinn.training.run import clear_finished_run
-from pinn.cli.compose import absolute_source, compose_config
+from pinn.cli.compose import absolute_source, compose_config, compose_with_dirs
 from pinn.cli.config import CONF_PATH, register_configs, with_user_search_path
 
 __all__ = ["main", "check_config"]
@@ -141,8 +141,9 @@ def _hydra_task(failures: list):
     return hydra.main(config_path=CONF_PATH, config_name="config", version_base="1.3")(task)
 
 
-#: Keys a resume may change: how the run is evaluated, drawn and threaded, not what it trains.
-RESUME_OVERRIDES = ("evaluation.", "plots=", "threads=", "debug=")
+#: Keys a resume may change: how the run is evaluated, drawn and threaded, not what it trains;
+#: and ``pde.source``, which names the file of the run's PDE (never taken from the run directory).
+RESUME_OVERRIDES = ("evaluation.", "plots=", "threads=", "debug=", "pde.source=")
 
 
 def resume_run(run_dir: str | Path, overrides: list[str] | None = None) -> float:
@@ -150,6 +151,10 @@ def resume_run(run_dir: str | Path, overrides: list[str] | None = None) -> float
 
     ``overrides`` (``evaluation.resolution=[101,101]``, ``plots=false``, ``threads=1``) change how
     the finished run is evaluated, drawn or threaded; what it trains stays the saved config's.
+
+    Resume is for your own runs.  Even so, the run directory never chooses code to run: a run
+    whose PDE comes from a source file resumes only with that file named on the command line
+    (``pde.source=FILE``), checked against the run's record before anything is imported.
     """
     run_dir = Path(run_dir)
     if not (run_dir / ".hydra" / "config.yaml").is_file():
@@ -157,15 +162,17 @@ def resume_run(run_dir: str | Path, overrides: list[str] | None = None) -> float
                              f"pinn-train wrote")
     if (run_dir / io.METRICS).exists():
         raise io.RunDirError(f"{run_dir} already finished (metrics.json exists); nothing to resume")
-    try:
-        cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
-    except (OmegaConfBaseException, yaml.YAMLError, OSError) as e:
-        raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a pinn config ({type(e).__name__})") from None
+    cfg = load_yaml(run_dir / ".hydra" / "config.yaml", root=run_dir)
+    overrides = list(overrides or [])
+    given = [o.split("=", 1)[1] for o in overrides if o.startswith("pde.source=")]
+    _check_resume_source(run_dir, cfg, given[-1] if given else None)
+    overrides = [o for o in overrides if not o.startswith("pde.source=")]
     if overrides:
         try:
             cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
         except OmegaConfBaseException as e:
             raise ValueError(f"resume overrides {list(overrides)}: {one_line(str(e))}") from None
+    refuse_links(run_dir)
     try:
         build(cfg)
     except (OmegaConfBaseException, AttributeError, KeyError) as e:
@@ -185,6 +192,27 @@ def resume_run(run_dir: str | Path, overrides: list[str] | None = None) -> float
             lock.release()
 
 
+def _check_resume_source(run_dir: Path, cfg, given: str | None) -> None:
+    """Refuse, before anything is imported, a resume whose PDE source file the user did not name
+    (``pde.source=FILE``) or named differently from the run's record; on a match, the config
+    names the user's path."""
+    pde = cfg.get("pde")
+    recorded = pde.get("source") if isinstance(pde, DictConfig) and "source" in pde else None
+    if not recorded:
+        if given:
+            raise io.RunDirError(f"{run_dir}'s PDE is pinn's own; drop pde.source={given}")
+        return
+    if not given:
+        raise io.RunDirError(f"{run_dir}'s PDE comes from the source file {recorded}; a resume imports only a file "
+                             f"you name: pinn-train resume={run_dir} pde.source=FILE (if you trust it)")
+    mine = Path(given).expanduser().resolve()
+    if mine != Path(str(recorded)).expanduser().resolve():
+        raise io.RunDirError(f"pde.source={given} differs from the file the run was trained with ({recorded}); "
+                             f"name that file, or start a new run")
+    with open_dict(cfg):
+        cfg.pde.source = str(mine)
+
+
 def _log_to(path: Path) -> None:
     """Hydra's logging set-up, for the resume path that runs without Hydra's launcher."""
     fmt = logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
@@ -193,13 +221,6 @@ def _log_to(path: Path) -> None:
     for handler in (logging.StreamHandler(), logging.FileHandler(path, mode="a")):
         handler.setFormatter(fmt)
         root.addHandler(handler)
-
-
-def _overrides(argv: list[str]) -> list[str] | None:
-    """The plain overrides of ``argv``; ``None`` when flags need Hydra's own handling."""
-    if any(a.startswith("-") for a in argv):
-        return None
-    return list(argv)
 
 
 @guarded(PROG)
@@ -217,51 +238,42 @@ def main() -> None:
         _ddp.teardown()
 
 
+#: Flags with which Hydra prints and exits: nothing is trained, so nothing may be claimed or cleared.
+PRINT_ONLY = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--shell-completion", "-sc",
+              "--version")
+#: Flags that change where the config comes from: the up-front check cannot compose it.
+OWN_CONFIG = ("--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn", "--experimental-rerun")
+
+
 def _main() -> None:
     register_configs()
+    sys.argv[1:] = ["debug=true" if a == "--debug" else a for a in sys.argv[1:]]  # one spelling for the four tools
     resume = [a for a in sys.argv[1:] if a.startswith("resume=")]
     if resume:
-        others = [a for a in sys.argv[1:] if not a.startswith("resume=") and a != "debug=true"]
-        changes = [a for a in others if a.startswith(RESUME_OVERRIDES)]
-        if len(changes) != len(others) or len(resume) > 1:
-            wrong = [a for a in others if a not in changes]
-            fail(PROG, f"resume=RUN_DIR continues a run with its own saved config; drop the other arguments {wrong} "
-                       f"(a resume may change only evaluation.*, plots, threads, debug)")
-        try:
-            resume_run(resume[0].split("=", 1)[1], changes)
-        except ValueError as e:  # RunDirError included
-            fail(PROG, str(e))
+        _resume_from_argv(resume)
         return
     sys.argv[1:] = with_user_search_path(sys.argv[1:])  # ./conf, the user's config groups, with no flag
-    overrides = _overrides(sys.argv[1:])
-    if overrides is not None and "debug=true" not in overrides:
-        try:
-            check_config(overrides)
-        except ValueError as e:
-            fail(PROG, str(e))
-    run_dir = _explicit_run_dir(sys.argv[1:])
-    sweep_dir = _explicit_run_dir(sys.argv[1:], "hydra.sweep.dir")
-    if sweep_dir is not None and ("-m" in sys.argv[1:] or "--multirun" in sys.argv[1:]
-                                  or any(a.startswith("hparams_search=") for a in sys.argv[1:])):
-        try:
-            _refuse_unfinished_in_sweep(sweep_dir)
-        except io.RunDirError as e:
-            fail(PROG, str(e))
-    lock = None
-    if run_dir is not None and "-m" not in sys.argv[1:] and "--multirun" not in sys.argv[1:]:
-        try:  # before Hydra writes its .hydra record over another run's
-            refuse_earlier_checkpoints(run_dir)  # first, so that a refusal writes nothing at all
-            lock = RunLock(run_dir) if distributed.rank() == 0 else None
-            refuse_earlier_checkpoints(run_dir)  # again: another writer may have started meanwhile
-            if lock is not None and clear_finished_run(run_dir):  # before Hydra writes the new config
-                log.info("replacing the finished run in %s", run_dir)
-        except io.RunDirError as e:
-            fail(PROG, str(e))
+    argv = sys.argv[1:]
+    debug = "debug=true" in argv
     failures: list[str] = []
+    if any(a.split("=", 1)[0] in PRINT_ONLY for a in argv):
+        _hydra_task(failures)()  # prints and exits; writes nothing
+        return
+    own_config = any(a.split("=", 1)[0] in OWN_CONFIG for a in argv)
+    locks: list[RunLock] = []
     try:
+        try:
+            if own_config:
+                _guard_own_config(argv)
+            else:
+                _check_and_claim(argv, locks, debug=debug)
+        except ValueError as e:  # RunDirError included
+            if debug:
+                raise
+            fail(PROG, str(e))
         _hydra_task(failures)()
     finally:
-        if lock is not None:
+        for lock in locks:
             lock.release()
     if failures:  # the sweep went on past them; say so, and exit non-zero
         more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
@@ -269,11 +281,135 @@ def _main() -> None:
                    f"the first: {failures[0]}{more}", code=1)
 
 
+def _resume_from_argv(resume: list[str]) -> None:
+    others = [a for a in sys.argv[1:] if not a.startswith("resume=") and a != "debug=true"]
+    changes = [a for a in others if a.startswith(RESUME_OVERRIDES)]
+    if len(changes) != len(others) or len(resume) > 1:
+        wrong = [a for a in others if a not in changes]
+        fail(PROG, f"resume=RUN_DIR continues a run with its own saved config; drop the other arguments {wrong} "
+                   f"(a resume may change only evaluation.*, plots, threads, debug, and name pde.source)")
+    try:
+        resume_run(resume[0].split("=", 1)[1], changes)
+    except ValueError as e:  # RunDirError included
+        fail(PROG, str(e))
+
+
+#: Flags whose value may follow as the next argument (``--config-dir DIR``).
+_VALUED = ("--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn", "--cfg", "-c", "--package", "-p",
+           "--experimental-rerun", "--info", "-i")
+
+
+def _plain(argv: list[str]) -> list[str]:
+    """The overrides of ``argv``: flags dropped, with the value that follows a valued flag."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            if not a.startswith("-") and "=" not in a:
+                continue
+        if a.startswith("-"):
+            skip = a in _VALUED
+            continue
+        out.append(a)
+    return out
+
+
+def _first_job(argv: list[str]) -> list[str]:
+    """The overrides of a sweep's first job (``seed=0,1`` -> ``seed=0``; an Optuna ``interval``
+    is left to its default), parsed as Hydra parses them.
+
+    Raises:
+        ValueError: a malformed override, in one line.
+    """
+    try:
+        parsed = OverridesParser.create().parse_overrides(_plain(argv))
+    except Exception as e:  # Hydra's OverrideParseException, multi-line
+        raise ValueError(f"malformed override: {one_line(str(e))[:300]}") from None
+    out = []
+    for o in parsed:
+        if not o.is_sweep_override():
+            out.append(o.input_line)
+            continue
+        try:
+            first = next(iter(o.sweep_string_iterator()), None)
+        except Exception:  # an interval: the sweeper's to draw
+            continue
+        if first is None:
+            raise ValueError(f"{o.input_line}: the sweep has no values")
+        out.append(f"{o.get_key_element()}={first}")
+    return out
+
+
+def _quoted(path: str) -> str:
+    """``path`` as a Hydra override value: quoted, and with ``${`` escaped, so Hydra takes it literally."""
+    return "'" + path.replace("\\", "\\\\").replace("'", "\\'").replace("${", "\\${") + "'"
+
+
+def _check_and_claim(argv: list[str], locks: list, *, debug: bool) -> None:
+    """Before Hydra writes anything: check the (first job's) config, then claim the run or sweep
+    directory, resolved as Hydra will resolve it.  A default directory is made new; an explicit
+    one is locked, refused if it holds an unfinished run or a link, and emptied of a finished run
+    only now, when the config is known to be good and training will start."""
+    first = _first_job(argv)
+    multirun = "-m" in argv or "--multirun" in argv
+    explicit_run = _explicit_run_dir(argv)
+    explicit_sweep = _explicit_run_dir(argv, "hydra.sweep.dir")
+    cfg, (multirun_cfg, run_dir, sweep_dir) = compose_with_dirs(first)
+    build(cfg)
+    multirun = multirun or multirun_cfg
+    if multirun:
+        sweep_dir = io.claim_new_dir(sweep_dir) if explicit_sweep is None else sweep_dir
+        sys.argv[1:] = [*sys.argv[1:], f"hydra.sweep.dir={_quoted(sweep_dir)}"]
+        if distributed.rank() == 0:
+            locks.append(RunLock(sweep_dir))
+        _refuse_unfinished_in_sweep(sweep_dir)
+        return
+    if explicit_run is None:
+        run_dir = io.claim_new_dir(run_dir)
+    sys.argv[1:] = [*sys.argv[1:], f"hydra.run.dir={_quoted(run_dir)}"]
+    refuse_earlier_checkpoints(run_dir)  # first, so that a refusal writes nothing at all
+    refuse_links(run_dir)
+    if distributed.rank() == 0:
+        locks.append(RunLock(run_dir))
+        refuse_earlier_checkpoints(run_dir)  # again: another writer may have started meanwhile
+        if clear_finished_run(run_dir):  # before Hydra writes the new config
+            log.info("replacing the finished run in %s", run_dir)
+
+
+def _guard_own_config(argv: list[str]) -> None:
+    """With ``--config-dir`` and the like the config cannot be composed here: refuse a run
+    directory that holds any run, rather than clear it before the config is known to be good."""
+    run_dir = _explicit_run_dir(argv)
+    if run_dir is None or "-m" in argv or "--multirun" in argv:
+        return
+    path = Path(run_dir)
+    if (path / io.METRICS).exists() or (path / "checkpoints").exists():
+        raise io.RunDirError(f"{run_dir} holds a run, and with --config-dir/--config-name pinn-train cannot check "
+                             f"the config before replacing it; train into a new directory (hydra.run.dir=...), "
+                             f"or delete {run_dir} first")
+
+
+def refuse_links(run_dir: str | Path) -> None:
+    """Refuse a run directory in which a link stands where a run writes (Hydra's ``.hydra/`` and
+    log, pinn's outputs): they would be written through it."""
+    root = Path(run_dir)
+    for directory in (root, root / ".hydra", root / "checkpoints", root / "plots", root / "eval"):
+        if directory.is_symlink():
+            raise io.RunDirError(f"{directory} is a symbolic link; pinn does not write through links: remove it, "
+                                 f"or train into another directory")
+        if not directory.is_dir():
+            continue
+        for entry in directory.iterdir():
+            if entry.is_symlink():
+                raise io.RunDirError(f"{entry} is a symbolic link; pinn does not write through links: remove it, "
+                                     f"or train into another directory")
+
+
 def _explicit_run_dir(argv: list[str], key: str = "hydra.run.dir") -> str | None:
     """The ``hydra.run.dir`` (or another ``key``) that ``argv`` sets, quoted or with ``+``/``++`` as
     it may be (parsed as Hydra does)."""
     try:
-        parsed = OverridesParser.create().parse_overrides([a for a in argv if not a.startswith("-")])
+        parsed = OverridesParser.create().parse_overrides(_plain(argv))
     except Exception:  # Hydra reports a malformed override itself, in its own words
         return None
     values = [str(o.value()) for o in parsed if o.key_or_group == key]

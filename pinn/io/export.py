@@ -17,11 +17,15 @@ The files hold, at every evaluation point, each field's prediction, reference an
 from __future__ import annotations
 
 import csv
+import io
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
+
+from pinn.io.safe import atomic_write
 
 __all__ = ["FORMATS", "export"]
 
@@ -113,7 +117,6 @@ def export(path: str | Path, fmt: str, grid: Mapping[str, np.ndarray], u_pred: n
     if time is not None and time not in grid:
         raise ValueError(f"time coordinate {time!r} is not one of {list(grid)}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     n = len(next(iter(grid.values()))) if layout == "nodes" else int(np.prod([len(a) for a in grid.values()]))
     columns = _columns(u_pred, u_ref, fields, residuals or {}, n)
     if fmt == "csv":
@@ -125,26 +128,46 @@ def export(path: str | Path, fmt: str, grid: Mapping[str, np.ndarray], u_pred: n
         # The data inline as XML (no HDF5 library needed); meshio's plain XDMF writer imports h5py
         # whatever the format, so a steady solution is a time series of one step at t = 0.
         out = path.with_suffix(".xdmf")
-        with meshio.xdmf.TimeSeriesWriter(out, data_format="XML") as writer:
-            writer.write_points_cells(frames[0][1], frames[0][2])
-            for t, _, _, data in frames:
-                writer.write_data(0.0 if t is None else t, point_data=data)
+
+        def xdmf(scratch: Path) -> None:
+            with meshio.xdmf.TimeSeriesWriter(scratch, data_format="XML") as writer:
+                writer.write_points_cells(frames[0][1], frames[0][2])
+                for t, _, _, data in frames:
+                    writer.write_data(0.0 if t is None else t, point_data=data)
+
+        _write_through_scratch(out, xdmf)
         return [out]
     if time is None:
         (_, points, cells, data), = frames
         out = path.with_suffix(".vtu")
-        meshio.write(out, meshio.Mesh(points, cells, point_data=data))
+        _write_through_scratch(out, lambda scratch: meshio.write(scratch, meshio.Mesh(points, cells, point_data=data)))
         return [out]
     written = []
     for k, (t, points, cells, data) in enumerate(frames):
         out = path.parent / f"{path.name}_{k:04d}.vtu"
-        meshio.write(out, meshio.Mesh(points, cells, point_data=data))
+        _write_through_scratch(out, lambda scratch: meshio.write(scratch, meshio.Mesh(points, cells, point_data=data)))
         written.append(out)
-    pvd = path.with_suffix(".pvd")
+    pvd = path.with_suffix(".pvd")  # last: the collection names only frames already whole on disk
     entries = "\n".join(f'    <DataSet timestep="{t!r}" file={quoteattr(f.name)}/>' for (t, *_), f in zip(frames, written))
-    pvd.write_text(f'<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1">\n  <Collection>\n'
-                   f'{entries}\n  </Collection>\n</VTKFile>\n')
+    text = (f'<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1">\n  <Collection>\n'
+            f'{entries}\n  </Collection>\n</VTKFile>\n').encode()
+    atomic_write(pvd, lambda f: f.write(text))
     return [pvd, *written]
+
+
+def _write_through_scratch(out: Path, write) -> None:
+    """``write(scratch_path)`` in a private temporary directory (meshio's writers want a file name),
+    then the bytes moved into ``out`` atomically (:func:`pinn.io.safe.atomic_write`)."""
+    with tempfile.TemporaryDirectory(prefix="pinn-export-") as scratch_dir:
+        scratch = Path(scratch_dir) / out.name
+        write(scratch)
+        with open(scratch, "rb") as src:
+            atomic_write(out, lambda f: _copy(src, f))
+
+
+def _copy(src, dst) -> None:
+    while chunk := src.read(1 << 20):
+        dst.write(chunk)
 
 
 def _write_csv(out: Path, grid: Mapping[str, np.ndarray], layout: str, columns: Mapping[str, np.ndarray]) -> Path:
@@ -155,8 +178,10 @@ def _write_csv(out: Path, grid: Mapping[str, np.ndarray], layout: str, columns: 
         mesh = np.meshgrid(*[np.asarray(grid[c], dtype=np.float64) for c in names], indexing="ij")
         coords = [m.reshape(-1) for m in mesh]
     table = np.stack(coords + list(columns.values()), axis=1)
-    with open(out, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(names + list(columns))
-        w.writerows(table.tolist())
+    buffer = io.StringIO(newline="")
+    w = csv.writer(buffer)
+    w.writerow(names + list(columns))
+    w.writerows(table.tolist())
+    data = buffer.getvalue().encode()
+    atomic_write(out, lambda f: f.write(data))
     return out

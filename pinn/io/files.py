@@ -9,18 +9,21 @@ from __future__ import annotations
 import csv
 import hashlib
 import errno
+import io as _stdio
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from pinn.io.errors import RunDirError
+from pinn.io.safe import MiB, UnsafePathError, atomic_write, open_regular, read_text
+
 __all__ = [
     "RunDirError",
+    "UnsafePathError",
     "atomic_write",
     "write_metrics",
     "read_metrics",
@@ -36,6 +39,8 @@ __all__ = [
     "load_checkpoint",
     "check_run_dir",
     "mark_failed",
+    "failure_reason",
+    "claim_new_dir",
 ]
 
 METRICS, PREDICTIONS, HISTORY, CHECKPOINT, FAILED = (
@@ -50,34 +55,9 @@ METRICS, PREDICTIONS, HISTORY, CHECKPOINT, FAILED = (
 LAYOUTS = ("grid", "nodes")
 
 
-class RunDirError(ValueError):
-    """A directory is missing, or is not a finished ``pinn`` run."""
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: str | Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename the temporary file to ``path``.
-
-    The file gets the mode the umask gives a new file (``mkstemp``'s 0600 would keep results
-    from colleagues on a shared cluster).  A write killed midway leaves ``.NAME.*.tmp``, which
-    :func:`remove_stale_temporaries` clears.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+#: The largest file of each kind that a run directory is read for (a bigger one is not pinn's).
+LIMITS = {METRICS: 64 * MiB, HISTORY: 512 * MiB, FAILED: 64 * 1024, PREDICTIONS: 16384 * MiB,
+          CHECKPOINT: 65536 * MiB}
 
 
 def remove_stale_temporaries(directory: str | Path) -> list[Path]:
@@ -94,15 +74,23 @@ def remove_stale_temporaries(directory: str | Path) -> list[Path]:
 def write_metrics(run_dir: str | Path, metrics: Mapping, name: str = METRICS) -> Path:
     path = Path(run_dir) / name
 
-    def write(tmp):
-        Path(tmp).write_text(json.dumps(dict(metrics), indent=2, sort_keys=True) + "\n")
-
-    atomic_write(path, write)
+    text = json.dumps(dict(metrics), indent=2, sort_keys=True) + "\n"
+    atomic_write(path, lambda f: f.write(text.encode()))
     return path
 
 
 def read_metrics(run_dir: str | Path) -> dict:
-    return json.loads((Path(run_dir) / METRICS).read_text())
+    """The ``metrics.json`` of ``run_dir`` (a regular file of bounded size, not a link).
+
+    Raises:
+        ValueError: when it is unreadable JSON, or nested deeper than a metrics file is.
+    """
+    path = Path(run_dir) / METRICS
+    text = read_text(path, limit=LIMITS[METRICS])
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{path} nests deeper than any metrics file") from None
 
 
 def write_predictions(path: str | Path, grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray,
@@ -130,24 +118,20 @@ def write_predictions(path: str | Path, grid: Mapping[str, np.ndarray], u_pred: 
     arrays.update({f"residual_{name}": np.asarray(r) for name, r in residuals.items()},
                   equations=np.array(list(residuals), dtype=str))
 
-    def write(tmp):
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays)
-
-    atomic_write(path, write)
+    atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
     return Path(path)
 
 
 def read_fields(path: str | Path) -> tuple[str, ...]:
     """The field names of a ``predictions.npz`` (``("u",)`` for files written before fields existed)."""
-    with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
+    with open_regular(path, limit=LIMITS[PREDICTIONS]) as f, np.load(f, allow_pickle=False) as data:
         return tuple(str(x) for x in data["fields"]) if "fields" in data.files else ("u",)
 
 
 def read_layout(path: str | Path) -> str:
     """``"grid"`` or ``"nodes"``: how a ``predictions.npz`` holds its points (``"grid"`` for files
     written before node evaluation existed)."""
-    with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
+    with open_regular(path, limit=LIMITS[PREDICTIONS]) as f, np.load(f, allow_pickle=False) as data:
         layout = str(data["layout"]) if "layout" in data.files else "grid"
     if layout not in LAYOUTS:
         raise ValueError(f"{path}: unknown layout {layout!r}")
@@ -156,14 +140,14 @@ def read_layout(path: str | Path) -> str:
 
 def read_residuals(path: str | Path) -> dict[str, np.ndarray]:
     """``{equation: |residual| map}`` of a ``predictions.npz`` (empty for files without maps)."""
-    with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
+    with open_regular(path, limit=LIMITS[PREDICTIONS]) as f, np.load(f, allow_pickle=False) as data:
         names = [str(x) for x in data["equations"]] if "equations" in data.files else []
         return {name: data[f"residual_{name}"] for name in names}
 
 
 def read_predictions(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Inverse of :func:`write_predictions`: ``(grid, u_pred, u_ref)``."""
-    with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:  # the handle closes even on a bad file
+    with open_regular(path, limit=LIMITS[PREDICTIONS]) as f, np.load(f, allow_pickle=False) as data:  # the handle closes even on a bad file
         names = [str(c) for c in data["coordinates"]]
         return {c: data[c] for c in names}, data["u_pred"], data["u_ref"]
 
@@ -172,28 +156,37 @@ def write_history(path: str | Path, rows: Sequence[Mapping]) -> Path:
     """Write history rows as CSV; the columns are the union of the rows' keys, in first-seen order."""
     columns = list(dict.fromkeys(k for row in rows for k in row)) or ["step"]
 
-    def write(tmp):
-        with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=columns)
-            w.writeheader()
-            w.writerows(rows)
-
-    atomic_write(path, write)
+    buffer = _stdio.StringIO(newline="")
+    w = csv.DictWriter(buffer, fieldnames=columns)
+    w.writeheader()
+    w.writerows(rows)
+    data = buffer.getvalue().encode()
+    atomic_write(path, lambda f: f.write(data))
     return Path(path)
 
 
 def read_history(path: str | Path) -> list[dict]:
-    """Read a history CSV; numeric fields become floats (``step`` an int)."""
+    """Read a history CSV; numeric fields become floats (``step`` an int).
+
+    Raises:
+        ValueError: when it is not a CSV table (a field too long, a ragged row).
+    """
     out = []
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            parsed = {}
-            for k, v in row.items():
-                try:
-                    parsed[k] = int(v) if k == "step" else float(v)
-                except (TypeError, ValueError):
-                    parsed[k] = v
-            out.append(parsed)
+    text = read_text(path, limit=LIMITS[HISTORY])
+    try:
+        rows = list(csv.DictReader(_stdio.StringIO(text, newline="")))
+    except csv.Error as e:
+        raise ValueError(f"{path} is not a history table ({e})") from None
+    for row in rows:
+        if None in row or any(v is None for v in row.values()):
+            raise ValueError(f"{path} is not a history table: a row has more or fewer fields than the header")
+        parsed = {}
+        for k, v in row.items():
+            try:
+                parsed[k] = int(v) if k == "step" else float(v)
+            except (TypeError, ValueError):
+                parsed[k] = v
+        out.append(parsed)
     return out
 
 
@@ -256,7 +249,7 @@ def save_checkpoint(path: str | Path, state: Mapping) -> Path:
     after checking that the disk has room for it (a dense BFGS state is 73 MB to 750 MB)."""
     check_free_space(Path(path).parent, _nbytes(state))
     state = {**state, "checksum": checksum(state)}
-    atomic_write(path, lambda tmp: torch.save(state, tmp))
+    atomic_write(path, lambda f: torch.save(state, f))
     return Path(path)
 
 
@@ -270,9 +263,12 @@ def load_checkpoint(path: str | Path) -> dict:
 
 def _load(path: str | Path):
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with open_regular(path, limit=LIMITS[CHECKPOINT]) as f:
+            return torch.load(f, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise RunDirError(f"no checkpoint at {path}") from None
+    except RunDirError:
+        raise
     except Exception as e:  # pickle and zip errors of all kinds: say what, not how
         raise RunDirError(f"{path} is not a readable pinn checkpoint ({type(e).__name__}: {e})") from None
 
@@ -284,9 +280,8 @@ def check_run_dir(run_dir: str | Path, *, needs: Sequence[str] = (METRICS, CHECK
         raise RunDirError(f"run directory {run_dir} does not exist; pass the directory pinn-train wrote")
     if not run_dir.is_dir():
         raise RunDirError(f"{run_dir} is not a directory; pass the directory pinn-train wrote")
-    if (run_dir / FAILED).exists():
-        reason = (run_dir / FAILED).read_text().strip()
-        raise RunDirError(f"{run_dir} is a failed run ({reason}); train it again")
+    if (run_dir / FAILED).exists() or (run_dir / FAILED).is_symlink():
+        raise RunDirError(f"{run_dir} is a failed run ({failure_reason(run_dir)}); train it again")
     missing = [n for n in needs if not (run_dir / n).exists()]
     if missing:
         raise RunDirError(
@@ -295,6 +290,37 @@ def check_run_dir(run_dir: str | Path, *, needs: Sequence[str] = (METRICS, CHECK
     return run_dir
 
 
+def failure_reason(run_dir: str | Path) -> str:
+    """What the ``FAILED`` marker of ``run_dir`` says, on one line of at most 300 characters; a
+    marker that is a link, a device, a directory or too large is not read, and the reason says so."""
+    try:
+        text = read_text(Path(run_dir) / FAILED, limit=LIMITS[FAILED])
+    except UnsafePathError as e:
+        return f"an unreadable FAILED marker: {str(e).split('; ')[0]}"
+    except OSError as e:
+        return f"an unreadable FAILED marker ({e.strerror or type(e).__name__})"
+    line = " ".join(text.split())
+    line = "".join(c if c.isprintable() else "?" for c in line)
+    return line[:300] + ("..." if len(line) > 300 else "") or "no reason given"
+
+
+def claim_new_dir(directory: str | Path) -> str:
+    """Create a new directory at ``directory``, or at ``directory-1``, ``-2``, ... when it exists, and
+    return the one made: two runs started in the same second get two directories (``mkdir`` is
+    atomic, so two processes never claim the same one)."""
+    base = Path(directory)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    for k in range(10_000):
+        candidate = base if k == 0 else base.with_name(f"{base.name}-{k}")
+        try:
+            candidate.mkdir()
+            return str(candidate)
+        except FileExistsError:
+            continue
+    raise RunDirError(f"cannot find a free directory beside {base}; name one (hydra.run.dir=DIR)")
+
+
 def mark_failed(run_dir: str | Path, reason: str) -> None:
     """Mark ``run_dir`` as failed so it is never mistaken for a result."""
-    atomic_write(Path(run_dir) / FAILED, lambda tmp: Path(tmp).write_text(reason.strip() + "\n"))
+    data = (reason.strip() + "\n").encode()
+    atomic_write(Path(run_dir) / FAILED, lambda f: f.write(data))

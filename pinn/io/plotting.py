@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from pinn.io.safe import atomic_write
+
 __all__ = ["run_title", "loss_figure", "solution_figure", "residual_figure", "plot_residuals", "plot_solution", "plot_slices", "plot_loss", "plot_run", "plot_error_vs", "plot_loss_curves", "plot_solution_grid"]
 
 
@@ -40,8 +42,8 @@ def _plane(grid: Mapping[str, np.ndarray], *arrays: np.ndarray):
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    """Write ``fig`` as a PNG at ``path`` atomically, never through a link (:func:`pinn.io.safe.atomic_write`)."""
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110))
     return path
 
 

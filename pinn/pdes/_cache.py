@@ -24,12 +24,8 @@ def cached_arrays(path: Path, compute: Callable[[], dict[str, np.ndarray]]) -> d
     if not path.exists():
         arrays = compute()
 
-        def write(tmp):
-            with open(tmp, "wb") as f:
-                np.savez_compressed(f, **arrays)
-
         try:
-            io.atomic_write(path, write)
+            io.atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
         except OSError:
             return arrays
     with np.load(path) as f:

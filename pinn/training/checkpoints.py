@@ -56,13 +56,14 @@ class CheckpointDir:
         best_file = self.path / "best"
         best_step, best_loss = step, loss
         try:
-            s, l = best_file.read_text().split()
+            s, l = io.read_text(best_file, limit=1024).split()
             prev_step, prev_loss = int(s), float(l)
             if self.file(prev_step).exists() and math.isfinite(prev_loss) and not (prev_loss > loss):
                 best_step, best_loss = prev_step, prev_loss  # also when the new loss is NaN
         except (OSError, ValueError):
             pass
-        io.atomic_write(best_file, lambda tmp: Path(tmp).write_text(f"{best_step} {best_loss!r}\n"))
+        line = f"{best_step} {best_loss!r}\n".encode()
+        io.atomic_write(best_file, lambda f: f.write(line))
         return best_step
 
     def _prune(self, *, best: int) -> None:

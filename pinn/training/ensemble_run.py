@@ -76,11 +76,7 @@ def train_ensemble_run(jobs: Sequence[Job], run_dir: str | Path, *, steps: int, 
     ev0 = evals[0]
     io.write_predictions(run_dir / io.PREDICTIONS, ev0.grid, mean, ref, fields=ev0.fields, layout=ev0.layout)
 
-    def write_members(tmp):
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, u_members=members, u_std=spread)
-
-    io.atomic_write(run_dir / ENSEMBLE, write_members)
+    io.atomic_write(run_dir / ENSEMBLE, lambda f: np.savez_compressed(f, u_members=members, u_std=spread))
     io.save_checkpoint(run_dir / io.CHECKPOINT, {"members": [job.model.state_dict() for job in jobs],
                                                   "pde": first.pde.name})
     ens_error = relative_l2(mean, ref)

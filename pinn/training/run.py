@@ -24,6 +24,7 @@ from pinn import __version__ as pinn_version
 from pinn.diff.fused import FusedEngine
 from pinn.io import files as io
 from pinn.io.evaluation import evaluate
+from pinn.io.lock import RunLock
 from pinn.io.plotting import plot_run, run_title
 from pinn.io.progress import make_progress
 from pinn.io.residual_maps import evaluation_maps, residual_metrics
@@ -166,7 +167,35 @@ def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None
     ``metrics.json`` also records the versions of pinn, torch and Python, the device and the
     thread count.
     """
+    _check_train_arguments(job, run_dir, resume, callback, should_stop)
     run_dir = Path(run_dir)
+    lock = RunLock(run_dir) if distributed.rank() == 0 else None  # re-entrant: the CLI may hold it already
+    try:
+        return _train_locked(job, run_dir, resume=resume, checkpoint_every=checkpoint_every, keep=keep, plots=plots,
+                             compile=compile, compile_gradient=compile_gradient, callback=callback,
+                             should_stop=should_stop, metadata=metadata)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _check_train_arguments(job, run_dir, resume, callback, should_stop) -> None:
+    """Name the parameter a wrong argument of :func:`train` was given for, before anything is done."""
+    if not isinstance(job, Job):
+        raise TypeError(f"pinn.train: job must be a pinn.Job (e.g. pinn.cli.job('pde=heat')), got "
+                        f"{type(job).__name__}")
+    if not isinstance(run_dir, (str, Path)) or not str(run_dir):
+        raise TypeError(f"pinn.train: run_dir must be a directory path (str or pathlib.Path), got {run_dir!r:.60}")
+    if not (resume is None or isinstance(resume, bool) or isinstance(resume, Mapping)):
+        raise TypeError(f"pinn.train: resume must be None, True (the newest checkpoint in run_dir) or a loaded "
+                        f"checkpoint, got {resume!r:.60}")
+    for name, value in (("callback", callback), ("should_stop", should_stop)):
+        if value is not None and not callable(value):
+            raise TypeError(f"pinn.train: {name} must be callable or None, got {value!r:.60}")
+
+
+def _train_locked(job: Job, run_dir: Path, *, resume, checkpoint_every: int, keep: int, plots: bool, compile: bool,
+                  compile_gradient: bool, callback, should_stop, metadata) -> dict:
     rank = distributed.rank()
     points, state = _start(job, run_dir, resume, keep)
     loss_fn, shards, should_stop = _data_parallel(job, points, should_stop)
