@@ -158,3 +158,145 @@ def test_two_hundred_cases_end_in_one_line_or_success(finished, tmp_path, monkey
     assert total >= 200
     (tmp_path / "outcomes.json").write_text(json.dumps(outcomes))
     print(f"fuzz: {total} cases, {outcomes['ok']} ran, {outcomes['refused']} refused with one line")
+
+
+# --- the third family: hostile run and sweep directories (issue 33) ------------------------
+
+SECRET = "FUZZ-SECRET-7f3a9c"
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcde", "bcdef"))
+RUN_FILES = ["FAILED", "metrics.json", "history.csv", "predictions.npz", "checkpoint.pt", ".hydra/config.yaml",
+             ".hydra/overrides.yaml", "plots/loss.png", "plots/solution.png"]
+OUT_DIRS = ["eval", "plots", ".hydra", "checkpoints"]
+
+
+class _Hung(Exception):
+    pass
+
+
+def _hostile_damages(rng, outside: Path, fifo: Path):
+    """Functions ``damage(run_dir)`` that plant links, bombs, tags, interpolations, oversized files."""
+    secret_file, victim_dir, victim_file = outside / "secret.txt", outside / "victim", outside / "victim.txt"
+
+    def link(name, target, directory=False):
+        def plant(d):
+            p = d / name
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            elif p.exists() or p.is_symlink():
+                p.unlink()
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.symlink_to(target, target_is_directory=directory)
+        return plant
+
+    def text(name, content):
+        def write(d):
+            (d / name).parent.mkdir(parents=True, exist_ok=True)
+            if (d / name).is_symlink():
+                (d / name).unlink()
+            (d / name).write_text(content)
+        return write
+
+    def oversized(name, size):
+        def grow(d):
+            with open(d / name, "ab") as f:
+                f.truncate(size)  # sparse: costs no disk
+        return grow
+
+    def interpolation(value):
+        def edit(d):
+            cfg = OmegaConf.load(d / ".hydra" / "config.yaml")
+            cfg.pde.alpha = value
+            OmegaConf.save(cfg, d / ".hydra" / "config.yaml")
+        return edit
+
+    makers = [
+        lambda: link(rng.choice(RUN_FILES), secret_file),
+        lambda: link(rng.choice(RUN_FILES), victim_file),
+        lambda: link(rng.choice(RUN_FILES), "/dev/zero"),
+        lambda: link(rng.choice(RUN_FILES), fifo),
+        lambda: link(rng.choice(OUT_DIRS), victim_dir, directory=True),
+        lambda: link("eval/" + rng.choice(["metrics.json", "predictions.npz", "residuals.png", "solution.csv"]),
+                     victim_file),
+        lambda: text(rng.choice([".hydra/config.yaml", ".hydra/overrides.yaml"]), BOMB),
+        lambda: text(rng.choice([".hydra/config.yaml", ".hydra/overrides.yaml"]),
+                     rng.choice(["- !!python/object/apply:os.system ['touch PWNED']\n",
+                                 "pde: !!python/name:os.system\n", "x: !!binary aGVsbG8=\n"])),
+        lambda: interpolation(rng.choice(["${oc.env:PINN_FUZZ_SECRET}", "${oc.decode:'1'}", "${now:%Y}",
+                                          "${oc.env:PINN_FUZZ_SECRET,0}", "${nope}", "\\${escaped}"])),
+        lambda: oversized(rng.choice(["metrics.json", "history.csv", ".hydra/config.yaml", "FAILED"]),
+                          rng.choice([70 << 20, 600 << 20])),
+        lambda: text("FAILED", rng.choice([SECRET[:4] + "\x1b[2J\x00" * 50, "x" * 100_000, "line1\nline2\r\n"])),
+    ]
+    return lambda: rng.choice(makers)()
+
+
+def _hostile_tools():
+    return [("pinn-eval", lambda d: eval_cli.main([str(d)])),
+            ("pinn-eval", lambda d: eval_cli.main([str(d), "--export", "csv"])),
+            ("pinn-plot", lambda d: plot_cli.main([str(d)])),
+            ("pinn-compare", lambda d: compare_cli.main([str(d.parent)]))]
+
+
+def test_three_hundred_hostile_directories(finished, tmp_path, monkeypatch, capsys):
+    """Links (to files, directories, /dev/zero, FIFOs), alias bombs, unsafe tags, resolver
+    interpolations, oversized files and odd names, against pinn-eval, pinn-plot and pinn-compare:
+    no traceback, no hang (20 s a case), no write outside the run or sweep, no secret printed."""
+    import os
+    import signal
+
+    rng = random.Random(20261206)
+    outside = tmp_path / "outside"
+    (outside / "victim").mkdir(parents=True)
+    (outside / "secret.txt").write_text(SECRET + "\n")
+    (outside / "victim.txt").write_text("precious\n")
+    fifo = outside / "fifo"
+    os.mkfifo(fifo)
+    monkeypatch.setenv("PINN_FUZZ_SECRET", SECRET)
+    monkeypatch.chdir(tmp_path)
+    make = _hostile_damages(rng, outside, fifo)
+    tools = _hostile_tools()
+    odd = ["0", "job one", "naïve-ü", "-dash", "semi;colon", "new\nline", "quote'd"]
+
+    def alarm(signum, frame):
+        raise _Hung()
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    outcomes = {"ok": 0, "refused": 0}
+    try:
+        for k in range(300):
+            sweep = tmp_path / "hostile" / str(k)
+            run = sweep / rng.choice(odd)
+            shutil.copytree(finished, run)
+            for damage in [make() for _ in range(rng.randint(1, 2))]:
+                try:
+                    damage(run)
+                except (FileNotFoundError, NotADirectoryError, IsADirectoryError, FileExistsError):
+                    pass
+            name, tool = rng.choice(tools)
+            signal.alarm(20)
+            try:
+                with pytest.raises(SystemExit) as info:
+                    tool(run)
+                    raise SystemExit(0)
+            except _Hung:
+                pytest.fail(f"case {k}: {name} hung on {sorted(p.name for p in run.iterdir())}")
+            finally:
+                signal.alarm(0)
+            captured = capsys.readouterr()
+            code = info.value.code or 0
+            assert code in (0, 1, 2), (k, name, captured.err[-2000:])
+            if code:
+                assert _one_line(captured.err), (k, name, captured.err[-2000:])
+            outcomes["ok" if code == 0 else "refused"] += 1
+            assert SECRET not in captured.out + captured.err, (k, name)
+            for table in sweep.rglob("compare/*"):
+                if table.is_file() and not table.is_symlink():
+                    assert SECRET not in table.read_text(errors="replace"), (k, table)
+            assert list((outside / "victim").iterdir()) == [], (k, name)
+            assert (outside / "victim.txt").read_text() == "precious\n", (k, name)
+            assert not (tmp_path / "PWNED").exists()
+            shutil.rmtree(sweep)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    print(f"hostile: 300 cases, {outcomes['ok']} ran, {outcomes['refused']} refused with one line")

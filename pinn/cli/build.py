@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 import torch
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from torch import nn
 
 from pinn.cli._watch import Monitor, StopFlag
@@ -129,6 +129,15 @@ def build_engine(cfg: DictConfig, *, trusted: bool = True, sources: Sequence[Mod
     return instantiate_checked(_node(cfg.derivatives), DerivativeEngine, key="derivatives", **_trust(trusted, sources))
 
 
+def _names_list(value, key: str, example: str) -> list[str]:
+    """A config list of names (``pde.learn``), checked: ``None`` is empty."""
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple, ListConfig)) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{key} must be a list of names, got {value!r:.60}; e.g. {example}")
+    return list(value)
+
+
 def build_model(cfg: DictConfig, pde: PDE, generator: torch.Generator, engine: DerivativeEngine, *,
                 trusted: bool = True, sources: Sequence[ModuleType] = ()) -> tuple[nn.Module, PDE]:
     """The network of ``cfg.model`` (under ``hard_constraints`` and learnable coefficients, if set)
@@ -149,10 +158,14 @@ def build_model(cfg: DictConfig, pde: PDE, generator: torch.Generator, engine: D
     model = model.to(resolve_device(cfg.device))
     if cfg.hard_constraints:
         model = HardConstraint(model, pde)
-    learn = list(cfg.pde.get("learn") or [])
+    learn = _names_list(cfg.pde.get("learn"), "pde.learn", "pde.learn=[nu]")
     trained_pde = pde
     if learn:
-        init = list(cfg.pde.get("learn_init") or [])
+        init = cfg.pde.get("learn_init") or []
+        if not isinstance(init, (list, tuple, ListConfig)):
+            raise ValueError(f"pde.learn_init must be a list of starting values, one per name in pde.learn, got "
+                             f"{init!r:.60}; e.g. pde.learn_init=[0.05]")
+        init = list(init)
         _check_starting_guesses(cfg, learn, init, trusted=trusted, sources=sources)
         trained_pde = copy.deepcopy(pde)  # a second instance, whose coefficients become parameters
         model = make_learnable(trained_pde, model, learn, init)
@@ -193,8 +206,30 @@ def _logger_class(cfg: DictConfig) -> type | None:
     return cls
 
 
+#: The magnitudes a config number may have (0 aside): beyond them a run overflows or underflows in
+#: float32 and float64 alike, somewhere after training has started.
+MAGNITUDES = (1e-100, 1e100)
+
+
+def check_magnitudes(node, key: str = "") -> None:
+    """Refuse a number in the config whose magnitude lies outside :data:`MAGNITUDES` (``pde.c=1e308``,
+    ``pde.nu=5e-324``), or that is not finite where a count is expected, naming the key."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            check_magnitudes(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            check_magnitudes(v, f"{key}[{i}]")
+    elif isinstance(node, (int, float)) and not isinstance(node, bool) and node == node and abs(node) != float("inf"):
+        low, high = MAGNITUDES
+        if abs(node) > high or 0 < abs(node) < low:
+            raise ValueError(f"{key}={node!r} is outside the range pinn computes with (magnitudes from {low:g} to "
+                             f"{high:g}, or 0); rescale the problem")
+
+
 def build(cfg: DictConfig) -> Job:
     """Check every value of ``cfg`` and construct the objects; raises ``ValueError`` on bad input."""
+    check_magnitudes(OmegaConf.to_container(cfg, resolve=True))
     resolve_threads(cfg.get("threads", "auto"))  # checks the setting
     pde = build_pde(cfg)
     generator = torch.Generator().manual_seed(int(cfg.seed))
@@ -245,6 +280,10 @@ def build(cfg: DictConfig) -> Job:
     return job
 
 
+#: The most observations a run samples from its reference (each costs a reference evaluation and
+#: a network pass per step).
+MAX_OBSERVATIONS = 10_000_000
+
 #: The most ensemble members one run trains (each is a full network and point set in memory).
 MAX_MEMBERS = 1024
 
@@ -273,6 +312,15 @@ def _check_ensemble(cfg: DictConfig, job: Job) -> None:
             raise ValueError(f"an ensemble does not support {key} yet; set {key}=null")
     if cfg.resume is not None:
         raise ValueError("an ensemble run cannot be resumed; train it again")
+    # What the ensemble's own Adam loop would silently ignore (issue 29 makes ensembles ordinary runs):
+    adam = next(s for s in stages if isinstance(s, Adam))
+    ignored = [("stages.adam.lr_decay=1", getattr(adam, "lr_decay", 1) != 1),
+               ("trainer.nan_at=[]", bool(list(cfg.trainer.nan_at))),
+               ("trainer.compile=false", bool(cfg.trainer.compile)),
+               ("trainer.compile_gradient=false", bool(cfg.trainer.get("compile_gradient", False)))]
+    for fix, used in ignored:
+        if used:
+            raise ValueError(f"an ensemble does not support {fix.split('=')[0]} yet (it would be ignored); set {fix}")
 
 
 def ensemble_jobs(cfg: DictConfig) -> list[Job]:
@@ -306,6 +354,10 @@ def _observations(cfg: DictConfig, pde: PDE, sampler: Sampler, generator: torch.
         _check_inside(obs, pde, at)
         return obs
     if cfg.data.samples:
+        samples = cfg.data.samples
+        if isinstance(samples, int) and not isinstance(samples, bool) and samples > MAX_OBSERVATIONS:
+            raise ValueError(f"data.samples={samples:,} is more than the {MAX_OBSERVATIONS:,} observations a run may "
+                             f"sample; use fewer")
         return sample_observations(pde, cfg.data.samples, noise=cfg.data.noise, noise_std=cfg.data.noise_std,
                                    sampler=sampler, generator=generator, field=field)
     if cfg.data.noise or cfg.data.noise_std:

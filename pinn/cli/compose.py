@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from hydra import compose, initialize_config_module
 from hydra.errors import HydraException, MissingConfigException
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from pinn.cli._errors import one_line
@@ -59,6 +59,9 @@ def _compose(overrides) -> tuple[DictConfig, tuple[bool, str, str]]:
         with initialize_config_module(config_module=CONF_MODULE, version_base="1.3"):
             cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
             absolute_source(cfg, cfg.hydra.runtime.choices.get("pde"), cfg.hydra.searchpath)
+            trials = OmegaConf.select(cfg, "hydra.sweeper.n_trials", default=None)
+            if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
+                raise ValueError(f"hydra.sweeper.n_trials must be a positive integer, got {trials!r}")
             try:
                 dirs = (str(cfg.hydra.mode) == "RunMode.MULTIRUN", str(cfg.hydra.run.dir), str(cfg.hydra.sweep.dir))
             except OmegaConfBaseException as e:

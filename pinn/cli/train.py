@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import logging
 import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -56,7 +57,8 @@ def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None, *, in_
               failures: list | None = None) -> float:
     """Run (or resume) training in ``run_dir``, turning failures into one-line reports.
 
-    In a sweep a failed run is marked and logged, and the sweep goes on (NaN is returned); its
+    In a sweep a failed run is marked and logged, and the sweep goes on (``inf`` is returned, the
+    worst objective, which a tuning sweeper ranks last; NaN would abort Optuna's study); its
     directory and reason are added to ``failures``, which the sweep reports at its end.
     A directory holding an unfinished run's checkpoints is refused and left as it is.
     """
@@ -96,10 +98,11 @@ def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None, *, in_
             log.error("run failed and is marked so in %s: %s", run_dir, one_line(str(e)))
             if failures is not None:
                 failures.append(f"{run_dir}: {one_line(str(e))}")
-            return math.nan
+            return math.inf  # the worst objective: a tuning sweep (Optuna) goes on, where NaN would abort it
         fail(PROG, f"{one_line(str(e))} (run marked failed in {run_dir}; add debug=true for a traceback)", code=1)
     log.info("%s", summary(metrics, run_dir, plots=cfg.plots, tensorboard=cfg.logger == "tensorboard"))
-    return metrics["rel_l2"]
+    value = metrics["rel_l2"]
+    return value if math.isfinite(value) else math.inf
 
 
 def summary(metrics: dict, run_dir: Path, *, plots: bool, tensorboard: bool) -> str:
@@ -367,6 +370,7 @@ def _check_and_claim(argv: list[str], locks: list, *, debug: bool) -> None:
     if explicit_run is None:
         run_dir = io.claim_new_dir(run_dir)
     sys.argv[1:] = [*sys.argv[1:], f"hydra.run.dir={_quoted(run_dir)}"]
+    _check_disk(run_dir)  # a full disk: one line now, not Hydra's traceback at its first write
     refuse_earlier_checkpoints(run_dir)  # first, so that a refusal writes nothing at all
     refuse_links(run_dir)
     if distributed.rank() == 0:
@@ -374,6 +378,22 @@ def _check_and_claim(argv: list[str], locks: list, *, debug: bool) -> None:
         refuse_earlier_checkpoints(run_dir)  # again: another writer may have started meanwhile
         if clear_finished_run(run_dir):  # before Hydra writes the new config
             log.info("replacing the finished run in %s", run_dir)
+
+
+#: The least free space a run starts with: its config, log, history and first checkpoints.
+MIN_FREE = 16 << 20
+
+
+def _check_disk(run_dir: str) -> None:
+    """Refuse to start a run on a disk with less than :data:`MIN_FREE` bytes free."""
+    path = Path(run_dir)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    free = shutil.disk_usage(path).free
+    if free < MIN_FREE:
+        raise io.RunDirError(f"no space left on the device of {run_dir} ({free / 2**20:.1f} MB free, a run needs at "
+                             f"least {MIN_FREE >> 20} MB to start); free some space, or train elsewhere "
+                             f"(hydra.run.dir=DIR)")
 
 
 def _guard_own_config(argv: list[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,6 +11,25 @@ import numpy as np
 from pinn.io.tables import read_table, table_nodes
 
 DATA = Path(__file__).parent / "data"
+
+
+def reference_path(reference) -> str | None:
+    """Check a PDE's ``reference`` argument when it is given: a path (``str`` or ``PathLike``) to an
+    existing file, or ``None`` for the shipped table; returned with ``~`` expanded.
+
+    Raises:
+        ValueError: naming what is wrong and the fix.
+    """
+    if reference is None:
+        return None
+    if not isinstance(reference, (str, os.PathLike)) or not str(reference):
+        raise ValueError(f"reference must be a path to a table file, or null for the shipped one; got {reference!r:.80}")
+    path = Path(reference).expanduser()
+    if not path.is_file():
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise ValueError(f"reference: {str(reference)!r} {what}; give the path of a table file (.dat, .npz or .csv), "
+                         f"or null for the shipped one")
+    return str(path)
 
 
 def packaged_nodes(filename: str, coordinates: Sequence[str], fields: Sequence[str], *,

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from pinn.pdes._reference import packaged_nodes
+from pinn.pdes._reference import packaged_nodes, reference_path
 from pinn.pdes.base import PDE, _xp, positive
 from pinn.physics.constraints import box_factor, time_factor
 from pinn.physics.domains import Domain
@@ -48,7 +48,7 @@ class HeatLongTime(PDE):
             raise ValueError(f"the shipped reference is for k = 0.001 and t in [0, T], T <= 100; got k = {self.k}, "
                              f"t = [{t0}, {t1}]: give pde.reference=PATH to a table for these")
         self.domain = Domain({"x": (0.0, 1.0), "y": (0.0, 1.0)}, (t0, t1))
-        self.reference = reference
+        self.reference = reference_path(reference)
         self._nodes = None
 
     @staticmethod

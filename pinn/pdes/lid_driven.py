@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 from pinn.geometry.primitives import Rectangle
-from pinn.pdes._reference import packaged_nodes
+from pinn.pdes._reference import packaged_nodes, reference_path
 from pinn.pdes._navier_stokes import STEADY_FIELDS, navier_stokes
 from pinn.pdes.base import PDE, positive
 from pinn.physics.shape_domain import ShapeDomain
@@ -47,7 +47,7 @@ class LidDrivenCavity(PDE):
         square = Rectangle([0.0, 0.0], [1.0, 1.0]).rename(
             {"x_min": "walls", "x_max": "walls", "y_min": "walls", "y_max": "lid"})
         self.domain = ShapeDomain(square, names=("x", "y"), points={"origin": (0.0, 0.0)})
-        self.reference = reference
+        self.reference = reference_path(reference)
         self._nodes = None
 
     def residual(self, f, c):

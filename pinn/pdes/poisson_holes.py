@@ -11,7 +11,7 @@ There is no closed form: the reference is PINNacle's finite-element solution at 
 from __future__ import annotations
 
 from pinn.geometry.primitives import Disk, Rectangle
-from pinn.pdes._reference import packaged_nodes
+from pinn.pdes._reference import packaged_nodes, reference_path
 from pinn.pdes.base import PDE
 from pinn.physics.exact_dirichlet import ExactDirichlet
 from pinn.physics.shape_domain import ShapeDomain
@@ -39,7 +39,7 @@ class PoissonHoles(PDE):
                 plate = plate - Disk([cx, cy], 0.1, part="holes")
         self.domain = ShapeDomain(plate, names=("x", "y"))
         self.exact = ExactDirichlet(self.domain, {"outer": 1.0, "holes": 0.0})
-        self.reference = reference
+        self.reference = reference_path(reference)
         self._nodes = None
 
     def residual(self, fields, coords):

@@ -52,15 +52,26 @@ def _columns_from_npz(path: Path) -> dict[str, np.ndarray]:
         raise ObservationError(f"{path} is not a readable .npz archive ({type(e).__name__}: {e})") from None
 
 
+def one_line_csv_error(e: Exception) -> str:
+    """The csv module's error in words (``field larger than field limit (131072)``), named."""
+    return f"csv.Error: {str(e)[:120]}"
+
+
 def _columns_from_csv(path: Path) -> dict[str, np.ndarray]:
     try:
-        with open(path, newline="") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # utf-8-sig: a BOM, as Excel writes it, is dropped
             rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
+    except csv.Error as e:
+        raise ObservationError(f"{path} is not a readable CSV file ({one_line_csv_error(e)})") from None
+    except (OSError, UnicodeDecodeError) as e:
         raise ObservationError(f"{path} is not a readable CSV file ({type(e).__name__})") from None
     if not rows:
         raise ObservationError(f"{path} is empty; it needs a header row naming the coordinates and u")
     header, body = [h.strip() for h in rows[0]], rows[1:]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise ObservationError(f"{path}: the header names the column{'s' if len(repeated) > 1 else ''} "
+                               f"{', '.join(map(repr, repeated))} more than once; keep one of each")
     out = {}
     for j, name in enumerate(header):
         try:
@@ -79,6 +90,11 @@ def load_observations(path: str | Path, coordinates: Sequence[str], *, field: st
     """
     path = Path(path)
     if not path.is_file():
+        if path.is_dir():
+            raise ObservationError(f"observation file {path} is a directory; set data.path to a .npz or .csv file")
+        if path.exists():
+            raise ObservationError(f"observation file {path} is not a regular file (a FIFO or a device); set "
+                                   f"data.path to a .npz or .csv file")
         raise ObservationError(f"observation file {path} does not exist; set data.path to a .npz or .csv file")
     suffix = path.suffix.lower()
     if suffix == ".npz":
@@ -91,6 +107,10 @@ def load_observations(path: str | Path, coordinates: Sequence[str], *, field: st
     missing = [c for c in need if c not in cols]
     if missing:
         raise ObservationError(f"{path} lacks the columns {missing}; it needs {need}")
+    complex_columns = [c for c in need if np.iscomplexobj(cols[c])]
+    if complex_columns:
+        raise ObservationError(f"{path}: the columns {complex_columns} hold complex values; observations are real "
+                               f"(write the real and imaginary parts as two fields)")
     try:
         arrays = [np.asarray(cols[c], dtype=np.float64).reshape(-1) for c in need]
     except (TypeError, ValueError):

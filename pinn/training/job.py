@@ -19,7 +19,10 @@ from pinn.physics.sampling import LatinHypercubeSampler, Sampler
 from pinn.training.loop import Trainer
 from pinn.training.losses import PINNLoss
 
-__all__ = ["Job"]
+__all__ = ["Job", "MAX_POINTS"]
+
+#: The most points one set may hold (a set of 10^12 would fail in the allocator, unnamed).
+MAX_POINTS = 100_000_000
 
 
 @dataclass
@@ -65,6 +68,7 @@ class Job:
     record: Mapping = field(default_factory=dict)
 
     def __post_init__(self):
+        self._check_types()
         if self.loss is None:
             from pinn.diff.autograd import AutogradEngine
 
@@ -77,11 +81,34 @@ class Job:
         for which, n in self.points.items():
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
                 raise ValueError(f"points[{which!r}] must be a positive integer, got {n!r}")
+            if n > MAX_POINTS:
+                raise ValueError(f"points[{which!r}] = {n:,} is more than the {MAX_POINTS:,} points one set may hold; "
+                                 f"use fewer, or train on them in turns with a resampler")
         self.resolution = list(self.resolution or self.pde.domain.default_resolution())
         self.pde.domain.grid(self.resolution)  # validates it
         check_grid_size(self.resolution, key="evaluation.resolution")
         if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int) or self.chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
+
+    def _check_types(self) -> None:
+        """Name the field that got the wrong kind of object, before anything uses it."""
+        expected = {"pde": PDE, "model": nn.Module, "trainer": Trainer, "generator": torch.Generator,
+                    "sampler": Sampler}
+        for name, kind in expected.items():
+            value = getattr(self, name)
+            if not isinstance(value, kind):
+                raise TypeError(f"Job.{name} must be a {kind.__module__}.{kind.__qualname__}, got {value!r:.60}"
+                                + (" (build the object: e.g. pinn.physics.sampling.LatinHypercubeSampler())"
+                                   if isinstance(value, str) else ""))
+        if not isinstance(self.points, Mapping):
+            raise TypeError(f"Job.points must be a mapping of point sets to sizes, e.g. {{'interior': 2000}}, got "
+                            f"{self.points!r:.60}")
+        if self.loss is not None and not isinstance(self.loss, PINNLoss):
+            raise TypeError(f"Job.loss must be a pinn.training.losses.PINNLoss or None, got {self.loss!r:.60}")
+        if self.observations is not None and not isinstance(self.observations, Observations):
+            raise TypeError(f"Job.observations must be Observations or None, got {self.observations!r:.60}")
+        if not any(True for _ in self.model.parameters()):
+            raise ValueError("Job.model has no parameters to train")
 
     @property
     def dtype(self) -> torch.dtype:

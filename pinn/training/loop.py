@@ -47,6 +47,8 @@ class Trainer:
     def __init__(self, stages: Sequence[Stage] | None = None, *, weighting: LossWeighting | None = None,
                  max_failures: int = 3, failure_lr_factor: float = 0.5, nan_at: Sequence[int] = ()):
         self.stages = tuple(stages) if stages is not None else (Adam(), QuasiNewton())
+        if not self.stages:
+            raise ValueError("Trainer needs at least one stage, e.g. Trainer([Adam(steps=1000), QuasiNewton()])")
         bad = [s for s in self.stages if not isinstance(s, Stage)]
         if bad:
             raise TypeError(f"stages must be pinn.training.stages.Stage objects, got {type(bad[0]).__name__}")

@@ -106,7 +106,10 @@ def check_fits(job, *, members: int = 1, available: int | None = None) -> None:
     free = available_memory(job.device) if available is None else available
     if free is None:
         return
-    step = step_bytes(job.model, job.loss, job.points, job.trainer.stages, members=members)
+    points = dict(job.points)
+    if job.observations is not None:  # the data term's points ride in every step too
+        points["data"] = len(job.observations.points)
+    step = step_bytes(job.model, job.loss, points, job.trainer.stages, members=members)
     if step > free:
         raise ValueError(
             f"one training step needs about {_gb(step)} of memory, more than the {_gb(free)} free on "
