@@ -1,21 +1,20 @@
 """pinn: physics-informed neural networks on PyTorch.
 
 The names a user needs are re-exported here; everything else stays importable from its
-own module (``pinn.diff.autograd``, ``pinn.training.quasi_newton``, ...).
+own module (``pinn.diff.autograd``, ``pinn.training.dense_bfgs``, ...).
 """
 
-__version__ = "0.2.0"
-
+from pinn._version import __version__
 from pinn._startup import starting as _starting
 
 with _starting():  # Ctrl-C while torch loads: one line from the command-line tools, see pinn._startup
-    from pinn.training.adaptive import RARD
+    from pinn.training.resampling import RARD
     from pinn.nets.activations import get_activation
     from pinn.physics.constraints import HardConstraint
     from pinn.physics.domains import Domain
     from pinn.diff.engines import get_engine
-    from pinn.nets.ensemble import train_ensemble
-    from pinn.io.evaluation import evaluate, evaluate_grid, max_abs_error, predict, relative_l2
+    from pinn.training.ensemble import train_ensemble
+    from pinn.evaluation.grid import evaluate, evaluate_grid, max_abs_error, predict, relative_l2
     from pinn.training.losses import PINNLoss
     from pinn.nets.mlp import MLP
     from pinn.physics.observations import Observations, load_observations, sample_observations
@@ -31,7 +30,8 @@ with _starting():  # Ctrl-C while torch loads: one line from the command-line to
 
 __all__ = [
     "__version__",
-    "PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "Kovasznay", "Poisson", "Schrodinger", "Wave", "Domain", "ShapeDomain", "Term",
+    "PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "Kovasznay", "Poisson", "Schrodinger", "Wave",
+    "Domain", "ShapeDomain", "Term",
     "MLP", "HardConstraint", "get_activation", "get_engine", "get_sampler",
     "train", "Job", "Trainer", "TrainResult", "Adam", "QuasiNewton", "GradNorm", "PINNLoss", "RARD", "train_ensemble",
     "Observations", "load_observations", "sample_observations",

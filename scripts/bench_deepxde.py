@@ -34,7 +34,7 @@ import torch  # noqa: E402
 from pinn import MLP, Burgers, PINNLoss, get_engine, get_sampler  # noqa: E402
 from pinn.diff.taylor import taylor_fields  # noqa: E402
 from pinn.training.compiling import CompiledGradient  # noqa: E402
-from pinn.training.fused import FusedStep  # noqa: E402
+from pinn.training.fused_step import FusedStep  # noqa: E402
 
 DOMAIN, BOUNDARY, INITIAL, DEPTH, WIDTH = 2540, 80, 160, 3, 20
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from pinn import MLP, PINNLoss, evaluate_grid, get_engine, get_sampler
-from pinn.nets.ensemble import train_ensemble
+from pinn.training.ensemble import train_ensemble
 from pinn.pdes import Burgers, Heat, Wave
 from pinn.training.stages import adam
 
@@ -57,7 +57,7 @@ def _time_steps(args, pde, loss):
 
     runners = {"1 member": single, f"{args.members} members (vmap)": ensemble(args.members)}
     times = {name: [] for name in runners}
-    for name, f in runners.items():  # warm-up
+    for f in runners.values():  # warm-up
         f()
     for _ in range(args.repeats):
         for name, f in runners.items():

@@ -33,7 +33,7 @@ def ours(overrides: list[str]) -> dict:
     """``{"times": [...], "errors": [...], "total": seconds}`` of our preset's run."""
     from pinn.cli.build import build
     from pinn.cli.train import check_config
-    from pinn.io.evaluation import predict, relative_l2
+    from pinn.evaluation.grid import predict, relative_l2
 
     b = build(check_config(["experiment=burgers", *overrides]))
     grid = b.pde.domain.grid(b.resolution)

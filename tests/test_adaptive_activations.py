@@ -6,7 +6,7 @@ import torch
 from torch.func import jacfwd, jacrev, vmap
 
 from pinn import MLP, Burgers, PINNLoss, get_engine
-from pinn.nets.adaptive import AdaptiveSin, AdaptiveTanh, _AdaptiveSinFn, _AdaptiveTanhFn, adaptive_slopes, slope_recovery
+from pinn.nets.adaptive_activations import AdaptiveSin, AdaptiveTanh, _AdaptiveSinFn, _AdaptiveTanhFn, adaptive_slopes, slope_recovery
 
 N = 10.0
 

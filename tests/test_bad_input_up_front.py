@@ -1,13 +1,11 @@
 """Issue 33, bad input: refused before training with one line, never a traceback or a late failure;
 damaged run directories listed, not fatal."""
 
-import json
 import shutil
 import sys
 
 import numpy as np
 import pytest
-import torch
 from omegaconf import OmegaConf
 
 import pinn

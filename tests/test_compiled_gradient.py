@@ -11,7 +11,7 @@ import torch
 
 from pinn import MLP, Burgers, Heat, Kovasznay, PINNLoss, Wave, get_engine, get_sampler
 from pinn.training.compiling import CompiledGradient
-from pinn.training.fused import FusedStep
+from pinn.training.fused_step import FusedStep
 from pinn.training.loop import Trainer, TrainState
 from pinn.training.stages import Adam, QuasiNewton
 

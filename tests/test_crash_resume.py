@@ -60,7 +60,9 @@ def _assert_same(run_dir, reference):
     assert {k: a[k] for k in SAME} == {k: b[k] for k in SAME}
     with np.load(run_dir / "predictions.npz") as pa, np.load(reference / "predictions.npz") as pb:
         np.testing.assert_array_equal(pa["u_pred"], pb["u_pred"])
-    hist = lambda d: [line.split(",")[:-1] for line in (d / "history.csv").read_text().splitlines()]
+    def hist(d):
+        return [line.split(",")[:-1] for line in (d / "history.csv").read_text().splitlines()]
+
     assert hist(run_dir) == hist(reference)  # every logged loss, not the wall-clock column
 
 

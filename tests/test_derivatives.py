@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from pinn.diff.autograd import Derivatives
-from pinn.diff.fields import field_name, parse_field
+from pinn.physics.fields import field_name, parse_field
 from pinn.diff.functional import derivative_tower
 
 

@@ -36,8 +36,6 @@ def test_engines_agree_in_float64(pde, activation):
 
 
 def test_taylor_engine_refuses_what_it_cannot_do():
-    from pinn import Term
-    from pinn.diff.autograd import Derivatives
     from pinn.diff.taylor import taylor_fields
 
     pde = Heat()

@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from pinn.cli import evaluate as eval_cli
 from pinn.cli.build import run_training
 from pinn.cli.train import check_config
-from pinn.io.evaluation import relative_l2
+from pinn.evaluation.grid import relative_l2
 
 BASE = ["pde=heat", "derivatives=taylor", "stages.quasi_newton.steps=0", "stages.adam.steps=60",
         "stages.adam.log_every=20", "points.interior=200", "points.initial=32", "points.boundary=32", "model.width=12",

@@ -12,8 +12,8 @@ import torch
 from pinn import MLP, Burgers, Heat, Kovasznay, PINNLoss, Wave, get_engine, get_sampler
 from pinn.diff import jets
 from pinn.pdes import HeatBall, PoissonHoles
-from pinn.training.adaptive import RARD
-from pinn.training.fused import FusedStep
+from pinn.training.resampling import RARD
+from pinn.training.fused_step import FusedStep
 from pinn.training.loop import Trainer
 from pinn.training.stages import Adam
 
@@ -256,7 +256,7 @@ def test_a_step_it_cannot_compile_runs_eagerly_with_one_warning(caplog, monkeypa
 
     monkeypatch.setattr(jets, "split", breaking)
     fused = FusedStep(PINNLoss(pde, get_engine("fused")), model, backend="aot_eager")
-    with caplog.at_level(logging.WARNING, logger="pinn.training.fused"):
+    with caplog.at_level(logging.WARNING, logger="pinn.training.fused_step"):
         first = Trainer([Adam(steps=6, log_every=3)]).fit(model, fused, points)
     assert fused.failed is not None
     assert sum("running it eagerly" in r.getMessage() for r in caplog.records) == 1

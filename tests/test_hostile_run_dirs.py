@@ -8,18 +8,17 @@ The link, concurrency and kill cases run the real console scripts in their own p
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
 from pinn.io import files as io
-from pinn.io.safe import UnsafePathError, atomic_write, load_yaml, open_regular
+from pinn.io.safe import UnsafePathError, atomic_write, open_regular
+from pinn.cli.untrusted import load_yaml
 from pinn.cli import train as train_cli
 from pinn.cli.build import run_training
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pinn.cli.build import build, run_training
-from pinn.io.evaluation import evaluate
+from pinn.evaluation.grid import evaluate
 from pinn.cli.train import check_config
 
 PRESETS = Path(__file__).resolve().parents[1] / "experiments"

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from pinn.training.quasi_newton import DenseQuasiNewton
+from pinn.training.dense_bfgs import DenseQuasiNewton
 from pinn.training.stages import QuasiNewton
 
 D = torch.float64

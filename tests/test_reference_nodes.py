@@ -9,7 +9,7 @@ import torch
 
 from pinn import MLP, Kovasznay, PINNLoss, get_engine, get_sampler
 from pinn.io import files as io
-from pinn.io.evaluation import NodeEvaluation, evaluate, evaluate_nodes
+from pinn.evaluation.grid import NodeEvaluation, evaluate, evaluate_nodes
 from pinn.io.tables import ReferenceTable, table_nodes
 from pinn.pdes import LidDrivenCavity, PoissonHoles
 

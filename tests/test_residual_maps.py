@@ -10,8 +10,8 @@ from torch import nn
 
 from pinn import MLP, Burgers, Kovasznay, get_engine
 from pinn.io import files as io
-from pinn.io.evaluation import evaluate_grid
-from pinn.io.residual_maps import evaluation_maps, points_of, residual_maps, residual_metrics
+from pinn.evaluation.grid import evaluate_grid
+from pinn.evaluation.residual_maps import evaluation_maps, points_of, residual_maps, residual_metrics
 
 
 class _Product(nn.Module):

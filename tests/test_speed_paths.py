@@ -7,7 +7,7 @@ import torch
 
 from pinn import MLP, Burgers, Heat, PINNLoss, get_engine, get_sampler
 from pinn.training.compiling import GuardedCompile
-from pinn.nets.ensemble import train_ensemble
+from pinn.training.ensemble import train_ensemble
 from pinn.training.loop import Trainer
 from pinn.training.stages import ADAM_IMPLS, Adam, adam
 

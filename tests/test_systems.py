@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from pinn import MLP, Kovasznay, PINNLoss, get_engine, get_sampler
-from pinn.diff.fields import field_name, parse
-from pinn.io.evaluation import GridEvaluation, evaluate_grid
+from pinn.physics.fields import field_name, parse
+from pinn.evaluation.grid import GridEvaluation, evaluate_grid
 from pinn.pdes.base import PDE
 from pinn.physics.domains import Domain
 from pinn.physics.terms import Term

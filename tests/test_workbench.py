@@ -67,7 +67,7 @@ def test_summary_names_error_time_and_outputs(tmp_path):
                     "lbfgs_steps": 7, "final_loss": 1e-6, "failures": 1, "learned": {"alpha": 0.41}},
                    tmp_path, plots=True, tensorboard=True)
     lines = text.splitlines()
-    assert len(lines) <= 12 and all(len(l.replace(str(tmp_path), "RUN")) <= 100 for l in lines)
+    assert len(lines) <= 12 and all(len(line.replace(str(tmp_path), "RUN")) <= 100 for line in lines)
     assert "heat finished" in lines[0]
     for needle in ("1.500e-03", "12.3 s", "5 Adam + 7 L-BFGS", "1 roll-back", "alpha = 0.41", str(tmp_path),
                    "plots", f"tensorboard --logdir {tmp_path / 'tensorboard'}", f"pinn-eval {tmp_path}"):

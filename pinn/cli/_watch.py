@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from pinn.io.evaluation import GridEvaluation, evaluate_nodes, predict, time_axis
+from pinn.evaluation.grid import GridEvaluation, evaluate_nodes, predict, time_axis
 from pinn.io.plotting import residual_figure, solution_figure
-from pinn.io.residual_maps import evaluation_maps, residual_metrics
+from pinn.evaluation.residual_maps import evaluation_maps, residual_metrics
 from pinn.io.progress import make_progress
 from pinn.cli.targets import instantiate_checked
 
@@ -25,7 +25,8 @@ class Monitor:
 
     def __init__(self, cfg: DictConfig, b, run_dir: Path, *, quiet: bool = False):
         self.progress = None if quiet else make_progress(b.trainer.total_steps, b.trainer.log_every, logger=log)
-        node = OmegaConf.to_container(cfg.logger, resolve=True) if cfg.logger is not None else {}
+        plain = OmegaConf.to_container(cfg.logger, resolve=True) if cfg.logger is not None else {}
+        node = plain if isinstance(plain, dict) else {}
         self.tb = None
         if node and not quiet:
             self.tb = instantiate_checked(node, object, key="logger", trusted=True,

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
@@ -30,11 +31,11 @@ from pinn.physics.observations import (Observations, load_observations, observed
 from pinn.physics.sampling import Sampler
 from pinn.physics.terms import DerivativeEngine
 from pinn.training import distributed
-from pinn.training.adaptive import RARD
+from pinn.training.resampling import RARD
 from pinn.training.job import Job
 from pinn.training.loop import Trainer
 from pinn.training.memory import check_fits
-from pinn.nets.adaptive import slope_recovery
+from pinn.nets.adaptive_activations import slope_recovery
 from pinn.training.ensemble_run import train_ensemble_run
 from pinn.training.losses import PINNLoss
 from pinn.training.run import refuse_earlier_checkpoints, train
@@ -76,6 +77,24 @@ def _node(value) -> dict | None:
     return node
 
 
+def _required(value, key: str) -> dict:
+    """A config group's node as plain values, which must be set."""
+    node = _node(value)
+    if node is None:
+        raise ValueError(f"{key} is not set; choose one (pinn-train --help lists the options)")
+    return node
+
+
+def _mapping(value) -> dict[str, Any]:
+    """A config mapping as plain values (``{}`` for ``None``)."""
+    plain = OmegaConf.to_container(value, resolve=True) if isinstance(value, DictConfig) else value
+    if plain is None:
+        return {}
+    if not isinstance(plain, dict):
+        raise ValueError(f"expected a mapping, got {plain!r:.60}")
+    return {str(k): v for k, v in plain.items()}
+
+
 def _trust(trusted: bool, sources: Sequence[ModuleType]) -> dict:
     return {"trusted": trusted, "sources": list(sources),
             "fix": "if you trust the file that defines it, pass it: pinn-eval RUN --source FILE.py"}
@@ -91,7 +110,7 @@ def build_pde(cfg: DictConfig, *, trusted: bool = True, sources: Sequence[Module
             (see :mod:`pinn.cli.targets`).
         sources: modules the user loaded on the command line (``pinn-eval --source``).
     """
-    node = _node(cfg.pde)
+    node = _required(cfg.pde, "pde")
     node.pop("learn", None)  # not constructor arguments: see build_model()
     node.pop("learn_init", None)
     source = node.pop("source", None)
@@ -126,7 +145,8 @@ def _dtype(name: str) -> torch.dtype:
 
 def build_engine(cfg: DictConfig, *, trusted: bool = True, sources: Sequence[ModuleType] = ()) -> DerivativeEngine:
     """The derivative engine of ``cfg.derivatives``."""
-    return instantiate_checked(_node(cfg.derivatives), DerivativeEngine, key="derivatives", **_trust(trusted, sources))
+    return instantiate_checked(_required(cfg.derivatives, "derivatives"), DerivativeEngine, key="derivatives",
+                               **_trust(trusted, sources))
 
 
 def _names_list(value, key: str, example: str) -> list[str]:
@@ -153,7 +173,7 @@ def build_model(cfg: DictConfig, pde: PDE, generator: torch.Generator, engine: D
     context = {"lower": pde.domain.lower, "upper": pde.domain.upper, "periodic": pde.periodic_indices(),
                "generator": generator, "dtype": _dtype(cfg.precision), "outputs": len(pde.fields)}
     offered = {"coordinates": pde.domain.coordinates, "fields": pde.fields}
-    model = instantiate_checked(_node(cfg.model), nn.Module, key="model", context=context, offered=offered,
+    model = instantiate_checked(_required(cfg.model, "model"), nn.Module, key="model", context=context, offered=offered,
                                 **_trust(trusted, sources))
     model = model.to(resolve_device(cfg.device))
     if cfg.hard_constraints:
@@ -182,7 +202,8 @@ def build_trainer(cfg: DictConfig, *, trusted: bool = True) -> Trainer:
                                  key=f"stages.{name}", **_trust(trusted, ())) for name, node in stages.items()]
     weighting = None
     if cfg.weighting is not None:
-        weighting = instantiate_checked(_node(cfg.weighting), LossWeighting, key="weighting", **_trust(trusted, ()))
+        weighting = instantiate_checked(_required(cfg.weighting, "weighting"), LossWeighting, key="weighting",
+                                        **_trust(trusted, ()))
     t = cfg.trainer
     try:
         return Trainer(built, weighting=weighting, max_failures=t.max_failures, failure_lr_factor=t.failure_lr_factor,
@@ -235,11 +256,11 @@ def build(cfg: DictConfig) -> Job:
     generator = torch.Generator().manual_seed(int(cfg.seed))
     engine = build_engine(cfg)
     model, trained_pde = build_model(cfg, pde, generator, engine)
-    sampler = instantiate_checked(_node(cfg.sampler), Sampler, key="sampler", trusted=True)
+    sampler = instantiate_checked(_required(cfg.sampler, "sampler"), Sampler, key="sampler", trusted=True)
     observations = _observations(cfg, pde, sampler, generator)
     if isinstance(model, WithCoefficients) and observations is None:
         raise ValueError("learning pde coefficients needs observations: set data.path or data.samples")
-    loss = PINNLoss(trained_pde, engine, weights=OmegaConf.to_container(cfg.loss.weights),
+    loss = PINNLoss(trained_pde, engine, weights=_mapping(cfg.loss.weights),
                     data=observations is not None, causal_chunks=cfg.loss.causal_chunks,
                     data_field=observations.field if observations is not None else None,
                     causal_eps=cfg.loss.causal_eps, slope_recovery=cfg.loss.slope_recovery,
@@ -250,12 +271,13 @@ def build(cfg: DictConfig) -> Job:
     trainer = build_trainer(cfg)
     if cfg.checkpoint.keep < 1 or cfg.checkpoint.every < 0:
         raise ValueError(
-            f"checkpoint.keep must be >= 1 and checkpoint.every >= 0, got {cfg.checkpoint.keep} and {cfg.checkpoint.every}"
+            f"checkpoint.keep must be >= 1 and checkpoint.every >= 0, got {cfg.checkpoint.keep} and "
+            f"{cfg.checkpoint.every}"
         )
     points = {}
     for which in loss.point_sets:  # a set whose every term a hard constraint holds is not drawn
         # A named part of a shape's boundary gets its share of points.boundary, by measure.
-        n = cfg.points[which] if ":" not in which else max(1, round(cfg.points.boundary * pde.domain.share(which)))
+        n = cfg.points[which] if ":" not in which else max(1, round(cfg.points.boundary * pde.domain.share(which)))  # type: ignore[union-attr]
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"points.{which} must be a positive integer, got {n!r}")
         points[which] = n
@@ -265,7 +287,7 @@ def build(cfg: DictConfig) -> Job:
         raise ValueError(f"evaluation.chunk_size must be a positive integer, got {cfg.evaluation.chunk_size}")
     resampler = None
     if cfg.resampler is not None:
-        resampler = instantiate_checked(_node(cfg.resampler), RARD, key="resampler", trusted=True,
+        resampler = instantiate_checked(_required(cfg.resampler, "resampler"), RARD, key="resampler", trusted=True,
                                         context={"loss": loss, "sampler": sampler, "generator": generator})
         try:
             resampler.check(points.get("interior", 0))
@@ -274,7 +296,7 @@ def build(cfg: DictConfig) -> Job:
     job = Job(pde=pde, model=model, trainer=trainer, points=points, generator=generator, loss=loss, sampler=sampler,
               observations=observations, resampler=resampler, resolution=resolution,
               chunk_size=cfg.evaluation.chunk_size, residual_maps=cfg.evaluation.residual_maps, seed=int(cfg.seed),
-              record=_node(cfg.pde))
+              record=_required(cfg.pde, "pde"))
     _check_ensemble(cfg, job)
     check_fits(job, members=_ensemble_size(cfg))  # refuse, before training, what cannot fit in memory
     return job
@@ -305,7 +327,7 @@ def _check_ensemble(cfg: DictConfig, job: Job) -> None:
     if any(isinstance(s, QuasiNewton) and s.steps for s in stages) or not any(isinstance(s, Adam) for s in stages):
         raise ValueError("an ensemble trains with Adam alone (quasi-Newton couples the members); set "
                          "stages.quasi_newton.steps=0")
-    if job.loss.engine.name not in ("taylor", "func"):
+    if job.loss is None or job.loss.engine.name not in ("taylor", "func"):
         raise ValueError("an ensemble needs derivatives=taylor or derivatives=func (vmap over the members)")
     for key, value in (("resampler", cfg.resampler), ("weighting", cfg.weighting)):
         if value is not None:
@@ -387,7 +409,7 @@ def config_hash(cfg: DictConfig) -> str:
     """SHA-256 of the resolved config as sorted JSON, without what does not change the trained
     network (``resume``, ``pde.source``, how it is evaluated, drawn, logged, threaded and
     checkpointed: a resume may change those): equal for two runs that train the same thing."""
-    plain = OmegaConf.to_container(cfg, resolve=True)
+    plain = _mapping(cfg)
     for key in ("resume", "hydra", "evaluation", "plots", "threads", "debug", "logger", "checkpoint"):
         plain.pop(key, None)
     if isinstance(plain.get("pde"), dict):
@@ -428,9 +450,10 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
     monitor = Monitor(cfg, job, run_dir, quiet=distributed.rank() != 0)
     with StopFlag() as stop:
         try:
-            metrics = train(job, run_dir, resume=resume, checkpoint_every=cfg.checkpoint.every, keep=cfg.checkpoint.keep,
-                            plots=cfg.plots, compile=cfg.trainer.compile,
-                            compile_gradient=cfg.trainer.get("compile_gradient", False), callback=monitor, should_stop=stop,
+            metrics = train(job, run_dir, resume=resume, checkpoint_every=cfg.checkpoint.every,
+                            keep=cfg.checkpoint.keep, plots=cfg.plots, compile=cfg.trainer.compile,
+                            compile_gradient=cfg.trainer.get("compile_gradient", False), callback=monitor,
+                            should_stop=stop,
                             metadata={"config_sha256": config_hash(cfg)})
             monitor.finish(cfg, metrics)
             return metrics

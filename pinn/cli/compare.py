@@ -29,7 +29,8 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from pinn.io import files as io
-from pinn.io.safe import atomic_write, load_yaml
+from pinn.io.safe import atomic_write
+from pinn.cli.untrusted import load_yaml
 from pinn.io.plotting import plot_error_vs, plot_loss_curves, plot_solution_grid
 from pinn.cli._errors import fail, guarded
 

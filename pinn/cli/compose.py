@@ -66,8 +66,8 @@ def _compose(overrides) -> tuple[DictConfig, tuple[bool, str, str]]:
                 dirs = (str(cfg.hydra.mode) == "RunMode.MULTIRUN", str(cfg.hydra.run.dir), str(cfg.hydra.sweep.dir))
             except OmegaConfBaseException as e:
                 raise ValueError(f"hydra.run.dir or hydra.sweep.dir does not resolve: {one_line(str(e))[:200]}; "
-                                 f"use a plain path or interpolate config keys (e.g. hydra.run.dir=runs/seed_${{seed}})") \
-                    from None
+                                 f"use a plain path or interpolate config keys "
+                                 f"(e.g. hydra.run.dir=runs/seed_${{seed}})") from None
             with open_dict(cfg):
                 del cfg["hydra"]
             return cfg, dirs

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -57,12 +57,12 @@ class LossConfig:
 
 @dataclass
 class DataConfig:
-    path: Optional[str] = None
+    path: str | None = None
     samples: int = 0
-    at: Optional[str] = None
+    at: str | None = None
     noise: float = 0.0
     noise_std: float = 0.0
-    field: Optional[str] = None
+    field: str | None = None
 
 
 @dataclass
@@ -73,7 +73,7 @@ class CheckpointConfig:
 
 @dataclass
 class EvaluationConfig:
-    resolution: Optional[list[int]] = None  # None: 201 points along every coordinate
+    resolution: list[int] | None = None  # None: 201 points along every coordinate
     chunk_size: int = 65536
     residual_maps: bool = True
 
@@ -103,7 +103,7 @@ class PinnConfig:
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     data: DataConfig = field(default_factory=DataConfig)
     ensemble: EnsembleConfig = field(default_factory=lambda: EnsembleConfig())
-    resume: Optional[str] = None
+    resume: str | None = None
     seed: int = 0
     precision: str = "float32"
     device: str = "cpu"

@@ -15,12 +15,12 @@ from omegaconf import DictConfig, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from pinn.io import files as io
-from pinn.io.evaluation import evaluate
+from pinn.evaluation.grid import evaluate
 from pinn.io.export import FORMATS
 from pinn.io.export import export as export_evaluation
 from pinn.io.plotting import plot_residuals
-from pinn.io.residual_maps import evaluation_maps, residual_metrics
-from pinn.io.safe import load_yaml
+from pinn.evaluation.residual_maps import evaluation_maps, residual_metrics
+from pinn.cli.untrusted import load_yaml
 from pinn.training.memory import check_evaluation_fits
 from pinn.cli._errors import fail, guarded, one_line
 from pinn.cli.build import build_engine, build_model, build_pde, config_hash
@@ -98,7 +98,9 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
                 for p in export_evaluation(out_dir / "solution", fmt, ev.grid, *ev.compared(), fields=ev.fields,
                                            layout=ev.layout, residuals=maps,
                                            time=time_name if time_name in ev.grid else None)]
-    metrics = {**ev.metrics, **residual_metrics(maps), **({"exported": exported} if exported else {}), "pde": pde.name, "resolution": res if ev.layout == "grid" else "reference nodes", "eval_seconds": time.perf_counter() - start}
+    metrics = {**ev.metrics, **residual_metrics(maps), **({"exported": exported} if exported else {}),
+               "pde": pde.name, "resolution": res if ev.layout == "grid" else "reference nodes",
+               "eval_seconds": time.perf_counter() - start}
     io.write_metrics(out_dir, metrics)
     return metrics
 

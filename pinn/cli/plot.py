@@ -11,7 +11,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from pinn.io import files as io
 from pinn.io.plotting import plot_run, run_title
-from pinn.io.safe import load_yaml
+from pinn.cli.untrusted import load_yaml
 from pinn.cli._errors import fail, guarded, one_line
 
 __all__ = ["main", "plot_run_dir"]
@@ -61,7 +61,8 @@ def _pde_params(run_dir: Path) -> dict:
     """The ``pde`` node of the run's config, read as data (nothing in it is imported or called)."""
     try:
         node = load_yaml(run_dir / ".hydra" / "config.yaml", root=run_dir).get("pde")
-        return OmegaConf.to_container(node, resolve=False) if isinstance(node, DictConfig) else {}
+        plain = OmegaConf.to_container(node, resolve=False) if isinstance(node, DictConfig) else {}
+        return plain if isinstance(plain, dict) else {}
     except (OSError, ValueError, OmegaConfBaseException):  # a missing or odd config only costs the title its parameters
         return {}
 

@@ -50,6 +50,8 @@ def load_source(path: str | Path, *, search: Sequence[Path] = (), key: str = "pd
         raise ValueError(f"{key}: a module named {name!r} is already imported from "
                          f"{getattr(loaded, '__file__', 'elsewhere')}; rename {found.name}")
     spec = importlib.util.spec_from_file_location(name, found)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"{key}: {found} cannot be imported as a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
@@ -188,8 +190,8 @@ def instantiate_checked(node: Mapping, base: type, *, key: str, trusted: bool,
         _check_plain(v, f"{key}.{k}")
     unknown = _unknown_arguments(cls, [*node, *context])
     if unknown:
-        taken = [p for p in inspect.signature(cls).parameters if p not in context and p != "self"]
-        raise ValueError(f"{key}.{unknown[0]} is not an argument of {cls.__name__}; it takes: {', '.join(taken)}")
+        names = [p for p in inspect.signature(cls).parameters if p not in context and p != "self"]
+        raise ValueError(f"{key}.{unknown[0]} is not an argument of {cls.__name__}; it takes: {', '.join(names)}")
     try:
         return cls(**node, **context)
     except (ValueError, TypeError) as e:

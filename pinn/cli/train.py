@@ -25,9 +25,9 @@ from omegaconf.errors import OmegaConfBaseException
 from pinn.training import distributed
 from pinn.io import files as io
 from pinn.io.lock import RunLock
-from pinn.io.safe import load_yaml
+from pinn.cli.untrusted import load_yaml
 from pinn.training.checkpoints import CheckpointDir
-from pinn.training.quasi_newton import METHOD_NAMES
+from pinn.training.dense_bfgs import METHOD_NAMES
 from pinn.training.loop import TrainingInterrupted
 from pinn.cli import _ddp
 from pinn.cli._errors import fail, guarded, one_line
@@ -122,7 +122,8 @@ def summary(metrics: dict, run_dir: Path, *, plots: bool, tensorboard: bool) -> 
                                  f"(mean ± sample std); ensemble.npz holds every member's prediction"))
     rows.append(("outputs", f"{run_dir}/  (metrics.json, predictions.npz, history.csv, checkpoint.pt)"))
     if plots:
-        drawn = [n for n in ("solution.png", "slices.png", "residuals.png", "loss.png") if (run_dir / "plots" / n).exists()]
+        drawn = [n for n in ("solution.png", "slices.png", "residuals.png", "loss.png")
+                 if (run_dir / "plots" / n).exists()]
         rows.append(("plots", f"{run_dir / 'plots'}/  ({', '.join(drawn)})"))
     if tensorboard:
         rows.append(("tensorboard", f"tensorboard --logdir {run_dir / 'tensorboard'}"))
@@ -331,7 +332,7 @@ def _first_job(argv: list[str]) -> list[str]:
     out = []
     for o in parsed:
         if not o.is_sweep_override():
-            out.append(o.input_line)
+            out.append(str(o.input_line))
             continue
         try:
             first = next(iter(o.sweep_string_iterator()), None)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import torch
 
-from pinn.diff.fields import parse
+from pinn.physics.fields import parse
 from pinn.physics.terms import DerivativeEngine, Term
 
 __all__ = ["Derivatives", "AutogradEngine"]
@@ -123,8 +123,8 @@ class AutogradEngine(DerivativeEngine):
         coords = {c: d.points[:, i] for i, c in enumerate(coordinates)}
         out = {}
         for term in terms:
-            fields = {name: d[name] for name in term.fields}
-            out[term.name] = term.fn(fields, coords).reshape(-1)
+            values = {name: d[name] for name in term.fields}
+            out[term.name] = term.fn(values, coords).reshape(-1)
         return out
 
     def residuals_of_sets(
@@ -151,6 +151,6 @@ class AutogradEngine(DerivativeEngine):
             start = rows.stop
             coords = {c: d.points[rows, i] for i, c in enumerate(coordinates)}
             for term in terms:
-                fields = {name: d[name][rows] for name in term.fields}
-                out[term.name] = term.fn(fields, coords).reshape(-1)
+                values = {name: d[name][rows] for name in term.fields}
+                out[term.name] = term.fn(values, coords).reshape(-1)
         return out

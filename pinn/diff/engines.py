@@ -15,7 +15,8 @@ ENGINES = {"autograd": AutogradEngine, "func": FuncEngine, "taylor": TaylorEngin
 def get_engine(name: str):
     """Return a derivative engine by name (one of ``ENGINES``)."""
     try:
-        return ENGINES[name]()
+        return ENGINES[name]()  # type: ignore[abstract]
     except (KeyError, TypeError):
         choices = ", ".join(sorted(ENGINES))
-        raise ValueError(f"unknown derivative engine {name!r}; choose one of: {choices} (e.g. derivatives=autograd)") from None
+        raise ValueError(f"unknown derivative engine {name!r}; choose one of: {choices} "
+                         f"(e.g. derivatives=autograd)") from None

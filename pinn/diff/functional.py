@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 from torch.func import jacrev, vmap
 
-from pinn.diff.fields import parse
+from pinn.physics.fields import parse
 from pinn.physics.terms import DerivativeEngine, Term
 
 __all__ = ["FuncEngine", "derivative_tower"]

@@ -2,7 +2,7 @@
 
 As a derivative engine it *is* the Taylor engine (the same residuals, the same numbers).
 What ``derivatives=fused`` adds is on the training side
-(:class:`pinn.training.fused.FusedStep`): each Adam step is one compiled graph through the
+(:class:`pinn.training.fused_step.FusedStep`): each Adam step is one compiled graph through the
 network's jets (:func:`pinn.diff.jets.forward`), the loss, the hand-written adjoint
 (:func:`pinn.diff.jets.adjoint`) and the update; quasi-Newton stages take the loss and its
 gradient from the same graph without the update.  It needs what the adjoint is written for: a
@@ -28,7 +28,8 @@ def fused_support(model) -> str | None:
         return (f"the fused engine trains a plain pinn.MLP, got {type(model).__name__} (a hard constraint or "
                 f"learned coefficients wrap the network)")
     if model.fourier_b is not None or model.modified or model.periodic:
-        return "the fused engine trains a plain MLP with affine inputs (no Fourier features, modified layers or periodic inputs)"
+        return ("the fused engine trains a plain MLP with affine inputs (no Fourier features, modified layers or "
+                "periodic inputs)")
     if not all(type(a) in FUSED_ACTIVATIONS for a in model.activations):
         return "the fused engine needs the built-in activations tanh, sin or softplus (no adaptive slopes)"
     return None

@@ -105,7 +105,7 @@ def forward(weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor], act
     z1 = [columns[j] for j in plan.firsts]  # constant rows, broadcast
     z2: list = [None] * len(plan.seconds)
     saved = []
-    h = None
+    h: torch.Tensor = columns  # replaced by the first layer's pre-activations below
     for layer, act in enumerate(activations):
         if layer:
             z = h[:n] + biases[layer]
@@ -193,7 +193,7 @@ def split(out: torch.Tensor, plan: Plan, outputs: int) -> list[dict]:
     n, m = plan.rows, plan.stream_rows
     shape = (-1,) if outputs == 1 else (-1, outputs)
     values = out[:n].reshape(shape)
-    by_index = {}
+    by_index: dict[tuple[int, ...], torch.Tensor] = {}
     if m:
         streams = out[n:].split(m)
         by_index = {(j,): s.reshape(shape) for j, s in zip(plan.firsts, streams)}

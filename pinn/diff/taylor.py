@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 import torch
 
 from pinn.diff import jets
-from pinn.diff.fields import parse
+from pinn.physics.fields import parse
 from pinn.nets.mlp import MLP
 from pinn.physics.terms import DerivativeEngine, Term
 
@@ -62,9 +62,9 @@ def taylor_fields_of_sets(model: MLP, requests: Sequence[tuple[torch.Tensor, Ite
     _check(model)
     points = jets.stack(requests, plan)
     layers = model.layers
-    out = jets.forward([la.weight for la in layers], [la.bias for la in layers], model.activations,
-                       model.center, model.half_width, plan, points)
-    return jets.split(out, plan, layers[-1].out_features)
+    out = jets.forward([la.weight for la in layers], [la.bias for la in layers], model.activations,  # type: ignore[arg-type, misc]
+                       model.center, model.half_width, plan, points)  # type: ignore[arg-type]
+    return jets.split(out, plan, layers[-1].out_features)  # type: ignore[arg-type]
 
 
 class TaylorEngine(DerivativeEngine):
@@ -80,7 +80,7 @@ class TaylorEngine(DerivativeEngine):
                              "features, modified layers, periodic inputs, hard constraint or learned coefficients); "
                              "use derivatives=autograd or derivatives=func")
 
-    def residuals(
+    def residuals(  # type: ignore[override]  # this engine differentiates an MLP only (check() says so)
         self,
         model: MLP,
         points: torch.Tensor,
@@ -91,7 +91,7 @@ class TaylorEngine(DerivativeEngine):
     ) -> dict[str, torch.Tensor]:
         return self.residuals_of_sets(model, [(points, list(terms))], coordinates, fields=fields)
 
-    def residuals_of_sets(
+    def residuals_of_sets(  # type: ignore[override]  # an MLP only, as residuals()
         self,
         model: MLP,
         sets: Sequence[tuple[torch.Tensor, Sequence[Term]]],

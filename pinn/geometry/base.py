@@ -57,7 +57,7 @@ class Facet:
     flip: bool = False
     distance: Callable[[torch.Tensor], torch.Tensor] | None = None
 
-    def restricted(self, condition: Predicate, *, flip: bool = False) -> "Facet":
+    def restricted(self, condition: Predicate, *, flip: bool = False) -> Facet:
         """This facet with ``condition`` added to its ``keep`` (and the normal flipped if ``flip``)."""
         old = self.keep
         keep = condition if old is None else (lambda x: old(x) & condition(x))
@@ -80,7 +80,7 @@ class BoundarySample:
     parts: torch.Tensor
     names: tuple[str, ...]
 
-    def of(self, part: str) -> "BoundarySample":
+    def of(self, part: str) -> BoundarySample:
         """The points of one part."""
         if part not in self.names:
             raise ValueError(f"no boundary part {part!r}; the parts are {list(self.names)}")
@@ -144,7 +144,7 @@ class Geometry(abc.ABC):
         (:class:`pinn.physics.exact_dirichlet.ExactDirichlet`)."""
         x = _points(x, self.dim)
         facets = self._facets_of(parts)
-        return join_distances([f.distance(x) for f in facets])
+        return join_distances([f.distance(x) for f in facets if f.distance is not None])
 
     def _facets_of(self, parts: Sequence[str] | None) -> list[Facet]:
         if parts is not None:
@@ -158,7 +158,7 @@ class Geometry(abc.ABC):
                              f"and Polygon")
         return facets
 
-    def rename(self, mapping: Mapping[str, str]) -> "Geometry":
+    def rename(self, mapping: Mapping[str, str]) -> Geometry:
         """The same geometry with boundary parts renamed; several may map to one name
         (``{"x_min": "walls", "x_max": "walls", "y_min": "walls", "y_max": "lid"}``)."""
         unknown = sorted(set(mapping) - set(self.parts))
@@ -239,17 +239,17 @@ class Geometry(abc.ABC):
                 total += f.measure * float(f.keep(x).double().mean())
         return total
 
-    def __or__(self, other: "Geometry") -> "Geometry":
+    def __or__(self, other: Geometry) -> Geometry:
         from pinn.geometry.csg import Union
 
         return Union(self, other)
 
-    def __sub__(self, other: "Geometry") -> "Geometry":
+    def __sub__(self, other: Geometry) -> Geometry:
         from pinn.geometry.csg import Difference
 
         return Difference(self, other)
 
-    def __and__(self, other: "Geometry") -> "Geometry":
+    def __and__(self, other: Geometry) -> Geometry:
         from pinn.geometry.csg import Intersection
 
         return Intersection(self, other)

@@ -91,7 +91,8 @@ class Box(Geometry):
 
     def _face(self, axis: int, value: float, sign: float):
         def sample(n, generator):
-            x = self.lower + torch.rand(n, self.dim, generator=generator, dtype=torch.float64) * (self.upper - self.lower)
+            unit = torch.rand(n, self.dim, generator=generator, dtype=torch.float64)
+            x = self.lower + unit * (self.upper - self.lower)
             x[:, axis] = value
             normal = torch.zeros(n, self.dim, dtype=torch.float64)
             normal[:, axis] = sign

@@ -72,7 +72,8 @@ def _frames(grid: Mapping[str, np.ndarray], layout: str, time: str | None, colum
     if layout == "nodes":
         coords = np.stack([np.asarray(grid[c], dtype=np.float64) for c in names], axis=1)
         groups = [(None, np.arange(len(coords)))] if time is None else \
-            [(float(t), np.flatnonzero(coords[:, names.index(time)] == t)) for t in np.unique(coords[:, names.index(time)])]
+            [(float(t), np.flatnonzero(coords[:, names.index(time)] == t))
+             for t in np.unique(coords[:, names.index(time)])]
         space = [i for i, c in enumerate(names) if c != time]
         frames = []
         for t, rows in groups:
@@ -137,18 +138,22 @@ def export(path: str | Path, fmt: str, grid: Mapping[str, np.ndarray], u_pred: n
 
         _write_through_scratch(out, xdmf)
         return [out]
+    def vtu(mesh):
+        return lambda scratch: meshio.write(scratch, mesh)
+
     if time is None:
         (_, points, cells, data), = frames
         out = path.with_suffix(".vtu")
-        _write_through_scratch(out, lambda scratch: meshio.write(scratch, meshio.Mesh(points, cells, point_data=data)))
+        _write_through_scratch(out, vtu(meshio.Mesh(points, cells, point_data=data)))
         return [out]
     written = []
-    for k, (t, points, cells, data) in enumerate(frames):
+    for k, (_, points, cells, data) in enumerate(frames):
         out = path.parent / f"{path.name}_{k:04d}.vtu"
-        _write_through_scratch(out, lambda scratch: meshio.write(scratch, meshio.Mesh(points, cells, point_data=data)))
+        _write_through_scratch(out, vtu(meshio.Mesh(points, cells, point_data=data)))
         written.append(out)
     pvd = path.with_suffix(".pvd")  # last: the collection names only frames already whole on disk
-    entries = "\n".join(f'    <DataSet timestep="{t!r}" file={quoteattr(f.name)}/>' for (t, *_), f in zip(frames, written))
+    entries = "\n".join(f'    <DataSet timestep="{t!r}" file={quoteattr(f.name)}/>'
+                        for (t, *_), f in zip(frames, written))
     text = (f'<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1">\n  <Collection>\n'
             f'{entries}\n  </Collection>\n</VTKFile>\n').encode()
     atomic_write(pvd, lambda f: f.write(text))

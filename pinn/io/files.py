@@ -14,6 +14,7 @@ import json
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -101,7 +102,7 @@ def write_predictions(path: str | Path, grid: Mapping[str, np.ndarray], u_pred: 
     a gauge field (a pressure) with its mean removed from both.
 
     With ``layout="nodes"``, ``grid`` holds scattered nodes column by column (``(N,)`` each) and
-    ``u_pred``, ``u_ref`` are ``(N,)`` or ``(N, F)`` (see :class:`pinn.io.evaluation.NodeEvaluation`).
+    ``u_pred``, ``u_ref`` are ``(N,)`` or ``(N, F)`` (see :class:`pinn.evaluation.grid.NodeEvaluation`).
 
     ``residuals`` maps each equation's name to its ``|residual|`` at the same points, indexed like
     the grid (or the nodes); saved as ``residual_NAME`` with the names in ``equations``."""
@@ -118,7 +119,7 @@ def write_predictions(path: str | Path, grid: Mapping[str, np.ndarray], u_pred: 
     arrays.update({f"residual_{name}": np.asarray(r) for name, r in residuals.items()},
                   equations=np.array(list(residuals), dtype=str))
 
-    atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
+    atomic_write(path, lambda f: np.savez_compressed(f, **arrays))  # type: ignore[arg-type]
     return Path(path)
 
 
@@ -147,7 +148,8 @@ def read_residuals(path: str | Path) -> dict[str, np.ndarray]:
 
 def read_predictions(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Inverse of :func:`write_predictions`: ``(grid, u_pred, u_ref)``."""
-    with open_regular(path, limit=LIMITS[PREDICTIONS]) as f, np.load(f, allow_pickle=False) as data:  # the handle closes even on a bad file
+    # the handle closes even on a bad file
+    with open_regular(path, limit=LIMITS[PREDICTIONS]) as f, np.load(f, allow_pickle=False) as data:
         names = [str(c) for c in data["coordinates"]]
         return {c: data[c] for c in names}, data["u_pred"], data["u_ref"]
 
@@ -180,7 +182,7 @@ def read_history(path: str | Path) -> list[dict]:
     for row in rows:
         if None in row or any(v is None for v in row.values()):
             raise ValueError(f"{path} is not a history table: a row has more or fewer fields than the header")
-        parsed = {}
+        parsed: dict[str, Any] = {}
         for k, v in row.items():
             try:
                 parsed[k] = int(v) if k == "step" else float(v)

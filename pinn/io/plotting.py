@@ -14,7 +14,10 @@ from matplotlib.figure import Figure
 
 from pinn.io.safe import atomic_write
 
-__all__ = ["run_title", "loss_figure", "solution_figure", "residual_figure", "plot_residuals", "plot_solution", "plot_slices", "plot_loss", "plot_run", "plot_error_vs", "plot_loss_curves", "plot_solution_grid"]
+__all__ = [
+    "run_title", "loss_figure", "solution_figure", "residual_figure", "plot_residuals", "plot_solution",
+    "plot_slices", "plot_loss", "plot_run", "plot_error_vs", "plot_loss_curves", "plot_solution_grid"
+]
 
 
 def run_title(pde: str, params: Mapping | None = None, rel_l2: float | None = None, *, limit: int = 110) -> str:
@@ -120,7 +123,7 @@ def solution_figure(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: n
             is_error = "|" in name
             if is_error:
                 ok = ~np.isnan(ref)
-                err = np.linalg.norm((pred - ref)[ok]) / max(np.linalg.norm(ref[ok]), 1e-300)
+                err = float(np.linalg.norm((pred - ref)[ok])) / max(float(np.linalg.norm(ref[ok])), 1e-300)
                 name = f"{name}, rel. L2 {err:.2e}"
             ax.set_title(f"{field}: {name}" if len(rows) > 1 else name)
             cb = fig.colorbar(im, ax=ax)
@@ -288,8 +291,8 @@ def plot_error_vs(key: str, points: Sequence[tuple[str, float]], path: str | Pat
     ax = fig.subplots()
     ax.semilogy([xs[v] for v, _ in points], [e for _, e in points], "o", alpha=0.4, label="runs")
     groups = [[e for w, e in points if w == v] for v in values]
-    means = [np.mean(g) for g in groups]
-    stds = [np.std(g, ddof=1) if len(g) > 1 else 0.0 for g in groups]  # the sample std
+    means = [float(np.mean(g)) for g in groups]
+    stds = [float(np.std(g, ddof=1)) if len(g) > 1 else 0.0 for g in groups]  # the sample std
     ax.errorbar([xs[v] for v in values], means, yerr=stds, fmt="-s", capsize=4, label="mean ± sample std")
     if any(not _is_number(v) for v in values):
         ax.set_xticks([xs[v] for v in values], values)
@@ -315,7 +318,7 @@ def plot_loss_curves(labels: Sequence[str], histories: Sequence[Sequence[Mapping
     for label, history in zip(labels, histories):
         if history:
             (line,) = ax.semilogy([r["step"] for r in history], [r["loss"] for r in history], label=label)
-            for step, stage in _stage_switches(history):
+            for step, _ in _stage_switches(history):
                 ax.axvline(step, color=line.get_color(), ls=":", lw=1)
     ax.set_xlabel("step")
     ax.set_ylabel("loss (dotted: a stage begins)")

@@ -165,7 +165,7 @@ def table_nodes(table: ReferenceTable, coordinates: Sequence[str], fields: Seque
     if table.times is not None:
         n, t = len(table), len(table.times)
         cols = {c: np.repeat(v, t) for c, v in cols.items()}  # node-major: every snapshot of node 0 first
-        cols[time_name] = np.tile(table.times, n)
+        cols[str(time_name)] = np.tile(table.times, n)
         values = [v.reshape(-1) for v in values]
     out = values[0] if len(values) == 1 else np.stack(values, axis=1)
     return {c: cols[c] for c in coordinates}, out

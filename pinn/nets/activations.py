@@ -164,7 +164,7 @@ class Tanh(nn.Module):
             return (y, d1, -2 * y * d1)[: order + 1]
         return y, d1, -2 * y * d1, -2 * d1 * (1 - 3 * y * y)
 
-    def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """``(f, f', f'')`` at ``x``: :meth:`tower` to second order."""
         return self.tower(x, 2)
 
@@ -183,7 +183,7 @@ class Sin(nn.Module):
         c = torch.cos(x)
         return (y, c, -y, -c)[: order + 1]
 
-    def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """``(f, f', f'')`` at ``x``: :meth:`tower` to second order."""
         return self.tower(x, 2)
 
@@ -205,7 +205,7 @@ class Softplus(nn.Module):
         d2 = s * (1 - s)
         return (y, s, d2, d2 * (1 - 2 * s))[: order + 1]
 
-    def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """``(f, f', f'')`` at ``x``: :meth:`tower` to second order."""
         return self.tower(x, 2)
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from pinn.nets.activations import get_activation
-from pinn.nets.adaptive import ADAPTIVE
+from pinn.nets.adaptive_activations import ADAPTIVE
 
 __all__ = ["MLP"]
 
@@ -51,7 +51,7 @@ class MLP(nn.Module):
             as jaxpi's ``ModifiedMlp``.
         adaptive: ``"none"``; ``"global"``, one trained slope ``a`` in ``f(n a x)`` shared by every
             layer (GAAF); or ``"layer"``, one slope per hidden layer and encoder (LAAF), Jagtap et
-            al. 2020 (see :mod:`pinn.nets.adaptive`).
+            al. 2020 (see :mod:`pinn.nets.adaptive_activations`).
         adaptive_scale: the fixed factor ``n`` of the adaptive activations (slopes start at ``1 / n``).
     """
 
@@ -80,7 +80,8 @@ class MLP(nn.Module):
         lower = torch.as_tensor(lower, dtype=torch.float64).reshape(-1)
         upper = torch.as_tensor(upper, dtype=torch.float64).reshape(-1)
         if lower.shape != upper.shape or not bool((upper > lower).all()):
-            raise ValueError(f"input box needs lower < upper in every coordinate, got {lower.tolist()} and {upper.tolist()}")
+            raise ValueError(f"input box needs lower < upper in every coordinate, got {lower.tolist()} and "
+                             f"{upper.tolist()}")
         self.register_buffer("center", ((upper + lower) / 2).to(dtype))
         self.register_buffer("half_width", ((upper - lower) / 2).to(dtype))
         periodic = tuple(sorted(set(int(i) for i in periodic)))
@@ -109,7 +110,7 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, d) -> (N, outputs)``."""
-        h = (x - self.center) / self.half_width
+        h = (x - self.center) / self.half_width  # type: ignore[operator]
         if self.periodic:
             h = self.embed(h)
         if self.fourier_b is not None:
@@ -126,7 +127,7 @@ class MLP(nn.Module):
         return self.encoders is not None
 
     def _modified(self, h: torch.Tensor) -> torch.Tensor:
-        u, v = (act(e(h)) for e, act in zip(self.encoders, self.activations[-2:]))
+        u, v = (act(e(h)) for e, act in zip(self.encoders, self.activations[-2:]))  # type: ignore[arg-type]
         for layer, act in zip(self.layers[:-1], self.activations):
             z = act(layer(h))
             h = u + z * (v - u)  # (1 - z) u + z v

@@ -17,4 +17,7 @@ from pinn.pdes.schrodinger import Schrodinger
 from pinn.pdes.taylor_green import TaylorGreen
 from pinn.pdes.wave import Wave
 
-__all__ = ["PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "HeatBall", "HeatInverse", "HeatLongTime", "Kovasznay", "LidDrivenCavity", "Poisson", "PoissonHoles", "PoissonND", "Schrodinger", "TaylorGreen", "Wave"]
+__all__ = [
+    "PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "HeatBall", "HeatInverse", "HeatLongTime", "Kovasznay",
+    "LidDrivenCavity", "Poisson", "PoissonHoles", "PoissonND", "Schrodinger", "TaylorGreen", "Wave"
+]

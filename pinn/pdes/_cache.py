@@ -25,7 +25,7 @@ def cached_arrays(path: Path, compute: Callable[[], dict[str, np.ndarray]]) -> d
         arrays = compute()
 
         try:
-            io.atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
+            io.atomic_write(path, lambda f: np.savez_compressed(f, **arrays))  # type: ignore[arg-type]
         except OSError:
             return arrays
     with np.load(path) as f:

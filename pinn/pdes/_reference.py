@@ -23,7 +23,8 @@ def reference_path(reference) -> str | None:
     if reference is None:
         return None
     if not isinstance(reference, (str, os.PathLike)) or not str(reference):
-        raise ValueError(f"reference must be a path to a table file, or null for the shipped one; got {reference!r:.80}")
+        raise ValueError(f"reference must be a path to a table file, or null for the shipped one; "
+                         f"got {reference!r:.80}")
     path = Path(reference).expanduser()
     if not path.is_file():
         what = "is a directory" if path.is_dir() else "does not exist"

@@ -14,6 +14,8 @@ default coefficients.  Being numerical data, it returns torch tensors without an
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -52,7 +54,7 @@ class AllenCahn(PDE):
         self.a = positive("a", a)
         self.domain = Domain({"x": (-1.0, 1.0)}, (0.0, 1.0))
         self.periodic = ("x",)
-        self._reference = None
+        self._reference: dict[str, np.ndarray] | None = None
 
     def residual(self, fields, coords):
         u = fields["u"]
@@ -71,7 +73,7 @@ class AllenCahn(PDE):
     def constrain(self, u, coords):
         return self._initial(coords["x"]) + time_factor(self.domain, coords["t"]) * u
 
-    def solution(self, coords: Mapping[str, object]):
+    def solution(self, coords: Mapping[str, Any]):
         if (self.eps, self.a) != (1e-4, 5.0):
             raise ValueError("the Allen-Cahn reference exists for eps=1e-4, a=5 only")
         if self._reference is None:  # the reference's Fourier coefficients, once per instance

@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from pinn.physics.domains import Domain
-from pinn.diff.fields import parse
+from pinn.physics.shape_domain import ShapeDomain
+from pinn.physics.fields import parse
 from pinn.physics.terms import Term
 
 __all__ = ["PDE", "positive", "finite"]
@@ -25,7 +26,7 @@ class PDE(abc.ABC):
     A concrete PDE provides:
 
     * ``name`` and ``residual_fields`` (class attributes): the fields and derivatives the
-      residual reads (``"u"``, ``"u_x"``, ``"v_yy"``, see :mod:`pinn.diff.fields`),
+      residual reads (``"u"``, ``"u_x"``, ``"v_yy"``, see :mod:`pinn.physics.fields`),
     * optionally ``fields``, the unknown fields (default ``("u",)``; ``("u", "v", "p")`` for a
       flow: the network then gives one output per field), ``equations``, the names of the
       residual's equations (default ``("residual",)``: :meth:`residual` returns one tensor;
@@ -47,11 +48,11 @@ class PDE(abc.ABC):
     """
 
     name: ClassVar[str]
-    residual_fields: ClassVar[tuple[str, ...]]
+    residual_fields: tuple[str, ...]  # a class attribute, or set per instance (PoissonND: one per dimension)
     fields: ClassVar[tuple[str, ...]] = ("u",)
     equations: ClassVar[tuple[str, ...]] = ("residual",)
     gauge: ClassVar[tuple[str, ...]] = ()
-    domain: Domain
+    domain: Domain | ShapeDomain  # a box or a shape; one interface is issue 29's
     periodic: tuple[str, ...] = ()
     hard_terms: tuple[str, ...] = ()
 
@@ -88,10 +89,11 @@ class PDE(abc.ABC):
     def terms(self) -> tuple[Term, ...]:
         """All loss terms: each equation on the interior, then the conditions."""
         if len(self.equations) == 1:
-            equations = (Term(self.equations[0], "interior", tuple(self.residual_fields), self.residual),)
+            equations: tuple[Term, ...] = (Term(self.equations[0], "interior", tuple(self.residual_fields),
+                                                self.residual),)
         else:
             equations = tuple(Term(name, "interior", tuple(self.residual_fields),
-                                   lambda f, c, name=name: self.residual(f, c)[name]) for name in self.equations)
+                                   lambda f, c, name=name: self.residual(f, c)[name]) for name in self.equations)  # type: ignore[misc]
         return equations + tuple(self.conditions())
 
     def check_names(self) -> None:

@@ -6,6 +6,8 @@ with Gauss-Hermite quadrature (in log space, so it holds for any ``nu > 0``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import math
 from collections.abc import Mapping, Sequence
 
@@ -116,7 +118,7 @@ class Burgers(PDE):
         x = coords["x"]
         return -torch.sin(math.pi * x) + time_factor(self.domain, coords["t"]) * (1 - x * x) * u
 
-    def solution(self, coords: Mapping[str, object], *, chunk: int = 16384):
+    def solution(self, coords: Mapping[str, Any], *, chunk: int = 16384):
         x, t = coords["x"], coords["t"]
         xp = _xp(x)
         if xp is np:

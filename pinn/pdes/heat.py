@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Mapping, Sequence
 
 from pinn.physics.constraints import box_factor, time_factor
@@ -89,7 +91,7 @@ class Heat(PDE):
                     else Term("boundary", "boundary", ("u_x",), lambda f, c: f["u_x"]))
         return (initial, boundary)
 
-    def solution(self, coords: Mapping[str, object]):
+    def solution(self, coords: Mapping[str, Any]):
         x, t = coords["x"], coords["t"]
         xp, t0 = _xp(x), self.domain.lower[1].item()
         return sum(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import math
 from collections.abc import Mapping, Sequence
 
@@ -87,5 +89,5 @@ class Heat2D(PDE):
             Term("boundary", "boundary", ("u",), lambda f, c: f["u"]),
         )
 
-    def solution(self, coords: Mapping[str, object]):
+    def solution(self, coords: Mapping[str, Any]):
         return self._field(coords["x"], coords["y"], coords["t"])

@@ -11,6 +11,8 @@ normal comes from the geometry (:mod:`pinn.physics.normals`).
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Mapping
 
 import numpy as np
@@ -57,6 +59,6 @@ class HeatBall(PDE):
                  lambda f, c: normal_derivative(f, c, self.domain) - f["u"]),
         )
 
-    def solution(self, coords: Mapping[str, object]):
+    def solution(self, coords: Mapping[str, Any]):
         xp = torch if isinstance(coords["t"], torch.Tensor) else np
         return xp.exp(self._r2(coords) / 2 + coords["t"])

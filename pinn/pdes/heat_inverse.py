@@ -15,6 +15,8 @@ is the reference for both.  Nothing pins u on the boundary or at t = 0: only the
 
 from __future__ import annotations
 
+from typing import Any
+
 import math
 from collections.abc import Mapping
 
@@ -63,7 +65,7 @@ class HeatInverse(PDE):
         ``B`` the box factor of x and y; u is left to the data."""
         return {"u": raw["u"], "a": 2.0 + box_factor(self.domain, coords, ("x", "y")) * raw["a"]}
 
-    def solution(self, coords: Mapping[str, object]) -> dict:
+    def solution(self, coords: Mapping[str, Any]) -> dict:
         x, y, t = coords["x"], coords["y"], coords["t"]
         xp = torch if isinstance(x, torch.Tensor) else np
         s = xp.sin(math.pi * x) * xp.sin(math.pi * y)

@@ -17,6 +17,8 @@ The pressure is fixed only up to a constant, so it is compared after removing it
 
 from __future__ import annotations
 
+from typing import Any
+
 import math
 from collections.abc import Mapping
 
@@ -59,7 +61,7 @@ class Kovasznay(PDE):
             Term("boundary_v", "boundary", ("v",), lambda f, c: f["v"] - self.solution(c)["v"]),
         )
 
-    def solution(self, coords: Mapping[str, object]) -> dict:
+    def solution(self, coords: Mapping[str, Any]) -> dict:
         x, y = coords["x"], coords["y"]
         xp = torch if isinstance(x, torch.Tensor) else np
         e = xp.exp(self.lam * x)

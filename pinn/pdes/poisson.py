@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import math
 from collections.abc import Mapping
 
@@ -46,7 +48,7 @@ class Poisson(PDE):
     def conditions(self) -> tuple[Term, ...]:
         return (Term("boundary", "boundary", ("u",), lambda f, c: f["u"]),)
 
-    def solution(self, coords: Mapping[str, object]):
+    def solution(self, coords: Mapping[str, Any]):
         x, y = coords["x"], coords["y"]
         xp = torch if isinstance(x, torch.Tensor) else np
         return xp.sin(self.kx * math.pi * x) * xp.sin(self.ky * math.pi * y)

@@ -8,6 +8,8 @@ whose solution is u = sum_i sin(pi x_i / 2) everywhere.  Coordinates are named x
 
 from __future__ import annotations
 
+from typing import Any
+
 import math
 from collections.abc import Mapping
 
@@ -46,6 +48,6 @@ class PoissonND(PDE):
     def conditions(self) -> tuple[Term, ...]:
         return (Term("boundary", "boundary", ("u",), lambda f, c: f["u"] - self.solution(c)),)
 
-    def solution(self, coords: Mapping[str, object]):
+    def solution(self, coords: Mapping[str, Any]):
         xp = torch if isinstance(coords[self.names[0]], torch.Tensor) else np
         return sum(xp.sin(math.pi * coords[n] / 2) for n in self.names)

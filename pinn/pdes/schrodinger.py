@@ -20,6 +20,8 @@ the preset's grid lies on) and trigonometrically in x.  Published: 1.97e-3 rel. 
 
 from __future__ import annotations
 
+from typing import Any
+
 import math
 from collections.abc import Mapping
 
@@ -57,7 +59,7 @@ class Schrodinger(PDE):
         self.domain = Domain({"x": (-5.0, 5.0)}, (0.0, math.pi / 2))
         self.periodic = ("x",)
         self.seam_smoothing = float(seam_smoothing)
-        self._coef = None
+        self._coef: tuple[np.ndarray, np.ndarray] | None = None
 
     def residual(self, f, c):
         m = f["u"] ** 2 + f["v"] ** 2
@@ -98,7 +100,7 @@ class Schrodinger(PDE):
         y, y2 = 5.0 - x, 5.0 + x
         return slope * (y * lib.exp(-y / w) + y2 * lib.exp(-y2 / w))
 
-    def solution(self, coords: Mapping[str, object]) -> dict:
+    def solution(self, coords: Mapping[str, Any]) -> dict:
         if self._coef is None:
             ref = load_reference()
             self._coef = (np.fft.fft(ref["h"], axis=0) / len(ref["x"]), ref["t"])

@@ -14,6 +14,8 @@ boundary_u, boundary_v).  The pressure is fixed only up to a constant (``gauge``
 
 from __future__ import annotations
 
+from typing import Any
+
 import math
 from collections.abc import Mapping
 
@@ -52,10 +54,10 @@ class TaylorGreen(PDE):
 
     def conditions(self) -> tuple[Term, ...]:
         exact = self.solution
-        return tuple(Term(f"{where}_{field}", where, (field,), lambda f, c, k=field: f[k] - exact(c)[k])
+        return tuple(Term(f"{where}_{field}", where, (field,), lambda f, c, k=field: f[k] - exact(c)[k])  # type: ignore[misc]
                      for where in ("initial", "boundary") for field in ("u", "v"))
 
-    def solution(self, coords: Mapping[str, object]) -> dict:
+    def solution(self, coords: Mapping[str, Any]) -> dict:
         x, y, t = coords["x"], coords["y"], coords["t"]
         xp = torch if isinstance(x, torch.Tensor) else np
         decay = xp.exp(-2 * self.nu * t)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Mapping, Sequence
 
 from pinn.physics.constraints import box_factor
@@ -73,7 +75,7 @@ class Wave(PDE):
             Term("boundary", "boundary", ("u",), lambda f, c: f["u"]),
         )
 
-    def solution(self, coords: Mapping[str, object]):
+    def solution(self, coords: Mapping[str, Any]):
         x, t = coords["x"], coords["t"]
         xp, x0, t0 = _xp(x), self.domain.lower[0].item(), self.domain.lower[1].item()
         return sum(

@@ -11,10 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
-from pinn.pdes.base import PDE
+if TYPE_CHECKING:  # pinn.pdes sits above this package: annotations only
+    from pinn.pdes.base import PDE
 
 __all__ = ["WithCoefficients", "make_learnable"]
 

@@ -121,7 +121,8 @@ class Domain:
         """The outward unit normal at points on the box's faces, ``{space coordinate: component}``
         (see :mod:`pinn.physics.normals`)."""
         s = len(self.space_names)
-        return normal_of(Box(self.lower[:s], self.upper[:s], names=self.space_names), self.space_names, coords)
+        box = Box(self.lower[:s].tolist(), self.upper[:s].tolist(), names=self.space_names)
+        return normal_of(box, self.space_names, coords)
 
     def default_resolution(self, *, points: int = 1_000_000) -> list[int]:
         """Grid points per coordinate when none are given (see :func:`default_resolution`)."""

@@ -12,13 +12,18 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from pinn.pdes._reference import DATA as SHIPPED
-from pinn.pdes.base import PDE
 from pinn.physics.sampling import Sampler
+
+if TYPE_CHECKING:  # pinn.pdes sits above this package: annotations only
+    from pinn.pdes.base import PDE
+
+#: The tables shipped with the package (``pinn/pdes/data``), found by path, not by import.
+SHIPPED = Path(__file__).resolve().parents[1] / "pdes" / "data"
 
 __all__ = ["Observations", "ObservationError", "load_observations", "sample_observations", "observed_field",
            "read_points"]

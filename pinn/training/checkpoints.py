@@ -56,8 +56,8 @@ class CheckpointDir:
         best_file = self.path / "best"
         best_step, best_loss = step, loss
         try:
-            s, l = io.read_text(best_file, limit=1024).split()
-            prev_step, prev_loss = int(s), float(l)
+            step_text, loss_text = io.read_text(best_file, limit=1024).split()
+            prev_step, prev_loss = int(step_text), float(loss_text)
             if self.file(prev_step).exists() and math.isfinite(prev_loss) and not (prev_loss > loss):
                 best_step, best_loss = prev_step, prev_loss  # also when the new loss is NaN
         except (OSError, ValueError):

@@ -1,4 +1,4 @@
-"""A run of K ensemble members trained at once (:func:`pinn.nets.ensemble.train_ensemble`), with
+"""A run of K ensemble members trained at once (:func:`pinn.training.ensemble.train_ensemble`), with
 each member's error, the ensemble mean's, and their spread written like a single run's outputs.
 
 Member ``k`` is the job built with seed ``seed + k`` (its own initial weights and points).  The
@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from pinn.io import files as io
-from pinn.io.evaluation import evaluate, relative_l2, max_abs_error
+from pinn.evaluation.grid import evaluate, relative_l2, max_abs_error
 from pinn.io.plotting import plot_run, run_title
-from pinn.nets.ensemble import train_ensemble
+from pinn.training.ensemble import train_ensemble
 from pinn.training.job import Job
 from pinn.training.run import run_facts
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
 
-from pinn.io.evaluation import check_grid_size
+from pinn.evaluation.grid import check_grid_size
 from pinn.pdes.base import PDE
 from pinn.physics.observations import Observations
 from pinn.physics.sampling import LatinHypercubeSampler, Sampler
@@ -57,11 +58,11 @@ class Job:
     trainer: Trainer
     points: Mapping[str, int]
     generator: torch.Generator
-    loss: PINNLoss | None = None
+    loss: PINNLoss = None  # type: ignore[assignment]  # None: PINNLoss of the pde, made in __post_init__
     sampler: Sampler = field(default_factory=LatinHypercubeSampler)
     observations: Observations | None = None
-    resampler: object | None = None
-    resolution: Sequence[int] | None = None
+    resampler: Any = None
+    resolution: Sequence[int] = None  # type: ignore[assignment]  # None: the PDE's default, set in __post_init__
     chunk_size: int = 65536
     residual_maps: bool = True
     seed: int = 0

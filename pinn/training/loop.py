@@ -11,6 +11,8 @@ learning rate and carries on, up to ``max_failures`` times (see :mod:`pinn.train
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from collections.abc import Callable, Mapping, Sequence
 
 import torch
@@ -24,8 +26,14 @@ from pinn.training.weighting import LossWeighting
 
 __all__ = ["Trainer", "TrainResult", "TrainState", "TrainingInterrupted", "DivergenceError"]
 
-#: Redraws collocation points: ``resampler(model, points) -> points``, with ``every`` and ``lbfgs_every``.
-Resampler = Callable[[nn.Module, Mapping[str, torch.Tensor]], dict]
+class Resampler(Protocol):
+    """Redraws collocation points: ``resampler(model, points) -> points``, every ``every`` first-order
+    steps and every ``lbfgs_every`` quasi-Newton iterations."""
+
+    every: int
+    lbfgs_every: int
+
+    def __call__(self, model: nn.Module, points: Mapping[str, torch.Tensor]) -> dict: ...
 
 
 class Trainer:
@@ -90,7 +98,7 @@ class Trainer:
                 and :class:`TrainingInterrupted` is raised.
             resampler: redraws the points every ``resampler.every`` first-order steps and
                 every ``resampler.lbfgs_every`` quasi-Newton iterations (e.g.
-                :class:`pinn.training.adaptive.RARD`); ``None``: the points stay fixed.
+                :class:`pinn.training.resampling.RARD`); ``None``: the points stay fixed.
         """
         if resampler is not None and not (count("resampler.every", resampler.every)
                                           or count("resampler.lbfgs_every", getattr(resampler, "lbfgs_every", 0))):

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
-from pinn.nets.adaptive import slope_recovery
+from pinn.nets.adaptive_activations import slope_recovery
 from pinn.pdes.base import PDE
 from pinn.training.clipping import clip_point_gradients
 
@@ -36,7 +36,7 @@ class PINNLoss:
         exact: condition terms that the model meets exactly (a hard constraint, see
             :mod:`pinn.physics.constraints`): they are left out of the loss.
         slope_recovery: with a weight ``> 0``, add the slope-recovery term of adaptive activations,
-            ``1 / mean_k exp(a_k)`` (:func:`pinn.nets.adaptive.slope_recovery`), times this weight;
+            ``1 / mean_k exp(a_k)`` (:func:`pinn.nets.adaptive_activations.slope_recovery`), times this weight;
             it is reported as the part ``slope_recovery``.  The model must have adaptive activations.
         gradient_weight: with a weight ``> 0``, gradient-enhanced training (gPINN, Yu, Lu, Meng &
             Karniadakis 2022): add ``sum_eq sum_k mean((d r_eq / d x_k)^2)`` over the interior
@@ -83,7 +83,8 @@ class PINNLoss:
         if isinstance(causal_chunks, bool) or not isinstance(causal_chunks, int) or causal_chunks < 0:
             raise ValueError(f"loss.causal_chunks must be an integer >= 0, got {causal_chunks!r}")
         if causal_chunks and pde.domain.time_name not in pde.domain.coordinates:
-            raise ValueError(f"causal weighting needs a time coordinate; {pde.name} is steady (set loss.causal_chunks=0)")
+            raise ValueError(f"causal weighting needs a time coordinate; {pde.name} is steady "
+                             f"(set loss.causal_chunks=0)")
         if not (isinstance(causal_eps, (int, float)) and 0 < causal_eps < float("inf")):
             raise ValueError(f"loss.causal_eps must be a finite number > 0, got {causal_eps!r}")
         self.causal_chunks, self.causal_eps = causal_chunks, float(causal_eps)
@@ -95,7 +96,8 @@ class PINNLoss:
                 or not 0 <= gradient_weight < float("inf"):
             raise ValueError(f"loss.gradient_weight must be a finite number >= 0, got {gradient_weight!r}")
         self.gradient_weight = float(gradient_weight)
-        if isinstance(point_clip, bool) or not isinstance(point_clip, (int, float)) or not 0 <= point_clip < float("inf"):
+        if isinstance(point_clip, bool) or not isinstance(point_clip, (int, float)) \
+                or not 0 <= point_clip < float("inf"):
             raise ValueError(f"loss.point_clip must be a finite number >= 0 (0: off), got {point_clip!r}")
         self.point_clip = float(point_clip)
 
@@ -150,7 +152,7 @@ class PINNLoss:
             total = total + self.slope_recovery * parts["slope_recovery"]
         for name, p in getattr(model, "coefficients", {}).items():
             parts[name] = p.detach()  # logged beside the loss terms; not part of the loss
-        return total, parts
+        return total, parts  # type: ignore[return-value]
 
     @contextlib.contextmanager
     def exact_gradients(self):
@@ -189,7 +191,7 @@ class PINNLoss:
             counts = torch.zeros(m, dtype=sq.dtype, device=sq.device).index_add(0, slab, torch.ones_like(sq))
             per_slab[name] = sums / counts.clamp(min=1)
         total = sum(v.detach() for v in per_slab.values())
-        before = torch.cumsum(total, 0) - total
+        before = torch.cumsum(total, 0) - total  # type: ignore[arg-type]
         w = torch.exp(-self.causal_eps * before)
         occupied = counts > 0
         return {name: (w * v)[occupied].mean() for name, v in per_slab.items()}, w[occupied].min().detach()

@@ -24,10 +24,13 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from pinn.diff.fields import parse
-from pinn.io.evaluation import check_grid_size
+from pinn.physics.fields import parse
+from pinn.evaluation.grid import check_grid_size
 
-__all__ = ["ACTIVATION_FACTOR", "available_memory", "step_bytes", "evaluation_bytes", "check_fits", "check_evaluation_fits"]
+__all__ = [
+    "ACTIVATION_FACTOR", "available_memory", "step_bytes", "evaluation_bytes", "check_fits",
+    "check_evaluation_fits"
+]
 
 #: Numbers kept per point, derivative stream and hidden unit by one training step (measured 2.2-2.5).
 ACTIVATION_FACTOR = 2.2
@@ -113,7 +116,8 @@ def check_fits(job, *, members: int = 1, available: int | None = None) -> None:
     if step > free:
         raise ValueError(
             f"one training step needs about {_gb(step)} of memory, more than the {_gb(free)} free on "
-            f"{job.device.type}; ask for less: fewer points ({', '.join(f'points.{k}={v}' for k, v in job.points.items())}), "
+            f"{job.device.type}; ask for less: fewer points "
+            f"({', '.join(f'points.{k}={v}' for k, v in job.points.items())}), "
             f"a smaller model.width or model.depth, or a smaller quasi-Newton history")
     check_evaluation_fits(job.model, job.pde, job.resolution, chunk_size=job.chunk_size,
                           residual_maps=job.residual_maps, available=free)

@@ -88,7 +88,7 @@ def ntk_traces(model: torch.nn.Module, loss, points: Mapping[str, torch.Tensor],
             x = x[:: x.shape[0] // points_per_term][:points_per_term]
         g = per_point_gradients(model, loss, name, x, chunk_size=chunk_size)
         sq = sum((v.reshape(v.shape[0], -1) ** 2).sum(1) for v in g.values())
-        out[name] = float(sq.mean() if reduce == "mean" else sq.sum())
+        out[name] = float(sq.mean() if reduce == "mean" else sq.sum())  # type: ignore[union-attr]
     return out
 
 
@@ -112,7 +112,8 @@ class NTKWeighting(LossWeighting):
 
     def __init__(self, *, every: int = 100, alpha: float = 0.0, points_per_term: int = 256,
                  chunk_size: int = 64, reduce: str = "mean"):
-        for key, value, low in (("every", every, 1), ("points_per_term", points_per_term, 0), ("chunk_size", chunk_size, 1)):
+        for key, value, low in (("every", every, 1), ("points_per_term", points_per_term, 0),
+                                ("chunk_size", chunk_size, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{key} must be an integer >= {low}, got {value!r}")
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha < 1:

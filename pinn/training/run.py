@@ -20,19 +20,19 @@ from pathlib import Path
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from pinn import __version__ as pinn_version
+from pinn._version import __version__ as pinn_version
 from pinn.diff.fused import FusedEngine
 from pinn.io import files as io
-from pinn.io.evaluation import evaluate
+from pinn.evaluation.grid import evaluate
 from pinn.io.lock import RunLock
 from pinn.io.plotting import plot_run, run_title
 from pinn.io.progress import make_progress
-from pinn.io.residual_maps import evaluation_maps, residual_metrics
+from pinn.evaluation.residual_maps import evaluation_maps, residual_metrics
 from pinn.physics.coefficients import WithCoefficients
 from pinn.training import distributed
 from pinn.training.checkpoints import CheckpointDir
 from pinn.training.compiling import CompiledGradient, GuardedCompile
-from pinn.training.fused import FusedStep
+from pinn.training.fused_step import FusedStep
 from pinn.training.job import Job
 from pinn.training.stages import QuasiNewton
 from pinn.training.state import TrainState
@@ -319,7 +319,8 @@ def _finish(job: Job, run_dir: Path, result, *, plots: bool, metadata: Mapping |
                          residuals=maps)
     io.save_checkpoint(run_dir / io.CHECKPOINT,
                        {"model": job.model.state_dict(), "optimizer": result.optimizer_state, "pde": job.pde.name,
-                        **({"config_sha256": metadata["config_sha256"]} if metadata and "config_sha256" in metadata else {})})
+                        **({"config_sha256": metadata["config_sha256"]}
+                           if metadata and "config_sha256" in metadata else {})})
     if plots:
         plot_run(run_dir / "plots", ev.grid, u_pred, u_ref, result.history, fields=ev.fields, layout=ev.layout,
                  residuals=maps, coefficients=list(getattr(job.model, "coefficients", {})),

@@ -111,7 +111,7 @@ class Session:
 
     @property
     def fused_adam(self):
-        """The fused Adam step (``derivatives=fused``: :class:`~pinn.training.fused.FusedStep`), on the
+        """The fused Adam step (``derivatives=fused``: :class:`~pinn.training.fused_step.FusedStep`), on the
         same terms; else ``None``."""
         return self._compiled("adam_step")
 
@@ -161,7 +161,7 @@ class Session:
             return False
         self.state.optimizer = opt.state_dict()
         self.state.scheduler = sched.state_dict() if sched is not None else None
-        if save:
+        if save and self.checkpoint is not None:
             self.checkpoint(self.snapshot())
         if stop:
             raise TrainingInterrupted(self.state.step)

@@ -69,7 +69,7 @@ class TrainState:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "TrainState":
+    def from_dict(cls, data: Mapping) -> TrainState:
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:

@@ -25,8 +25,8 @@ _CGROUP_V1 = (Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), Path("/sys/fs/cgroup/
 def _quota(v2: Path = _CGROUP_V2, v1: tuple[Path, Path] = _CGROUP_V1) -> float | None:
     """The cgroup's CPU quota in cores, or ``None`` where there is none."""
     try:
-        quota, period = v2.read_text().split()[:2]
-        return None if quota == "max" else int(quota) / int(period)
+        text_quota, text_period = v2.read_text().split()[:2]
+        return None if text_quota == "max" else int(text_quota) / int(text_period)
     except (OSError, ValueError):
         pass
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from pinn.training.stages.base import Stage, count, positive, positive_int
@@ -9,7 +11,8 @@ from pinn.training.stages.base import Stage, count, positive, positive_int
 __all__ = ["ADAM_IMPLS", "Adam", "adam"]
 
 #: Adam implementations, as keyword arguments of ``torch.optim.Adam``.
-ADAM_IMPLS = {"foreach": {"foreach": True}, "fused": {"fused": True}, "for-loop": {"foreach": False}}
+ADAM_IMPLS: dict[str, dict[str, Any]] = {"foreach": {"foreach": True}, "fused": {"fused": True},
+                                         "for-loop": {"foreach": False}}
 
 
 def adam(params, *, lr: float, impl: str = "foreach") -> torch.optim.Adam:
@@ -117,7 +120,8 @@ class Adam(Stage):
         while s.stage_step < self.steps:
             before = s.step
             lr.fill_(opt.param_groups[0]["lr"])
-            loss, parts, ok = step_fn(opt, session.points, lr=lr, poison=nan if session.fault_due(before + 1) else poison)
+            loss, parts, ok = step_fn(opt, session.points, lr=lr,
+                                      poison=nan if session.fault_due(before + 1) else poison)
             torch.logical_and(fine, ok, out=fine)
             sched.step()
             session.lr_now = opt.param_groups[0]["lr"]

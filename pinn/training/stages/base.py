@@ -31,7 +31,7 @@ class Stage(abc.ABC):
     def run(self, session) -> dict | None:
         """Take the remaining steps; return the last optimizer state dict."""
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027 - a hook: most stages have nothing to prepare
         """Called by the trainer before its clock starts: pay one-time costs here (imports, a first
         optimizer construction), not inside the timed steps.  By default nothing."""
 

@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from pinn.training.quasi_newton import METHOD_NAMES, QUASI_NEWTON_METHODS, DenseQuasiNewton
+from pinn.training.dense_bfgs import METHOD_NAMES, QUASI_NEWTON_METHODS, DenseQuasiNewton
 from pinn.training.stages.base import Stage, count, positive, positive_int
 
 __all__ = ["QuasiNewton", "METHODS"]
@@ -26,7 +26,7 @@ class QuasiNewton(Stage):
     Args:
         steps: number of iterations (>= 0).
         method: ``"lbfgs"`` (``torch.optim.LBFGS``), or a dense inverse Hessian
-            (:class:`pinn.training.quasi_newton.DenseQuasiNewton`): ``"bfgs"`` or ``"ssbfgs"``
+            (:class:`pinn.training.dense_bfgs.DenseQuasiNewton`): ``"bfgs"`` or ``"ssbfgs"``
             (self-scaled BFGS).  The dense methods hold ``n^2`` numbers for ``n`` parameters
             (87 MB in float64 for a 4x32 network) and are at their best in float64.
         lr: the step scale (1 with a line search).

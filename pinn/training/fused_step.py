@@ -1,0 +1,206 @@
+"""The fused training step of ``derivatives=fused``: one compiled graph per Adam step.
+
+The graph runs the network's jets (:func:`pinn.diff.jets.forward`), the loss as a function of
+them, that part's gradient by ``torch.func.vjp`` (pointwise residuals and means: a small graph
+whatever the PDE), the hand-written adjoint back to the parameters
+(:func:`pinn.diff.jets.adjoint`), a finite check, and Adam's update in place on the parameters
+and on ``torch.optim.Adam``'s own state tensors (so checkpoints, roll-backs and resumes keep the
+optimizer's ``state_dict``).  A step whose loss or gradient is not finite leaves everything as it
+was and reports it in a flag that the stage reads at log rows, checkpoints and resampling only:
+no host synchronisation on the hot path, as CUDA graphs need.
+
+Quasi-Newton stages call :meth:`FusedStep.loss_and_grad`: the same graph without the update.
+If compiling fails, one warning and the same functions run eagerly (the same numbers).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+from torch.func import vjp
+
+from pinn.diff import jets
+from pinn.diff.fused import FusedEngine, fused_support
+from pinn.training.compiling import _first_line, own_code
+from pinn.training.losses import PINNLoss
+
+__all__ = ["FusedStep", "fused_step_support"]
+
+log = logging.getLogger(__name__)
+
+
+def fused_step_support(loss, model) -> str | None:
+    """Why ``loss`` and ``model`` cannot take the fused step, or ``None``."""
+    if not isinstance(loss, PINNLoss) or not isinstance(loss.engine, FusedEngine):
+        return "the fused step needs a PINNLoss with derivatives=fused"
+    why = fused_support(model)
+    if why is not None:
+        return why
+    for option, value in (("data", loss.data), ("gradient_weight", loss.gradient_weight),
+                          ("point_clip", loss.point_clip), ("slope_recovery", loss.slope_recovery)):
+        if value:
+            key = "data.samples/data.path" if option == "data" else f"loss.{option}"
+            return f"the fused step does not support {key} yet"
+    return None
+
+
+class FusedStep:
+    """The loss of a ``derivatives=fused`` run, with its compiled training steps.
+
+    Called like the loss (``fused(model, points) -> (loss, parts)``) it is the eager loss
+    (history rows, evaluation).  :meth:`adam_step` and :meth:`loss_and_grad` are the compiled
+    steps; the trainer's stages find them on the loss.
+
+    Args:
+        loss: a :class:`~pinn.training.losses.PINNLoss` with a :class:`~pinn.diff.fused.FusedEngine`.
+        model: its plain :class:`~pinn.nets.mlp.MLP`.
+        backend: ``torch.compile``'s backend (``"inductor"``; ``"aot_eager"`` for tests; ``None``:
+            run eagerly, uncompiled).
+        mode: ``torch.compile``'s mode; ``None`` picks ``"reduce-overhead"`` (CUDA graphs) on a
+            CUDA model, the default elsewhere.
+        options: inductor options added to the defaults (without ``mode``), e.g. ``{"max_autotune": True}``.
+    """
+
+    #: Resampling refills the point tensors in place (fixed addresses, as CUDA graphs need).
+    static_points = True
+
+    def __init__(self, loss: PINNLoss, model, *, backend: str | None = "inductor", mode: str | None = None,
+                 options: dict | None = None):
+        why = fused_step_support(loss, model)
+        if why is not None:
+            raise ValueError(f"{why}; use derivatives=taylor or derivatives=autograd")
+        self.fn, self.model = loss, model
+        layers = model.layers
+        self._params = [t for la in layers for t in (la.weight, la.bias)]
+        self.outputs = layers[-1].out_features
+        if mode is None and next(model.parameters()).is_cuda:
+            mode = "reduce-overhead"
+        self.failed: str | None = None
+        self._step = None
+        if backend is not None:
+            # Guards on tensors only (their shapes and dtypes): the Python state the graph reads (the
+            # loss's weights and options, the network's structure) is fixed for the life of a run.  On
+            # the CPU a C++ wrapper calls the kernels: 10% of a small step was inductor's Python one.
+            cpu = not next(model.parameters()).is_cuda
+            options = {"guard_filter_fn": torch.compiler.keep_tensor_guards_unsafe,
+                       **({"cpp_wrapper": True} if cpu else {}), **(options or {})}
+            compile_ = dict(fullgraph=True, dynamic=False, backend=backend, mode=mode)
+            if mode is None:
+                compile_["options"] = options
+
+            def step_graph(*args):
+                return self._step_graph(*args)
+
+            self._step = torch.compile(own_code(step_graph), **compile_)  # type: ignore[call-overload]
+        self._idle: tuple | None = None  # Adam's state tensors for loss_and_grad, which updates nothing
+        self._yes: torch.Tensor | None = None
+        self._hyper = None
+
+    def __call__(self, model, points):
+        return self.fn(model, points)
+
+    # -- the graphs ----------------------------------------------------------------------
+
+    def _loss_and_grads(self, params, center, half_width, points, poison):
+        loss = self.fn
+        sets = [(points[w], [t for t in loss.terms if t.points == w]) for w in loss.point_sets]
+        requests = loss.engine.requests(sets, loss.pde.domain.coordinates, fields=loss.pde.fields)
+        plan = jets.make_plan([(p.shape[0], i) for p, i in requests])
+        x = jets.stack(requests, plan)
+        weights, biases = params[0::2], params[1::2]
+        out, saved = jets.forward(weights, biases, self.model.activations, center, half_width, plan, x, tape=True)
+
+        def of_out(o):
+            total, parts = loss(jets.JetValues(o, plan, self.outputs), points)
+            return total * poison, parts
+
+        total, pullback, parts = vjp(of_out, out, has_aux=True)
+        (out_bar,) = pullback(torch.ones_like(total))
+        return total, parts, jets.adjoint(weights, center, half_width, plan, x, saved, out_bar)
+
+    def _step_graph(self, params, avgs, squares, step, lr, hyper, center, half_width, points, poison, update):
+        """Loss, parts, gradients and Adam's update in place where ``update`` and the step is finite;
+        one graph for both kinds of stage (one compilation).  ``hyper``: Adam's ``(beta1, beta2, eps)`` as
+        a float64 tensor (read as data: compiled constants would outlive a change, the guards being on
+        tensors only)."""
+        total, parts, grads = self._loss_and_grads(params, center, half_width, points, poison)
+        ok = torch.isfinite(total) & torch.stack([torch.isfinite(g).all() for g in grads]).all()
+        apply = ok & update
+        beta1, beta2, eps = hyper[0], hyper[1], hyper[2].to(params[0].dtype)
+        t = step.to(torch.float64)
+        step_size = (lr / (1 - beta1 ** t)).to(params[0].dtype)
+        root = torch.sqrt(1 - beta2 ** t).to(params[0].dtype)
+        for p, g, a, s in zip(params, grads, avgs, squares):
+            a_new = a + (1 - beta1) * (g - a)
+            s_new = beta2 * s + (1 - beta2) * g * g
+            p_new = p - step_size * a_new / (torch.sqrt(s_new) / root + eps)
+            a.copy_(torch.where(apply, a_new, a))
+            s.copy_(torch.where(apply, s_new, s))
+            p.copy_(torch.where(apply, p_new, p))
+        return total, parts, ok, grads
+
+    # -- the steps -----------------------------------------------------------------------
+
+    def _run(self, *args):
+        if self._step is not None and self.failed is None:
+            try:
+                return self._step(*args)
+            except Exception as e:  # any compiler or tracing failure: eager from now on
+                self.failed = _first_line(e)
+                log.warning("compiling the fused step failed (%s); running it eagerly", self.failed)
+        return self._step_graph(*args)
+
+    def _call(self, params, avgs, squares, step, lr, betas, eps, points, poison, update):
+        key = (float(betas[0]), float(betas[1]), float(eps), step.device)
+        if self._hyper is None or self._hyper[0] != key:
+            self._hyper = key, torch.tensor(key[:3], dtype=torch.float64, device=step.device)
+        with torch.no_grad():  # the in-place update (the vjp inside is a function transform: not affected)
+            return self._run(params, avgs, squares, step, lr, self._hyper[1], self.model.center,
+                             self.model.half_width, points, poison, update)
+
+    def loss_and_grad(self, model, points, *, poison: torch.Tensor | None = None):
+        """``(loss, parts)`` with every parameter's ``.grad`` set (quasi-Newton stages): the same graph as
+        :meth:`adam_step`, told not to update."""
+        params = tuple(p.detach() for p in self._params)
+        p0 = params[0]
+        if self._idle is None or self._idle[0][0].dtype != p0.dtype:
+            zeros = [torch.zeros_like(p) for p in params]
+            one = torch.ones((), dtype=torch.float32, device=p0.device)
+            self._idle = (zeros, [z.clone() for z in zeros], one,
+                          torch.zeros((), dtype=torch.float64, device=p0.device),
+                          torch.zeros((), dtype=torch.bool, device=p0.device))
+        avgs, squares, one, lr, no = self._idle
+        if poison is None:
+            poison = torch.ones((), dtype=p0.dtype, device=p0.device)
+        total, parts, _, grads = self._call(params, avgs, squares, one, lr, (0.9, 0.999), 1e-8, points, poison, no)
+        for p, g in zip(self._params, grads):
+            p.grad = g if g.is_contiguous() else g.contiguous()  # L-BFGS flattens them with view
+        return total, parts
+
+    def adam_step(self, opt: torch.optim.Adam, points, *, lr: torch.Tensor, poison: torch.Tensor):
+        """One Adam step of ``opt`` (a ``torch.optim.Adam`` over this model's parameters, no weight
+        decay or AMSGrad) in the compiled graph.  ``lr``: a 0-d float64 tensor, the group's rate.
+        Returns ``(loss, parts, ok)``, ``ok`` a bool tensor: false if the loss or a gradient was not
+        finite, and then nothing changed (the step counter aside)."""
+        group = opt.param_groups[0]
+        if group["weight_decay"] or group["amsgrad"] or group["maximize"]:
+            raise ValueError("the fused Adam step has no weight decay, AMSGrad or maximize")
+        state = [opt.state[p] for p in self._params]
+        if not state[0]:
+            for p, st in zip(self._params, state):
+                st["step"] = torch.zeros((), dtype=torch.float32, device=p.device)  # as torch.optim.Adam's
+                st["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                st["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        step = state[0]["step"]
+        if any(st["step"] is not step for st in state):  # one counter for all (a loaded state dict has copies)
+            for st in state:
+                st["step"] = step
+        step.add_(1)
+        if self._yes is None or self._yes.device != step.device:
+            self._yes = torch.ones((), dtype=torch.bool, device=step.device)
+        opt._opt_called = True  # type: ignore[attr-defined]  # the optimizer's state moves here, not in opt.step(): no scheduler warning
+        total, parts, ok, _ = self._call(tuple(p.detach() for p in self._params), [st["exp_avg"] for st in state],
+                                         [st["exp_avg_sq"] for st in state], step, lr, group["betas"],
+                                         group["eps"], points, poison, self._yes)
+        return total, parts, ok
