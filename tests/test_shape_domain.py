@@ -109,3 +109,20 @@ def test_a_config_shares_points_boundary_among_the_parts_by_length():
                           "boundary:hole": round(300 * hole / (8 + hole))}
     pts = job.sample_points()
     assert pts["boundary:hole"].shape == (72, 2)
+
+
+def test_the_tensorboard_error_is_the_final_metric_on_a_shape(tmp_path):
+    """The monitor's periodic evaluation is the run's own: on a shape PDE scored by its solution
+    on a grid, the points outside the shape are left out of both (issue 29)."""
+    from pinn.cli._watch import Monitor
+    from pinn.cli.build import build
+    from pinn.cli.train import check_config
+    from pinn.evaluation.grid import evaluate
+
+    cfg = check_config(["pde=heat_nd", "pde.dim=2", "model.width=8", "model.depth=2", "evaluation.resolution=[15,15,5]"])
+    job = build(cfg)
+    monitor = Monitor(cfg, job, tmp_path, quiet=True)
+    logged, _, ev = monitor._evaluate()
+    final = evaluate(job.model, job.pde, job.resolution, chunk_size=job.chunk_size)
+    assert np.isnan(ev.u_ref).any()  # the grid's corners lie outside the ball
+    assert logged["rel_l2"] == final.metrics["rel_l2"] and logged["max_abs_error"] == final.metrics["max_abs_error"]

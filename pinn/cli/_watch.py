@@ -6,10 +6,9 @@ import logging
 import signal
 from pathlib import Path
 
-import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from pinn.evaluation.grid import GridEvaluation, evaluate_nodes, predict, time_axis
+from pinn.evaluation.grid import evaluate
 from pinn.io.plotting import residual_figure, solution_figure
 from pinn.evaluation.residual_maps import evaluation_maps, residual_metrics
 from pinn.io.progress import make_progress
@@ -34,7 +33,6 @@ class Monitor:
         if self.tb is not None and hasattr(self.tb, "coefficients"):  # filed apart from the losses
             self.tb.coefficients = tuple(getattr(b.model, "coefficients", {}))
         self.every, self.b, self._last = getattr(self.tb, "every", 0), b, 0
-        self._grid = self._points = self._ref = None
 
     def tick(self, step: int) -> None:
         """Every step: move the progress bar (log lines ignore it)."""
@@ -58,18 +56,11 @@ class Monitor:
             self.tb.evaluation(row["step"], metrics, figure, residuals=residuals)
 
     def _evaluate(self):
-        if self.b.pde.nodes() is not None:  # scored at a reference table's nodes
-            ev = evaluate_nodes(self.b.model, self.b.pde)
-            return ev.metrics, solution_figure(ev.grid, *ev.compared(), fields=ev.fields, layout="nodes"), ev
-        if self._grid is None:  # the grid and its reference, once
-            self._grid = self.b.pde.domain.grid(self.b.resolution)
-            mesh = np.meshgrid(*self._grid.values(), indexing="ij")
-            self._points = np.stack([m.reshape(-1) for m in mesh], axis=1)
-            self._ref = self.b.pde.reference_grid(self._grid)
-        pred = predict(self.b.model, self._points).reshape(self._ref.shape)
-        ev = GridEvaluation(self._grid, pred, self._ref, tuple(self.b.pde.fields), tuple(self.b.pde.gauge),
-                            time_axis(self.b.pde))
-        figure = solution_figure(self._grid, *ev.compared(), fields=ev.fields) if len(self._grid) >= 2 else None
+        """The run's own evaluation (:func:`pinn.evaluation.grid.evaluate`: a table's nodes, or the grid
+        with a shape's outside masked), so that TensorBoard's error is the one metrics.json gives."""
+        ev = evaluate(self.b.model, self.b.pde, self.b.resolution, chunk_size=self.b.chunk_size)
+        figure = (solution_figure(ev.grid, *ev.compared(), fields=ev.fields, layout=ev.layout)
+                  if len(ev.grid) >= 2 else None)
         return ev.metrics, figure, ev
 
     def finish(self, cfg: DictConfig, metrics: dict) -> None:

@@ -144,6 +144,11 @@ class Geometry(abc.ABC):
         (:class:`pinn.physics.exact_dirichlet.ExactDirichlet`)."""
         x = _points(x, self.dim)
         facets = self._facets_of(parts)
+        missing = sorted({f.part for f in facets if f.distance is None})
+        if missing:
+            raise ValueError(f"the boundary parts {missing} have no distance function (Facet.distance), which exact "
+                             f"Dirichlet conditions need; give the primitive's facets one, or hold those conditions "
+                             f"by loss terms")
         return join_distances([f.distance(x) for f in facets if f.distance is not None])
 
     def _facets_of(self, parts: Sequence[str] | None) -> list[Facet]:
