@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import logging
 import math
-import shutil
+import os
 import sys
 from pathlib import Path
 
@@ -385,12 +385,18 @@ def _check_and_claim(argv: list[str], locks: list, *, debug: bool) -> None:
 MIN_FREE = 16 << 20
 
 
+def _free_bytes(path: Path) -> int:
+    """Bytes free to this user on the file system of ``path``."""
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
 def _check_disk(run_dir: str) -> None:
     """Refuse to start a run on a disk with less than :data:`MIN_FREE` bytes free."""
     path = Path(run_dir)
     while not path.exists() and path != path.parent:
         path = path.parent
-    free = shutil.disk_usage(path).free
+    free = _free_bytes(path)
     if free < MIN_FREE:
         raise io.RunDirError(f"no space left on the device of {run_dir} ({free / 2**20:.1f} MB free, a run needs at "
                              f"least {MIN_FREE >> 20} MB to start); free some space, or train elsewhere "
