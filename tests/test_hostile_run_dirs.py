@@ -8,6 +8,7 @@ The link, concurrency and kill cases run the real console scripts in their own p
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -408,3 +409,97 @@ def test_atomic_write_syncs_the_file_and_its_directory(tmp_path, monkeypatch):
 
     assert [stat.S_ISREG(m) for m in synced] == [True, False] and stat.S_ISDIR(synced[1])
     assert (tmp_path / "f.bin").read_bytes() == b"data"
+
+
+# --- 12. a read-only working directory with the default run directory ---------------------
+
+def test_a_read_only_working_directory_is_one_line(tmp_path):
+    from test_read_only import _lock
+
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    if not _lock(cwd, True):
+        pytest.skip("cannot make a directory read-only here (root without chattr +i)")
+    try:
+        try:
+            (cwd / "probe").write_text("x")
+            pytest.skip("the directory stays writable here")
+        except OSError:
+            pass
+        out = _run([_script("pinn-train"), "pde=heat", *TINY], cwd)
+        line = _one_line_error(out, "pinn-train")
+        assert "not writable" in line and "hydra.run.dir" in line
+        assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+    finally:
+        _lock(cwd, False)
+
+
+# --- 22. an export killed midway leaves whole files --------------------------------------
+
+def test_an_export_that_fails_midway_leaves_no_partial_file(run, tmp_path, monkeypatch):
+    import meshio
+
+    from pinn.cli import evaluate as eval_cli
+
+    out = tmp_path / "ev"
+    eval_cli.main([str(run), "--out", str(out), "--export", "vtk"])
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    frames = sorted(n for n in before if n.endswith(".vtu"))
+    assert len(frames) > 2 and "solution.pvd" in before
+    real, calls = meshio.write, {"n": 0}
+
+    def dying(path, mesh, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second frame: as if the process were killed while writing it
+            with open(path, "wb") as f:
+                f.write(b"<?xml half")
+            raise KeyboardInterrupt
+        return real(path, mesh, *args, **kwargs)
+
+    monkeypatch.setattr(meshio, "write", dying)
+    with pytest.raises(SystemExit):
+        eval_cli.main([str(run), "--out", str(out), "--export", "vtk"])
+    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert not [n for n in after if n.endswith(".tmp")]
+    for name in frames:  # every frame is an old one or a new one, whole: never the half-written bytes
+        assert after[name].startswith(b"<?xml version") and after[name].rstrip().endswith(b"</VTKFile>")
+    assert after["solution.pvd"] == before["solution.pvd"]
+
+
+# --- 24. a foreign run's network is sized against its checkpoint before it is built -------
+
+def test_a_huge_network_in_a_run_config_is_refused_before_it_is_built(run, tmp_path):
+    cfg = OmegaConf.load(run / ".hydra" / "config.yaml")
+    cfg.model.width, cfg.model.depth = 20000, 20
+    OmegaConf.save(cfg, run / ".hydra" / "config.yaml")
+    start = time.perf_counter()
+    line = _one_line_error(_run([_script("pinn-eval"), str(run)], tmp_path), "pinn-eval")
+    assert "asks for a network of about" in line and "mixes two runs" in line
+    assert time.perf_counter() - start < 60
+
+# --- 27. SIGTERM ends an ensemble run with one line, not silently -------------------------
+
+def test_sigterm_ends_an_ensemble_with_one_line(tmp_path):
+    run_dir = tmp_path / "E"
+    proc = subprocess.Popen([_script("pinn-train"), "pde=heat", "ensemble.members=2", "derivatives=taylor",
+                             "stages.quasi_newton.steps=0", "stages.adam.steps=1000000", "stages.adam.log_every=5",
+                             "points.interior=64", "points.initial=16", "points.boundary=16", "model.width=8",
+                             "model.depth=2", "plots=false", f"hydra.run.dir={run_dir}"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1"))
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if "adam" in line and "step" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err[-2000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("pinn-train: error: interrupted") and "Traceback" not in err, err[-2000:]
+    assert not (run_dir / "metrics.json").exists() and not (run_dir / "FAILED").exists()

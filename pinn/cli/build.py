@@ -397,12 +397,18 @@ def _run_ensemble(cfg: DictConfig, run_dir: Path) -> dict:
     log.info("training an ensemble of %d %s networks at once (seeds %d-%d), %d Adam steps", len(jobs),
              jobs[0].pde.name, cfg.seed, cfg.seed + len(jobs) - 1, adam_stage.steps)
     progress = make_progress(adam_stage.steps, adam_stage.log_every, logger=log)
-    try:
-        return train_ensemble_run(jobs, run_dir, steps=adam_stage.steps, lr=adam_stage.lr, impl=adam_stage.impl,
-                                  log_every=adam_stage.log_every, plots=cfg.plots, callback=progress,
-                                  metadata={"config_sha256": config_hash(cfg)})
-    finally:
-        progress.close()
+
+    def watched(row: dict) -> None:  # SIGTERM or Ctrl-C ends the run at the next row, in one line
+        progress(row)
+        if stop():
+            raise KeyboardInterrupt  # an ensemble keeps no checkpoints yet: it is trained again
+    with StopFlag() as stop:
+        try:
+            return train_ensemble_run(jobs, run_dir, steps=adam_stage.steps, lr=adam_stage.lr, impl=adam_stage.impl,
+                                      log_every=adam_stage.log_every, plots=cfg.plots, callback=watched,
+                                      metadata={"config_sha256": config_hash(cfg)})
+        finally:
+            progress.close()
 
 
 def config_hash(cfg: DictConfig) -> str:

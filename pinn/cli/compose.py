@@ -82,12 +82,17 @@ def _compose(overrides) -> tuple[DictConfig, tuple[bool, str, str]]:
 
 
 def absolute_source(cfg: DictConfig, choice: str | None, searchpath) -> None:
-    """Make a relative ``pde.source`` absolute when it sits beside the YAML file that names it
-    (see :func:`pinn.cli.config.resolve_source`), in place."""
-    source = cfg.pde.get("source") if cfg.get("pde") is not None else None
-    if source:
-        with open_dict(cfg):
-            cfg.pde.source = resolve_source(str(source), choice=choice, searchpath=searchpath)
+    """Make a relative ``pde.source`` and ``pde.reference`` absolute when they sit beside the YAML
+    file that names them (see :func:`pinn.cli.config.resolve_source`), in place: both paths of a
+    user's PDE YAML mean the same thing."""
+    pde = cfg.get("pde")
+    if pde is None:
+        return
+    for key in ("source", "reference"):
+        value = pde.get(key) if key in pde else None
+        if isinstance(value, str) and value:
+            with open_dict(cfg):
+                pde[key] = resolve_source(value, choice=choice, searchpath=searchpath)
 
 
 def job(*overrides: str) -> Job:

@@ -127,14 +127,42 @@ def user_config_dir(cwd: Path | None = None) -> Path | None:
     return None
 
 
+#: Hydra's flags that take a value as the next argument (``--cfg job``, ``--config-dir DIR``); ``--info``
+#: takes one only when it is not an override.
+VALUED_FLAGS = ("--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn", "--cfg", "-c", "--package",
+                "-p", "--experimental-rerun", "--info", "-i")
+
+
+def with_overrides(argv: list[str], extra: list[str]) -> list[str]:
+    """``argv`` with ``extra`` overrides added, arranged as Hydra's parser needs: every flag (with
+    its value) first, then every override in one run (argparse takes the overrides once: ``a=1
+    --cfg job b=2`` would leave ``b=2`` unrecognized)."""
+    flags: list[str] = []
+    overrides: list[str] = []
+    expect_value = False
+    for a in argv:
+        if expect_value and not a.startswith("-") and ("=" not in a or flags[-1] not in ("--info", "-i")):
+            flags.append(a)
+            expect_value = False
+            continue
+        expect_value = False
+        if a.startswith("-"):
+            flags.append(a)
+            expect_value = a in VALUED_FLAGS
+        else:
+            overrides.append(a)
+    return [*flags, *overrides, *extra]
+
+
 def with_user_search_path(overrides: list[str], cwd: Path | None = None) -> list[str]:
     """``overrides`` plus ``hydra.searchpath=['file://.../conf']`` for :func:`user_config_dir`,
-    unless the overrides set ``hydra.searchpath`` themselves (then theirs is used as given)."""
+    unless the overrides set ``hydra.searchpath`` themselves (then theirs is used as given); flags
+    first (see :func:`with_overrides`)."""
     d = user_config_dir(cwd)
     if d is None or any(o.lstrip("+~").startswith("hydra.searchpath") for o in overrides):
-        return list(overrides)
+        return with_overrides(list(overrides), [])
     quoted = str(d).replace("\\", "\\\\").replace("'", "\\'")
-    return [*overrides, f"hydra.searchpath=['file://{quoted}']"]
+    return with_overrides(list(overrides), [f"hydra.searchpath=['file://{quoted}']"])
 
 
 def search_dirs(searchpath) -> list[Path]:
@@ -148,9 +176,10 @@ def search_dirs(searchpath) -> list[Path]:
 
 
 def resolve_source(source: str, *, choice: str | None, searchpath) -> str:
-    """``pde.source`` resolved relative to the YAML file that names it (``DIR/pde/CHOICE.yaml`` for a
-    directory ``DIR`` of the search path), as an absolute path; a relative path that is not beside
-    that file but is under the working directory stays as it is (the older meaning)."""
+    """``pde.source`` (or ``pde.reference``) resolved relative to the YAML file that names it
+    (``DIR/pde/CHOICE.yaml`` for a directory ``DIR`` of the search path), as an absolute path; a
+    relative path that is not beside that file but is under the working directory stays as it is
+    (the older meaning)."""
     path = Path(source)
     if path.is_absolute() or not choice:
         return source

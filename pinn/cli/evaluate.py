@@ -78,6 +78,10 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
         raise io.RunDirError(f"{run_dir}/{io.CHECKPOINT} was written for the PDE {saved!r}, but the run's config "
                              f"names {pde.name!r}: the directory mixes two runs; train it again")
     _check_parts_agree(run_dir, cfg, state)
+    weights = state.get("model") if isinstance(state, dict) else None
+    if isinstance(weights, dict) and any(isinstance(t, torch.Tensor) and t.dtype == torch.float64
+                                         for t in weights.values()):
+        model = model.double()  # the run ended in float64 (a quasi-Newton stage's switch): evaluate in it
     try:
         model.load_state_dict(state["model"])
     except (KeyError, RuntimeError, TypeError) as e:

@@ -34,7 +34,7 @@ from pinn.cli._errors import fail, guarded, one_line
 from pinn.cli.build import build, refuse_earlier_checkpoints, run_training
 from pinn.training.run import clear_finished_run
 from pinn.cli.compose import absolute_source, compose_config, compose_with_dirs
-from pinn.cli.config import CONF_PATH, register_configs, with_user_search_path
+from pinn.cli.config import CONF_PATH, VALUED_FLAGS, register_configs, with_overrides, with_user_search_path
 
 __all__ = ["main", "check_config"]
 
@@ -298,11 +298,6 @@ def _resume_from_argv(resume: list[str]) -> None:
         fail(PROG, str(e))
 
 
-#: Flags whose value may follow as the next argument (``--config-dir DIR``).
-_VALUED = ("--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn", "--cfg", "-c", "--package", "-p",
-           "--experimental-rerun", "--info", "-i")
-
-
 def _plain(argv: list[str]) -> list[str]:
     """The overrides of ``argv``: flags dropped, with the value that follows a valued flag."""
     out, skip = [], False
@@ -312,7 +307,7 @@ def _plain(argv: list[str]) -> list[str]:
             if not a.startswith("-") and "=" not in a:
                 continue
         if a.startswith("-"):
-            skip = a in _VALUED
+            skip = a in VALUED_FLAGS
             continue
         out.append(a)
     return out
@@ -363,14 +358,14 @@ def _check_and_claim(argv: list[str], locks: list, *, debug: bool) -> None:
     multirun = multirun or multirun_cfg
     if multirun:
         sweep_dir = io.claim_new_dir(sweep_dir) if explicit_sweep is None else sweep_dir
-        sys.argv[1:] = [*sys.argv[1:], f"hydra.sweep.dir={_quoted(sweep_dir)}"]
+        sys.argv[1:] = with_overrides(sys.argv[1:], [f"hydra.sweep.dir={_quoted(sweep_dir)}"])
         if distributed.rank() == 0:
             locks.append(RunLock(sweep_dir))
         _refuse_unfinished_in_sweep(sweep_dir)
         return
     if explicit_run is None:
         run_dir = io.claim_new_dir(run_dir)
-    sys.argv[1:] = [*sys.argv[1:], f"hydra.run.dir={_quoted(run_dir)}"]
+    sys.argv[1:] = with_overrides(sys.argv[1:], [f"hydra.run.dir={_quoted(run_dir)}"])
     _check_disk(run_dir)  # a full disk: one line now, not Hydra's traceback at its first write
     refuse_earlier_checkpoints(run_dir)  # first, so that a refusal writes nothing at all
     refuse_links(run_dir)

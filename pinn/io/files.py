@@ -97,9 +97,13 @@ def read_metrics(run_dir: str | Path) -> dict:
 def write_predictions(path: str | Path, grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray,
                       fields: Sequence[str] = ("u",), *, layout: str = "grid",
                       residuals: Mapping[str, np.ndarray] | None = None) -> Path:
-    """Save the grid's 1-D coordinate arrays (by name) and ``u_pred``, ``u_ref`` indexed like the grid
-    (then by field, with several ``fields``), and the field names.  Runs save them as compared:
-    a gauge field (a pressure) with its mean removed from both.
+    """Save the grid's 1-D coordinate arrays (by name), the prediction and reference indexed like
+    the grid, and the field names: ``u_pred`` and ``u_ref`` for one field (whatever its name); for a
+    system one array per field, ``FIELD_pred`` and ``FIELD_ref`` (Navier-Stokes: ``u_pred``,
+    ``v_pred``, ``p_pred`` and the same ``_ref``).  The arguments ``u_pred`` and ``u_ref`` are
+    indexed like the grid, then by field when there are several (as :func:`read_predictions`
+    returns them).  Runs save them as compared: a gauge field (a pressure) with its mean removed
+    from both.
 
     With ``layout="nodes"``, ``grid`` holds scattered nodes column by column (``(N,)`` each) and
     ``u_pred``, ``u_ref`` are ``(N,)`` or ``(N, F)`` (see :class:`pinn.evaluation.grid.NodeEvaluation`).
@@ -113,8 +117,17 @@ def write_predictions(path: str | Path, grid: Mapping[str, np.ndarray], u_pred: 
             or any(c.startswith("residual_") for c in arrays):
         raise ValueError("coordinate names may not be 'u_pred', 'u_ref', 'coordinates', 'fields', 'layout', "
                          "'equations' or start with 'residual_'")
-    arrays.update(u_pred=np.asarray(u_pred), u_ref=np.asarray(u_ref), coordinates=np.array(list(grid)),
-                  fields=np.array(list(fields)), layout=np.array(layout))
+    u_pred, u_ref = np.asarray(u_pred), np.asarray(u_ref)
+    fields = list(fields)
+    if len(fields) == 1:  # one field: u_pred and u_ref, whatever its name (as before 0.3)
+        arrays.update(u_pred=u_pred, u_ref=u_ref)
+    else:  # one array per field (u_pred, v_pred, p_pred, ...): never one named u_pred that holds them all
+        taken = {f"{f}_{kind}" for f in fields for kind in ("pred", "ref")} & set(arrays)
+        if taken:
+            raise ValueError(f"coordinate names may not be {sorted(taken)}, the arrays of the fields")
+        for i, f in enumerate(fields):
+            arrays.update({f"{f}_pred": u_pred[..., i], f"{f}_ref": u_ref[..., i]})
+    arrays.update(coordinates=np.array(list(grid)), fields=np.array(fields), layout=np.array(layout))
     residuals = dict(residuals or {})
     arrays.update({f"residual_{name}": np.asarray(r) for name, r in residuals.items()},
                   equations=np.array(list(residuals), dtype=str))
@@ -151,7 +164,13 @@ def read_predictions(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarra
     # the handle closes even on a bad file
     with open_regular(path, limit=LIMITS[PREDICTIONS]) as f, np.load(f, allow_pickle=False) as data:
         names = [str(c) for c in data["coordinates"]]
-        return {c: data[c] for c in names}, data["u_pred"], data["u_ref"]
+        fields = [str(x) for x in data["fields"]] if "fields" in data.files else ["u"]
+        if len(fields) > 1 and all(f"{f}_pred" in data.files for f in fields):
+            pred = np.stack([data[f"{f}_pred"] for f in fields], axis=-1)
+            ref = np.stack([data[f"{f}_ref"] for f in fields], axis=-1)
+        else:  # one field; or a system written before 0.3, whose u_pred and u_ref hold every field
+            pred, ref = data["u_pred"], data["u_ref"]
+        return {c: data[c] for c in names}, pred, ref
 
 
 def write_history(path: str | Path, rows: Sequence[Mapping]) -> Path:

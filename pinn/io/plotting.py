@@ -156,9 +156,15 @@ def residual_figure(grid: Mapping[str, np.ndarray], residuals: Mapping[str, np.n
             a, b, fixed, (data,) = _plane(grid, residuals[name])
         finite = data[np.isfinite(data) & (data > 0)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (1e-16, 1.0)
-        norm = LogNorm(vmin=max(lo, hi * 1e-8), vmax=max(hi, lo * 10))
-        shown = np.where(data > 0, data, norm.vmin)
+        floor = max(lo, hi * 1e-8)
+        norm = LogNorm(vmin=floor, vmax=max(hi, lo * 10))
+        undefined = np.isnan(data)  # outside the shape, or where no residual is defined: drawn blank
+        shown = np.where(undefined, np.nan, np.where(data > 0, data, floor))
         if layout == "nodes":
+            if undefined.any():  # a triangle touching an undefined node is left blank
+                old = tri.mask if tri.mask is not None else np.zeros(len(tri.triangles), dtype=bool)
+                tri.set_mask(old | undefined[tri.triangles].any(axis=1))
+                shown = np.where(undefined, floor, shown)
             im = ax.tripcolor(tri, shown, shading="gouraud", norm=norm, cmap="inferno")
             ax.set_aspect("equal")
         else:

@@ -339,6 +339,8 @@ def _finish(job: Job, run_dir: Path, result, *, plots: bool, metadata: Mapping |
         **({"learned": job.model.values()} if isinstance(job.model, WithCoefficients) else {}),
         **run_facts(job, metadata),
     }
+    if ev.layout == "nodes":  # scored at a reference table's nodes, not on the grid of job.resolution
+        metrics["resolution"] = "reference nodes"
     if not all(math.isfinite(v) for v in (metrics["rel_l2"], metrics["final_loss"])):
         log.warning("the run finished with a non-finite error or loss")
     io.write_metrics(run_dir, metrics)

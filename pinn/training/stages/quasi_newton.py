@@ -119,7 +119,7 @@ class QuasiNewton(Stage):
                 continue
             s.stage_step += taken
             s.lbfgs_steps += taken
-            session.record(self.kind, loss, {k: v.detach() for k, v in parts.items()})
+            session.record(self.method, loss, {k: v.detach() for k, v in parts.items()})  # the method names the row
             self._track_stall(s, float(loss), taken)
             every = getattr(session.resampler, "lbfgs_every", 0)
             if session.maybe_resample(every, s.stage_step - taken, s.stage_step, last=self._finished(s)):

@@ -1,0 +1,165 @@
+"""Issue 34, what a newcomer hit: each case fails on the code before its fix."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _script(name):
+    return str(Path(sys.executable).parent / name)
+
+
+def _run(args, cwd):
+    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+
+
+# --- 10. --cfg job after an override, with ./conf present ------------------------------------
+
+@pytest.mark.parametrize("args", [["pde=heat", "--cfg", "job"], ["--cfg", "job", "pde=heat"],
+                                  ["pde=heat", "--cfg", "job", "seed=3"]])
+def test_cfg_job_prints_the_config_whatever_the_order(tmp_path, args):
+    (tmp_path / "conf" / "pde").mkdir(parents=True)
+    out = _run([_script("pinn-train"), *args], tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "_target_: pinn.pdes.Heat" in out.stdout
+    assert not (tmp_path / "runs").exists()
+
+
+def test_overrides_after_a_flag_are_arranged_for_hydra():
+    from pinn.cli.config import with_overrides
+
+    assert with_overrides(["pde=X", "--cfg", "job", "seed=1"], ["e=1"]) == ["--cfg", "job", "pde=X", "seed=1", "e=1"]
+    assert with_overrides(["seed=0,1", "-m"], ["e=1"]) == ["-m", "seed=0,1", "e=1"]
+    assert with_overrides(["--info", "pde=heat"], []) == ["--info", "pde=heat"]
+    assert with_overrides(["-cd", "/d", "a=1"], []) == ["-cd", "/d", "a=1"]
+
+
+TINY = ["stages.adam.steps=6", "stages.quasi_newton.steps=4", "stages.quasi_newton.chunk=2", "stages.adam.log_every=3",
+        "points.interior=64", "points.initial=16", "points.boundary=16", "model.width=8", "model.depth=2",
+        "evaluation.resolution=[21,11]", "checkpoint.every=3"]
+
+
+def _trained(tmp_path, *args):
+    from omegaconf import OmegaConf
+
+    from pinn.cli.build import run_training
+    from pinn.cli.train import check_config
+
+    cfg = check_config([*TINY, *args])
+    run_dir = tmp_path / "run"
+    metrics = run_training(cfg, run_dir)
+    (run_dir / ".hydra").mkdir()
+    OmegaConf.save(cfg, run_dir / ".hydra" / "config.yaml")
+    return run_dir, metrics
+
+
+# --- 4. pinn-eval evaluates in the precision the run ended in -----------------------------
+
+def test_pinn_eval_keeps_the_float64_of_a_quasi_newton_stage(tmp_path):
+    from pinn.cli.evaluate import evaluate_run
+    from pinn.cli.config import register_configs
+
+    register_configs()
+    run_dir, metrics = _trained(tmp_path, "pde=heat", "stages=adam_ssbfgs", "stages.quasi_newton.float64=true",
+                                "plots=false")
+    again = evaluate_run(run_dir)
+    assert again["rel_l2"] == metrics["rel_l2"] and again["max_abs_error"] == metrics["max_abs_error"]
+
+
+# --- 5. a table-scored run says so -----------------------------------------------------------
+
+def test_a_table_scored_run_records_its_nodes_not_a_grid(tmp_path, capsys):
+    from pinn.cli import evaluate as eval_cli
+
+    run_dir, metrics = _trained(tmp_path, "pde=poisson2d_c", "points.boundary=32", "plots=false")
+    assert metrics["resolution"] == "reference nodes"
+    eval_cli.main([str(run_dir)])
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.startswith("poisson2d_c on its reference table's nodes: rel. L2 error"), line
+
+
+# --- 8. the stage that runs is named ---------------------------------------------------------
+
+def test_self_scaled_bfgs_is_named_in_the_history_and_the_loss_plot(tmp_path):
+    from pinn.io.files import read_history
+    from pinn.io.plotting import loss_figure
+
+    run_dir, _ = _trained(tmp_path, "pde=heat", "stages=adam_ssbfgs", "plots=false")
+    rows = read_history(run_dir / "history.csv")
+    assert {r["stage"] for r in rows} == {"adam", "ssbfgs"}
+    fig = loss_figure(rows)
+    labels = {line.get_label() for ax in fig.axes for line in ax.get_lines()}
+    assert "ssbfgs starts" in labels and "lbfgs starts" not in labels
+
+
+# --- 2. residual maps leave points outside the shape blank -----------------------------------
+
+def test_residual_maps_draw_undefined_points_blank():
+    import numpy as np
+
+    from pinn.io.plotting import residual_figure
+
+    x, y = np.linspace(-1, 1, 21), np.linspace(-1, 1, 21)
+    X, Y = np.meshgrid(x, y, indexing="ij")
+    data = np.exp(-(X**2 + Y**2)) * 1e-3
+    outside = X**2 + Y**2 > 1
+    data[outside] = np.nan
+    fig = residual_figure({"x": x, "y": y}, {"residual": data})
+    (image,) = fig.axes[0].get_images()
+    shown = np.ma.masked_invalid(image.get_array())
+    assert shown.mask.sum() == outside.sum() and bool(shown.mask[outside].all())
+    # at scattered nodes: every triangle touching an undefined node is masked
+    nodes = {"x": X.reshape(-1), "y": Y.reshape(-1)}
+    fig = residual_figure(nodes, {"residual": data.reshape(-1)}, layout="nodes")
+    (mesh,) = [c for c in fig.axes[0].collections]
+    tri = mesh._triangulation
+    touching = outside.reshape(-1)[tri.triangles].any(axis=1)
+    assert tri.mask is not None and bool(tri.mask[touching].all())
+
+
+# --- 12. a reference path in a user's YAML is read beside the YAML, as source is ------------
+
+def test_a_reference_beside_the_yaml_is_found_from_another_directory(tmp_path, monkeypatch):
+    import shutil
+
+    from pinn.cli.compose import compose_config
+    from pinn.pdes._reference import DATA
+
+    conf = tmp_path / "project" / "conf" / "pde"
+    conf.mkdir(parents=True)
+    shutil.copy(DATA / "poisson1_cg_data.dat", conf / "mytable.dat")
+    (conf / "plate.yaml").write_text("_target_: pinn.pdes.PoissonHoles\nreference: mytable.dat\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cfg = compose_config(["pde=plate", f"hydra.searchpath=[file://{tmp_path / 'project' / 'conf'}]"])
+    assert cfg.pde.reference == str((conf / "mytable.dat").resolve())
+
+
+# --- 6. a system's predictions.npz holds one array per field ---------------------------------
+
+def test_a_systems_predictions_hold_one_array_per_field(tmp_path):
+    import numpy as np
+
+    from pinn.io import files as io
+
+    grid = {"x": np.linspace(0, 1, 4), "y": np.linspace(0, 1, 3)}
+    pred = np.random.default_rng(0).normal(size=(4, 3, 3))
+    ref = pred + 1.0
+    io.write_predictions(tmp_path / "p.npz", grid, pred, ref, fields=("u", "v", "p"))
+    with np.load(tmp_path / "p.npz") as saved:
+        for i, f in enumerate("uvp"):
+            np.testing.assert_array_equal(saved[f"{f}_pred"], pred[..., i])
+            np.testing.assert_array_equal(saved[f"{f}_ref"], ref[..., i])
+        assert saved["u_pred"].shape == (4, 3)
+    back_grid, back_pred, back_ref = io.read_predictions(tmp_path / "p.npz")
+    np.testing.assert_array_equal(back_pred, pred)
+    np.testing.assert_array_equal(back_ref, ref)
+    # a file written before 0.3 (u_pred holding every field) still reads
+    np.savez(tmp_path / "old.npz", x=grid["x"], y=grid["y"], u_pred=pred, u_ref=ref, coordinates=np.array(["x", "y"]),
+             fields=np.array(["u", "v", "p"]), layout=np.array("grid"))
+    np.testing.assert_array_equal(io.read_predictions(tmp_path / "old.npz")[1], pred)
