@@ -163,3 +163,43 @@ def test_a_systems_predictions_hold_one_array_per_field(tmp_path):
     np.savez(tmp_path / "old.npz", x=grid["x"], y=grid["y"], u_pred=pred, u_ref=ref, coordinates=np.array(["x", "y"]),
              fields=np.array(["u", "v", "p"]), layout=np.array("grid"))
     np.testing.assert_array_equal(io.read_predictions(tmp_path / "old.npz")[1], pred)
+
+
+# --- 9. an interrupted run can be scored; a time budget ends a run normally -----------------
+
+def test_an_interrupted_run_is_scored_from_its_checkpoints(tmp_path, capsys):
+    import json
+
+    from pinn.cli import evaluate as eval_cli
+
+    run_dir, metrics = _trained(tmp_path, "pde=heat", "plots=false")
+    for name in ("metrics.json", "checkpoint.pt", "predictions.npz"):
+        (run_dir / name).unlink()  # as if killed before it finished
+    with pytest.raises(SystemExit):
+        eval_cli.main([str(run_dir)])
+    assert "--checkpoint latest" in capsys.readouterr().err
+    for which in ("latest", "best", str(sorted((run_dir / "checkpoints").glob("step-*.pt"))[-1])):
+        eval_cli.main([str(run_dir), "--checkpoint", which, "--out", str(tmp_path / which.replace("/", "_"))])
+        scored = json.loads((tmp_path / which.replace("/", "_") / "metrics.json").read_text())
+        assert 0 < scored["rel_l2"] < 10
+    capsys.readouterr()
+
+
+def test_a_time_budget_ends_the_run_normally(tmp_path):
+    import time
+
+    start = time.perf_counter()
+    run_dir, metrics = _trained(tmp_path, "pde=heat", "plots=false", "stages.adam.steps=1000000",
+                                "stages.quasi_newton.steps=1000000", "trainer.max_seconds=2", "checkpoint.every=0")
+    assert time.perf_counter() - start < 60
+    assert 0 < metrics["budget_spent_at"] < 1_000_000 and metrics["adam_steps"] == metrics["budget_spent_at"]
+    assert metrics["lbfgs_steps"] == 0 and 2 <= metrics["train_seconds"] < 10
+    assert (run_dir / "metrics.json").exists() and (run_dir / "checkpoint.pt").exists()
+
+
+def test_a_time_budget_must_be_positive():
+    from pinn.training.loop import Trainer
+
+    for bad in (0, -1, float("inf"), "10", True):
+        with pytest.raises(ValueError, match="max_seconds must be a positive number"):
+            Trainer(max_seconds=bad)

@@ -207,7 +207,7 @@ def build_trainer(cfg: DictConfig, *, trusted: bool = True) -> Trainer:
     t = cfg.trainer
     try:
         return Trainer(built, weighting=weighting, max_failures=t.max_failures, failure_lr_factor=t.failure_lr_factor,
-                       nan_at=list(t.nan_at))
+                       nan_at=list(t.nan_at), max_seconds=t.get("max_seconds"))
     except ValueError as e:
         raise ValueError(f"trainer.{e}") from None
 
@@ -422,6 +422,8 @@ def config_hash(cfg: DictConfig) -> str:
         plain["pde"].pop("source", None)
     if isinstance(plain.get("trainer"), dict) and not plain["trainer"].get("compile_gradient"):
         plain["trainer"].pop("compile_gradient", None)  # off: the hash of runs made before the option existed
+    if isinstance(plain.get("trainer"), dict):
+        plain["trainer"].pop("max_seconds", None)  # how long, like checkpointing: a resume may change it
     return hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -43,6 +43,7 @@ class TrainerConfig:
     nan_at: list[int] = field(default_factory=list)
     compile: bool = False
     compile_gradient: bool = False
+    max_seconds: float | None = None
 
 
 @dataclass

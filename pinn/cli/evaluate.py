@@ -20,6 +20,7 @@ from pinn.io.export import FORMATS
 from pinn.io.export import export as export_evaluation
 from pinn.io.plotting import plot_residuals
 from pinn.evaluation.residual_maps import evaluation_maps, residual_metrics
+from pinn.training.checkpoints import CheckpointDir
 from pinn.cli.untrusted import load_yaml
 from pinn.training.memory import check_evaluation_fits
 from pinn.cli._errors import fail, guarded, one_line
@@ -34,7 +35,7 @@ PROG = "pinn-eval"
 
 def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Path | None = None,
                  sources: Sequence[str | Path] = (), residuals: bool = True, export: Sequence[str] = (),
-                 reference: str | Path | None = None) -> dict:
+                 reference: str | Path | None = None, checkpoint: str | Path | None = None) -> dict:
     """Rebuild the run's model from ``.hydra/config.yaml``, load its weights and evaluate.
 
     The run directory is treated as data: its config may name only pinn's own PDE classes,
@@ -50,8 +51,19 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
     The config is read as untrusted data (:func:`pinn.io.safe.load_yaml`: no aliases, no resolvers),
     files only where they really are (no links), and a PDE scored on a table reads the shipped
     one, or ``reference``, a file the caller names: never a file the run's config names.
+
+    ``checkpoint`` picks the weights: ``None``, the finished run's ``checkpoint.pt``; ``"latest"`` or
+    ``"best"``, a training checkpoint of ``RUN/checkpoints`` (so an interrupted run can be
+    scored); or the path of a checkpoint file.
     """
-    run_dir = io.check_run_dir(run_dir, needs=(io.CHECKPOINT, ".hydra/config.yaml"))
+    needs = (io.CHECKPOINT, ".hydra/config.yaml") if checkpoint is None else (".hydra/config.yaml",)
+    run_dir = Path(run_dir)
+    if checkpoint is None and run_dir.is_dir() and not (run_dir / io.CHECKPOINT).exists() \
+            and (run_dir / "checkpoints").is_dir() and not (run_dir / io.FAILED).exists():
+        raise io.RunDirError(f"{run_dir} is an unfinished run (no checkpoint.pt): score its newest training "
+                             f"checkpoint with pinn-eval {run_dir} --checkpoint latest (or best), or finish it with "
+                             f"pinn-train resume={run_dir}")
+    run_dir = io.check_run_dir(run_dir, needs=needs)
     out_dir = Path(out_dir).resolve() if out_dir else run_dir / "eval"
     if out_dir == run_dir.resolve():
         raise io.RunDirError(f"--out {out_dir} is the run directory itself: its metrics.json and predictions.npz "
@@ -59,7 +71,7 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
     modules = [load_source(s, key="--source") for s in sources]
     cfg = load_yaml(run_dir / ".hydra" / "config.yaml", root=run_dir)
     _take_reference(cfg, run_dir, reference)
-    state = io.load_checkpoint(run_dir / io.CHECKPOINT)
+    state = _weights(run_dir, checkpoint)
     _check_model_size(cfg, state, run_dir)
     try:
         # only the PDE and the network: no points, no observation files
@@ -107,6 +119,18 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
                "eval_seconds": time.perf_counter() - start}
     io.write_metrics(out_dir, metrics)
     return metrics
+
+
+def _weights(run_dir: Path, checkpoint: str | Path | None) -> dict:
+    """The checkpoint ``checkpoint`` names (see :func:`evaluate_run`), loaded and checked."""
+    if checkpoint is None:
+        return io.load_checkpoint(run_dir / io.CHECKPOINT)
+    ckpts = CheckpointDir(run_dir / "checkpoints")
+    if str(checkpoint) == "latest":
+        return ckpts.load_latest()
+    if str(checkpoint) == "best":
+        return ckpts.load_best()
+    return io.load_checkpoint(Path(checkpoint).expanduser())
 
 
 def _take_reference(cfg, run_dir: Path, reference: str | Path | None) -> None:
@@ -183,6 +207,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reference", metavar="PATH",
                         help="the reference table to score against, for a run trained on a table of your own "
                              "(a run directory's config may not name a file for pinn to read)")
+    parser.add_argument("--checkpoint", metavar="latest|best|PATH",
+                        help="evaluate a training checkpoint instead of the finished run's checkpoint.pt: the newest "
+                             "or the lowest-loss one in RUN/checkpoints, or a checkpoint file (an interrupted run "
+                             "can be scored this way)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--no-residuals", action="store_true",
                         help="skip the maps of |residual| per equation (they need input derivatives)")
@@ -197,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         metrics = evaluate_run(args.run_dir, resolution=args.resolution, chunk_size=args.chunk_size, out_dir=args.out,
                                sources=args.source, residuals=not args.no_residuals, export=args.export,
-                               reference=args.reference)
+                               reference=args.reference, checkpoint=args.checkpoint)
     except ValueError as e:  # RunDirError is a ValueError
         fail(PROG, str(e))
     out = args.out or args.run_dir / "eval"

@@ -147,7 +147,7 @@ def _hydra_task(failures: list):
 
 #: Keys a resume may change: how the run is evaluated, drawn and threaded, not what it trains;
 #: and ``pde.source``, which names the file of the run's PDE (never taken from the run directory).
-RESUME_OVERRIDES = ("evaluation.", "plots=", "threads=", "debug=", "pde.source=")
+RESUME_OVERRIDES = ("evaluation.", "plots=", "threads=", "debug=", "pde.source=", "trainer.max_seconds=")
 
 
 def resume_run(run_dir: str | Path, overrides: list[str] | None = None) -> float:
@@ -291,7 +291,7 @@ def _resume_from_argv(resume: list[str]) -> None:
     if len(changes) != len(others) or len(resume) > 1:
         wrong = [a for a in others if a not in changes]
         fail(PROG, f"resume=RUN_DIR continues a run with its own saved config; drop the other arguments {wrong} "
-                   f"(a resume may change only evaluation.*, plots, threads, debug, and name pde.source)")
+                   f"(a resume may change only evaluation.*, plots, threads, debug, trainer.max_seconds, and name pde.source)")
     try:
         resume_run(resume[0].split("=", 1)[1], changes)
     except ValueError as e:  # RunDirError included

@@ -72,6 +72,22 @@ class CheckpointDir:
             if s != best:
                 self.file(s).unlink(missing_ok=True)
 
+    def load_best(self) -> dict:
+        """The checkpoint of the lowest logged loss (the one ``best`` names; kept by the pruning).
+
+        Raises:
+            io.RunDirError: when there is no record of it, or it does not load.
+        """
+        try:
+            step_text, _ = io.read_text(self.path / "best", limit=1024).split()
+            step = int(step_text)
+        except (OSError, ValueError):
+            raise io.RunDirError(f"no record of the best checkpoint in {self.path}; use the latest one") from None
+        state = io.load_checkpoint(self.file(step))
+        if not isinstance(state, dict) or "model" not in state:
+            raise io.RunDirError(f"{self.file(step)} holds no model weights")
+        return state
+
     def load_latest(self) -> dict:
         """The newest checkpoint that loads; corrupt ones are skipped with a warning.
 

@@ -21,7 +21,7 @@ from torch import nn
 from pinn.training.session import Session
 from pinn.training.stages import Adam, QuasiNewton, Stage
 from pinn.training.stages.base import count, positive
-from pinn.training.state import DivergenceError, TrainingInterrupted, TrainResult, TrainState
+from pinn.training.state import BudgetSpent, DivergenceError, TrainingInterrupted, TrainResult, TrainState
 from pinn.training.weighting import LossWeighting
 
 __all__ = ["Trainer", "TrainResult", "TrainState", "TrainingInterrupted", "DivergenceError"]
@@ -53,7 +53,8 @@ class Trainer:
     """
 
     def __init__(self, stages: Sequence[Stage] | None = None, *, weighting: LossWeighting | None = None,
-                 max_failures: int = 3, failure_lr_factor: float = 0.5, nan_at: Sequence[int] = ()):
+                 max_failures: int = 3, failure_lr_factor: float = 0.5, nan_at: Sequence[int] = (),
+                 max_seconds: float | None = None):
         self.stages = tuple(stages) if stages is not None else (Adam(), QuasiNewton())
         if not self.stages:
             raise ValueError("Trainer needs at least one stage, e.g. Trainer([Adam(steps=1000), QuasiNewton()])")
@@ -68,6 +69,11 @@ class Trainer:
         if self.failure_lr_factor >= 1:
             raise ValueError(f"failure_lr_factor must be < 1, got {failure_lr_factor}")
         self.nan_at = tuple(count("nan_at", s) for s in nan_at)
+        if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float))
+                                        or not 0 < max_seconds < float("inf")):
+            raise ValueError(f"max_seconds must be a positive number of seconds (or null: no budget), got "
+                             f"{max_seconds!r}")
+        self.max_seconds = None if max_seconds is None else float(max_seconds)
 
     @property
     def total_steps(self) -> int:
@@ -109,16 +115,22 @@ class Trainer:
         session = Session(model, loss_fn, points, s, policy=(self.max_failures, self.failure_lr_factor, self.nan_at),
                           weighting=self.weighting, callback=callback, checkpoint=checkpoint,
                           checkpoint_every=count("checkpoint_every", checkpoint_every), should_stop=should_stop,
-                          resampler=resampler)
+                          resampler=resampler, max_seconds=self.max_seconds)
         if s.loss_weights is not None:  # resumed after reweighting: continue with those weights
             loss_fn.weights.update(s.loss_weights)
         last = None
+        budget_spent_at = None
         for index, stage in enumerate(self.stages):
             if index < s.stage_index:
                 continue
             s.stage = stage.kind
             if stage.steps:
-                last = stage.run(session)
+                try:
+                    last = stage.run(session)
+                except BudgetSpent as spent:  # the time budget ends the run here, as if its stages were done
+                    last = s.optimizer
+                    budget_spent_at = spent.step
+                    break
             s.stage_index, s.stage_step, s.optimizer, s.scheduler = index + 1, 0, None, None
             s.best_loss, s.stalled = float("inf"), 0
             following = self.stages[index + 1:]
@@ -130,4 +142,4 @@ class Trainer:
         s.seconds = session.elapsed()
         return TrainResult(history=s.history, adam_steps=s.adam_steps, lbfgs_steps=s.lbfgs_steps,
                            final_loss=float(final.detach()), seconds=s.seconds, optimizer_state=last or {},
-                           failures=s.failures)
+                           failures=s.failures, budget_spent_at=budget_spent_at)

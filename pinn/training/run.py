@@ -336,6 +336,7 @@ def _finish(job: Job, run_dir: Path, result, *, plots: bool, metadata: Mapping |
         "quasi_newton": next((s.method for s in job.trainer.stages if isinstance(s, QuasiNewton)), None),
         "final_loss": result.final_loss,
         "failures": result.failures,
+        **({"budget_spent_at": result.budget_spent_at} if result.budget_spent_at is not None else {}),
         **({"learned": job.model.values()} if isinstance(job.model, WithCoefficients) else {}),
         **run_facts(job, metadata),
     }

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 import torch
 from torch import nn
 
-from pinn.training.state import DivergenceError, TrainingInterrupted, TrainState
+from pinn.training.state import BudgetSpent, DivergenceError, TrainingInterrupted, TrainState
 from pinn.training.weighting import WeightingContext
 
 __all__ = ["Session"]
@@ -48,7 +48,8 @@ class Session:
     def __init__(self, model: nn.Module, loss_fn, points: Mapping[str, torch.Tensor], state: TrainState, *,
                  policy: tuple[int, float, Sequence[int]], weighting=None, callback=None,
                  checkpoint: Callable[[dict], None] | None = None, checkpoint_every: int = 0,
-                 should_stop: Callable[[], bool] | None = None, resampler=None):
+                 should_stop: Callable[[], bool] | None = None, resampler=None,
+                 max_seconds: float | None = None):
         self.model, self.loss_fn, self.points, self.state = model, loss_fn, dict(points), state
         self.max_failures, self.failure_lr_factor, self.nan_at = policy
         self.weighting, self.callback, self.resampler = weighting, callback, resampler
@@ -56,6 +57,7 @@ class Session:
         self.checkpoint, self.every, self.should_stop = checkpoint, checkpoint_every, should_stop or (lambda: False)
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.start = time.perf_counter() - state.seconds
+        self.max_seconds = max_seconds
         self.lr_now = 0.0
         self.base_weights = dict(getattr(loss_fn, "weights", {}))
         if getattr(loss_fn, "static_points", False) and resampler is not None:
@@ -156,7 +158,12 @@ class Session:
             self._tick(self.state.step)
         if stop is None:  # else the caller polled it already
             stop = self.should_stop()
+        spent = self.max_seconds is not None and self.elapsed() >= self.max_seconds
         save = (self.checkpoint is not None and stop) or self.checkpoint_due(before)
+        if spent:
+            self.state.optimizer = opt.state_dict()
+            self.state.scheduler = sched.state_dict() if sched is not None else None
+            raise BudgetSpent(self.state.step)  # the trainer ends the run normally, and evaluates it
         if not save and not stop:
             return False
         self.state.optimizer = opt.state_dict()

@@ -17,6 +17,14 @@ class TrainingInterrupted(Exception):
         self.step = step
 
 
+class BudgetSpent(Exception):
+    """The run's time budget (``Trainer(max_seconds=...)``) is spent: training ends normally here."""
+
+    def __init__(self, step: int):
+        super().__init__(f"time budget spent at step {step}")
+        self.step = step
+
+
 class DivergenceError(FloatingPointError):
     """The loss or gradient stayed non-finite after ``max_failures`` roll-backs."""
 
@@ -91,6 +99,8 @@ class TrainResult:
         seconds: wall time of training, over all sessions of a resumed run.
         optimizer_state: the state dict of the last optimizer used.
         failures: roll-backs after a non-finite loss.
+        budget_spent_at: the step at which the time budget (``Trainer(max_seconds=...)``) ended
+            training, or ``None`` when every stage ran its course.
     """
 
     history: list[dict]
@@ -100,3 +110,4 @@ class TrainResult:
     seconds: float
     optimizer_state: dict
     failures: int = 0
+    budget_spent_at: int | None = None
