@@ -485,14 +485,15 @@ def test_sigterm_ends_an_ensemble_with_one_line(tmp_path):
                              "stages.quasi_newton.steps=0", "stages.adam.steps=1000000", "stages.adam.log_every=5",
                              "points.interior=64", "points.initial=16", "points.boundary=16", "model.width=8",
                              "model.depth=2", "plots=false", f"hydra.run.dir={run_dir}"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1"))
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            if "adam" in line and "step" in line:
+        deadline = time.monotonic() + 120  # wait until it trains: its log (RUN/train.log) shows a step
+        while time.monotonic() < deadline and proc.poll() is None:
+            log = run_dir / "train.log"
+            if log.exists() and " step " in log.read_text(errors="replace"):
                 break
+            time.sleep(0.2)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:

@@ -177,7 +177,8 @@ def test_an_interrupted_run_is_scored_from_its_checkpoints(tmp_path, capsys):
         (run_dir / name).unlink()  # as if killed before it finished
     with pytest.raises(SystemExit):
         eval_cli.main([str(run_dir)])
-    assert "--checkpoint latest" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not a finished pinn run" in err and "--checkpoint latest" in err
     for which in ("latest", "best", str(sorted((run_dir / "checkpoints").glob("step-*.pt"))[-1])):
         eval_cli.main([str(run_dir), "--checkpoint", which, "--out", str(tmp_path / which.replace("/", "_"))])
         scored = json.loads((tmp_path / which.replace("/", "_") / "metrics.json").read_text())

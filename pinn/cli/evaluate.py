@@ -60,9 +60,9 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
     run_dir = Path(run_dir)
     if checkpoint is None and run_dir.is_dir() and not (run_dir / io.CHECKPOINT).exists() \
             and (run_dir / "checkpoints").is_dir() and not (run_dir / io.FAILED).exists():
-        raise io.RunDirError(f"{run_dir} is an unfinished run (no checkpoint.pt): score its newest training "
-                             f"checkpoint with pinn-eval {run_dir} --checkpoint latest (or best), or finish it with "
-                             f"pinn-train resume={run_dir}")
+        raise io.RunDirError(f"{run_dir} is not a finished pinn run (checkpoint.pt missing): score its newest "
+                             f"training checkpoint with pinn-eval {run_dir} --checkpoint latest (or best), or "
+                             f"finish it with pinn-train resume={run_dir}")
     run_dir = io.check_run_dir(run_dir, needs=needs)
     out_dir = Path(out_dir).resolve() if out_dir else run_dir / "eval"
     if out_dir == run_dir.resolve():

@@ -291,7 +291,8 @@ def _resume_from_argv(resume: list[str]) -> None:
     if len(changes) != len(others) or len(resume) > 1:
         wrong = [a for a in others if a not in changes]
         fail(PROG, f"resume=RUN_DIR continues a run with its own saved config; drop the other arguments {wrong} "
-                   f"(a resume may change only evaluation.*, plots, threads, debug, trainer.max_seconds, and name pde.source)")
+                   f"(a resume may change only evaluation.*, plots, threads, debug, trainer.max_seconds, and name "
+                   f"pde.source)")
     try:
         resume_run(resume[0].split("=", 1)[1], changes)
     except ValueError as e:  # RunDirError included

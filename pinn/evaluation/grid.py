@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -86,7 +87,7 @@ class _Compared:
     fields: tuple[str, ...] = ("u",)
     gauge: tuple[str, ...] = ()
     time_axis: int | None = None
-    layout: str = "grid"
+    layout: ClassVar[str] = "grid"  # "nodes" in NodeEvaluation: a class attribute, never a field
 
     def compared(self) -> tuple[np.ndarray, np.ndarray]:
         """``(u_pred, u_ref)`` with the gauge fields' means removed from both: over space at each
