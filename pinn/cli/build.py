@@ -23,6 +23,7 @@ from torch import nn
 
 from pinn.cli._watch import Monitor, StopFlag
 from pinn.cli.targets import instantiate_checked, load_source, resolve_class
+from pinn.geometry.base import Geometry
 from pinn.pdes.base import PDE
 from pinn.physics.coefficients import WithCoefficients, make_learnable
 from pinn.physics.constraints import HardConstraint
@@ -117,7 +118,26 @@ def build_pde(cfg: DictConfig, *, trusted: bool = True, sources: Sequence[Module
     sources = list(sources)
     if source and trusted:
         sources.append(load_source(source))
-    return instantiate_checked(node, PDE, key="pde", **_trust(trusted, sources))
+    geometry = build_geometry(cfg, trusted=trusted, sources=sources)
+    pde = instantiate_checked(node, PDE, key="pde", offered={"geometry": geometry} if geometry is not None else None,
+                              **_trust(trusted, sources))
+    if geometry is not None and getattr(pde, "geometry", None) is not geometry:
+        raise ValueError(f"pde={pde.name} has a fixed domain and takes no geometry; the operators that take one: "
+                         f"{', '.join(OPERATORS_ON_SHAPES)} (e.g. pinn-train pde=poisson geometry=disk), or set "
+                         f"geometry=null")
+    return pde
+
+
+#: The built-in PDEs whose constructor takes a ``geometry`` (the config group of that name).
+OPERATORS_ON_SHAPES = ("poisson", "heat2d")
+
+
+def build_geometry(cfg: DictConfig, *, trusted: bool = True, sources: Sequence[ModuleType] = ()) -> Geometry | None:
+    """The shape of ``cfg.geometry``, or ``None`` when the group is unset (the PDE's own domain)."""
+    node = cfg.get("geometry")
+    if node is None:
+        return None
+    return instantiate_checked(_required(node, "geometry"), Geometry, key="geometry", **_trust(trusted, sources))
 
 
 def _check_starting_guesses(cfg: DictConfig, learn: list, init: list, *, trusted: bool, sources) -> None:
@@ -422,6 +442,8 @@ def config_hash(cfg: DictConfig) -> str:
         plain["pde"].pop("source", None)
     if isinstance(plain.get("trainer"), dict) and not plain["trainer"].get("compile_gradient"):
         plain["trainer"].pop("compile_gradient", None)  # off: the hash of runs made before the option existed
+    if plain.get("geometry") is None:
+        plain.pop("geometry", None)  # the PDE's own domain: the hash of runs made before the group existed
     if isinstance(plain.get("trainer"), dict):
         plain["trainer"].pop("max_seconds", None)  # how long, like checkpointing: a resume may change it
     return hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).hexdigest()

@@ -90,6 +90,7 @@ class PinnConfig:
     their class's arguments: the class checks them when the builder constructs it."""
 
     pde: Any = MISSING
+    geometry: Any = None
     model: Any = MISSING
     sampler: Any = MISSING
     derivatives: Any = MISSING

@@ -1,4 +1,7 @@
-"""Heat equation in two space dimensions with a diagonal diffusivity: ``u_t = kx u_xx + ky u_yy``."""
+"""Heat equation in two space dimensions with a diagonal diffusivity: ``u_t = kx u_xx + ky u_yy``.
+
+On a box by default; on any 2-D shape (``geometry``) the same exact solution holds, with ``u``
+equal to it on the shape's boundary."""
 
 from __future__ import annotations
 
@@ -7,10 +10,13 @@ from typing import Any
 import math
 from collections.abc import Mapping, Sequence
 
+from pinn.geometry.base import Geometry
 from pinn.physics.constraints import box_factor, time_factor
 from pinn.physics.domains import Domain
+from pinn.physics.shape_domain import ShapeDomain
 from pinn.physics.terms import Term
 from pinn.pdes.base import PDE, _xp, finite, positive
+from pinn.pdes.poisson import _planar
 
 __all__ = ["Heat2D"]
 
@@ -27,7 +33,9 @@ class Heat2D(PDE):
         kx, ky: diffusivities along x and y, > 0.
         modes: ``[[m, n], ...]``, positive integers.
         amplitudes: ``a_i``, one per mode.
-        x, y, t: the intervals.
+        x, y, t: the intervals (with ``geometry``, ``t`` only: the modes fit the shape's bounding box).
+        geometry: a 2-D shape to solve on instead of the box (config group ``geometry``); its whole
+            boundary carries the exact solution's values, and there is no hard constraint.
     """
 
     name = "heat2d"
@@ -43,6 +51,7 @@ class Heat2D(PDE):
         x: Sequence[float] = (0.0, 1.0),
         y: Sequence[float] = (0.0, 1.0),
         t: Sequence[float] = (0.0, 5.0),
+        geometry: Geometry | None = None,
     ):
         self.kx, self.ky = positive("kx", kx), positive("ky", ky)
         modes, amplitudes = [list(m) for m in modes], list(amplitudes)
@@ -54,7 +63,12 @@ class Heat2D(PDE):
                 raise ValueError(f"each mode is a pair of positive integers [m, n], got {m!r}")
         self.modes = tuple(tuple(m) for m in modes)
         self.amplitudes = tuple(finite("amplitude", a) for a in amplitudes)
-        self.domain = Domain({"x": x, "y": y}, t)
+        self.geometry = _planar(geometry)
+        if self.geometry is None:
+            self.domain = Domain({"x": x, "y": y}, t)
+        else:
+            self.domain = ShapeDomain(self.geometry, t, names=("x", "y"))
+            self.hard_terms = ()  # the box's factors do not vanish on another shape's boundary
 
     def _wavenumbers(self, m: int, n: int) -> tuple[float, float]:
         lo, hi = self.domain.lower, self.domain.upper
@@ -72,7 +86,7 @@ class Heat2D(PDE):
             total = total + term
         return total
 
-    hard_terms = ("initial", "boundary")
+    hard_terms: tuple[str, ...] = ("initial", "boundary")
 
     def constrain(self, u, coords):
         """``u0(x, y) + tau 16 s (1 - s) r (1 - r) u`` (``s``, ``r``: ``x``, ``y`` scaled to ``[0, 1]``):
@@ -86,7 +100,9 @@ class Heat2D(PDE):
     def conditions(self) -> tuple[Term, ...]:
         return (
             Term("initial", "initial", ("u",), lambda f, c: f["u"] - self._field(c["x"], c["y"])),
-            Term("boundary", "boundary", ("u",), lambda f, c: f["u"]),
+            Term("boundary", "boundary", ("u",), lambda f, c: f["u"])
+            if self.geometry is None else  # the exact solution's values on the shape's boundary
+            Term("boundary", "boundary", ("u",), lambda f, c: f["u"] - self._field(c["x"], c["y"], c["t"])),
         )
 
     def solution(self, coords: Mapping[str, Any]):
