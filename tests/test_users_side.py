@@ -204,3 +204,33 @@ def test_a_time_budget_must_be_positive():
     for bad in (0, -1, float("inf"), "10", True):
         with pytest.raises(ValueError, match="max_seconds must be a positive number"):
             Trainer(max_seconds=bad)
+
+
+# --- 11. a term that reads a derivative it did not declare -----------------------------------
+
+def test_a_term_reading_an_undeclared_derivative_is_named_before_training(tmp_path, monkeypatch, capsys):
+    conf = tmp_path / "conf" / "pde"
+    conf.mkdir(parents=True)
+    (conf / "sloppy.py").write_text('''from pinn.pdes import Heat
+from pinn.physics.terms import Term
+
+
+class Sloppy(Heat):
+    name = "sloppy"
+
+    def conditions(self):
+        initial, boundary = super().conditions()
+        return (initial, Term("flux", "boundary", ("u",), lambda f, c: f["u_x"]))
+''')
+    (conf / "sloppy.yaml").write_text("_target_: sloppy.Sloppy\nsource: sloppy.py\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["pinn-train", "pde=sloppy", "stages.adam.steps=5"])
+    from pinn.cli import train as train_cli
+
+    with pytest.raises(SystemExit) as info:
+        train_cli.main()
+    err = capsys.readouterr().err.strip()
+    assert info.value.code == 2 and len(err.splitlines()) == 1, err
+    assert "the term 'flux' of sloppy reads 'u_x', which it does not declare" in err
+    assert "Term('flux', 'boundary', ('u', 'u_x'), ...)" in err
+    assert not (tmp_path / "runs").exists()

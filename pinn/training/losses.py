@@ -110,6 +110,31 @@ class PINNLoss:
     def term_names(self) -> tuple[str, ...]:
         return tuple(self.weights)
 
+    def check_reads(self, model: nn.Module) -> None:
+        """Evaluate every term on three points of its set, one term at a time, before any training:
+        a term that reads a derivative or field it does not declare fails here with the term, the
+        name and the fix, instead of a bare ``KeyError`` after training has started.  Draws from a
+        generator of its own (the run's random stream is left as it is).
+
+        Raises:
+            ValueError: naming the term, what it read, and what it declares.
+        """
+        from pinn.physics.sampling import UniformSampler
+
+        param = next(model.parameters())
+        generator = torch.Generator().manual_seed(0)
+        for which in self.point_sets:
+            points = self.pde.domain.sample(which, 3, UniformSampler(), generator=generator)
+            points = points.to(dtype=param.dtype, device=param.device)
+            for term in (t for t in self.terms if t.points == which):
+                try:
+                    self.engine.residuals(model, points, self.pde.domain.coordinates, [term], fields=self.pde.fields)
+                except KeyError as e:
+                    name = e.args[0] if e.args else "?"
+                    raise ValueError(f"the term {term.name!r} of {self.pde.name} reads {name!r}, which it does not "
+                                     f"declare (it declares {list(term.fields)}); add {name!r} to its fields: "
+                                     f"Term({term.name!r}, {term.points!r}, {(*term.fields, name)!r}, ...)") from None
+
     def residuals(self, model: nn.Module, points: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``{term name: (N,) residual}`` with each point set's derivatives computed once."""
         sets = []
