@@ -504,3 +504,23 @@ def test_sigterm_ends_an_ensemble_with_one_line(tmp_path):
     last = err.strip().splitlines()[-1]
     assert last.startswith("pinn-train: error: interrupted") and "Traceback" not in err, err[-2000:]
     assert not (run_dir / "metrics.json").exists() and not (run_dir / "FAILED").exists()
+
+
+# --- 26 (shapes) and 17 (pinn-train --debug) --------------------------------------------------
+
+def test_an_empty_shape_is_refused_when_its_domain_is_made():
+    from pinn.geometry import Ball, Box
+    from pinn.physics.shape_domain import ShapeDomain
+
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="empty"):
+        ShapeDomain(Ball([0.0, 0.0], 1.0) & Ball([5.0, 0.0], 1.0))
+    with pytest.raises(ValueError, match="empty"):
+        ShapeDomain(Box([0.0, 0.0], [1.0, 1.0]) - Box([-1.0, -1.0], [2.0, 2.0]))
+    assert time.perf_counter() - start < 5
+
+
+def test_pinn_train_takes_debug_as_the_other_tools_do(tmp_path):
+    out = _run([_script("pinn-train"), "--debug", "pde=burgers", "pde.nu=-1"], tmp_path)
+    assert out.returncode != 0 and "Traceback" in out.stderr and "unrecognized arguments" not in out.stderr
+    assert not (tmp_path / "runs").exists()

@@ -54,6 +54,7 @@ class ShapeDomain:
             if not name.isidentifier() or "_" in name:
                 raise ValueError(f"coordinate names must be identifiers without '_', got {name!r}")
         self.geometry, self.space_names = geometry, names
+        _refuse_empty(geometry)
         lower, upper = geometry.bounds()
         if time is not None:
             t0, t1 = (float(t) for t in time)
@@ -130,3 +131,17 @@ class ShapeDomain:
     def grid(self, resolution: Sequence[int]) -> dict[str, np.ndarray]:
         """The bounding box's regular grid (points outside the shape are masked by evaluation)."""
         return box_grid(self.coordinates, self.lower, self.upper, resolution)
+
+
+def _refuse_empty(geometry: Geometry) -> None:
+    """Refuse a shape with no interior (``Disk((0, 0), 1) & Disk((5, 0), 1)``) at once, rather than
+    when its points are drawn: an empty bounding box, or no inside point among 20,000 drawn
+    uniformly in it (a shape under 1e-4 of its box is refused as too thin to sample)."""
+    lower, upper = geometry.bounds()
+    if not bool((upper > lower).all()):
+        raise ValueError(f"the shape is empty: its bounding box runs from {lower.tolist()} to {upper.tolist()} "
+                         f"(an intersection of shapes that do not overlap?)")
+    u = torch.rand(20_000, geometry.dim, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    if not bool(geometry.inside(lower + u * (upper - lower)).any()):
+        raise ValueError(f"the shape has no interior point among 20,000 drawn in its bounding box {lower.tolist()} to "
+                         f"{upper.tolist()}: it is empty (shapes that do not overlap?) or too thin to sample")
