@@ -40,8 +40,10 @@ def test_a_second_pinn_train_in_a_directory_being_written_is_refused(tmp_path):
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 120
-        while not ((run_dir / "train.log").exists() and (run_dir / ".hydra" / "config.yaml").exists()) \
-                and time.time() < deadline:  # Hydra opens its log just before it saves the config
+        while time.time() < deadline:  # training has begun: Hydra has saved the config (and opened its log) by then
+            log = run_dir / "train.log"
+            if log.exists() and "training " in log.read_text(errors="replace"):
+                break
             time.sleep(0.2)
         assert (run_dir / "train.log").exists(), first.stderr.read() if first.poll() is not None else "not started"
         config = (run_dir / ".hydra" / "config.yaml").read_bytes()
