@@ -5,6 +5,7 @@ hang the tools or read the environment, and no flag or concurrent start deletes 
 The link, concurrency and kill cases run the real console scripts in their own processes.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -76,6 +77,20 @@ def _untouched(victim):
     d, f = victim
     assert list(d.iterdir()) == [], list(d.iterdir())
     assert f.read_text() == "precious\n"
+
+
+@contextlib.contextmanager
+def _locked_by_another_process(directory):
+    """Hold ``directory``'s run lock in a second process for the block."""
+    holder = subprocess.Popen([sys.executable, "-c", "import time; from pinn.io.lock import RunLock; "
+                               f"lock = RunLock({str(directory)!r}); print('locked', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        holder.kill()
+        holder.communicate()
 
 
 # --- 1. writes never follow a planted link ------------------------------------------------
@@ -324,18 +339,11 @@ def test_a_sweep_directory_is_locked(tmp_path):
     sweep = tmp_path / "S"
     from pinn.io.lock import RunLock
 
-    holder = subprocess.Popen([sys.executable, "-c", "import time; from pinn.io.lock import RunLock; "
-                               f"lock = RunLock({str(sweep)!r}); print('locked', flush=True); time.sleep(60)"],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with _locked_by_another_process(sweep):
         out = _run([_script("pinn-train"), "-m", "pde=heat", "seed=0,1", f"hydra.sweep.dir={sweep}", *TINY], tmp_path)
         line = _one_line_error(out, "pinn-train")
         assert "being written by another pinn process" in line
         assert not any(sweep.glob("*/metrics.json"))
-    finally:
-        holder.kill()
-        holder.communicate()
     RunLock(sweep).release()
 
 
@@ -359,18 +367,11 @@ def test_an_interpolated_run_directory_is_resolved_before_it_is_guarded(tmp_path
 
 def test_pinn_train_from_python_takes_the_lock(tmp_path):
     run_dir = tmp_path / "R"
-    holder = subprocess.Popen([sys.executable, "-c", "import time; from pinn.io.lock import RunLock; "
-                               f"lock = RunLock({str(run_dir)!r}); print('locked', flush=True); time.sleep(60)"],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with _locked_by_another_process(run_dir):
         cfg = train_cli.check_config([*TINY, "pde=heat", "plots=false"])
         with pytest.raises(io.RunDirError, match="another pinn process"):
             run_training(cfg, run_dir)
         assert not (run_dir / "metrics.json").exists()
-    finally:
-        holder.kill()
-        holder.communicate()
 
 
 # --- 19. --out that is the run itself --------------------------------------------------------

@@ -288,7 +288,6 @@ def build(cfg: DictConfig) -> Job:
                     exact=pde.hard_terms if cfg.hard_constraints else ())
     if cfg.loss.slope_recovery:
         slope_recovery(model)  # raises, naming the fix, if the model has no adaptive activation
-    loss.check_reads(model)  # a term reading what it does not declare: named now, not after training starts
     trainer = build_trainer(cfg)
     if cfg.checkpoint.keep < 1 or cfg.checkpoint.every < 0:
         raise ValueError(

@@ -17,6 +17,7 @@ import argparse
 import csv
 import io as _stdio
 import math
+import os
 import re
 import statistics
 import zipfile
@@ -56,7 +57,7 @@ _KEY = re.compile(r"^[A-Za-z_][\w.@/\-]{0,199}$")
 
 
 def _overrides(run: Path) -> dict[str, str]:
-    """The run's ``key=value`` overrides, read as untrusted data (:func:`pinn.io.safe.load_yaml`).
+    """The run's ``key=value`` overrides, read as untrusted data (:func:`pinn.cli.untrusted.load_yaml`).
 
     Raises:
         ValueError: the file is unsafe or unreadable, not a list, or names a key no config has.
@@ -99,9 +100,9 @@ def collect_runs(sweep_dir: Path) -> list[RunRecord]:
         except (OmegaConfBaseException, OSError, ValueError) as e:
             runs.append(RunRecord(run, {}, "failed", reason=f"unreadable overrides: {_short(e)}"))
             continue
-        if (run / io.FAILED).exists() or (run / io.FAILED).is_symlink():
+        if os.path.lexists(run / io.FAILED):
             runs.append(RunRecord(run, overrides, "failed", reason=io.failure_reason(run)))
-        elif (run / io.METRICS).exists() or (run / io.METRICS).is_symlink():
+        elif os.path.lexists(run / io.METRICS):
             try:
                 metrics = io.read_metrics(run)
             except (OSError, ValueError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
@@ -122,7 +123,7 @@ def collect_runs(sweep_dir: Path) -> list[RunRecord]:
 def _short(e: BaseException) -> str:
     """An exception as a short line: its message's first line, or its type."""
     text = str(e).splitlines()[0] if str(e) else ""
-    text = "".join(c if c.isprintable() else "?" for c in text)
+    text = io.printable(text)
     return (text[:160] + ("..." if len(text) > 160 else "")) or type(e).__name__
 
 
@@ -154,7 +155,7 @@ def summarise(runs: Sequence[RunRecord], keys: Sequence[str]) -> list[dict]:
 def _cell(value) -> str:
     """A table cell as text: printable characters only, and no leading ``= + - @`` that a
     spreadsheet would run as a formula (a quote is put before it)."""
-    text = "".join(c if c.isprintable() else "?" for c in str(value))
+    text = io.printable(str(value))
     return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
 
 
@@ -209,7 +210,7 @@ def compare(sweep_dir: Path, out_dir: Path | None = None) -> tuple[list[RunRecor
     plot_loss_curves(labels, histories, out / "losses.png")
     preds, layouts, fields = [], [], []
     for label, r in zip(labels, finished):
-        if (r.path / io.PREDICTIONS).exists() or (r.path / io.PREDICTIONS).is_symlink():
+        if os.path.lexists(r.path / io.PREDICTIONS):
             try:
                 grid, u_pred, _ = io.read_predictions(r.path / io.PREDICTIONS)
                 layout, names = io.read_layout(r.path / io.PREDICTIONS), io.read_fields(r.path / io.PREDICTIONS)
@@ -228,7 +229,7 @@ def compare(sweep_dir: Path, out_dir: Path | None = None) -> tuple[list[RunRecor
 def _history(run: RunRecord) -> list[dict]:
     """The run's loss history for ``losses.png``; a damaged or odd one is left out, with the reason noted."""
     path = run.path / io.HISTORY
-    if not (path.exists() or path.is_symlink()):
+    if not os.path.lexists(path):
         return []
     try:
         rows = io.read_history(path)

@@ -11,6 +11,7 @@ import hashlib
 import errno
 import io as _stdio
 import json
+import os
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -41,6 +42,7 @@ __all__ = [
     "check_run_dir",
     "mark_failed",
     "failure_reason",
+    "printable",
     "claim_new_dir",
 ]
 
@@ -301,7 +303,7 @@ def check_run_dir(run_dir: str | Path, *, needs: Sequence[str] = (METRICS, CHECK
         raise RunDirError(f"run directory {run_dir} does not exist; pass the directory pinn-train wrote")
     if not run_dir.is_dir():
         raise RunDirError(f"{run_dir} is not a directory; pass the directory pinn-train wrote")
-    if (run_dir / FAILED).exists() or (run_dir / FAILED).is_symlink():
+    if os.path.lexists(run_dir / FAILED):  # a link there, even a dangling one, marks it too
         raise RunDirError(f"{run_dir} is a failed run ({failure_reason(run_dir)}); train it again")
     missing = [n for n in needs if not (run_dir / n).exists()]
     if missing:
@@ -309,6 +311,12 @@ def check_run_dir(run_dir: str | Path, *, needs: Sequence[str] = (METRICS, CHECK
             f"{run_dir} is not a finished pinn run: {', '.join(missing)} missing; pass the directory pinn-train wrote"
         )
     return run_dir
+
+
+def printable(text: str) -> str:
+    """``text`` with every unprintable character (a control sequence, a NUL) shown as ``?``: text
+    read from a run directory is echoed only so."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def failure_reason(run_dir: str | Path) -> str:
@@ -321,7 +329,7 @@ def failure_reason(run_dir: str | Path) -> str:
     except OSError as e:
         return f"an unreadable FAILED marker ({e.strerror or type(e).__name__})"
     line = " ".join(text.split())
-    line = "".join(c if c.isprintable() else "?" for c in line)
+    line = printable(line)
     return line[:300] + ("..." if len(line) > 300 else "") or "no reason given"
 
 

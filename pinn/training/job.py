@@ -90,6 +90,9 @@ class Job:
         check_grid_size(self.resolution, key="evaluation.resolution")
         if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int) or self.chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
+        # a term reading what it does not declare: named now (the CLI's up-front check builds a job
+        # too), not after training has started
+        self.loss.check_reads(self.model)
 
     def _check_types(self) -> None:
         """Name the field that got the wrong kind of object, before anything uses it."""

@@ -272,7 +272,6 @@ def _start(job: Job, run_dir: Path, resume, keep: int) -> tuple[dict, TrainState
     if ranks > 1:
         _check_distributed(job)
     if not resume:
-        job.loss.check_reads(job.model)  # before anything is written (pinn.train from Python included)
         refuse_earlier_checkpoints(run_dir)
         if rank == 0:
             _replace_finished_run(run_dir)
