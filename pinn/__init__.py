@@ -13,7 +13,7 @@ with _starting():  # Ctrl-C while torch loads: one line from the command-line to
     from pinn.physics.constraints import HardConstraint
     from pinn.physics.domains import Domain
     from pinn.diff.engines import get_engine
-    from pinn.training.ensemble import train_ensemble
+    from pinn.training.ensemble import Ensemble, train_ensemble
     from pinn.evaluation.grid import evaluate, evaluate_grid, max_abs_error, predict, relative_l2
     from pinn.training.losses import PINNLoss
     from pinn.nets.mlp import MLP
@@ -33,7 +33,8 @@ __all__ = [
     "PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "Kovasznay", "Poisson", "Schrodinger", "Wave",
     "Domain", "ShapeDomain", "Term",
     "MLP", "HardConstraint", "get_activation", "get_engine", "get_sampler",
-    "train", "Job", "Trainer", "TrainResult", "Adam", "QuasiNewton", "GradNorm", "PINNLoss", "RARD", "train_ensemble",
+    "train", "Job", "Trainer", "TrainResult", "Adam", "QuasiNewton", "GradNorm", "PINNLoss", "RARD",
+    "Ensemble", "train_ensemble",
     "Observations", "load_observations", "sample_observations",
     "evaluate", "evaluate_grid", "predict", "relative_l2", "max_abs_error",
 ]

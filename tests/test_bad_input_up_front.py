@@ -120,8 +120,9 @@ def test_a_trainer_without_stages_is_refused():
 
 
 # --- 27. ensembles refuse what they would ignore ---------------------------------------------
+# (lr_decay and nan_at, once ignored, are now the ordinary stage's: tests/test_ensemble_model.py)
 
-@pytest.mark.parametrize("extra", ["stages.adam.lr_decay=0.01", "trainer.nan_at=[3]", "trainer.compile_gradient=true"])
+@pytest.mark.parametrize("extra", ["trainer.compile=true", "trainer.compile_gradient=true"])
 def test_an_ensemble_refuses_what_it_would_ignore(monkeypatch, capsys, tmp_path, extra):
     err = _train_fails(monkeypatch, capsys, tmp_path, "pde=heat", "ensemble.members=2", "derivatives=taylor",
                        "stages.quasi_newton.steps=0", extra)

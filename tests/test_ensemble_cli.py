@@ -26,7 +26,8 @@ def test_members_are_their_seeds_single_runs_and_the_summary_is_right(tmp_path, 
     assert m["rel_l2_member_sample_std"] == pytest.approx(statistics.stdev(m["rel_l2_members"]), rel=1e-12)
     with np.load(tmp_path / "ens" / "ensemble.npz") as e, np.load(tmp_path / "ens" / "predictions.npz") as p:
         assert e["u_members"].shape == (3, 21, 11)
-        np.testing.assert_allclose(p["u_pred"], e["u_members"].mean(axis=0), rtol=1e-12)
+        # the run's prediction is the ensemble model's mean (taken in float32, the networks' dtype)
+        np.testing.assert_allclose(p["u_pred"], e["u_members"].mean(axis=0), rtol=1e-6)
         np.testing.assert_allclose(e["u_std"], e["u_members"].std(axis=0, ddof=1), rtol=1e-12)
         assert m["rel_l2"] == pytest.approx(relative_l2(p["u_pred"], p["u_ref"]), rel=1e-12)
         for k in range(3):

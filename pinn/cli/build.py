@@ -9,6 +9,7 @@ rest of the job (the PDE's box for a network, the loss for a resampler, ...).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import logging
@@ -37,11 +38,10 @@ from pinn.training.job import Job
 from pinn.training.loop import Trainer
 from pinn.training.memory import check_fits
 from pinn.nets.adaptive_activations import slope_recovery
-from pinn.training.ensemble_run import train_ensemble_run
+from pinn.training.ensemble import Ensemble
 from pinn.training.losses import PINNLoss
 from pinn.training.run import refuse_earlier_checkpoints, train
-from pinn.io.progress import make_progress
-from pinn.training.stages import Adam, QuasiNewton, Stage
+from pinn.training.stages import Stage
 from pinn.training.threads import resolve_threads
 from pinn.training.weighting import LossWeighting
 
@@ -269,9 +269,33 @@ def check_magnitudes(node, key: str = "") -> None:
 
 
 def build(cfg: DictConfig) -> Job:
-    """Check every value of ``cfg`` and construct the objects; raises ``ValueError`` on bad input."""
+    """Check every value of ``cfg`` and construct the objects; raises ``ValueError`` on bad input.
+
+    With ``ensemble.members=K > 1`` the job's model is an :class:`~pinn.training.ensemble.Ensemble`
+    of the K networks of the single runs with seeds ``seed, ..., seed + K - 1``, each member's
+    points drawn from its own run's generator: member ``k`` trains as that run would.
+    """
     check_magnitudes(OmegaConf.to_container(cfg, resolve=True))
     resolve_threads(cfg.get("threads", "auto"))  # checks the setting
+    size = _ensemble_size(cfg)
+    first = _build_one(cfg)
+    if size == 1:
+        check_fits(first)  # refuse, before training, what cannot fit in memory
+        return first
+    _check_ensemble(cfg)
+    check_fits(first, members=size)
+    others = []
+    for k in range(1, size):
+        member = copy.deepcopy(cfg)
+        member.seed = int(cfg.seed) + k
+        others.append(_build_one(member))
+    members = [first, *others]
+    return dataclasses.replace(first, model=Ensemble([j.model for j in members]),
+                               member_generators=[j.generator for j in members])
+
+
+def _build_one(cfg: DictConfig) -> Job:
+    """The job of ``cfg`` with one network."""
     pde = build_pde(cfg)
     generator = torch.Generator().manual_seed(int(cfg.seed))
     engine = build_engine(cfg)
@@ -317,8 +341,6 @@ def build(cfg: DictConfig) -> Job:
               observations=observations, resampler=resampler, resolution=resolution,
               chunk_size=cfg.evaluation.chunk_size, residual_maps=cfg.evaluation.residual_maps, seed=int(cfg.seed),
               record=_required(cfg.pde, "pde"))
-    _check_ensemble(cfg, job)
-    check_fits(job, members=_ensemble_size(cfg))  # refuse, before training, what cannot fit in memory
     return job
 
 
@@ -338,41 +360,16 @@ def _ensemble_size(cfg: DictConfig) -> int:
     return members
 
 
-def _check_ensemble(cfg: DictConfig, job: Job) -> None:
-    """An ensemble (``ensemble.members > 1``) trains with Adam alone, all members at once through
-    vmap: refuse what it cannot do, naming the setting to change."""
-    if _ensemble_size(cfg) == 1:
-        return
-    stages = job.trainer.stages
-    if any(isinstance(s, QuasiNewton) and s.steps for s in stages) or not any(isinstance(s, Adam) for s in stages):
-        raise ValueError("an ensemble trains with Adam alone (quasi-Newton couples the members); set "
-                         "stages.quasi_newton.steps=0")
-    if job.loss is None or job.loss.engine.name not in ("taylor", "func"):
-        raise ValueError("an ensemble needs derivatives=taylor or derivatives=func (vmap over the members)")
-    for key, value in (("resampler", cfg.resampler), ("weighting", cfg.weighting)):
-        if value is not None:
-            raise ValueError(f"an ensemble does not support {key} yet; set {key}=null")
-    if cfg.resume is not None:
-        raise ValueError("an ensemble run cannot be resumed; train it again")
-    # What the ensemble's own Adam loop would silently ignore (issue 29 makes ensembles ordinary runs):
-    adam = next(s for s in stages if isinstance(s, Adam))
-    ignored = [("stages.adam.lr_decay=1", getattr(adam, "lr_decay", 1) != 1),
-               ("trainer.nan_at=[]", bool(list(cfg.trainer.nan_at))),
-               ("trainer.compile=false", bool(cfg.trainer.compile)),
-               ("trainer.compile_gradient=false", bool(cfg.trainer.get("compile_gradient", False)))]
-    for fix, used in ignored:
-        if used:
-            raise ValueError(f"an ensemble does not support {fix.split('=')[0]} yet (it would be ignored); set {fix}")
-
-
-def ensemble_jobs(cfg: DictConfig) -> list[Job]:
-    """The members' jobs: the config's, with seeds ``seed, seed + 1, ...``."""
-    jobs = []
-    for k in range(_ensemble_size(cfg)):
-        member = copy.deepcopy(cfg)
-        member.seed = int(cfg.seed) + k
-        jobs.append(build(member))
-    return jobs
+def _check_ensemble(cfg: DictConfig) -> None:
+    """Refuse, from the config, what an ensemble (``ensemble.members > 1``) cannot do; the job
+    itself refuses the rest (:meth:`pinn.training.job.Job._check_ensemble`)."""
+    if _names_list(cfg.pde.get("learn"), "pde.learn", "pde.learn=[nu]"):
+        raise ValueError("an ensemble does not learn pde coefficients yet; set pde.learn=null")
+    if distributed.world_size() > 1:
+        raise ValueError("an ensemble already trains its members at once; run it without torchrun")
+    for key in ("trainer.compile", "trainer.compile_gradient"):
+        if OmegaConf.select(cfg, key, default=False):
+            raise ValueError(f"an ensemble does not support {key} yet; set {key}=false")
 
 
 def _observations(cfg: DictConfig, pde: PDE, sampler: Sampler, generator: torch.Generator) -> Observations | None:
@@ -405,30 +402,6 @@ def _observations(cfg: DictConfig, pde: PDE, sampler: Sampler, generator: torch.
     if cfg.data.noise or cfg.data.noise_std:
         raise ValueError("data.noise and data.noise_std apply to sampled observations; set data.samples or data.at")
     return None
-
-
-def _run_ensemble(cfg: DictConfig, run_dir: Path) -> dict:
-    """``ensemble.members=K``: K members trained at once, written as one run (see
-    :mod:`pinn.training.ensemble_run`)."""
-    if distributed.world_size() > 1:
-        raise ValueError("an ensemble already trains its members at once; run it without torchrun")
-    jobs = ensemble_jobs(cfg)
-    (adam_stage,) = [s for s in jobs[0].trainer.stages if isinstance(s, Adam)]
-    log.info("training an ensemble of %d %s networks at once (seeds %d-%d), %d Adam steps", len(jobs),
-             jobs[0].pde.name, cfg.seed, cfg.seed + len(jobs) - 1, adam_stage.steps)
-    progress = make_progress(adam_stage.steps, adam_stage.log_every, logger=log)
-
-    def watched(row: dict) -> None:  # SIGTERM or Ctrl-C ends the run at the next row, in one line
-        progress(row)
-        if stop():
-            raise KeyboardInterrupt  # an ensemble keeps no checkpoints yet: it is trained again
-    with StopFlag() as stop:
-        try:
-            return train_ensemble_run(jobs, run_dir, steps=adam_stage.steps, lr=adam_stage.lr, impl=adam_stage.impl,
-                                      log_every=adam_stage.log_every, plots=cfg.plots, callback=watched,
-                                      metadata={"config_sha256": config_hash(cfg)})
-        finally:
-            progress.close()
 
 
 def config_hash(cfg: DictConfig) -> str:
@@ -474,8 +447,6 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
     threads, why = resolve_threads(cfg.get("threads", "auto"))
     torch.set_num_threads(threads)
     log.info("using %d thread(s) (%s)", threads, why)
-    if _ensemble_size(cfg) > 1:
-        return _run_ensemble(cfg, run_dir)
     job = build(cfg)
     monitor = Monitor(cfg, job, run_dir, quiet=distributed.rank() != 0)
     with StopFlag() as stop:

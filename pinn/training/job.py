@@ -17,8 +17,10 @@ from pinn.evaluation.grid import check_grid_size
 from pinn.pdes.base import PDE
 from pinn.physics.observations import Observations
 from pinn.physics.sampling import LatinHypercubeSampler, Sampler
+from pinn.training.ensemble import ENGINES, Ensemble
 from pinn.training.loop import Trainer
 from pinn.training.losses import PINNLoss
+from pinn.training.stages import QuasiNewton
 
 __all__ = ["Job", "MAX_POINTS"]
 
@@ -51,6 +53,10 @@ class Job:
             shard from a generator seeded by ``(seed, r)``.
         record: plain values a checkpoint must match to be resumed (the CLI gives the PDE's
             config); ``{}``: only the PDE's name and the network's shapes are checked.
+        member_generators: with an :class:`~pinn.training.ensemble.Ensemble` model, member ``k``'s
+            points are drawn from the ``k``-th (the CLI gives member ``k`` the generator of the
+            single run with seed ``seed + k``, after its weights were drawn); ``()``: K generators
+            seeded from ``generator``.
     """
 
     pde: PDE
@@ -67,6 +73,7 @@ class Job:
     residual_maps: bool = True
     seed: int = 0
     record: Mapping = field(default_factory=dict)
+    member_generators: Sequence[torch.Generator] = ()
 
     def __post_init__(self):
         self._check_types()
@@ -90,9 +97,29 @@ class Job:
         check_grid_size(self.resolution, key="evaluation.resolution")
         if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int) or self.chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
+        if isinstance(self.model, Ensemble):
+            self._check_ensemble(self.model)
         # a term reading what it does not declare: named now (the CLI's up-front check builds a job
         # too), not after training has started
-        self.loss.check_reads(self.model)
+        self.loss.check_reads(self.model.member(0) if isinstance(self.model, Ensemble) else self.model)
+
+    def _check_ensemble(self, model: Ensemble) -> None:
+        """Refuse what an ensemble cannot train with, naming the setting to change."""
+        if self.loss.engine.name not in ENGINES:
+            raise ValueError(f"an ensemble needs derivatives=taylor or derivatives=func (vmap over the members), got "
+                             f"derivatives={self.loss.engine.name}")
+        if any(isinstance(s, QuasiNewton) and s.steps for s in self.trainer.stages):
+            raise ValueError("an ensemble trains with first-order stages only (a quasi-Newton stage's line search "
+                             "and dot products would couple the members); set stages.quasi_newton.steps=0")
+        for what, value, fix in (("resampling", self.resampler, "resampler=null"),
+                                 ("loss weighting", self.trainer.weighting, "weighting=null")):
+            if value is not None:
+                raise ValueError(f"an ensemble does not support {what} yet; set {fix}")
+        if self.member_generators and len(self.member_generators) != model.size:
+            raise ValueError(f"member_generators holds {len(self.member_generators)} generators for an ensemble of "
+                             f"{model.size} members; give one per member, or none")
+        if not all(isinstance(g, torch.Generator) for g in self.member_generators):
+            raise TypeError("member_generators must be torch.Generator objects, one per member")
 
     def _check_types(self) -> None:
         """Name the field that got the wrong kind of object, before anything uses it."""
@@ -123,8 +150,21 @@ class Job:
         return next(self.model.parameters()).device
 
     def sample_points(self, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        """Draw each point set the loss reads from ``generator`` (default: the job's); add the observations."""
+        """Draw each point set the loss reads from ``generator`` (default: the job's); add the observations.
+
+        An ensemble's points are one set per member, stacked: ``(K, N, d)``, member ``k``'s drawn
+        from its own generator (:attr:`member_generators`); the observations are shared.
+        """
         generator = self.generator if generator is None else generator
+        if isinstance(self.model, Ensemble):
+            generators = list(self.member_generators) or [
+                torch.Generator().manual_seed(int(torch.randint(2**62, (), generator=generator)))
+                for _ in range(self.model.size)]
+            members = [self._draw(g) for g in generators]
+            return {name: torch.stack([m[name] for m in members]) for name in members[0]}
+        return self._draw(generator)
+
+    def _draw(self, generator: torch.Generator) -> dict[str, torch.Tensor]:
         points = {which: self.pde.domain.sample(which, self.points[which], self.sampler, generator=generator)
                   .to(device=self.device, dtype=self.dtype) for which in self.loss.point_sets}
         if self.observations is not None:

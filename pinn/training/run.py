@@ -32,6 +32,8 @@ from pinn.physics.coefficients import WithCoefficients
 from pinn.training import distributed
 from pinn.training.checkpoints import CheckpointDir
 from pinn.training.compiling import CompiledGradient, GuardedCompile
+from pinn.training.ensemble import Ensemble, EnsembleLoss
+from pinn.training.ensemble_run import member_outputs
 from pinn.training.fused_step import FusedStep
 from pinn.training.job import Job
 from pinn.training.stages import QuasiNewton
@@ -128,6 +130,8 @@ def _check_distributed(job: Job) -> None:
     """Refuse what data-parallel training does not support, naming the fix."""
     from pinn.diff.autograd import AutogradEngine
 
+    if isinstance(job.model, Ensemble):
+        raise ValueError("an ensemble already trains its members at once; run it without torchrun")
     if not isinstance(job.loss.engine, AutogradEngine):
         raise ValueError(f"data-parallel training (torchrun) needs derivatives=autograd, got {job.loss.engine.name}")
     if any(getattr(s, "float64", False) for s in job.trainer.stages):
@@ -207,6 +211,11 @@ def _train_locked(job: Job, run_dir: Path, *, resume, checkpoint_every: int, kee
             raise ValueError("derivatives=fused compiles its training step already; set trainer.compile=false and "
                              "trainer.compile_gradient=false")
         loss_fn = FusedStep(loss_fn, job.model)
+    if isinstance(job.model, Ensemble):
+        if compile or compile_gradient:
+            raise ValueError("an ensemble trains its members at once, eagerly: set trainer.compile=false and "
+                             "trainer.compile_gradient=false")
+        loss_fn = EnsembleLoss(loss_fn)
     if compile:
         loss_fn = GuardedCompile(loss_fn, what="the loss")
     if compile_gradient:
@@ -310,8 +319,12 @@ def _data_parallel(job: Job, points: Mapping, should_stop):
 def _finish(job: Job, run_dir: Path, result, *, plots: bool, metadata: Mapping | None = None) -> dict:
     """Evaluate (on the grid, or at the reference table's nodes) and write the outputs; ``metrics.json`` last."""
     start = time.perf_counter()
-    ev = evaluate(job.model, job.pde, job.resolution, chunk_size=job.chunk_size)
-    maps = evaluation_maps(ev, job.model, job.loss.pde, job.loss.engine) if job.residual_maps else {}
+    ensemble = job.model if isinstance(job.model, Ensemble) else None
+    ev = evaluate(job.model, job.pde, job.resolution, chunk_size=job.chunk_size)  # an ensemble: its mean
+    members = {} if ensemble is None else member_outputs(ensemble, job.pde, job.resolution, run_dir,
+                                                         chunk_size=job.chunk_size)
+    # residual maps are the residuals of one network; an ensemble's mean has none of its own
+    maps = evaluation_maps(ev, job.model, job.loss.pde, job.loss.engine) if job.residual_maps and not ensemble else {}
     eval_seconds = time.perf_counter() - start
     io.write_history(run_dir / io.HISTORY, result.history)
     u_pred, u_ref = ev.compared()  # gauge fields (a pressure) with their means removed, as compared
@@ -319,12 +332,14 @@ def _finish(job: Job, run_dir: Path, result, *, plots: bool, metadata: Mapping |
                          residuals=maps)
     io.save_checkpoint(run_dir / io.CHECKPOINT,
                        {"model": job.model.state_dict(), "optimizer": result.optimizer_state, "pde": job.pde.name,
+                        **({"members": ensemble.size} if ensemble is not None else {}),
                         **({"config_sha256": metadata["config_sha256"]}
                            if metadata and "config_sha256" in metadata else {})})
     if plots:
         plot_run(run_dir / "plots", ev.grid, u_pred, u_ref, result.history, fields=ev.fields, layout=ev.layout,
                  residuals=maps, coefficients=list(getattr(job.model, "coefficients", {})),
-                 title=run_title(job.pde.name, job.record, ev.metrics["rel_l2"]))
+                 title=run_title(job.pde.name, job.record, ev.metrics["rel_l2"])
+                 + (f" (mean of {ensemble.size} members)" if ensemble is not None else ""))
     metrics = {
         **ev.metrics,
         **residual_metrics(maps),
@@ -338,6 +353,7 @@ def _finish(job: Job, run_dir: Path, result, *, plots: bool, metadata: Mapping |
         "failures": result.failures,
         **({"budget_spent_at": result.budget_spent_at} if result.budget_spent_at is not None else {}),
         **({"learned": job.model.values()} if isinstance(job.model, WithCoefficients) else {}),
+        **members,
         **run_facts(job, metadata),
     }
     if ev.layout == "nodes":  # scored at a reference table's nodes, not on the grid of job.resolution
