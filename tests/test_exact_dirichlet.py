@@ -71,8 +71,12 @@ def test_exact_dirichlet_refuses_unknown_parts_and_shapes_without_distances():
         ExactDirichlet(dom, {"lid": 1.0})
     from pinn.physics.domains import Domain
 
-    with pytest.raises(TypeError, match="needs a ShapeDomain"):
-        ExactDirichlet(Domain({"x": (0.0, 1.0)}), {"x_min": 0.0})
+    with pytest.raises(TypeError, match="needs a domain"):
+        ExactDirichlet({"x": (0.0, 1.0)}, {"x_min": 0.0})
+    # a box domain is the domain of a Box: its faces are parts with distance functions (one interface)
+    box = ExactDirichlet(Domain({"x": (0.0, 1.0), "y": (0.0, 2.0)}), {"x_min": 0.0, "y_max": 1.0})
+    phi = box.distances({"x": torch.tensor([0.0, 0.5, 0.5]), "y": torch.tensor([1.0, 2.0, 1.0])})
+    assert float(phi[0][0]) == 0.0 and float(phi[1][1]) == 0.0 and float(phi[0][2]) > 0 and float(phi[1][2]) > 0
 
 
 @pytest.mark.parametrize("engine", ["func", "taylor"])

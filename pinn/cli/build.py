@@ -321,7 +321,7 @@ def _build_one(cfg: DictConfig) -> Job:
     points = {}
     for which in loss.point_sets:  # a set whose every term a hard constraint holds is not drawn
         # A named part of a shape's boundary gets its share of points.boundary, by measure.
-        n = cfg.points[which] if ":" not in which else max(1, round(cfg.points.boundary * pde.domain.share(which)))  # type: ignore[union-attr]
+        n = cfg.points[which] if ":" not in which else max(1, round(cfg.points.boundary * pde.domain.share(which)))
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"points.{which} must be a positive integer, got {n!r}")
         points[which] = n

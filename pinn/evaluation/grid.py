@@ -203,8 +203,7 @@ def evaluate_grid(
         cols = [a[j] for a, j in zip(axes, idx)]
         pts = np.stack(cols, axis=1)
         u_pred[i : i + len(pts)] = predict(model, pts, chunk_size=chunk_size)
-        inside = getattr(pde.domain, "inside", None)
-        keep = inside(pts) if inside is not None else np.ones(len(pts), dtype=bool)
+        keep = pde.domain.inside(pts)  # a box keeps every grid point; a shape masks the rest
         ref = np.full(u_ref[i : i + len(pts)].shape, np.nan)  # outside a shape: masked
         ref[keep] = pde.solution_array({c: col[keep] for c, col in zip(names, cols)})
         u_ref[i : i + len(pts)] = ref
@@ -215,5 +214,4 @@ def evaluate_grid(
 
 def time_axis(pde: PDE) -> int | None:
     """The position of the PDE's time coordinate among its coordinates (``None`` if steady)."""
-    name = getattr(pde.domain, "time_name", None)
-    return pde.domain.coordinates.index(name) if name else None
+    return pde.domain.time_axis()

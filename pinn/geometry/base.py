@@ -29,6 +29,8 @@ __all__ = ["Geometry", "Facet", "BoundarySample"]
 
 #: A facet's sampler: ``(n, generator) -> (points (n, d), unit outward normals (n, d))``.
 FacetSampler = Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+#: A facet's map from the unit cube: ``(unit (n, k)) -> (points (n, d), unit outward normals (n, d))``.
+FacetPlacer = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 #: A point predicate: ``(n, d) -> (n,) bool``.
 Predicate = Callable[[torch.Tensor], torch.Tensor]
 
@@ -48,6 +50,11 @@ class Facet:
             facet, zero on it (and nowhere else in the geometry), its gradient of unit length
             there (normalized to first order, Sukumar and Srivastava 2022); see
             :meth:`Geometry.distance`.
+        place: maps points of the unit cube ``[0, 1)^unit_dim`` onto the facet, uniformly by
+            measure, with their outward unit normals: what lets a configured sampler (Latin
+            hypercube, Sobol) draw boundary points as it draws interior ones (see
+            :meth:`Geometry.sample_boundary`).  ``None``: the facet is sampled by ``sample``.
+        unit_dim: the number of unit coordinates ``place`` reads.
     """
 
     part: str
@@ -56,6 +63,8 @@ class Facet:
     keep: Predicate | None = None
     flip: bool = False
     distance: Callable[[torch.Tensor], torch.Tensor] | None = None
+    place: FacetPlacer | None = None
+    unit_dim: int = 0
 
     def restricted(self, condition: Predicate, *, flip: bool = False) -> Facet:
         """This facet with ``condition`` added to its ``keep`` (and the normal flipped if ``flip``)."""
@@ -73,19 +82,22 @@ class BoundarySample:
         normals: ``(n, d)`` outward unit normals.
         parts: ``(n,)`` index into ``names`` of each point's boundary part.
         names: the part names.
+        extra: ``(n, extra)`` unit coordinates drawn with the points (a time coordinate), or ``None``.
     """
 
     points: torch.Tensor
     normals: torch.Tensor
     parts: torch.Tensor
     names: tuple[str, ...]
+    extra: torch.Tensor | None = None
 
     def of(self, part: str) -> BoundarySample:
         """The points of one part."""
         if part not in self.names:
             raise ValueError(f"no boundary part {part!r}; the parts are {list(self.names)}")
         mask = self.parts == self.names.index(part)
-        return BoundarySample(self.points[mask], self.normals[mask], self.parts[mask], self.names)
+        return BoundarySample(self.points[mask], self.normals[mask], self.parts[mask], self.names,
+                              None if self.extra is None else self.extra[mask])
 
 
 class Geometry(abc.ABC):
@@ -191,9 +203,18 @@ class Geometry(abc.ABC):
             raise ValueError("the geometry's interior is too small a share of its bounding box to sample")
         return torch.cat(out)[:n] if out else torch.empty(0, self.dim, dtype=torch.float64)
 
-    def sample_boundary(self, n: int, *, generator: torch.Generator,
-                        parts: Sequence[str] | None = None) -> BoundarySample:
-        """``n`` points uniform by measure over the boundary (or over the named ``parts`` of it)."""
+    def sample_boundary(self, n: int, *, generator: torch.Generator, parts: Sequence[str] | None = None,
+                        sampler=None, extra: int = 0) -> BoundarySample:
+        """``n`` points uniform by measure over the boundary (or over the named ``parts`` of it).
+
+        With a ``sampler`` (:class:`pinn.physics.sampling.Sampler`), the points come from its
+        unit-cube draws, as interior points do: column 0 picks a facet by measure, the next
+        columns place the point on it (:attr:`Facet.place`), and the last ``extra`` columns are
+        returned as :attr:`BoundarySample.extra` (a space-time domain's time), so that a Latin
+        hypercube or Sobol sample stratifies the boundary's space-time points jointly.  Points a
+        CSG cut removes are replaced from further draws.  A facet without ``place`` (a user's
+        primitive that gives only ``sample``) is drawn by ``sample`` instead, with ``torch.rand``.
+        """
         _count(n)
         facets = list(self.facets())
         names = self.parts
@@ -204,6 +225,51 @@ class Geometry(abc.ABC):
             facets = [f for f in facets if f.part in set(parts)]
         if not facets:
             raise ValueError("the geometry has no boundary to sample")
+        if sampler is not None and all(f.place is not None for f in facets):
+            return self._sample_boundary_units(n, facets, names, sampler, generator, extra)
+        out = self._sample_boundary_facets(n, facets, names, generator)
+        if extra:
+            out.extra = sampler.sample(n, extra, generator=generator) if sampler is not None else \
+                torch.rand(n, extra, generator=generator, dtype=torch.float64)
+        return out
+
+    def _sample_boundary_units(self, n, facets, names, sampler, generator, extra) -> BoundarySample:
+        """:meth:`sample_boundary` from a sampler's unit-cube draws (see there)."""
+        weights = torch.tensor([f.measure for f in facets], dtype=torch.float64)
+        cdf = torch.cumsum(weights, 0) / weights.sum()
+        k = max(f.unit_dim for f in facets)
+        pts, nrm, idx, ext, have = [], [], [], [], 0
+        for attempt in range(10_000):
+            if have >= n:
+                break
+            m = n - have if attempt == 0 else max(64, 2 * (n - have))  # exactly n when nothing is cut away
+            unit = sampler.sample(m, 1 + k + extra, generator=generator).to(torch.float64)
+            which = torch.searchsorted(cdf, unit[:, 0].contiguous(), right=True).clamp(max=len(facets) - 1)
+            x = torch.empty(m, self.dim, dtype=torch.float64)
+            normal = torch.empty(m, self.dim, dtype=torch.float64)
+            index = torch.empty(m, dtype=torch.long)
+            kept = torch.ones(m, dtype=torch.bool)
+            for j, facet in enumerate(facets):
+                mask = which == j
+                if not bool(mask.any()):
+                    continue
+                xj, nj = facet.place(unit[mask][:, 1:1 + facet.unit_dim])
+                x[mask], normal[mask] = xj, (-nj if facet.flip else nj)
+                index[mask] = names.index(facet.part)
+                if facet.keep is not None:
+                    kept[mask] = facet.keep(xj)
+            pts.append(x[kept])
+            nrm.append(normal[kept])
+            idx.append(index[kept])
+            ext.append(unit[kept][:, 1 + k:])
+            have += int(kept.sum())
+        else:
+            raise ValueError("almost none of the boundary's facets remain after the CSG cuts; cannot sample it")
+        return BoundarySample(torch.cat(pts)[:n], torch.cat(nrm)[:n], torch.cat(idx)[:n], names,
+                              torch.cat(ext)[:n] if extra else None)
+
+    def _sample_boundary_facets(self, n, facets, names, generator) -> BoundarySample:
+        """:meth:`sample_boundary` by each facet's own ``sample`` (uniform, ``torch.rand``)."""
         weights = torch.tensor([f.measure for f in facets], dtype=torch.float64)
         pts, nrm, idx, have = [], [], [], 0
         for _ in range(10_000):

@@ -68,7 +68,8 @@ class Box(Geometry):
             area = float(torch.cat([sides[:i], sides[i + 1:]]).prod()) if self.dim > 1 else 1.0
             for end, sign in ((self.lower[i], -1.0), (self.upper[i], 1.0)):
                 out.append(Facet(f"{name}_{'min' if sign < 0 else 'max'}", area, self._face(i, float(end), sign),
-                                 distance=self._face_distance(i, float(end))))
+                                 distance=self._face_distance(i, float(end)), place=self._face_place(i, sign),
+                                 unit_dim=self.dim - 1))
         return tuple(out)
 
     def _face_distance(self, axis: int, value: float):
@@ -88,6 +89,22 @@ class Box(Geometry):
             return trimmed_distance(f, t)
 
         return distance
+
+    def _face_place(self, axis: int, sign: float):
+        """The face's map from ``[0, 1)^(d-1)``: the unit columns give the other coordinates, in order."""
+        others = [j for j in range(self.dim) if j != axis]
+
+        def place(unit):
+            full = torch.empty(len(unit), self.dim, dtype=torch.float64)
+            full[:, others] = unit
+            full[:, axis] = 1.0 if sign > 0 else 0.0
+            x = self.lower + full * (self.upper - self.lower)
+            x[:, axis] = self.upper[axis] if sign > 0 else self.lower[axis]
+            normal = torch.zeros(len(unit), self.dim, dtype=torch.float64)
+            normal[:, axis] = sign
+            return x, normal
+
+        return place
 
     def _face(self, axis: int, value: float, sign: float):
         def sample(n, generator):
@@ -137,7 +154,17 @@ class Ball(Geometry):
         def distance(x):  # |r^2 - R^2| / (2R): smooth on either side of the sphere
             return (((x - self.center) ** 2).sum(dim=1) - self.radius**2).abs() / (2 * self.radius)
 
-        return (Facet(self.part, sphere_measure(self.dim, self.radius), sample, distance=distance),)
+        def place(unit):  # a circle by its angle; a sphere by normalised Gaussians (inverse CDF of the units)
+            if self.dim == 2:
+                angle = 2 * math.pi * unit[:, 0]
+                normal = torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)
+            else:
+                normal = torch.special.ndtri(unit.clamp(1e-12, 1 - 1e-12))
+                normal = normal / normal.norm(dim=1, keepdim=True)
+            return self.center + self.radius * normal, normal
+
+        return (Facet(self.part, sphere_measure(self.dim, self.radius), sample, distance=distance, place=place,
+                      unit_dim=1 if self.dim == 2 else self.dim),)
 
 
 class Polygon(Geometry):
@@ -216,7 +243,10 @@ class Polygon(Geometry):
                 t = ((length / 2) ** 2 - ((x - mid) ** 2).sum(dim=1)) / length
                 return trimmed_distance(f, t)
 
-            out.append(Facet(part, length, sample, distance=distance))
+            def place(unit, a=a, edge=edge, normal=normal):
+                return a + unit[:, :1] * edge, normal.expand(len(unit), 2).clone()
+
+            out.append(Facet(part, length, sample, distance=distance, place=place, unit_dim=1))
         return tuple(out)
 
 

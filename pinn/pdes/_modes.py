@@ -6,8 +6,7 @@ from collections.abc import Sequence
 
 import math
 
-from pinn.physics.domains import Domain
-from pinn.physics.shape_domain import ShapeDomain
+from pinn.physics.domain_base import SpaceTimeDomain
 from pinn.pdes.base import finite
 
 __all__ = ["check_modes", "wavenumber"]
@@ -28,6 +27,6 @@ def check_modes(
     return tuple(modes), tuple(finite("amplitude", a) for a in amplitudes)
 
 
-def wavenumber(domain: Domain | ShapeDomain, k: int) -> float:
+def wavenumber(domain: SpaceTimeDomain, k: int) -> float:
     """``k pi / L`` for mode ``k`` on the domain's first spatial interval of length ``L``."""
     return k * math.pi / (domain.upper[0].item() - domain.lower[0].item())

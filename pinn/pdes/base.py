@@ -10,8 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from pinn.physics.domains import Domain
-from pinn.physics.shape_domain import ShapeDomain
+from pinn.physics.domain_base import SpaceTimeDomain
 from pinn.physics.fields import parse
 from pinn.physics.terms import Term
 
@@ -52,7 +51,7 @@ class PDE(abc.ABC):
     fields: ClassVar[tuple[str, ...]] = ("u",)
     equations: ClassVar[tuple[str, ...]] = ("residual",)
     gauge: ClassVar[tuple[str, ...]] = ()
-    domain: Domain | ShapeDomain  # a box or a shape; one interface is issue 29's
+    domain: SpaceTimeDomain  # a box (Domain) or a shape (ShapeDomain): one written interface
     periodic: tuple[str, ...] = ()
     hard_terms: tuple[str, ...] = ()
 

@@ -15,10 +15,11 @@ import numpy as np
 import torch
 
 from pinn.geometry.primitives import Box
+from pinn.physics.domain_base import SpaceTimeDomain, box_grid, default_resolution
 from pinn.physics.normals import normal_of
 from pinn.physics.sampling import Sampler
 
-__all__ = ["Domain", "box_grid", "default_resolution"]
+__all__ = ["Domain", "box_grid", "default_resolution"]  # the last two: re-exported from domain_base
 
 
 def _check_interval(name: str, bounds: Sequence[float]) -> tuple[float, float]:
@@ -33,7 +34,7 @@ def _check_interval(name: str, bounds: Sequence[float]) -> tuple[float, float]:
     return lo, hi
 
 
-class Domain:
+class Domain(SpaceTimeDomain):
     """A box in space, optionally times a time interval.
 
     Args:
@@ -68,11 +69,6 @@ class Domain:
         self.upper = torch.tensor([b[1] for b in bounds.values()], dtype=torch.float64)
 
     @property
-    def dim(self) -> int:
-        """Number of coordinates (space and time)."""
-        return len(self.coordinates)
-
-    @property
     def point_sets(self) -> tuple[str, ...]:
         """The point sets this domain provides."""
         return ("interior", "initial", "boundary") if self.time_name else ("interior", "boundary")
@@ -92,61 +88,40 @@ class Domain:
             return pts
         return self._boundary(n, sampler, generator)
 
-    def _boundary(self, n: int, sampler: Sampler, generator: torch.Generator) -> torch.Tensor:
-        # Column 0 of the unit sample picks a face (weighted by its measure); the other
-        # columns place the point on that face.  The fixed coordinate is then pinned.
+    @property
+    def geometry(self) -> Box:
+        """The spatial box (parts ``x_min``, ``x_max``, ...)."""
+        return self.box
+
+    def share(self, which: str) -> float:
+        """A box domain has no per-part point sets (its sets are :attr:`point_sets`)."""
+        raise ValueError(f"a box domain has no point set {which!r}; its sets are {self.point_sets} (put the PDE "
+                         f"on ShapeDomain(Box(...)) for one set per face)")
+
+    def inside(self, points: np.ndarray) -> np.ndarray:
+        """``(n,)`` bool: which ``(n, dim)`` points lie in the closed box (time aside)."""
         s = len(self.space_names)
-        unit = sampler.sample(n, self.dim, generator=generator)
-        extent = self.upper[:s] - self.lower[:s]
-        face_measure = torch.stack([extent.prod() / e for e in extent]).repeat_interleave(2)
-        cdf = torch.cumsum(face_measure, 0) / face_measure.sum()
-        face = torch.searchsorted(cdf, unit[:, 0].contiguous(), right=True).clamp(max=2 * s - 1)
-        # Space coordinates other than the pinned one reuse columns 1..s-1 in order.
-        pts = torch.empty(n, self.dim, dtype=torch.float64)
-        for k in range(2 * s):
-            mask = face == k
-            axis, side = divmod(k, 2)
-            free = [a for a in range(s) if a != axis]
-            rows = unit[mask]
-            p = torch.empty(rows.shape[0], self.dim, dtype=torch.float64)
-            for col, a in enumerate(free, start=1):
-                p[:, a] = rows[:, col]
-            p[:, axis] = float(side)
-            if self.time_name:
-                p[:, -1] = rows[:, -1]
-            pts[mask] = self._scale(p)
-        return pts
+        x = np.asarray(points, dtype=np.float64)[:, :s]
+        lo, hi = self.lower[:s].numpy(), self.upper[:s].numpy()
+        return np.asarray(((x >= lo) & (x <= hi)).all(axis=1))
+
+    @property
+    def box(self) -> Box:
+        """The spatial box, as a :class:`~pinn.geometry.primitives.Box` (parts ``x_min``, ``x_max``, ...)."""
+        s = len(self.space_names)
+        return Box(self.lower[:s].tolist(), self.upper[:s].tolist(), names=self.space_names)
+
+    def _boundary(self, n: int, sampler: Sampler, generator: torch.Generator) -> torch.Tensor:
+        # The box's own faces, drawn as every shape's boundary is (Geometry.sample_boundary): column 0
+        # of the sampler's unit sample picks a face by its measure, the next place the point on it,
+        # and the last is the time.
+        drawn = self.box.sample_boundary(n, generator=generator, sampler=sampler, extra=1 if self.time_name else 0)
+        if drawn.extra is None:
+            return drawn.points
+        t = self.lower[-1] + drawn.extra[:, 0] * (self.upper[-1] - self.lower[-1])
+        return torch.cat([drawn.points, t[:, None]], dim=1)
 
     def normal(self, coords: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The outward unit normal at points on the box's faces, ``{space coordinate: component}``
         (see :mod:`pinn.physics.normals`)."""
-        s = len(self.space_names)
-        box = Box(self.lower[:s].tolist(), self.upper[:s].tolist(), names=self.space_names)
-        return normal_of(box, self.space_names, coords)
-
-    def default_resolution(self, *, points: int = 1_000_000) -> list[int]:
-        """Grid points per coordinate when none are given (see :func:`default_resolution`)."""
-        return default_resolution(self.dim, points=points)
-
-    def grid(self, resolution: Sequence[int]) -> dict[str, np.ndarray]:
-        """A regular grid: ``{name: 1-D float64 array}``, one per coordinate, endpoints included."""
-        return box_grid(self.coordinates, self.lower, self.upper, resolution)
-
-
-def default_resolution(dim: int, *, points: int = 1_000_000) -> list[int]:
-    """Grid points per coordinate when none are given: 201 each, fewer past two dimensions, so
-    that the grid holds at most about ``points`` (100 each in 3-D, 15 in 5-D)."""
-    return [max(2, min(201, int(round(points ** (1 / dim)))))] * dim
-
-
-def box_grid(coordinates: Sequence[str], lower: torch.Tensor, upper: torch.Tensor,
-             resolution: Sequence[int]) -> dict[str, np.ndarray]:
-    """The regular grid of the box ``[lower, upper]``: ``{name: 1-D float64 array}``, endpoints included."""
-    if len(resolution) != len(coordinates):
-        raise ValueError(f"resolution needs one size per coordinate {tuple(coordinates)}, got {list(resolution)}")
-    out = {}
-    for name, n, lo, hi in zip(coordinates, resolution, lower.tolist(), upper.tolist()):
-        if int(n) < 2:
-            raise ValueError(f"grid resolution along {name!r} must be at least 2, got {n}")
-        out[name] = np.linspace(lo, hi, int(n))
-    return out
+        return normal_of(self.box, self.space_names, coords)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 import torch
 
 from pinn.geometry.base import distance_weights, join_distances
+from pinn.physics.domain_base import SpaceTimeDomain
 
 __all__ = ["ExactDirichlet"]
 
@@ -36,15 +37,16 @@ class ExactDirichlet:
     """``u = g + phi N`` for Dirichlet data on named boundary parts (see the module docs).
 
     Args:
-        domain: a :class:`~pinn.physics.shape_domain.ShapeDomain` (steady or with time: the
-            distance is in space only).
+        domain: a domain (:class:`~pinn.physics.domain_base.SpaceTimeDomain`: a box or a shape;
+            steady or with time: the distance is in space only).
         values: ``{part: g}``, ``g`` a number or ``g(coords) -> tensor`` (pointwise torch ops).
     """
 
     def __init__(self, domain, values: Mapping[str, Data]):
-        geometry = getattr(domain, "geometry", None)
-        if geometry is None:
-            raise TypeError("ExactDirichlet needs a ShapeDomain (a domain over a pinn.geometry shape)")
+        if not isinstance(domain, SpaceTimeDomain):
+            raise TypeError(f"ExactDirichlet needs a domain (pinn.physics.domains.Domain or ShapeDomain), got "
+                            f"{type(domain).__name__}")
+        geometry = domain.geometry
         if not values:
             raise ValueError("give the Dirichlet data of at least one boundary part, e.g. {'outer': 1.0}")
         unknown = sorted(set(values) - set(geometry.parts))

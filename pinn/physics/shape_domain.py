@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from pinn.geometry.base import Geometry
-from pinn.physics.domains import box_grid, default_resolution
+from pinn.physics.domain_base import SpaceTimeDomain
 from pinn.physics.normals import normal_of
 from pinn.physics.sampling import Sampler
 
@@ -29,7 +29,7 @@ __all__ = ["ShapeDomain"]
 PART, POINT = "boundary:", "point:"
 
 
-class ShapeDomain:
+class ShapeDomain(SpaceTimeDomain):
     """``geometry`` (space) times ``time`` (or steady), with coordinates named ``names``.
 
     Args:
@@ -53,7 +53,7 @@ class ShapeDomain:
         for name in (*names, *((time_name,) if time is not None else ())):
             if not name.isidentifier() or "_" in name:
                 raise ValueError(f"coordinate names must be identifiers without '_', got {name!r}")
-        self.geometry, self.space_names = geometry, names
+        self._geometry, self.space_names = geometry, names
         _refuse_empty(geometry)
         lower, upper = geometry.bounds()
         if time is not None:
@@ -74,8 +74,9 @@ class ShapeDomain:
             self.points[str(key)] = x
 
     @property
-    def dim(self) -> int:
-        return len(self.coordinates)
+    def geometry(self) -> Geometry:
+        """The spatial region."""
+        return self._geometry
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -99,21 +100,43 @@ class ShapeDomain:
         if which not in self.point_sets:
             raise ValueError(f"unknown point set {which!r}; this domain has {self.point_sets}")
         s = self.geometry.dim
+        extra = 1 if self.time_name and which != "initial" else 0  # the time column, drawn with the points
         if which.startswith(POINT):
             space = self.points[which[len(POINT):]].expand(n, s).clone()
+            unit_t = sampler.sample(n, 1, generator=generator) if extra else None
         elif which in ("interior", "initial"):
-            space = self.geometry.sample_interior(n, generator=generator, sampler=sampler)
+            space, unit_t = self._interior(n, sampler, generator, extra)
         else:
             parts = None if which == "boundary" else [which[len(PART):]]
-            space = self.geometry.sample_boundary(n, generator=generator, parts=parts).points
+            drawn = self.geometry.sample_boundary(n, generator=generator, parts=parts, sampler=sampler, extra=extra)
+            space, unit_t = drawn.points, drawn.extra
         if not self.time_name:
             return space
-        if which == "initial":
+        if which == "initial" or unit_t is None:
             t = torch.full((n, 1), float(self.lower[s]), dtype=torch.float64)
         else:
-            unit = sampler.sample(n, 1, generator=generator)
-            t = self.lower[s] + unit * (self.upper[s] - self.lower[s])
+            t = self.lower[s] + unit_t * (self.upper[s] - self.lower[s])
         return torch.cat([space, t], dim=1)
+
+    def _interior(self, n: int, sampler: Sampler, generator: torch.Generator, extra: int):
+        """``n`` points inside the shape and, with ``extra``, their time columns: one sampler draw over
+        space and time together, kept where the space part falls inside, as the box's interior is."""
+        s = self.geometry.dim
+        if not extra:
+            return self.geometry.sample_interior(n, generator=generator, sampler=sampler), None
+        lower, upper = self.lower[:s], self.upper[:s]
+        out, have = [], 0
+        for _ in range(10_000):
+            if have >= n:
+                break
+            unit = sampler.sample(max(64, 2 * (n - have)), s + extra, generator=generator).to(torch.float64)
+            unit = unit[self.geometry.inside(lower + unit[:, :s] * (upper - lower))]
+            out.append(unit)
+            have += len(unit)
+        else:
+            raise ValueError("the geometry's interior is too small a share of its bounding box to sample")
+        unit = torch.cat(out)[:n]
+        return lower + unit[:, :s] * (upper - lower), unit[:, s:]
 
     def normal(self, coords: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The outward unit normal at boundary points, ``{space coordinate: component}`` (see
@@ -124,13 +147,6 @@ class ShapeDomain:
         """``(n,)`` bool: which ``(n, dim)`` points lie in the closed shape (time aside)."""
         x = torch.as_tensor(np.asarray(points)[:, :self.geometry.dim], dtype=torch.float64)
         return (self.geometry.sdf(x) <= 1e-12).numpy()
-
-    def default_resolution(self, *, points: int = 1_000_000) -> list[int]:
-        return default_resolution(self.dim, points=points)
-
-    def grid(self, resolution: Sequence[int]) -> dict[str, np.ndarray]:
-        """The bounding box's regular grid (points outside the shape are masked by evaluation)."""
-        return box_grid(self.coordinates, self.lower, self.upper, resolution)
 
 
 def _refuse_empty(geometry: Geometry) -> None:
