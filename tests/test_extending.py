@@ -82,6 +82,8 @@ def test_the_users_parts_train_from_the_command_line(user_dir):
     with open(run / "history.csv", newline="") as f:
         stages = {row["stage"] for row in csv.DictReader(f)}
     assert stages == {"sgd", "lbfgs"}
+    # the user's stage counts its steps under its own kind, not as Adam's
+    assert metrics["steps"]["sgd"] == 150 and metrics["adam_steps"] == 0 and metrics["lbfgs_steps"] > 0
 
     # pinn-eval imports no file a run names; given the file on its command line, it evaluates
     bad = subprocess.run(["pinn-eval", str(run)], cwd=user_dir, env=_env(), capture_output=True, text=True,

@@ -110,8 +110,10 @@ def summary(metrics: dict, run_dir: Path, *, plots: bool, tensorboard: bool) -> 
     rows = [
         ("rel. L2 error", f"{metrics['rel_l2']:.3e}   (max abs error {metrics['max_abs_error']:.3e})"),
         ("training", f"{metrics['train_seconds']:.1f} s: {metrics['adam_steps']} Adam + {metrics['lbfgs_steps']} "
-                     f"{METHOD_NAMES.get(metrics.get('quasi_newton', 'lbfgs'), 'L-BFGS')} steps, "
-                     f"final loss {metrics['final_loss']:.3e}"
+                     f"{METHOD_NAMES.get(metrics.get('quasi_newton', 'lbfgs'), 'L-BFGS')} steps"
+                     + "".join(f" + {n} {kind}" for kind, n in (metrics.get("steps") or {}).items()
+                               if kind not in ("adam", "lbfgs"))
+                     + f", final loss {metrics['final_loss']:.3e}"
                      + (f", {metrics['failures']} roll-back(s)" if metrics.get("failures") else "")),
     ]
     if metrics.get("learned"):

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad_and_value
 
+from pinn.training.backends import LossBackend
 __all__ = ["GuardedCompile", "CompiledGradient", "own_code"]
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class _LossOf(nn.Module):
         return self.loss(self.model, points)
 
 
-class CompiledGradient:
+class CompiledGradient(LossBackend):
     """The loss and its parameter gradient as one compiled graph.
 
     ``torch.func.grad_and_value`` of the loss as a function of the trainable parameters, under
@@ -102,7 +103,7 @@ class CompiledGradient:
     """
 
     def __init__(self, fn, model: nn.Module, *, backend: str = "inductor"):
-        self.fn = fn
+        super().__init__(fn)
         self._module = _LossOf(model, fn)
         self._names = [n for n, p in self._module.named_parameters() if p.requires_grad]
         self._params = [p for p in self._module.parameters() if p.requires_grad]
@@ -122,8 +123,13 @@ class CompiledGradient:
                                        options={"guard_filter_fn": torch.compiler.keep_tensor_guards_unsafe})
         self.failed: str | None = None
 
-    def __call__(self, model, points):
-        return self.fn(model, points)
+    def value_and_grad(self, model, points, *, fault=False, before_backward=None):
+        """The backend protocol's gradient (:class:`~pinn.training.backends.LossBackend`): from the
+        compiled graph.  A loss weighting (``before_backward``) takes :meth:`eager` instead."""
+        if before_backward is not None:
+            raise ValueError("a compiled gradient has no graph of the terms for a loss weighting; use eager()")
+        loss, parts = self.loss_and_grad(model, points)
+        return (loss * float("nan") if fault else loss), parts
 
     def loss_and_grad(self, model, points):
         """``(loss, parts)`` with every trainable parameter's ``.grad`` set, from the compiled graph."""

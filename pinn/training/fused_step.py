@@ -22,6 +22,7 @@ from torch.func import vjp
 
 from pinn.diff import jets
 from pinn.diff.fused import FusedEngine, fused_support
+from pinn.training.backends import LossBackend
 from pinn.training.compiling import _first_line, own_code
 from pinn.training.losses import PINNLoss
 
@@ -45,7 +46,7 @@ def fused_step_support(loss, model) -> str | None:
     return None
 
 
-class FusedStep:
+class FusedStep(LossBackend):
     """The loss of a ``derivatives=fused`` run, with its compiled training steps.
 
     Called like the loss (``fused(model, points) -> (loss, parts)``) it is the eager loss
@@ -64,13 +65,16 @@ class FusedStep:
 
     #: Resampling refills the point tensors in place (fixed addresses, as CUDA graphs need).
     static_points = True
+    #: A step's finiteness is a device flag, read where the state is used: no host sync per step.
+    defers_checks = True
 
     def __init__(self, loss: PINNLoss, model, *, backend: str | None = "inductor", mode: str | None = None,
                  options: dict | None = None):
         why = fused_step_support(loss, model)
         if why is not None:
             raise ValueError(f"{why}; use derivatives=taylor or derivatives=autograd")
-        self.fn, self.model = loss, model
+        super().__init__(loss)
+        self.model = model
         layers = model.layers
         self._params = [t for la in layers for t in (la.weight, la.bias)]
         self.outputs = layers[-1].out_features
@@ -96,9 +100,34 @@ class FusedStep:
         self._idle: tuple | None = None  # Adam's state tensors for loss_and_grad, which updates nothing
         self._yes: torch.Tensor | None = None
         self._hyper = None
+        self._flags: dict = {}  # per device and dtype: (lr, no fault, fault)
 
-    def __call__(self, model, points):
-        return self.fn(model, points)
+    # -- the backend protocol (pinn.training.backends) -------------------------------------
+
+    def _tensors(self):
+        p0 = self._params[0]
+        key = (p0.device, p0.dtype)
+        if key not in self._flags:
+            self._flags = {key: (torch.zeros((), dtype=torch.float64, device=p0.device),
+                                 torch.ones((), dtype=p0.dtype, device=p0.device),
+                                 torch.full((), float("nan"), dtype=p0.dtype, device=p0.device))}
+        return self._flags[key]
+
+    def value_and_grad(self, model, points, *, fault=False, before_backward=None):
+        """The loss and gradients from the compiled graph, without the update (quasi-Newton stages).
+        A loss weighting (``before_backward``) takes :meth:`eager` instead."""
+        if before_backward is not None:
+            raise ValueError("the fused step has no graph of the terms for a loss weighting; use eager()")
+        _, no, nan = self._tensors()
+        return self.loss_and_grad(model, points, poison=nan if fault else no)
+
+    def adam_update(self, opt, model, points, *, fault=False, before_backward=None):
+        """One Adam step in the compiled graph; ``ok`` is a device flag (:attr:`defers_checks`)."""
+        if before_backward is not None:
+            raise ValueError("the fused step has no graph of the terms for a loss weighting; use eager()")
+        lr, no, nan = self._tensors()
+        lr.fill_(opt.param_groups[0]["lr"])
+        return self.adam_step(opt, points, lr=lr, poison=nan if fault else no)
 
     # -- the graphs ----------------------------------------------------------------------
 

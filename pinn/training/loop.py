@@ -140,6 +140,6 @@ class Trainer:
         s.stage = "done"
         final, _ = loss_fn(session.model, session.points)
         s.seconds = session.elapsed()
-        return TrainResult(history=s.history, adam_steps=s.adam_steps, lbfgs_steps=s.lbfgs_steps,
+        return TrainResult(history=s.history, adam_steps=s.adam_steps, lbfgs_steps=s.lbfgs_steps, steps=dict(s.steps),
                            final_loss=float(final.detach()), seconds=s.seconds, optimizer_state=last or {},
                            failures=s.failures, budget_spent_at=budget_spent_at)

@@ -30,6 +30,7 @@ from pinn.io.progress import make_progress
 from pinn.evaluation.residual_maps import evaluation_maps, residual_metrics
 from pinn.physics.coefficients import WithCoefficients
 from pinn.training import distributed
+from pinn.training.backends import Eager, LossBackend
 from pinn.training.checkpoints import CheckpointDir
 from pinn.training.compiling import CompiledGradient, GuardedCompile
 from pinn.training.ensemble import Ensemble, EnsembleLoss
@@ -206,22 +207,7 @@ def _train_locked(job: Job, run_dir: Path, *, resume, checkpoint_every: int, kee
     if compile and compile_gradient:
         raise ValueError("trainer.compile and trainer.compile_gradient exclude each other: compile_gradient "
                          "compiles the loss as well; set one of them")
-    if isinstance(getattr(loss_fn, "engine", None), FusedEngine):
-        if compile or compile_gradient:
-            raise ValueError("derivatives=fused compiles its training step already; set trainer.compile=false and "
-                             "trainer.compile_gradient=false")
-        loss_fn = FusedStep(loss_fn, job.model)
-    if isinstance(job.model, Ensemble):
-        if compile or compile_gradient:
-            raise ValueError("an ensemble trains its members at once, eagerly: set trainer.compile=false and "
-                             "trainer.compile_gradient=false")
-        loss_fn = EnsembleLoss(loss_fn)
-    if compile:
-        loss_fn = GuardedCompile(loss_fn, what="the loss")
-    if compile_gradient:
-        if shards is not None:
-            raise ValueError("trainer.compile_gradient does not run under torchrun yet; set it to false")
-        loss_fn = CompiledGradient(loss_fn, job.model)
+    backend = _backend(job, loss_fn, compile=compile, compile_gradient=compile_gradient, sharded=shards is not None)
     ckpts = CheckpointDir(run_dir / "checkpoints", keep=keep)
 
     def save(snapshot: dict) -> None:
@@ -232,7 +218,7 @@ def _train_locked(job: Job, run_dir: Path, *, resume, checkpoint_every: int, kee
                     "generator": job.generator.get_state(), "pde": job.pde.name, "record": dict(job.record)}
         if shards is not None:
             snapshot["shards"] = shards
-        ckpts.save(snapshot["trainer"]["adam_steps"] + snapshot["trainer"]["lbfgs_steps"], snapshot,
+        ckpts.save(sum(snapshot["trainer"]["steps"].values()), snapshot,
                    loss=history[-1]["loss"] if history else math.nan)
         io.write_history(run_dir / io.HISTORY, history)
 
@@ -240,7 +226,7 @@ def _train_locked(job: Job, run_dir: Path, *, resume, checkpoint_every: int, kee
     if callback is None and rank == 0:
         callback = progress = make_progress(job.trainer.total_steps, job.trainer.log_every, logger=log)
     try:
-        result = job.trainer.fit(job.model, loss_fn, points, state=state, callback=callback if rank == 0 else None,
+        result = job.trainer.fit(job.model, backend, points, state=state, callback=callback if rank == 0 else None,
                                  checkpoint=save, checkpoint_every=checkpoint_every, should_stop=should_stop,
                                  resampler=job.resampler)
     finally:
@@ -255,6 +241,29 @@ def _train_locked(job: Job, run_dir: Path, *, resume, checkpoint_every: int, kee
         # rank 0 still held it aborted the run ("terminate called without an active exception").
         torch.distributed.barrier()
     return metrics
+
+
+def _backend(job: Job, loss_fn, *, compile: bool, compile_gradient: bool, sharded: bool) -> LossBackend:
+    """The one way this run's stages get the loss and its gradient (:mod:`pinn.training.backends`):
+    the fused step (``derivatives=fused``), a compiled gradient, or the eager loss (compiled with a
+    guard, ``trainer.compile``); an ensemble's members summed (:class:`EnsembleLoss`)."""
+    if isinstance(job.loss.engine, FusedEngine):
+        if compile or compile_gradient:
+            raise ValueError("derivatives=fused compiles its training step already; set trainer.compile=false and "
+                             "trainer.compile_gradient=false")
+        return FusedStep(loss_fn, job.model)
+    if isinstance(job.model, Ensemble):
+        if compile or compile_gradient:
+            raise ValueError("an ensemble trains its members at once, eagerly: set trainer.compile=false and "
+                             "trainer.compile_gradient=false")
+        return Eager(EnsembleLoss(loss_fn))
+    if compile_gradient:
+        if sharded:
+            raise ValueError("trainer.compile_gradient does not run under torchrun yet; set it to false")
+        return CompiledGradient(loss_fn, job.model)
+    if compile:
+        return Eager(GuardedCompile(loss_fn, what="the loss"), loss=loss_fn)
+    return Eager(loss_fn)
 
 
 def run_facts(job: Job, metadata: Mapping | None = None) -> dict:
@@ -348,6 +357,7 @@ def _finish(job: Job, run_dir: Path, result, *, plots: bool, metadata: Mapping |
         "eval_seconds": eval_seconds,
         "adam_steps": result.adam_steps,
         "lbfgs_steps": result.lbfgs_steps,
+        "steps": dict(result.steps),
         "quasi_newton": next((s.method for s in job.trainer.stages if isinstance(s, QuasiNewton)), None),
         "final_loss": result.final_loss,
         "failures": result.failures,

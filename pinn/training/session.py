@@ -8,7 +8,6 @@ last good state after a non-finite loss.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import time
@@ -17,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 import torch
 from torch import nn
 
+from pinn.training.backends import LossBackend, as_backend, finite_grads
 from pinn.training.state import BudgetSpent, DivergenceError, TrainingInterrupted, TrainState
 from pinn.training.weighting import WeightingContext
 
@@ -25,7 +25,7 @@ __all__ = ["Session"]
 log = logging.getLogger(__name__)
 
 #: The state fields a roll-back restores.
-_ROLLED_BACK = ("stage_step", "adam_steps", "lbfgs_steps", "best_loss", "stalled", "history", "loss_weights")
+_ROLLED_BACK = ("stage_step", "steps", "best_loss", "stalled", "history", "loss_weights")
 
 
 class Session:
@@ -33,7 +33,9 @@ class Session:
 
     Args:
         model: the network, trained in place.
-        loss_fn: ``loss_fn(model, points) -> (loss, parts)``; may carry ``weights``.
+        loss_fn: a :class:`~pinn.training.backends.LossBackend`, or a loss ``loss_fn(model, points) ->
+            (loss, parts)`` (then trained eagerly); its plain loss may carry ``weights``.  With a loss
+            weighting the backend's eager path is used: the weighting reads each term's graph.
         points: the collocation points by set.
         state: where training stands.
         policy: ``(max_failures, failure_lr_factor, nan_at)`` of the trainer.
@@ -50,7 +52,10 @@ class Session:
                  checkpoint: Callable[[dict], None] | None = None, checkpoint_every: int = 0,
                  should_stop: Callable[[], bool] | None = None, resampler=None,
                  max_seconds: float | None = None):
-        self.model, self.loss_fn, self.points, self.state = model, loss_fn, dict(points), state
+        backend = as_backend(loss_fn)
+        self.backend: LossBackend = backend.eager() if weighting is not None else backend
+        self.loss_fn = self.backend  # called like the loss: its value, eagerly
+        self.model, self.points, self.state = model, dict(points), state
         self.max_failures, self.failure_lr_factor, self.nan_at = policy
         self.weighting, self.callback, self.resampler = weighting, callback, resampler
         self._tick = getattr(callback, "tick", None)  # told of every step (a progress bar), if it asks
@@ -59,19 +64,40 @@ class Session:
         self.start = time.perf_counter() - state.seconds
         self.max_seconds = max_seconds
         self.lr_now = 0.0
-        self.base_weights = dict(getattr(loss_fn, "weights", {}))
-        if getattr(loss_fn, "static_points", False) and resampler is not None:
+        self.base_weights = dict(self.backend.weights)
+        if self.backend.static_points and resampler is not None:
             self.points = {k: v.clone() for k, v in self.points.items()}  # buffers of its own, refilled in place
 
     # -- the loss and the history --------------------------------------------------------
 
-    def loss(self, first: int, last: int | None = None, *, compute=None):
-        """The loss; NaN if an injected fault in steps ``first..last`` has not fired yet.
-        ``compute``: what computes it instead of the loss itself (a compiled loss-and-gradient)."""
-        loss, parts = (compute or self.loss_fn)(self.model, self.points)
+    def loss(self, first: int, last: int | None = None):
+        """The loss's value; NaN if an injected fault in steps ``first..last`` has not fired yet."""
+        loss, parts = self.backend(self.model, self.points)
         if self.fault_due(first, last):
             loss = loss * float("nan")
         return loss, parts
+
+    def value_and_grad(self, first: int, last: int | None = None, *, reweight: bool = False):
+        """``(loss, parts)`` with the parameters' gradients set where the loss is finite (clear them
+        first); NaN if an injected fault in steps ``first..last`` fires.  ``reweight``: give the loss
+        weighting its turn before the backward pass (first-order stages)."""
+        return self.backend.value_and_grad(self.model, self.points, fault=self.fault_due(first, last),
+                                           before_backward=self._reweighting() if reweight else None)
+
+    def adam_update(self, opt, step: int):
+        """One step of ``opt`` as the backend takes it (in one graph, for the fused one): ``(loss, parts,
+        ok)``, ``ok`` false where nothing changed (a device flag with ``backend.defers_checks``)."""
+        return self.backend.adam_update(opt, self.model, self.points, fault=self.fault_due(step),
+                                        before_backward=self._reweighting())
+
+    def _reweighting(self):
+        """:meth:`reweight`, where a loss weighting is set (the backend is then the eager one)."""
+        return self.reweight if self.weighting is not None else None
+
+    def advance(self, kind: str, n: int = 1) -> None:
+        """Count ``n`` steps of the current stage, under its ``kind`` (``state.steps[kind]``)."""
+        self.state.stage_step += n
+        self.state.steps[kind] = self.state.steps.get(kind, 0) + n
 
     def fault_due(self, first: int, last: int | None = None) -> bool:
         """Whether an injected fault (``nan_at``) in steps ``first..last`` fires now (it is then marked fired)."""
@@ -98,41 +124,20 @@ class Session:
         w = self.weighting
         if w is None or not w.due(self.state.stage_step):
             return
-        loss = self._loss
+        loss = self.backend.loss
         extra = {"context": WeightingContext(self.model, loss, self.points)} if w.needs_context else {}
         new = w.update(loss.weights, parts, self.params, **extra)
         if new:
             loss.weights.update(new)
             self.state.loss_weights = dict(new)
 
-    @property
-    def compiled_gradient(self):
-        """The compiled loss-and-gradient (``trainer.compile_gradient``, or ``derivatives=fused``), if the
-        loss has one and no loss weighting needs the eager graph of its parts; else ``None``."""
-        return self._compiled("loss_and_grad")
-
-    @property
-    def fused_adam(self):
-        """The fused Adam step (``derivatives=fused``: :class:`~pinn.training.fused_step.FusedStep`), on the
-        same terms; else ``None``."""
-        return self._compiled("adam_step")
-
-    def _compiled(self, name: str):
-        return None if self.weighting is not None else getattr(self.loss_fn, name, None)
-
-    @property
-    def _loss(self):
-        """The loss itself, also under :class:`~pinn.training.compiling.GuardedCompile`'s wrapper."""
-        return getattr(self.loss_fn, "fn", self.loss_fn)
-
     def exact_gradients(self):
         """A context in which the loss's gradients are the loss's own (no gradient clipping), for
         stages whose line searches compare gradients with loss values."""
-        loss = self._loss
-        return loss.exact_gradients() if hasattr(loss, "exact_gradients") else contextlib.nullcontext()
+        return self.backend.exact_gradients()
 
     def finite_grads(self) -> bool:
-        return all(p.grad is None or bool(torch.isfinite(p.grad).all()) for p in self.params)
+        return finite_grads(self.params)
 
     # -- checkpoints, stop requests, resampling --------------------------------------------
 
@@ -179,7 +184,7 @@ class Session:
         if not self.resample_due(every, before, after, last=last):
             return False
         new = self.resampler(self.model, self.points)
-        if getattr(self.loss_fn, "static_points", False):  # refilled in place: fixed addresses (CUDA graphs)
+        if self.backend.static_points:  # refilled in place: fixed addresses (CUDA graphs)
             for k, v in new.items():
                 old = self.points.get(k)
                 if old is not None and old.shape == v.shape and old.dtype == v.dtype and old.device == v.device:
@@ -214,7 +219,7 @@ class Session:
         for k, v in good["state"].items():
             setattr(self.state, k, copy.deepcopy(v))
         if self.base_weights:
-            self.loss_fn.weights.update(self.state.loss_weights or self.base_weights)
+            self.backend.weights.update(self.state.loss_weights or self.base_weights)
 
     def fail(self, where: str) -> None:
         """Count a roll-back; raise :class:`DivergenceError` past ``max_failures``."""

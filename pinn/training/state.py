@@ -37,8 +37,8 @@ class TrainState:
         stage: the current stage's kind (``"adam"`` or ``"lbfgs"``), or ``"done"``.
         stage_index: the current stage's position in the trainer's list.
         stage_step: steps taken in the current stage.
-        adam_steps: Adam steps taken, over all first-order stages.
-        lbfgs_steps: quasi-Newton iterations taken, over all such stages.
+        steps: steps taken by stage kind, ``{"adam": 500, "lbfgs": 2000}`` (a user's stage counts under
+            its own kind, ``"sgd"``); :attr:`adam_steps` and :attr:`lbfgs_steps` read it.
         optimizer: the current stage's optimizer state dict (``None`` before it starts).
         scheduler: its learning-rate scheduler state dict, if any.
         failures: roll-backs after a non-finite loss so far.
@@ -55,8 +55,7 @@ class TrainState:
     stage: str = "adam"
     stage_index: int = 0
     stage_step: int = 0
-    adam_steps: int = 0
-    lbfgs_steps: int = 0
+    steps: dict[str, int] = field(default_factory=dict)
     optimizer: dict | None = None
     scheduler: dict | None = None
     failures: int = 0
@@ -71,13 +70,28 @@ class TrainState:
     @property
     def step(self) -> int:
         """Steps taken over all stages."""
-        return self.adam_steps + self.lbfgs_steps
+        return sum(self.steps.values())
+
+    @property
+    def adam_steps(self) -> int:
+        """Adam steps taken, over all Adam stages."""
+        return self.steps.get("adam", 0)
+
+    @property
+    def lbfgs_steps(self) -> int:
+        """Quasi-Newton iterations taken, over all such stages."""
+        return self.steps.get("lbfgs", 0)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain values; ``adam_steps`` and ``lbfgs_steps`` besides ``steps``, for readers of a checkpoint."""
+        return {**asdict(self), "adam_steps": self.adam_steps, "lbfgs_steps": self.lbfgs_steps}
 
     @classmethod
     def from_dict(cls, data: Mapping) -> TrainState:
+        data = dict(data)
+        adam, lbfgs = data.pop("adam_steps", 0), data.pop("lbfgs_steps", 0)
+        if "steps" not in data:  # written before per-kind counters (pinn 0.2)
+            data["steps"] = {k: v for k, v in (("adam", adam), ("lbfgs", lbfgs)) if v}
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
@@ -99,6 +113,7 @@ class TrainResult:
         seconds: wall time of training, over all sessions of a resumed run.
         optimizer_state: the state dict of the last optimizer used.
         failures: roll-backs after a non-finite loss.
+        steps: steps taken by stage kind (``{"adam": 500, "lbfgs": 1890}``; a user's stage under its own).
         budget_spent_at: the step at which the time budget (``Trainer(max_seconds=...)``) ended
             training, or ``None`` when every stage ran its course.
     """
@@ -111,3 +126,4 @@ class TrainResult:
     optimizer_state: dict
     failures: int = 0
     budget_spent_at: int | None = None
+    steps: dict[str, int] = field(default_factory=dict)

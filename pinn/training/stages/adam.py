@@ -59,88 +59,41 @@ class Adam(Stage):
         adam([torch.zeros(1, requires_grad=True)], lr=self.lr, impl=self.impl)
 
     def run(self, session) -> dict:
+        """The one Adam loop, whatever takes the steps (see :mod:`pinn.training.backends`).
+
+        A step whose loss or gradient is not finite changes nothing but a flag.  The flag is read
+        after every step, or, where the backend defers checks (the fused step, which keeps the host
+        off its hot path), where the state is about to be used: a history row, a checkpoint, a
+        resampling, a stop.  A bad flag rolls back to the last good state and lowers the learning
+        rate; with the fault replayed deterministically, both end alike."""
         s = session.state
         opt = adam(session.params, lr=self.lr, impl=self.impl)
         sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=self.lr_decay ** (1 / 1000))
         if s.optimizer is not None:
             opt.load_state_dict(s.optimizer)
             sched.load_state_dict(s.scheduler)
-        if session.fused_adam is not None:
-            self._run_fused(session, opt, sched)
-            s.optimizer, s.scheduler = opt.state_dict(), sched.state_dict()
-            return s.optimizer
-        good = session.good(opt, sched)
-        compiled = session.compiled_gradient  # the loss and its gradient in one graph, if asked for
-        while s.stage_step < self.steps:
-            before = s.step
-            opt.zero_grad(set_to_none=True)
-            loss, parts = session.loss(s.step + 1, compute=compiled)
-            finite = bool(torch.isfinite(loss))
-            if finite and compiled is None:
-                session.reweight(parts)
-                loss.backward()
-            if not finite or not session.finite_grads():
-                session.restore(good, opt, sched)
-                for group in opt.param_groups:
-                    group["lr"] *= session.failure_lr_factor
-                session.fail(f"at Adam step {before + 1}")
-                good = session.good(opt, sched)
-                continue
-            opt.step()
-            sched.step()
-            session.lr_now = opt.param_groups[0]["lr"]
-            s.stage_step += 1
-            s.adam_steps += 1
-            if s.stage_step % self.log_every == 0 or s.stage_step == self.steps:
-                session.record(self.kind, loss.detach(), {k: v.detach() for k, v in parts.items()})
-                good = session.good(opt, sched)
-            every = getattr(session.resampler, "every", 0)
-            session.maybe_resample(every, s.stage_step - 1, s.stage_step, last=s.stage_step == self.steps)
-            if session.after_step(opt, sched, before=before):
-                good = session.good(opt, sched)  # where a resume from this checkpoint starts
-        s.optimizer, s.scheduler = opt.state_dict(), sched.state_dict()
-        return s.optimizer
-
-    def _run_fused(self, session, opt, sched) -> None:
-        """The loop of the fused step (``derivatives=fused``): loss, gradient and update in one graph.
-
-        A non-finite step changes nothing but a flag; the flag is read (the only host
-        synchronisation) where the state is about to be used: a history row, a checkpoint, a
-        resampling, a stop.  A bad flag then rolls back to the last good state, as the eager loop
-        does at the bad step itself; with the fault replayed deterministically, both end alike."""
-        s = session.state
-        step_fn = session.fused_adam
-        p0 = session.params[0]
-        lr = torch.zeros((), dtype=torch.float64, device=p0.device)
-        poison = torch.ones((), dtype=p0.dtype, device=p0.device)
-        nan = torch.full((), float("nan"), dtype=p0.dtype, device=p0.device)
-        fine = torch.ones((), dtype=torch.bool, device=p0.device)  # every step since the last check was finite
+        defer = session.backend.defers_checks
+        fine = _Flag()  # every step since the last check was finite
         good = session.good(opt, sched)
         first = s.step + 1
         while s.stage_step < self.steps:
             before = s.step
-            lr.fill_(opt.param_groups[0]["lr"])
-            loss, parts, ok = step_fn(opt, session.points, lr=lr,
-                                      poison=nan if session.fault_due(before + 1) else poison)
-            torch.logical_and(fine, ok, out=fine)
+            loss, parts, ok = session.adam_update(opt, before + 1)
+            fine.add(ok)
+            if not defer and not fine.read():  # checked at once: nothing of this step was applied
+                good, first = self._roll_back(session, opt, sched, good, fine, f"at Adam step {before + 1}")
+                continue
             sched.step()
             session.lr_now = opt.param_groups[0]["lr"]
-            s.stage_step += 1
-            s.adam_steps += 1
+            session.advance(self.kind)
             every = getattr(session.resampler, "every", 0)
             last = s.stage_step == self.steps
             row = s.stage_step % self.log_every == 0 or last
             resample = session.resample_due(every, s.stage_step - 1, s.stage_step, last=last)
             stop = session.should_stop()
-            if (row or resample or stop or session.checkpoint_due(before)) and not bool(fine):
+            if defer and (row or resample or stop or session.checkpoint_due(before)) and not fine.read():
                 where = f"in Adam steps {first}-{s.step}" if first < s.step else f"at Adam step {s.step}"
-                session.restore(good, opt, sched)
-                for group in opt.param_groups:
-                    group["lr"] *= session.failure_lr_factor
-                session.fail(where)
-                fine.fill_(True)
-                good = session.good(opt, sched)
-                first = s.step + 1
+                good, first = self._roll_back(session, opt, sched, good, fine, where)
                 continue
             if row:
                 session.record(self.kind, loss.detach(), {k: v.detach() for k, v in parts.items()})
@@ -148,5 +101,43 @@ class Adam(Stage):
                 first = s.step + 1
             session.maybe_resample(every, s.stage_step - 1, s.stage_step, last=last)
             if session.after_step(opt, sched, before=before, stop=stop):
-                good = session.good(opt, sched)
+                good = session.good(opt, sched)  # where a resume from this checkpoint starts
                 first = s.step + 1
+        s.optimizer, s.scheduler = opt.state_dict(), sched.state_dict()
+        return s.optimizer
+
+    @staticmethod
+    def _roll_back(session, opt, sched, good: dict, fine, where: str) -> tuple[dict, int]:
+        """Restore the last ``good`` state, lower the learning rate and count the failure; return the
+        new good state and the first step after it."""
+        session.restore(good, opt, sched)
+        for group in opt.param_groups:
+            group["lr"] *= session.failure_lr_factor
+        session.fail(where)
+        fine.reset()
+        return session.good(opt, sched), session.state.step + 1
+
+
+class _Flag:
+    """Whether every step since the last reset was finite: a ``bool``, or a device flag kept on the
+    device (combined in place, read only by :meth:`read`) for a backend that defers its checks."""
+
+    def __init__(self):
+        self.value: bool | torch.Tensor = True
+
+    def add(self, ok) -> None:
+        if isinstance(ok, torch.Tensor):
+            if isinstance(self.value, torch.Tensor):
+                torch.logical_and(self.value, ok, out=self.value)
+            else:
+                self.value = ok.clone() if self.value else torch.zeros_like(ok)
+        elif isinstance(self.value, torch.Tensor):
+            self.value = self.value & ok
+        else:
+            self.value = self.value and ok
+
+    def read(self) -> bool:
+        return bool(self.value)
+
+    def reset(self) -> None:
+        self.value = True

@@ -82,16 +82,13 @@ class QuasiNewton(Stage):
         if s.optimizer is not None:
             opt.load_state_dict(s.optimizer)
         bad = {"hit": False}
-        compiled = session.compiled_gradient  # the loss and its gradient in one graph, if asked for
 
         def closure():
             opt.zero_grad(set_to_none=True)
-            loss, _ = session.loss(s.step + 1, s.step + opt.param_groups[0]["max_iter"], compute=compiled)
+            loss, _ = session.value_and_grad(s.step + 1, s.step + opt.param_groups[0]["max_iter"])
             if not torch.isfinite(loss):
                 bad["hit"] = True
                 return loss.detach()
-            if compiled is None:
-                loss.backward()
             if not session.finite_grads():
                 bad["hit"] = True
             return loss
@@ -117,8 +114,7 @@ class QuasiNewton(Stage):
                 opt.param_groups[0]["lr"] *= session.failure_lr_factor
                 session.fail(f"in {METHOD_NAMES[self.method]} after iteration {s.stage_step}")
                 continue
-            s.stage_step += taken
-            s.lbfgs_steps += taken
+            session.advance(self.kind, taken)
             session.record(self.method, loss, {k: v.detach() for k, v in parts.items()})  # the method names the row
             self._track_stall(s, float(loss), taken)
             every = getattr(session.resampler, "lbfgs_every", 0)
