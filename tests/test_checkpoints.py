@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from pinn.io import files as io
-from pinn.training.checkpoints import CheckpointDir
+from pinn.io.checkpoints import CheckpointDir
 
 
 def _state(step):

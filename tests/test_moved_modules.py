@@ -15,6 +15,7 @@ MOVED = {
     "pinn.io.residual_maps": "pinn.evaluation.residual_maps",
     "pinn.nets.ensemble": "pinn.training.ensemble",
     "pinn.diff.fields": "pinn.physics.fields",
+    "pinn.training.checkpoints": "pinn.io.checkpoints",
 }
 
 

@@ -9,7 +9,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from pinn.io import files as io
-from pinn.training.checkpoints import CheckpointDir
+from pinn.io.checkpoints import CheckpointDir
 from pinn.cli import evaluate as eval_cli
 from pinn.cli import train as train_cli
 from pinn.cli.build import build_pde, run_training

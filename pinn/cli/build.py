@@ -436,8 +436,9 @@ def _check_inside(obs: Observations, pde: PDE, path) -> None:
                          f"check the coordinates' order and units")
 
 
-def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = None) -> dict:
-    """Build the job of ``cfg`` and :func:`pinn.train` it into ``run_dir``; return the metrics.
+def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = None, job: Job | None = None) -> dict:
+    """Build the job of ``cfg`` (unless ``job``, already built from it, is given) and :func:`pinn.train`
+    it into ``run_dir``; return the metrics.
 
     Checkpoints go to ``run_dir/checkpoints`` every ``checkpoint.every`` steps, at each switch
     of stage and on SIGTERM/SIGINT (then :class:`~pinn.training.state.TrainingInterrupted` is
@@ -447,7 +448,8 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
     threads, why = resolve_threads(cfg.get("threads", "auto"))
     torch.set_num_threads(threads)
     log.info("using %d thread(s) (%s)", threads, why)
-    job = build(cfg)
+    if job is None:
+        job = build(cfg)
     monitor = Monitor(cfg, job, run_dir, quiet=distributed.rank() != 0)
     with StopFlag() as stop:
         try:

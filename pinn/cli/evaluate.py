@@ -20,7 +20,7 @@ from pinn.io.export import FORMATS
 from pinn.io.export import export as export_evaluation
 from pinn.io.plotting import plot_residuals
 from pinn.evaluation.residual_maps import evaluation_maps, residual_metrics
-from pinn.training.checkpoints import CheckpointDir
+from pinn.io.checkpoints import CheckpointDir
 from pinn.cli.untrusted import load_yaml
 from pinn.training.memory import check_evaluation_fits
 from pinn.cli._errors import fail, guarded, one_line

@@ -26,13 +26,12 @@ from pinn.training import distributed
 from pinn.io import files as io
 from pinn.io.lock import RunLock
 from pinn.cli.untrusted import load_yaml
-from pinn.training.checkpoints import CheckpointDir
+from pinn.io.run_dir import RunDir
 from pinn.training.dense_bfgs import METHOD_NAMES
 from pinn.training.loop import TrainingInterrupted
 from pinn.cli import _ddp
 from pinn.cli._errors import fail, guarded, one_line
-from pinn.cli.build import build, refuse_earlier_checkpoints, run_training
-from pinn.training.run import clear_finished_run
+from pinn.cli.build import build, run_training
 from pinn.cli.compose import absolute_source, compose_config, compose_with_dirs
 from pinn.cli.config import CONF_PATH, VALUED_FLAGS, register_configs, with_overrides, with_user_search_path
 
@@ -54,7 +53,7 @@ def check_config(overrides: list[str]) -> DictConfig:
 
 
 def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None, *, in_sweep: bool = False,
-              failures: list | None = None) -> float:
+              failures: list | None = None, job=None) -> float:
     """Run (or resume) training in ``run_dir``, turning failures into one-line reports.
 
     In a sweep a failed run is marked and logged, and the sweep goes on (``inf`` is returned, the
@@ -64,11 +63,11 @@ def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None, *, in_
     """
     if resume is None:
         try:
-            refuse_earlier_checkpoints(run_dir)
+            RunDir(run_dir).refuse_unfinished()
         except io.RunDirError as e:
             fail(PROG, str(e))
     try:
-        metrics = run_training(cfg, run_dir, resume=resume)
+        metrics = run_training(cfg, run_dir, resume=resume, job=job)
         if distributed.rank():
             return math.nan  # rank 0 reports
     except TrainingInterrupted as e:
@@ -89,7 +88,7 @@ def _train_in(cfg: DictConfig, run_dir: Path, resume: dict | None = None, *, in_
                        f"then continue with pinn-train resume={run_dir}", code=1)
         if distributed.rank() == 0:
             try:
-                io.mark_failed(run_dir, f"{type(e).__name__}: {one_line(str(e))}")
+                RunDir(run_dir).fail(f"{type(e).__name__}: {one_line(str(e))}")
             except OSError as mark_error:
                 log.error("could not mark %s failed: %s", run_dir, mark_error)
         if cfg.debug:
@@ -136,13 +135,22 @@ def summary(metrics: dict, run_dir: Path, *, plots: bool, tensorboard: bool) -> 
     return "\n".join([f"{title:=^72}"] + [f"  {k:<{width}}  {v}" for k, v in rows] + ["=" * 72])
 
 
-def _hydra_task(failures: list):
-    """The ``@hydra.main`` task: one run (or one job of a sweep), failed sweep jobs noted in ``failures``."""
+def _hydra_task(failures: list, built: list | None = None):
+    """The ``@hydra.main`` task: one run (or one job of a sweep), failed sweep jobs noted in ``failures``.
+
+    ``built``: ``[(plain config, job)]`` built by the up-front check; a single run whose config is
+    that one trains that job instead of building it again (the job is built once per run)."""
 
     def task(cfg: DictConfig) -> float:
         hc = HydraConfig.get()
         absolute_source(cfg, hc.runtime.choices.get("pde"), hc.searchpath)
-        return _train_in(cfg, Path(hc.runtime.output_dir), in_sweep=hc.mode == RunMode.MULTIRUN, failures=failures)
+        job = None
+        if built and hc.mode != RunMode.MULTIRUN:
+            plain, prebuilt = built.pop()
+            if OmegaConf.to_container(cfg, resolve=True) == plain:
+                job = prebuilt
+        return _train_in(cfg, Path(hc.runtime.output_dir), in_sweep=hc.mode == RunMode.MULTIRUN, failures=failures,
+                         job=job)
 
     return hydra.main(config_path=CONF_PATH, config_name="config", version_base="1.3")(task)
 
@@ -178,24 +186,24 @@ def resume_run(run_dir: str | Path, overrides: list[str] | None = None) -> float
             cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
         except OmegaConfBaseException as e:
             raise ValueError(f"resume overrides {list(overrides)}: {one_line(str(e))}") from None
-    refuse_links(run_dir)
+    run = RunDir(run_dir, keep=cfg.checkpoint.keep)
+    run.refuse_links()
     try:
-        build(cfg)
+        job = build(cfg)  # built once: the run trains this job
     except (OmegaConfBaseException, AttributeError, KeyError) as e:
         raise io.RunDirError(f"{run_dir}/.hydra/config.yaml is not a pinn config ({type(e).__name__})") from None
-    lock = RunLock(run_dir) if distributed.rank() == 0 else None  # held until the process ends
-    if distributed.rank() == 0:
-        _log_to(run_dir / "train.log")
-    state = CheckpointDir(run_dir / "checkpoints", keep=cfg.checkpoint.keep).load_latest()
-    if distributed.world_size() > 1:
-        torch.distributed.barrier()  # every rank has read the checkpoints before rank 0 writes again
-    if distributed.rank() == 0:
-        (run_dir / io.FAILED).unlink(missing_ok=True)
     try:
-        return _train_in(cfg, run_dir, resume=state)
+        if distributed.rank() == 0:
+            run.lock()  # held until the run ends
+            _log_to(run_dir / "train.log")
+            state = run.resume()  # the newest readable checkpoint; the FAILED marker goes
+        else:
+            state = run.checkpoints.load_latest()
+        if distributed.world_size() > 1:
+            torch.distributed.barrier()  # every rank has read the checkpoints before rank 0 writes again
+        return _train_in(cfg, run_dir, resume=state, job=job)
     finally:
-        if lock is not None:
-            lock.release()
+        run.release()
 
 
 def _check_resume_source(run_dir: Path, cfg, given: str | None) -> None:
@@ -266,18 +274,19 @@ def _main() -> None:
         _hydra_task(failures)()  # prints and exits; writes nothing
         return
     own_config = any(a.split("=", 1)[0] in OWN_CONFIG for a in argv)
-    locks: list[RunLock] = []
+    locks: list[RunLock | RunDir] = []
+    built: list = []
     try:
         try:
             if own_config:
                 _guard_own_config(argv)
             else:
-                _check_and_claim(argv, locks, debug=debug)
+                _check_and_claim(argv, locks, built, debug=debug)
         except ValueError as e:  # RunDirError included
             if debug:
                 raise
             fail(PROG, str(e))
-        _hydra_task(failures)()
+        _hydra_task(failures, built)()
     finally:
         for lock in locks:
             lock.release()
@@ -347,17 +356,18 @@ def _quoted(path: str) -> str:
     return "'" + path.replace("\\", "\\\\").replace("'", "\\'").replace("${", "\\${") + "'"
 
 
-def _check_and_claim(argv: list[str], locks: list, *, debug: bool) -> None:
+def _check_and_claim(argv: list[str], locks: list, built: list, *, debug: bool) -> None:
     """Before Hydra writes anything: check the (first job's) config, then claim the run or sweep
     directory, resolved as Hydra will resolve it.  A default directory is made new; an explicit
     one is locked, refused if it holds an unfinished run or a link, and emptied of a finished run
-    only now, when the config is known to be good and training will start."""
+    only now, when the config is known to be good and training will start.  The job built for the
+    check is added to ``built``, with its config, for the run to train."""
     first = _first_job(argv)
     multirun = "-m" in argv or "--multirun" in argv
     explicit_run = _explicit_run_dir(argv)
     explicit_sweep = _explicit_run_dir(argv, "hydra.sweep.dir")
     cfg, (multirun_cfg, run_dir, sweep_dir) = compose_with_dirs(first)
-    build(cfg)
+    job = build(cfg)
     multirun = multirun or multirun_cfg
     if multirun:
         sweep_dir = io.claim_new_dir(sweep_dir) if explicit_sweep is None else sweep_dir
@@ -366,17 +376,17 @@ def _check_and_claim(argv: list[str], locks: list, *, debug: bool) -> None:
             locks.append(RunLock(sweep_dir))
         _refuse_unfinished_in_sweep(sweep_dir)
         return
-    if explicit_run is None:
-        run_dir = io.claim_new_dir(run_dir)
-    sys.argv[1:] = with_overrides(sys.argv[1:], [f"hydra.run.dir={_quoted(run_dir)}"])
-    _check_disk(run_dir)  # a full disk: one line now, not Hydra's traceback at its first write
-    refuse_earlier_checkpoints(run_dir)  # first, so that a refusal writes nothing at all
-    refuse_links(run_dir)
+    built.append((OmegaConf.to_container(cfg, resolve=True), job))
+    run = RunDir.new(run_dir) if explicit_run is None else RunDir(run_dir)
+    sys.argv[1:] = with_overrides(sys.argv[1:], [f"hydra.run.dir={_quoted(str(run.path))}"])
+    _check_disk(str(run.path))  # a full disk: one line now, not Hydra's traceback at its first write
     if distributed.rank() == 0:
-        locks.append(RunLock(run_dir))
-        refuse_earlier_checkpoints(run_dir)  # again: another writer may have started meanwhile
-        if clear_finished_run(run_dir):  # before Hydra writes the new config
-            log.info("replacing the finished run in %s", run_dir)
+        locks.append(run)  # released when pinn-train ends
+        if run.claim():  # refused, locked, and a finished run cleared before Hydra writes the new config
+            log.info("replacing the finished run in %s", run.path)
+    else:
+        run.refuse_unfinished()
+        run.refuse_links()
 
 
 #: The least free space a run starts with: its config, log, history and first checkpoints.
@@ -415,19 +425,8 @@ def _guard_own_config(argv: list[str]) -> None:
 
 
 def refuse_links(run_dir: str | Path) -> None:
-    """Refuse a run directory in which a link stands where a run writes (Hydra's ``.hydra/`` and
-    log, pinn's outputs): they would be written through it."""
-    root = Path(run_dir)
-    for directory in (root, root / ".hydra", root / "checkpoints", root / "plots", root / "eval"):
-        if directory.is_symlink():
-            raise io.RunDirError(f"{directory} is a symbolic link; pinn does not write through links: remove it, "
-                                 f"or train into another directory")
-        if not directory.is_dir():
-            continue
-        for entry in directory.iterdir():
-            if entry.is_symlink():
-                raise io.RunDirError(f"{entry} is a symbolic link; pinn does not write through links: remove it, "
-                                     f"or train into another directory")
+    """Refuse a run directory in which a link stands where a run writes (:meth:`RunDir.refuse_links`)."""
+    RunDir(run_dir).refuse_links()
 
 
 def _explicit_run_dir(argv: list[str], key: str = "hydra.run.dir") -> str | None:
@@ -449,7 +448,7 @@ def _refuse_unfinished_in_sweep(sweep_dir: str) -> None:
         return
     for job in sorted(p.parent for p in root.glob("*/checkpoints")):
         try:
-            refuse_earlier_checkpoints(job)
+            RunDir(job).refuse_unfinished()
         except io.RunDirError as e:
             raise io.RunDirError(f"the sweep directory {root} holds an unfinished run in {job.name}/: {e}") from None
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import math
 import platform
-import shutil
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -24,14 +23,13 @@ from pinn._version import __version__ as pinn_version
 from pinn.diff.fused import FusedEngine
 from pinn.io import files as io
 from pinn.evaluation.grid import evaluate
-from pinn.io.lock import RunLock
+from pinn.io.run_dir import RunDir
 from pinn.io.plotting import plot_run, run_title
 from pinn.io.progress import make_progress
 from pinn.evaluation.residual_maps import evaluation_maps, residual_metrics
 from pinn.physics.coefficients import WithCoefficients
 from pinn.training import distributed
 from pinn.training.backends import Eager, LossBackend
-from pinn.training.checkpoints import CheckpointDir
 from pinn.training.compiling import CompiledGradient, GuardedCompile
 from pinn.training.ensemble import Ensemble, EnsembleLoss
 from pinn.training.ensemble_run import member_outputs
@@ -46,52 +44,15 @@ log = logging.getLogger("pinn")
 
 
 def refuse_earlier_checkpoints(run_dir: str | Path) -> None:
-    """Raise :class:`pinn.io.files.RunDirError` when ``run_dir`` holds an unfinished run's checkpoints.
-
-    A fresh run there would prune its own checkpoints by step number and keep the other run's,
-    and a resume after a crash would load the other run.  A finished run (``metrics.json``) is
-    not refused: :func:`train` replaces it.
-    """
-    run_dir = Path(run_dir)
-    ckpts = CheckpointDir(run_dir / "checkpoints")
-    if ckpts.steps() and not (run_dir / io.METRICS).exists():
-        raise io.RunDirError(
-            f"{run_dir} holds the checkpoints of an unfinished run (steps {ckpts.steps()}): continue it "
-            f"with pinn-train resume={run_dir}, or start this run in a new directory (hydra.run.dir=...), "
-            f"or delete {ckpts.path} first")
-
-
-#: What a finished run leaves besides ``metrics.json`` and ``.hydra/``: removed when a new run replaces it.
-_OUTPUTS = ("checkpoint.pt", "predictions.npz", "history.csv", "ensemble.npz", "plots", "eval", "tensorboard")
-
-
-def _replace_finished_run(run_dir: Path) -> None:
-    """Remove a finished run's checkpoints, then its ``metrics.json`` (in that order, so that
-    another rank's :func:`refuse_earlier_checkpoints` never sees checkpoints without it)."""
-    if (run_dir / io.METRICS).exists():
-        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-        (run_dir / io.METRICS).unlink(missing_ok=True)
+    """Raise :class:`pinn.io.files.RunDirError` when ``run_dir`` holds an unfinished run's checkpoints
+    (:meth:`pinn.io.run_dir.RunDir.refuse_unfinished`)."""
+    RunDir(run_dir).refuse_unfinished()
 
 
 def clear_finished_run(run_dir: str | Path) -> bool:
-    """Empty a finished run's directory for a new run, before anything of the new run is written,
-    so that no mix of the two is ever on disk: ``metrics.json`` goes first (the directory is then
-    an unfinished run whose parts all match: its config and checkpoints can be resumed), then the
-    checkpoints, then the other outputs, and ``.hydra/`` last.  Killed at any point, what is left
-    belongs to the old run alone.  Returns whether there was a finished run."""
-    run_dir = Path(run_dir)
-    if not (run_dir / io.METRICS).exists():
-        return False
-    (run_dir / io.METRICS).unlink()
-    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-    for name in _OUTPUTS:
-        path = run_dir / name
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-    shutil.rmtree(run_dir / ".hydra", ignore_errors=True)
-    return True
+    """Empty a finished run's directory for a new run (:meth:`pinn.io.run_dir.RunDir.clear_finished`);
+    returns whether there was a finished run."""
+    return RunDir(run_dir).clear_finished()
 
 
 def _load_matching(job: Job, resume: Mapping) -> None:
@@ -173,15 +134,15 @@ def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None
     thread count.
     """
     _check_train_arguments(job, run_dir, resume, callback, should_stop)
-    run_dir = Path(run_dir)
-    lock = RunLock(run_dir) if distributed.rank() == 0 else None  # re-entrant: the CLI may hold it already
+    run = RunDir(run_dir, keep=keep)
+    if distributed.rank() == 0:
+        run.lock()  # re-entrant: the CLI may hold it already
     try:
-        return _train_locked(job, run_dir, resume=resume, checkpoint_every=checkpoint_every, keep=keep, plots=plots,
+        return _train_locked(job, run, resume=resume, checkpoint_every=checkpoint_every, plots=plots,
                              compile=compile, compile_gradient=compile_gradient, callback=callback,
                              should_stop=should_stop, metadata=metadata)
     finally:
-        if lock is not None:
-            lock.release()
+        run.release()
 
 
 def _check_train_arguments(job, run_dir, resume, callback, should_stop) -> None:
@@ -199,17 +160,15 @@ def _check_train_arguments(job, run_dir, resume, callback, should_stop) -> None:
             raise TypeError(f"pinn.train: {name} must be callable or None, got {value!r:.60}")
 
 
-def _train_locked(job: Job, run_dir: Path, *, resume, checkpoint_every: int, keep: int, plots: bool, compile: bool,
+def _train_locked(job: Job, run: RunDir, *, resume, checkpoint_every: int, plots: bool, compile: bool,
                   compile_gradient: bool, callback, should_stop, metadata) -> dict:
     rank = distributed.rank()
-    points, state = _start(job, run_dir, resume, keep)
+    points, state = _start(job, run, resume)
     loss_fn, shards, should_stop = _data_parallel(job, points, should_stop)
     if compile and compile_gradient:
         raise ValueError("trainer.compile and trainer.compile_gradient exclude each other: compile_gradient "
                          "compiles the loss as well; set one of them")
     backend = _backend(job, loss_fn, compile=compile, compile_gradient=compile_gradient, sharded=shards is not None)
-    ckpts = CheckpointDir(run_dir / "checkpoints", keep=keep)
-
     def save(snapshot: dict) -> None:
         if rank:
             return  # rank 0 alone writes
@@ -218,9 +177,7 @@ def _train_locked(job: Job, run_dir: Path, *, resume, checkpoint_every: int, kee
                     "generator": job.generator.get_state(), "pde": job.pde.name, "record": dict(job.record)}
         if shards is not None:
             snapshot["shards"] = shards
-        ckpts.save(sum(snapshot["trainer"]["steps"].values()), snapshot,
-                   loss=history[-1]["loss"] if history else math.nan)
-        io.write_history(run_dir / io.HISTORY, history)
+        run.checkpoint(sum(snapshot["trainer"]["steps"].values()), snapshot, history)
 
     progress = None
     if callback is None and rank == 0:
@@ -235,7 +192,7 @@ def _train_locked(job: Job, run_dir: Path, *, resume, checkpoint_every: int, kee
     if rank:
         metrics = {}  # rank 0 alone evaluates and writes
     else:
-        metrics = _finish(job, run_dir, result, plots=plots, metadata=metadata)
+        metrics = _finish(job, run, result, plots=plots, metadata=metadata)
     if distributed.world_size() > 1:
         # Every rank waits for rank 0's evaluation: a rank that tore its process group down while
         # rank 0 still held it aborted the run ("terminate called without an active exception").
@@ -279,20 +236,19 @@ def run_facts(job: Job, metadata: Mapping | None = None) -> dict:
     }
 
 
-def _start(job: Job, run_dir: Path, resume, keep: int) -> tuple[dict, TrainState | None]:
+def _start(job: Job, run: RunDir, resume) -> tuple[dict, TrainState | None]:
     """The points to start from and the state to resume (``None``: a fresh run, whose directory is prepared)."""
     ranks, rank = distributed.world_size(), distributed.rank()
-    if rank == 0:  # what killed writes left behind
-        for directory in (run_dir, run_dir / "checkpoints"):
-            io.remove_stale_temporaries(directory)
+    if rank == 0:
+        run.start()  # what killed writes left behind
     if resume is True:
-        resume = CheckpointDir(run_dir / "checkpoints", keep=keep).load_latest()
+        resume = run.checkpoints.load_latest()
     if ranks > 1:
         _check_distributed(job)
     if not resume:
-        refuse_earlier_checkpoints(run_dir)
+        run.refuse_unfinished()
         if rank == 0:
-            _replace_finished_run(run_dir)
+            run.replace_finished()
         log.info("training %s: %s of %d parameters, %s, %s engine, %s steps", job.pde.name, type(job.model).__name__,
                  sum(p.numel() for p in job.model.parameters()), str(job.dtype).replace("torch.", ""),
                  job.loss.engine.name, job.trainer.describe())
@@ -325,8 +281,9 @@ def _data_parallel(job: Job, points: Mapping, should_stop):
     return loss_fn, shards, should_stop
 
 
-def _finish(job: Job, run_dir: Path, result, *, plots: bool, metadata: Mapping | None = None) -> dict:
+def _finish(job: Job, run: RunDir, result, *, plots: bool, metadata: Mapping | None = None) -> dict:
     """Evaluate (on the grid, or at the reference table's nodes) and write the outputs; ``metrics.json`` last."""
+    run_dir = run.path
     start = time.perf_counter()
     ensemble = job.model if isinstance(job.model, Ensemble) else None
     ev = evaluate(job.model, job.pde, job.resolution, chunk_size=job.chunk_size)  # an ensemble: its mean
@@ -370,5 +327,5 @@ def _finish(job: Job, run_dir: Path, result, *, plots: bool, metadata: Mapping |
         metrics["resolution"] = "reference nodes"
     if not all(math.isfinite(v) for v in (metrics["rel_l2"], metrics["final_loss"])):
         log.warning("the run finished with a non-finite error or loss")
-    io.write_metrics(run_dir, metrics)
+    run.finish(metrics)
     return metrics
