@@ -7,6 +7,7 @@ from torch.func import jacfwd, jacrev, vmap
 
 from pinn import MLP, Burgers, PINNLoss, get_engine
 from pinn.nets.adaptive_activations import AdaptiveSin, AdaptiveTanh, _AdaptiveSinFn, _AdaptiveTanhFn, adaptive_slopes, slope_recovery
+from pinn.training.loss_extras import SlopeRecovery
 
 N = 10.0
 
@@ -147,7 +148,7 @@ def test_slope_recovery_term_is_jagtaps_and_enters_the_loss():
     x = torch.rand(10, 2, dtype=torch.float64)
     points = {"interior": x, "initial": x, "boundary": x}
     plain, _ = PINNLoss(pde, get_engine("autograd"))(net, points)
-    total, parts = PINNLoss(pde, get_engine("autograd"), slope_recovery=0.5)(net, points)
+    total, parts = PINNLoss(pde, get_engine("autograd"), extras=[SlopeRecovery(0.5)])(net, points)
     torch.testing.assert_close(total, plain + 0.5 * want)
     torch.testing.assert_close(parts["slope_recovery"], want)
 
@@ -163,4 +164,4 @@ def test_bad_adaptive_options_say_how_to_fix_them():
     with pytest.raises(ValueError, match="model.adaptive=layer"):
         slope_recovery(_mlp("none"))
     with pytest.raises(ValueError, match="slope_recovery must be"):
-        PINNLoss(Burgers(), get_engine("autograd"), slope_recovery=-1)
+        PINNLoss(Burgers(), get_engine("autograd"), extras=[SlopeRecovery(-1)])

@@ -5,6 +5,7 @@ import torch
 
 from pinn import MLP, Burgers, PINNLoss, get_engine
 from pinn.training.clipping import clip_point_gradients
+from pinn.training.loss_extras import PointClip
 
 
 def test_forward_is_the_identity_and_backward_clips_at_factor_times_the_median():
@@ -37,7 +38,7 @@ def test_in_the_loss_the_value_is_unchanged_and_an_outlier_point_is_bounded():
     x = torch.rand(40, 2, generator=g, dtype=torch.float64) * torch.tensor([2.0, 1.0]) - torch.tensor([1.0, 0.0])
     pts = {"interior": x, "initial": x[:8], "boundary": x[8:16]}
     plain_total, plain_parts = PINNLoss(pde, get_engine("autograd"))(net, pts)
-    clip_total, clip_parts = PINNLoss(pde, get_engine("autograd"), point_clip=1.0)(net, pts)
+    clip_total, clip_parts = PINNLoss(pde, get_engine("autograd"), extras=[PointClip(1.0)])(net, pts)
     torch.testing.assert_close(clip_total, plain_total, rtol=0, atol=0)
     # factor 1: every point's pull is at most the median's, so the gradient is smaller than the plain one
     params = list(net.parameters())
@@ -45,7 +46,7 @@ def test_in_the_loss_the_value_is_unchanged_and_an_outlier_point_is_bounded():
     gc = torch.cat([v.reshape(-1) for v in torch.autograd.grad(clip_total, params)])
     assert 0 < gc.norm() < gp.norm() and not torch.allclose(gc, gp)
     # a huge factor clips nothing
-    big, _ = PINNLoss(pde, get_engine("autograd"), point_clip=1e12)(net, pts)
+    big, _ = PINNLoss(pde, get_engine("autograd"), extras=[PointClip(1e12)])(net, pts)
     gb = torch.cat([v.reshape(-1) for v in torch.autograd.grad(big, params)])
     torch.testing.assert_close(gb, gp, rtol=1e-14, atol=1e-16)
 
@@ -54,7 +55,7 @@ def test_bad_factors_are_refused():
     with pytest.raises(ValueError, match="finite number > 0"):
         clip_point_gradients(torch.zeros(2), 0.0)
     with pytest.raises(ValueError, match="point_clip must be"):
-        PINNLoss(Burgers(), get_engine("autograd"), point_clip=-1.0)
+        PINNLoss(Burgers(), get_engine("autograd"), extras=[PointClip(-1.0)])
 
 
 def test_quasi_newton_stages_see_the_losss_own_gradient():
@@ -63,7 +64,7 @@ def test_quasi_newton_stages_see_the_losss_own_gradient():
     pde = Burgers()
     net = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=torch.Generator().manual_seed(0),
               dtype=torch.float64)
-    loss = PINNLoss(pde, get_engine("autograd"), point_clip=1.0)
+    loss = PINNLoss(pde, get_engine("autograd"), extras=[PointClip(1.0)])
     session = Session(net, loss, {}, TrainState(), policy=(3, 0.5, ()))
     with session.exact_gradients():
         assert loss.point_clip == 0.0

@@ -4,6 +4,7 @@ import torch
 from pinn import MLP, Heat, PINNLoss, get_engine, get_sampler
 from pinn.physics.coefficients import WithCoefficients, make_learnable
 from pinn.physics.observations import sample_observations
+from pinn.training.loss_extras import DataMisfit
 
 
 def _net(pde):
@@ -21,7 +22,7 @@ def test_learned_coefficient_is_shared_by_the_residual_and_gets_gradients():
     pts = {w: pde.domain.sample(w, 30, get_sampler("uniform"), generator=g) for w in pde.domain.point_sets}
     pts.update(data=obs.points, data_values=obs.values)
     for engine in ("autograd", "func"):
-        total, parts = PINNLoss(pde, get_engine(engine), data=True)(model, pts)
+        total, parts = PINNLoss(pde, get_engine(engine), extras=[DataMisfit()])(model, pts)
         (grad,) = torch.autograd.grad(total, [model.coefficients["alpha"]])
         assert grad.abs() > 0 and parts["alpha"] == 0.1
     assert "coefficients.alpha" in model.state_dict()

@@ -16,6 +16,7 @@ from pinn.training.resampling import RARD
 from pinn.training.fused_step import FusedStep
 from pinn.training.loop import Trainer
 from pinn.training.stages import Adam
+from pinn.training.loss_extras import GradientEnhanced
 
 HAS_CXX = any(shutil.which(c) for c in ("g++", "c++", "clang++"))
 BACKEND = "inductor" if HAS_CXX else "aot_eager"
@@ -269,7 +270,7 @@ def test_what_the_fused_step_cannot_do_is_refused_with_the_fix():
     pde = Heat()
     model, _ = _setup(pde)
     with pytest.raises(ValueError, match="loss.gradient_weight.*derivatives=taylor"):
-        FusedStep(PINNLoss(pde, get_engine("fused"), gradient_weight=1.0), model)
+        FusedStep(PINNLoss(pde, get_engine("fused"), extras=[GradientEnhanced(1.0)]), model)
     with pytest.raises(ValueError, match="derivatives=fused"):
         FusedStep(PINNLoss(pde, get_engine("taylor")), model)
     g = torch.Generator().manual_seed(0)

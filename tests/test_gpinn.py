@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from pinn import MLP, Burgers, PINNLoss, get_engine
+from pinn.training.loss_extras import GradientEnhanced
 
 
 class _Product(nn.Module):
@@ -34,7 +35,7 @@ def test_gpinn_term_is_the_mean_squared_input_gradient_of_the_residual(engine):
     r_t = 2 * t * pi * s * c + nu * pi ** 2 * s
     want = (r_x ** 2 + r_t ** 2).mean()
     plain, _ = PINNLoss(pde, get_engine(engine))(_Product(), pts)
-    total, parts = PINNLoss(pde, get_engine(engine), gradient_weight=0.3)(_Product(), pts)
+    total, parts = PINNLoss(pde, get_engine(engine), extras=[GradientEnhanced(0.3)])(_Product(), pts)
     torch.testing.assert_close(parts["gpinn"], want, rtol=1e-12, atol=0)
     torch.testing.assert_close(total, plain + 0.3 * want, rtol=1e-12, atol=0)
 
@@ -44,11 +45,11 @@ def test_engines_agree_on_the_gpinn_term_and_its_parameter_gradient():
     net = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=torch.Generator().manual_seed(0),
               dtype=torch.float64)
     pts = _points(30, seed=1)
-    ref_total, ref_parts = PINNLoss(pde, get_engine("autograd"), gradient_weight=1.0)(net, pts)
+    ref_total, ref_parts = PINNLoss(pde, get_engine("autograd"), extras=[GradientEnhanced(1.0)])(net, pts)
     ref_grads = torch.autograd.grad(ref_parts["gpinn"], list(net.parameters()))
     assert float(ref_parts["gpinn"].detach()) > 1e-6
     for name in ("func", "taylor"):
-        total, parts = PINNLoss(pde, get_engine(name), gradient_weight=1.0)(net, pts)
+        total, parts = PINNLoss(pde, get_engine(name), extras=[GradientEnhanced(1.0)])(net, pts)
         torch.testing.assert_close(parts["gpinn"], ref_parts["gpinn"], rtol=1e-10, atol=0)
         for g, w in zip(torch.autograd.grad(parts["gpinn"], list(net.parameters())), ref_grads):
             torch.testing.assert_close(g, w, rtol=1e-9, atol=1e-12)
@@ -58,4 +59,4 @@ def test_engines_agree_on_the_gpinn_term_and_its_parameter_gradient():
 
 def test_bad_gradient_weight_is_refused():
     with pytest.raises(ValueError, match="gradient_weight must be"):
-        PINNLoss(Burgers(), get_engine("autograd"), gradient_weight=float("nan"))
+        PINNLoss(Burgers(), get_engine("autograd"), extras=[GradientEnhanced(float("nan"))])

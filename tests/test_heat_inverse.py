@@ -8,6 +8,7 @@ import torch
 from pinn import PINNLoss, get_engine, get_sampler
 from pinn.physics.observations import load_observations, sample_observations
 from pinn.pdes import HeatInverse
+from pinn.training.loss_extras import DataMisfit
 
 
 class _Exact(torch.nn.Module):
@@ -42,11 +43,11 @@ def test_observations_of_one_field_of_a_system_are_fitted_to_that_field(tmp_path
     clean = pde.solution(dict(zip(("x", "y", "t"), obs.points.numpy().T)))["u"]
     noise = obs.values.numpy() - clean
     assert 0.09 < noise.std() < 0.11 and abs(noise.mean()) < 0.02  # absolute std 0.1, PINNacle's convention
-    loss = PINNLoss(pde, get_engine("autograd"), data=True, data_field="u")
+    loss = PINNLoss(pde, get_engine("autograd"), extras=[DataMisfit("u")])
     pts = {**_points(pde), "data": obs.points, "data_values": torch.as_tensor(clean)}
     _, parts = loss(_Exact(pde), pts)
     assert float(parts["data"].detach()) < 1e-28  # the u column is compared, not a
-    wrong = PINNLoss(pde, get_engine("autograd"), data=True, data_field="a")
+    wrong = PINNLoss(pde, get_engine("autograd"), extras=[DataMisfit("a")])
     assert float(wrong(_Exact(pde), pts)[1]["data"].detach()) > 1.0
     with pytest.raises(ValueError, match=r"data.field 'w' is not a field of heat_inverse; its fields are \['u', 'a'\]"):
         sample_observations(pde, 5, sampler=get_sampler("uniform"), generator=g, field="w")

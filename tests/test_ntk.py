@@ -7,6 +7,7 @@ import torch
 from pinn import MLP, Burgers, Kovasznay, PINNLoss, get_engine
 from pinn.training.ntk import NTKWeighting, ntk_traces, per_point_gradients
 from pinn.training.weighting import WeightingContext
+from pinn.training.loss_extras import DataMisfit
 
 
 def _net(pde, outputs=1):
@@ -42,7 +43,7 @@ def _loop(net, loss, name, x):
 def test_per_point_gradients_match_a_loop_of_autograd_grad(case):
     pde = Kovasznay() if case == "kovasznay" else Burgers()
     net = _net(pde, outputs=len(pde.fields))
-    loss = PINNLoss(pde, get_engine("autograd"), data=case == "burgers-data")
+    loss = PINNLoss(pde, get_engine("autograd"), extras=[DataMisfit()] if case == "burgers-data" else [])
     x = _points(pde)["interior"]
     names = loss.term_names if case != "burgers" else ("residual", "initial")
     for name in names:

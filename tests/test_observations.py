@@ -6,6 +6,7 @@ import torch
 
 from pinn import Burgers, Heat, MLP, PINNLoss, get_engine, get_sampler
 from pinn.physics.observations import ObservationError, load_observations, sample_observations
+from pinn.training.loss_extras import DataMisfit
 
 from conftest import SHARED_DATA
 
@@ -72,7 +73,7 @@ def test_data_term_is_the_misfit_at_the_observations():
     obs = sample_observations(pde, 50, sampler=get_sampler("uniform"), generator=g)
     pts = {w: pde.domain.sample(w, 20, get_sampler("uniform"), generator=g) for w in pde.domain.point_sets}
     pts.update(data=obs.points, data_values=obs.values)
-    loss = PINNLoss(pde, get_engine("autograd"), data=True, weights={"data": 2.0})
+    loss = PINNLoss(pde, get_engine("autograd"), extras=[DataMisfit()], weights={"data": 2.0})
     total, parts = loss(net, pts)
     want = ((net(obs.points).reshape(-1) - obs.values) ** 2).mean()
     torch.testing.assert_close(parts["data"], want)

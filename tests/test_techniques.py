@@ -5,11 +5,12 @@ import math
 import pytest
 import torch
 
-from pinn import MLP, Burgers, Heat, PINNLoss, get_engine, get_sampler
+from pinn import MLP, Burgers, Heat, PINNLoss, Poisson, get_engine, get_sampler
 from pinn.cli.train import check_config
 from pinn.training.losses import PINNLoss as _Loss
 from pinn.training.stages import Adam, QuasiNewton
 from pinn.training.weighting import GradNorm
+from pinn.training.loss_extras import CausalWeighting
 
 
 def _net(pde, **kw):
@@ -68,7 +69,7 @@ def test_causal_weighting_matches_its_formula():
     pde = Heat()
     net, pts = _net(pde), _points(pde)
     plain = PINNLoss(pde, get_engine("autograd"))
-    causal = PINNLoss(pde, get_engine("autograd"), causal_chunks=4, causal_eps=10.0)
+    causal = PINNLoss(pde, get_engine("autograd"), extras=[CausalWeighting(4, 10.0)])
     r = plain.residuals(net, pts)["residual"].detach()
     t = pts["interior"][:, 1]
     slab = (t * 4).long().clamp(0, 3)
@@ -96,7 +97,7 @@ def test_causal_weighting_of_several_equations_shares_the_slabs_weights():
     net = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, outputs=3,
               generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     pts = _points(pde, 300)
-    causal = PINNLoss(pde, get_engine("autograd"), causal_chunks=3, causal_eps=2.0)
+    causal = PINNLoss(pde, get_engine("autograd"), extras=[CausalWeighting(3, 2.0)])
     r = {k: v.detach() for k, v in causal.residuals(net, pts).items()}
     slab = (pts["interior"][:, 2] * 3).long().clamp(0, 2)
     per = {e: torch.stack([(r[e][slab == k] ** 2).mean() for k in range(3)]) for e in pde.equations}
@@ -110,11 +111,12 @@ def test_causal_weighting_of_several_equations_shares_the_slabs_weights():
 
 
 def test_causal_weighting_checks_its_settings():
-    pde = Heat()
-    with pytest.raises(ValueError, match="causal_chunks must be an integer >= 0"):
-        _Loss(pde, get_engine("autograd"), causal_chunks=-1)
+    with pytest.raises(ValueError, match="causal_chunks must be a positive integer"):
+        CausalWeighting(-1)
     with pytest.raises(ValueError, match="causal_eps must be a finite number > 0"):
-        _Loss(pde, get_engine("autograd"), causal_chunks=4, causal_eps=0.0)
+        CausalWeighting(4, 0.0)
+    with pytest.raises(ValueError, match="needs a time coordinate"):
+        _Loss(Poisson(), get_engine("autograd"), extras=[CausalWeighting(4)])
     with pytest.raises(ValueError, match="needs a time coordinate"):
         check_config(["pde=poisson", "loss.causal_chunks=8"])
 
@@ -226,3 +228,29 @@ def test_fourier_scale_can_be_set_per_input():
 
     b = build(check_config(["pde=heat2d", "model.fourier_features=4", "model.fourier_scale=[10,0,0]"]))
     assert b.model.fourier_b[1:].abs().max() == 0
+
+
+def test_the_loss_options_are_objects_that_say_what_they_support():
+    """Issue 29: PINNLoss's options are extras; each checks itself and says whether the fused step runs
+    it and whether a line search must switch it off.  The 0.2 keywords still work, with a warning."""
+    from pinn.training.fused_step import fused_step_support
+    from pinn.training.loss_extras import DataMisfit, GradientEnhanced, PointClip, SlopeRecovery
+
+    pde = Heat()
+    assert CausalWeighting(4).fused and not GradientEnhanced(1.0).fused and not DataMisfit().fused
+    assert PointClip(2.0).exact_gradient and not SlopeRecovery(1.0).exact_gradient
+    model = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=torch.Generator())
+    fused = get_engine("fused")
+    assert fused_step_support(PINNLoss(pde, fused, extras=[CausalWeighting(4)]), model) is None
+    assert "loss.point_clip" in fused_step_support(PINNLoss(pde, fused, extras=[PointClip(2.0)]), model)
+    loss = PINNLoss(pde, get_engine("autograd"), extras=[PointClip(2.0)])
+    with loss.exact_gradients():
+        assert loss.point_clip == 0.0
+    assert loss.point_clip == 2.0
+    with pytest.raises(ValueError, match="at most one PointClip"):
+        PINNLoss(pde, get_engine("autograd"), extras=[PointClip(2.0), PointClip(3.0)])
+    with pytest.raises(TypeError, match="extras must be pinn.training.loss_extras objects"):
+        PINNLoss(pde, get_engine("autograd"), extras=["causal"])
+    with pytest.warns(DeprecationWarning, match=r"pass extras=\[CausalWeighting\(...\), PointClip\(...\)\]"):
+        old = PINNLoss(pde, get_engine("autograd"), causal_chunks=4, causal_eps=2.0, point_clip=2.0)
+    assert old.causal_chunks == 4 and old.causal_eps == 2.0 and old.point_clip == 2.0

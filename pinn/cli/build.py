@@ -39,6 +39,8 @@ from pinn.training.loop import Trainer
 from pinn.training.memory import check_fits
 from pinn.nets.adaptive_activations import slope_recovery
 from pinn.training.ensemble import Ensemble
+from pinn.training.loss_extras import (CausalWeighting, DataMisfit, GradientEnhanced, LossExtra, PointClip,
+                                       SlopeRecovery)
 from pinn.training.losses import PINNLoss
 from pinn.training.run import refuse_earlier_checkpoints, train
 from pinn.training.stages import Stage
@@ -213,6 +215,28 @@ def build_model(cfg: DictConfig, pde: PDE, generator: torch.Generator, engine: D
     return model, trained_pde
 
 
+def _loss_extras(cfg: DictConfig, observations: Observations | None) -> list[LossExtra]:
+    """The loss's options (:mod:`pinn.training.loss_extras`) that ``cfg.loss`` and the data ask for."""
+    loss = cfg.loss
+    extras: list[LossExtra] = []
+    if observations is not None:
+        extras.append(DataMisfit(observations.field))
+    if loss.causal_chunks:
+        extras.append(CausalWeighting(loss.causal_chunks, loss.causal_eps))
+    else:
+        CausalWeighting(1, loss.causal_eps)  # checked even where unused: a typo is named at once
+        if isinstance(loss.causal_chunks, bool) or not isinstance(loss.causal_chunks, int) or loss.causal_chunks < 0:
+            raise ValueError(f"loss.causal_chunks must be an integer >= 0, got {loss.causal_chunks!r}")
+    for key, kind in (("gradient_weight", GradientEnhanced), ("slope_recovery", SlopeRecovery),
+                      ("point_clip", PointClip)):
+        value = loss[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+            raise ValueError(f"loss.{key} must be a finite number >= 0 (0: off), got {value!r}")
+        if value:
+            extras.append(kind(value))
+    return extras
+
+
 def build_trainer(cfg: DictConfig, *, trusted: bool = True) -> Trainer:
     """The stages of ``cfg.stages``, in order, the loss weighting of ``cfg.weighting`` and the loop's options."""
     stages = _node(cfg.stages)
@@ -304,11 +328,7 @@ def _build_one(cfg: DictConfig) -> Job:
     observations = _observations(cfg, pde, sampler, generator)
     if isinstance(model, WithCoefficients) and observations is None:
         raise ValueError("learning pde coefficients needs observations: set data.path or data.samples")
-    loss = PINNLoss(trained_pde, engine, weights=_mapping(cfg.loss.weights),
-                    data=observations is not None, causal_chunks=cfg.loss.causal_chunks,
-                    data_field=observations.field if observations is not None else None,
-                    causal_eps=cfg.loss.causal_eps, slope_recovery=cfg.loss.slope_recovery,
-                    gradient_weight=cfg.loss.gradient_weight, point_clip=cfg.loss.point_clip,
+    loss = PINNLoss(trained_pde, engine, weights=_mapping(cfg.loss.weights), extras=_loss_extras(cfg, observations),
                     exact=pde.hard_terms if cfg.hard_constraints else ())
     if cfg.loss.slope_recovery:
         slope_recovery(model)  # raises, naming the fix, if the model has no adaptive activation

@@ -38,11 +38,9 @@ def fused_step_support(loss, model) -> str | None:
     why = fused_support(model)
     if why is not None:
         return why
-    for option, value in (("data", loss.data), ("gradient_weight", loss.gradient_weight),
-                          ("point_clip", loss.point_clip), ("slope_recovery", loss.slope_recovery)):
-        if value:
-            key = "data.samples/data.path" if option == "data" else f"loss.{option}"
-            return f"the fused step does not support {key} yet"
+    for extra in loss.extras:  # each option says whether the fused step runs it
+        if not extra.fused:
+            return f"the fused step does not support {extra.key} yet"
     return None
 
 

@@ -19,6 +19,7 @@ from pinn.physics.observations import Observations
 from pinn.physics.sampling import LatinHypercubeSampler, Sampler
 from pinn.training.ensemble import ENGINES, Ensemble
 from pinn.training.loop import Trainer
+from pinn.training.loss_extras import DataMisfit
 from pinn.training.losses import PINNLoss
 from pinn.training.stages import QuasiNewton
 
@@ -80,8 +81,8 @@ class Job:
         if self.loss is None:
             from pinn.diff.autograd import AutogradEngine
 
-            self.loss = PINNLoss(self.pde, AutogradEngine(), data=self.observations is not None,
-                                 data_field=self.observations.field if self.observations is not None else None)
+            self.loss = PINNLoss(self.pde, AutogradEngine(), extras=[DataMisfit(self.observations.field)]
+                                 if self.observations is not None else [])
         missing = sorted(set(self.loss.point_sets) - set(self.points))
         if missing:
             raise ValueError(f"points has no size for the sets {missing} that the loss reads; e.g. "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -11,63 +12,57 @@ from torch import nn
 from pinn.nets.adaptive_activations import slope_recovery
 from pinn.pdes.base import PDE
 from pinn.training.clipping import clip_point_gradients
+from pinn.training.loss_extras import (CausalWeighting, DataMisfit, GradientEnhanced, LossExtra, PointClip,
+                                       SlopeRecovery)
 
 __all__ = ["PINNLoss"]
 
 
 class PINNLoss:
-    """``sum_term weight[term] * mean(residual_term^2)``.
+    """``sum_term weight[term] * mean(residual_term^2)``, plus what its ``extras`` add.
 
     Args:
         pde: the PDE whose :meth:`~pinn.pdes.PDE.terms` are evaluated.
         engine: a derivative engine (``AutogradEngine`` or ``FuncEngine``).
         weights: per-term weights by term name; terms not named get 1.
-        data: add the data-misfit term ``"data"``, ``mean((u(p) - u_obs)^2)`` over the
-            observation points ``points["data"]`` with values ``points["data_values"]``.
-        data_field: the field observed (default the PDE's first).
-        causal_chunks: with ``M > 0``, causal weighting in time (Wang, Sankaran &
-            Perdikaris 2022): the interior points are split into ``M`` equal time slabs
-            with mean squared residuals ``L_1..L_M``, and the residual term becomes
-            ``mean_k w_k L_k`` with ``w_k = exp(-causal_eps * sum_{j<k} L_j)`` (no gradient
-            through ``w``), so later times count once earlier ones are resolved.  With several
-            equations ``L_k`` is the sum of theirs, and each equation's term is weighted alike.
-            The smallest weight is reported as the part ``causal_min_weight``.
-        causal_eps: the causality parameter ``eps`` (> 0).
         exact: condition terms that the model meets exactly (a hard constraint, see
             :mod:`pinn.physics.constraints`): they are left out of the loss.
-        slope_recovery: with a weight ``> 0``, add the slope-recovery term of adaptive activations,
-            ``1 / mean_k exp(a_k)`` (:func:`pinn.nets.adaptive_activations.slope_recovery`), times this weight;
-            it is reported as the part ``slope_recovery``.  The model must have adaptive activations.
-        gradient_weight: with a weight ``> 0``, gradient-enhanced training (gPINN, Yu, Lu, Meng &
-            Karniadakis 2022): add ``sum_eq sum_k mean((d r_eq / d x_k)^2)`` over the interior
-            points, the input gradient of every equation's residual through one more
-            ``create_graph`` derivative, times this weight; reported as the part ``gpinn``.
-        point_clip: with a factor ``k > 0``, the gradient each point's residual sends into the
-            network is clipped to ``k`` times the median over its term's points
-            (:func:`pinn.training.clipping.clip_point_gradients`); the loss's value is unchanged.
-            Quasi-Newton stages switch it off (:meth:`exact_gradients`): their line searches need
-            the loss's own gradient.
+        extras: the loss's options, each an object of :mod:`pinn.training.loss_extras`
+            (:class:`~pinn.training.loss_extras.DataMisfit`, ``CausalWeighting``,
+            ``GradientEnhanced``, ``SlopeRecovery``, ``PointClip``), at most one of each kind.
+
+    The keywords ``data``, ``data_field``, ``causal_chunks``, ``causal_eps``, ``slope_recovery``,
+    ``gradient_weight`` and ``point_clip`` of pinn 0.2 still work, with a ``DeprecationWarning``
+    naming the extra to pass instead; they go in 0.4.
     """
 
-    def __init__(self, pde: PDE, engine, *, weights: Mapping[str, float] | None = None, data: bool = False,
-                 causal_chunks: int = 0, causal_eps: float = 1.0, exact: Sequence[str] = (),
-                 data_field: str | None = None, slope_recovery: float = 0.0, gradient_weight: float = 0.0,
-                 point_clip: float = 0.0):
+    def __init__(self, pde: PDE, engine, *, weights: Mapping[str, float] | None = None, exact: Sequence[str] = (),
+                 extras: Sequence[LossExtra] = (), **legacy):
         self.pde = pde
         self.engine = engine
         pde.check_names()
+        extras = [*extras, *_from_legacy(legacy)]
+        for extra in extras:
+            if not isinstance(extra, LossExtra):
+                raise TypeError(f"PINNLoss extras must be pinn.training.loss_extras objects (DataMisfit(), "
+                                f"CausalWeighting(4), ...), got {extra!r:.60}")
+            extra.check(pde)
+        kinds = [type(e).__name__ for e in extras]
+        twice = sorted({k for k in kinds if kinds.count(k) > 1})
+        if twice:
+            raise ValueError(f"PINNLoss takes at most one {twice[0]}; got {kinds.count(twice[0])}")
+        self.extras = tuple(extras)
+        self._exact_gradients = False
         all_terms = pde.terms()
         unknown = sorted(set(exact) - {t.name for t in all_terms[1:]})
         if unknown:
             raise ValueError(f"exact terms {unknown} are not conditions of {pde.name}: "
                              f"{[t.name for t in all_terms[1:]]}")
         self.terms = tuple(t for t in all_terms if t.name not in exact)
-        if data_field is not None and data_field not in pde.fields:
-            raise ValueError(f"observations of {data_field!r}: not a field of {pde.name}, whose fields are "
-                             f"{list(pde.fields)}")
-        self.data = data
-        self.data_column = pde.fields.index(data_field) if data_field is not None else 0
-        names = [t.name for t in self.terms] + (["data"] if data else [])
+        data = self._extra(DataMisfit)
+        self.data = data is not None
+        self.data_column = pde.fields.index(data.field) if data is not None and data.field is not None else 0
+        names = [t.name for t in self.terms] + (["data"] if self.data else [])
         weights = dict(weights or {})
         held = sorted(set(weights) & set(exact))
         if held:
@@ -80,26 +75,36 @@ class PINNLoss:
             if not isinstance(w, (int, float)) or isinstance(w, bool) or not (w >= 0) or w == float("inf"):
                 raise ValueError(f"loss weight of {name!r} must be a finite number >= 0, got {w!r}")
         self.weights = {name: float(weights.get(name, 1.0)) for name in names}
-        if isinstance(causal_chunks, bool) or not isinstance(causal_chunks, int) or causal_chunks < 0:
-            raise ValueError(f"loss.causal_chunks must be an integer >= 0, got {causal_chunks!r}")
-        if causal_chunks and pde.domain.time_name not in pde.domain.coordinates:
-            raise ValueError(f"causal weighting needs a time coordinate; {pde.name} is steady "
-                             f"(set loss.causal_chunks=0)")
-        if not (isinstance(causal_eps, (int, float)) and 0 < causal_eps < float("inf")):
-            raise ValueError(f"loss.causal_eps must be a finite number > 0, got {causal_eps!r}")
-        self.causal_chunks, self.causal_eps = causal_chunks, float(causal_eps)
-        if isinstance(slope_recovery, bool) or not isinstance(slope_recovery, (int, float)) \
-                or not 0 <= slope_recovery < float("inf"):
-            raise ValueError(f"loss.slope_recovery must be a finite number >= 0, got {slope_recovery!r}")
-        self.slope_recovery = float(slope_recovery)
-        if isinstance(gradient_weight, bool) or not isinstance(gradient_weight, (int, float)) \
-                or not 0 <= gradient_weight < float("inf"):
-            raise ValueError(f"loss.gradient_weight must be a finite number >= 0, got {gradient_weight!r}")
-        self.gradient_weight = float(gradient_weight)
-        if isinstance(point_clip, bool) or not isinstance(point_clip, (int, float)) \
-                or not 0 <= point_clip < float("inf"):
-            raise ValueError(f"loss.point_clip must be a finite number >= 0 (0: off), got {point_clip!r}")
-        self.point_clip = float(point_clip)
+
+    def _extra(self, kind):
+        return next((e for e in self.extras if isinstance(e, kind)), None)
+
+    # What the extras set, read where the loss is computed (0: off).
+    @property
+    def causal_chunks(self) -> int:
+        causal = self._extra(CausalWeighting)
+        return causal.chunks if causal is not None else 0
+
+    @property
+    def causal_eps(self) -> float:
+        causal = self._extra(CausalWeighting)
+        return causal.eps if causal is not None else 1.0
+
+    @property
+    def gradient_weight(self) -> float:
+        g = self._extra(GradientEnhanced)
+        return g.weight if g is not None else 0.0
+
+    @property
+    def slope_recovery(self) -> float:
+        s = self._extra(SlopeRecovery)
+        return s.weight if s is not None else 0.0
+
+    @property
+    def point_clip(self) -> float:
+        """The clipping factor; 0 where off (also within :meth:`exact_gradients`)."""
+        c = self._extra(PointClip)
+        return c.factor if c is not None and not self._exact_gradients else 0.0
 
     @property
     def point_sets(self) -> tuple[str, ...]:
@@ -181,13 +186,14 @@ class PINNLoss:
 
     @contextlib.contextmanager
     def exact_gradients(self):
-        """Within it, ``point_clip`` is off: the gradients are those of the loss's value (a
-        quasi-Newton line search needs them so)."""
-        saved, self.point_clip = self.point_clip, 0.0
+        """Within it, the extras that change the gradient but not the value (``exact_gradient``:
+        :class:`~pinn.training.loss_extras.PointClip`) are off: the gradients are those of the loss's
+        value, as a quasi-Newton line search needs them."""
+        saved, self._exact_gradients = self._exact_gradients, True
         try:
             yield self
         finally:
-            self.point_clip = saved
+            self._exact_gradients = saved
 
     @staticmethod
     def _input_gradients(residuals: Mapping[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
@@ -220,3 +226,40 @@ class PINNLoss:
         w = torch.exp(-self.causal_eps * before)
         occupied = counts > 0
         return {name: (w * v)[occupied].mean() for name, v in per_slab.items()}, w[occupied].min().detach()
+
+
+#: The 0.2 keywords of PINNLoss and the extras they become.
+_LEGACY = ("data", "data_field", "causal_chunks", "causal_eps", "slope_recovery", "gradient_weight", "point_clip")
+
+
+def _from_legacy(legacy: Mapping) -> list[LossExtra]:
+    """The extras that PINNLoss's 0.2 keywords ask for (with a ``DeprecationWarning``)."""
+    unknown = sorted(set(legacy) - set(_LEGACY))
+    if unknown:
+        raise TypeError(f"PINNLoss got unexpected keyword arguments {unknown}; its options are extras: "
+                        f"PINNLoss(pde, engine, extras=[DataMisfit(), CausalWeighting(4), ...])")
+    if not legacy:
+        return []
+    out: list[LossExtra] = []
+    if legacy.get("data"):
+        out.append(DataMisfit(legacy.get("data_field")))
+    elif legacy.get("data_field") is not None:
+        DataMisfit(legacy["data_field"])  # checked as before, though unused
+    chunks = legacy.get("causal_chunks", 0)
+    if chunks or ("causal_eps" in legacy and not chunks):
+        if chunks:
+            out.append(CausalWeighting(chunks, legacy.get("causal_eps", 1.0)))
+        else:
+            CausalWeighting(1, legacy["causal_eps"])  # its value checked, as before
+    elif isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 0:
+        CausalWeighting(chunks)
+    for key, kind in (("slope_recovery", SlopeRecovery), ("gradient_weight", GradientEnhanced),
+                      ("point_clip", PointClip)):
+        value = legacy.get(key, 0.0)
+        if value == 0 and not isinstance(value, bool):
+            continue
+        out.append(kind(value))
+    names = ", ".join(f"{type(e).__name__}(...)" for e in out) or "none"
+    warnings.warn(f"PINNLoss keywords {sorted(legacy)} are deprecated (they go in pinn 0.4); pass "
+                  f"extras=[{names}] from pinn.training.loss_extras", DeprecationWarning, stacklevel=3)
+    return out
