@@ -52,7 +52,7 @@ def test_fourier_feature_networks_agree_across_engines_and_refuse_taylor():
     pde = Burgers()
     net = _net(pde, fourier_features=3)
     pts = _engines_agree(pde, net)
-    with pytest.raises(ValueError, match="Fourier features and the modified MLP need derivatives=autograd"):
+    with pytest.raises(ValueError, match="this one has Fourier features; use derivatives=autograd"):
         PINNLoss(pde, get_engine("taylor")).residuals(net, pts)
     with pytest.raises(ValueError, match="taylor engine differentiates a plain MLP"):
         check_config(["model.fourier_features=8", "derivatives=taylor"])
@@ -207,7 +207,7 @@ def test_modified_mlp_agrees_across_engines_and_refuses_taylor():
     pde = Burgers()
     net = _net(pde, modified=True, fourier_features=2)
     pts = _engines_agree(pde, net)
-    with pytest.raises(ValueError, match="modified MLP need derivatives=autograd"):
+    with pytest.raises(ValueError, match="this one has modified layers; use derivatives=autograd"):
         PINNLoss(pde, get_engine("taylor")).residuals(_net(pde, modified=True), pts)
     with pytest.raises(ValueError, match="taylor engine differentiates a plain MLP"):
         check_config(["model.modified=true", "derivatives=taylor"])

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pinn.diff.taylor import TaylorEngine
 from pinn.nets.activations import Sin, Softplus, Tanh
-from pinn.nets.mlp import MLP
+from pinn.nets.mlp import jet_support
 
 __all__ = ["FusedEngine", "fused_support"]
 
@@ -24,12 +24,9 @@ FUSED_ACTIVATIONS = (Tanh, Sin, Softplus)
 
 def fused_support(model) -> str | None:
     """Why ``model`` cannot take the fused step, or ``None`` if it can."""
-    if type(model) is not MLP:
-        return (f"the fused engine trains a plain pinn.MLP, got {type(model).__name__} (a hard constraint or "
-                f"learned coefficients wrap the network)")
-    if model.fourier_b is not None or model.modified or model.periodic:
-        return ("the fused engine trains a plain MLP with affine inputs (no Fourier features, modified layers or "
-                "periodic inputs)")
+    why = jet_support(model)
+    if why is not None:
+        return f"the fused engine trains {why}"
     if not all(type(a) in FUSED_ACTIVATIONS for a in model.activations):
         return "the fused engine needs the built-in activations tanh, sin or softplus (no adaptive slopes)"
     return None
@@ -43,7 +40,7 @@ class FusedEngine(TaylorEngine):
     def check(self, model) -> None:
         why = fused_support(model)
         if why is not None:
-            taylor_too = type(model) is MLP and not (model.fourier_b is not None or model.modified or model.periodic)
+            taylor_too = jet_support(model) is None
             fix = ("derivatives=taylor (compiled with trainer.compile_gradient=true) or derivatives=autograd"
                    if taylor_too else "derivatives=autograd")
             raise ValueError(f"{why}; use {fix}")

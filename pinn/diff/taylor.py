@@ -21,7 +21,7 @@ import torch
 
 from pinn.diff import jets
 from pinn.physics.fields import parse
-from pinn.nets.mlp import MLP
+from pinn.nets.mlp import MLP, jet_support
 from pinn.physics.terms import DerivativeEngine, Term
 
 __all__ = ["TaylorEngine", "taylor_fields", "taylor_fields_of_sets"]
@@ -37,11 +37,9 @@ def taylor_fields(model: MLP, points: torch.Tensor, indices: Iterable[tuple[int,
 
 
 def _check(model) -> None:
-    if not isinstance(model, MLP):
-        raise ValueError(f"the taylor engine needs a pinn.MLP, got {type(model).__name__}; use derivatives=autograd")
-    if model.periodic or model.fourier_b is not None or model.modified:
-        raise ValueError("the taylor engine needs a plain MLP with affine inputs; periodic coordinates, Fourier "
-                         "features and the modified MLP need derivatives=autograd or derivatives=func")
+    why = jet_support(model)
+    if why is not None:
+        raise ValueError(f"the taylor engine differentiates {why}; use derivatives=autograd or derivatives=func")
 
 
 def taylor_fields_of_sets(model: MLP, requests: Sequence[tuple[torch.Tensor, Iterable[tuple[int, ...]]]]) -> list:
@@ -75,10 +73,7 @@ class TaylorEngine(DerivativeEngine):
     def check(self, model) -> None:
         """Only a plain :class:`MLP` with affine inputs: no Fourier features, modified layers, periodic
         inputs, hard constraint or learned coefficients."""
-        if type(model) is not MLP or model.fourier_b is not None or model.modified or model.periodic:
-            raise ValueError("the taylor engine differentiates a plain MLP with affine inputs only (no Fourier "
-                             "features, modified layers, periodic inputs, hard constraint or learned coefficients); "
-                             "use derivatives=autograd or derivatives=func")
+        _check(model)
 
     def residuals(  # type: ignore[override]  # this engine differentiates an MLP only (check() says so)
         self,

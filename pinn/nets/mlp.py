@@ -12,7 +12,7 @@ from torch import nn
 from pinn.nets.activations import get_activation
 from pinn.nets.adaptive_activations import ADAPTIVE
 
-__all__ = ["MLP"]
+__all__ = ["MLP", "jet_support"]
 
 
 class MLP(nn.Module):
@@ -169,3 +169,20 @@ def _fourier_scale(scale, n_in: int) -> torch.Tensor:
         raise ValueError(f"fourier_scale must be a finite number > 0, or {n_in} numbers >= 0 (one per network "
                          f"input) not all 0, got {scale!r}")
     return torch.tensor(values * (n_in if len(values) == 1 else 1), dtype=torch.float64)
+
+
+def jet_support(model) -> str | None:
+    """Why the jet engines (``derivatives=taylor`` and ``fused``: input derivatives pushed forward
+    through the layers, :mod:`pinn.diff.jets`) cannot differentiate ``model``, or ``None`` if they
+    can: the one answer to "what can the fast engines do with this network".  They need a plain
+    :class:`MLP` itself (not wrapped by a hard constraint or learned coefficients) with affine inputs
+    (no periodic embedding, Fourier features or modified layers)."""
+    if type(model) is not MLP:
+        return (f"a plain MLP (pinn.MLP itself), got {type(model).__name__} (a hard constraint or learned "
+                f"coefficients wrap the network)")
+    has = (("Fourier features", model.fourier_b is not None), ("modified layers", model.modified),
+           ("periodic inputs", bool(model.periodic)))
+    parts = [name for name, on in has if on]
+    if parts:
+        return f"a plain MLP with affine inputs; this one has {' and '.join(parts)}"
+    return None
