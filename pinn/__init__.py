@@ -24,6 +24,7 @@ with _starting():  # Ctrl-C while torch loads: one line from the command-line to
     from pinn.physics.terms import Term
     from pinn.training.job import Job
     from pinn.training.loop import Trainer, TrainResult
+    from pinn.training.options import RunOptions
     from pinn.training.run import train
     from pinn.training.stages import Adam, QuasiNewton
     from pinn.training.weighting import GradNorm
@@ -33,7 +34,7 @@ __all__ = [
     "PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "Kovasznay", "Poisson", "Schrodinger", "Wave",
     "Domain", "ShapeDomain", "Term",
     "MLP", "HardConstraint", "get_activation", "get_engine", "get_sampler",
-    "train", "Job", "Trainer", "TrainResult", "Adam", "QuasiNewton", "GradNorm", "PINNLoss", "RARD",
+    "train", "RunOptions", "Job", "Trainer", "TrainResult", "Adam", "QuasiNewton", "GradNorm", "PINNLoss", "RARD",
     "Ensemble", "train_ensemble",
     "Observations", "load_observations", "sample_observations",
     "evaluate", "evaluate_grid", "predict", "relative_l2", "max_abs_error",

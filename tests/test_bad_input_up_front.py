@@ -96,7 +96,7 @@ def heat_job():
 def test_pinn_train_names_a_wrong_argument(heat_job, tmp_path, kwargs, words):
     args = {"job": heat_job, "run_dir": tmp_path / "r", **kwargs}
     with pytest.raises(TypeError, match=words):
-        pinn.train(args.pop("job"), args.pop("run_dir"), **args)
+        pinn.train(args.pop("job"), args.pop("run_dir"), pinn.RunOptions(**args) if args else None)
     assert not (tmp_path / "r").exists()
 
 
@@ -302,3 +302,20 @@ def test_failed_optuna_trials_count_as_failed_and_the_study_goes_on(tmp_path):
     assert out.returncode == 1 and "3 sweep job(s) failed" in out.stderr.splitlines()[-1], out.stderr[-2000:]
     assert all((sweep / str(k) / "FAILED").exists() for k in range(3))
     assert OmegaConf.load(sweep / "optimization_results.yaml").best_value == float("inf")
+
+
+def test_pinn_train_takes_one_options_object_and_the_old_keywords_warn(heat_job, tmp_path):
+    """Issue 29: pinn.train(job, run_dir, options); the speed switches are one choice."""
+    with pytest.raises(ValueError, match="unknown speed 'fast'; choose one of: eager, compile, compile_gradient"):
+        pinn.RunOptions(speed="fast")
+    with pytest.raises(ValueError, match="exclude each other"):
+        pinn.RunOptions.from_legacy(compile=True, compile_gradient=True)
+    assert pinn.RunOptions.from_legacy(compile_gradient=True).speed == "compile_gradient"
+    with pytest.raises(TypeError, match="options must be a pinn.RunOptions"):
+        pinn.train(heat_job, tmp_path / "r", {"plots": False})
+    with pytest.raises(TypeError, match="not both"):
+        pinn.train(heat_job, tmp_path / "r", pinn.RunOptions(), plots=False)
+    with pytest.warns(DeprecationWarning, match=r"keywords \['plots', 'resume'\] are deprecated"), \
+            pytest.raises(TypeError, match="resume must be None"):
+        pinn.train(heat_job, tmp_path / "r", plots=False, resume="yes")
+    assert not (tmp_path / "r").exists()

@@ -42,6 +42,7 @@ from pinn.training.ensemble import Ensemble
 from pinn.training.loss_extras import (CausalWeighting, DataMisfit, GradientEnhanced, LossExtra, PointClip,
                                        SlopeRecovery)
 from pinn.training.losses import PINNLoss
+from pinn.training.options import RunOptions
 from pinn.training.run import refuse_earlier_checkpoints, train
 from pinn.training.stages import Stage
 from pinn.training.threads import resolve_threads
@@ -473,11 +474,11 @@ def run_training(cfg: DictConfig, run_dir: str | Path, *, resume: dict | None = 
     monitor = Monitor(cfg, job, run_dir, quiet=distributed.rank() != 0)
     with StopFlag() as stop:
         try:
-            metrics = train(job, run_dir, resume=resume, checkpoint_every=cfg.checkpoint.every,
-                            keep=cfg.checkpoint.keep, plots=cfg.plots, compile=cfg.trainer.compile,
-                            compile_gradient=cfg.trainer.get("compile_gradient", False), callback=monitor,
-                            should_stop=stop,
-                            metadata={"config_sha256": config_hash(cfg)})
+            options = RunOptions.from_legacy(
+                resume=resume, checkpoint_every=cfg.checkpoint.every, keep=cfg.checkpoint.keep, plots=cfg.plots,
+                compile=cfg.trainer.compile, compile_gradient=cfg.trainer.get("compile_gradient", False),
+                callback=monitor, should_stop=stop, metadata={"config_sha256": config_hash(cfg)})
+            metrics = train(job, run_dir, options)
             monitor.finish(cfg, metrics)
             return metrics
         finally:

@@ -13,7 +13,8 @@ import logging
 import math
 import platform
 import time
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -35,6 +36,7 @@ from pinn.training.ensemble import Ensemble, EnsembleLoss
 from pinn.training.ensemble_run import member_outputs
 from pinn.training.fused_step import FusedStep
 from pinn.training.job import Job
+from pinn.training.options import RunOptions
 from pinn.training.stages import QuasiNewton
 from pinn.training.state import TrainState
 
@@ -106,69 +108,51 @@ def _check_distributed(job: Job) -> None:
                          "redraw its own shard); set resampler=null")
 
 
-def train(job: Job, run_dir: str | Path, *, resume: Mapping | bool | None = None, checkpoint_every: int = 500,
-          keep: int = 3, plots: bool = True, compile: bool = False, compile_gradient: bool = False,
-          callback: Callable[[dict], None] | None = None,
-          should_stop: Callable[[], bool] | None = None, metadata: Mapping | None = None) -> dict:
+def train(job: Job, run_dir: str | Path, options: RunOptions | None = None, **legacy) -> dict:
     """Train ``job``, evaluate it and write every output into ``run_dir``; return the metrics.
 
     Args:
         job: the run's objects.
         run_dir: the run directory (created).  One holding a finished run is replaced; one
             holding an unfinished run's checkpoints is refused (resume it instead).
-        resume: a checkpoint to continue from (as loaded from ``RUN/checkpoints``), or
-            ``True`` for the newest readable one in ``run_dir``.
-        checkpoint_every: steps between checkpoints (0: only at each switch of stage and on a stop).
-        keep: how many recent checkpoints to keep, besides the lowest-loss one.
-        plots: draw ``plots/`` (solution, slices, loss).
-        compile: ``torch.compile`` the loss (guarded: on failure it logs one line and runs eagerly).
-        compile_gradient: Adam and quasi-Newton stages take the loss and its parameter gradient from one compiled
-            graph (:class:`~pinn.training.compiling.CompiledGradient`; ``derivatives=taylor``, no
-            loss weighting; guarded the same way).
-        callback: called with each history row; ``None``: a progress bar (or log lines).
-        should_stop: polled after every step: true saves a checkpoint and raises
-            :class:`~pinn.training.state.TrainingInterrupted`.
-        metadata: plain values added to ``metrics.json`` (the CLI adds the resolved config's hash).
+        options: how to run it (:class:`~pinn.training.options.RunOptions`: resume, checkpoints,
+            plots, the speed path, callbacks); ``None``: the defaults.
+
+    The keywords of pinn 0.2 (``resume=``, ``checkpoint_every=``, ``compile=``, ...) still work, with
+    a ``DeprecationWarning`` naming the options to pass instead; they go in 0.4.
 
     ``metrics.json`` also records the versions of pinn, torch and Python, the device and the
     thread count.
     """
-    _check_train_arguments(job, run_dir, resume, callback, should_stop)
-    run = RunDir(run_dir, keep=keep)
-    if distributed.rank() == 0:
-        run.lock()  # re-entrant: the CLI may hold it already
-    try:
-        return _train_locked(job, run, resume=resume, checkpoint_every=checkpoint_every, plots=plots,
-                             compile=compile, compile_gradient=compile_gradient, callback=callback,
-                             should_stop=should_stop, metadata=metadata)
-    finally:
-        run.release()
-
-
-def _check_train_arguments(job, run_dir, resume, callback, should_stop) -> None:
-    """Name the parameter a wrong argument of :func:`train` was given for, before anything is done."""
     if not isinstance(job, Job):
         raise TypeError(f"pinn.train: job must be a pinn.Job (e.g. pinn.cli.job('pde=heat')), got "
                         f"{type(job).__name__}")
     if not isinstance(run_dir, (str, Path)) or not str(run_dir):
         raise TypeError(f"pinn.train: run_dir must be a directory path (str or pathlib.Path), got {run_dir!r:.60}")
-    if not (resume is None or isinstance(resume, bool) or isinstance(resume, Mapping)):
-        raise TypeError(f"pinn.train: resume must be None, True (the newest checkpoint in run_dir) or a loaded "
-                        f"checkpoint, got {resume!r:.60}")
-    for name, value in (("callback", callback), ("should_stop", should_stop)):
-        if value is not None and not callable(value):
-            raise TypeError(f"pinn.train: {name} must be callable or None, got {value!r:.60}")
+    if legacy:
+        if options is not None:
+            raise TypeError("pinn.train: give options=RunOptions(...) or the 0.2 keywords, not both")
+        warnings.warn(f"pinn.train's keywords {sorted(legacy)} are deprecated (they go in pinn 0.4); pass "
+                      f"options=pinn.RunOptions(...)", DeprecationWarning, stacklevel=2)
+        options = RunOptions.from_legacy(**legacy)
+    options = RunOptions() if options is None else options
+    if not isinstance(options, RunOptions):
+        raise TypeError(f"pinn.train: options must be a pinn.RunOptions, got {options!r:.60}")
+    run = RunDir(run_dir, keep=options.keep)
+    if distributed.rank() == 0:
+        run.lock()  # re-entrant: the CLI may hold it already
+    try:
+        return _train_locked(job, run, options)
+    finally:
+        run.release()
 
 
-def _train_locked(job: Job, run: RunDir, *, resume, checkpoint_every: int, plots: bool, compile: bool,
-                  compile_gradient: bool, callback, should_stop, metadata) -> dict:
+def _train_locked(job: Job, run: RunDir, options: RunOptions) -> dict:
     rank = distributed.rank()
-    points, state = _start(job, run, resume)
-    loss_fn, shards, should_stop = _data_parallel(job, points, should_stop)
-    if compile and compile_gradient:
-        raise ValueError("trainer.compile and trainer.compile_gradient exclude each other: compile_gradient "
-                         "compiles the loss as well; set one of them")
-    backend = _backend(job, loss_fn, compile=compile, compile_gradient=compile_gradient, sharded=shards is not None)
+    callback, metadata = options.callback, options.metadata
+    points, state = _start(job, run, options.resume)
+    loss_fn, shards, should_stop = _data_parallel(job, points, options.should_stop)
+    backend = _backend(job, loss_fn, speed=options.speed, sharded=shards is not None)
     def save(snapshot: dict) -> None:
         if rank:
             return  # rank 0 alone writes
@@ -184,7 +168,7 @@ def _train_locked(job: Job, run: RunDir, *, resume, checkpoint_every: int, plots
         callback = progress = make_progress(job.trainer.total_steps, job.trainer.log_every, logger=log)
     try:
         result = job.trainer.fit(job.model, backend, points, state=state, callback=callback if rank == 0 else None,
-                                 checkpoint=save, checkpoint_every=checkpoint_every, should_stop=should_stop,
+                                 checkpoint=save, checkpoint_every=options.checkpoint_every, should_stop=should_stop,
                                  resampler=job.resampler)
     finally:
         if progress is not None:
@@ -192,7 +176,7 @@ def _train_locked(job: Job, run: RunDir, *, resume, checkpoint_every: int, plots
     if rank:
         metrics = {}  # rank 0 alone evaluates and writes
     else:
-        metrics = _finish(job, run, result, plots=plots, metadata=metadata)
+        metrics = _finish(job, run, result, plots=options.plots, metadata=metadata)
     if distributed.world_size() > 1:
         # Every rank waits for rank 0's evaluation: a rank that tore its process group down while
         # rank 0 still held it aborted the run ("terminate called without an active exception").
@@ -200,25 +184,25 @@ def _train_locked(job: Job, run: RunDir, *, resume, checkpoint_every: int, plots
     return metrics
 
 
-def _backend(job: Job, loss_fn, *, compile: bool, compile_gradient: bool, sharded: bool) -> LossBackend:
+def _backend(job: Job, loss_fn, *, speed: str, sharded: bool) -> LossBackend:
     """The one way this run's stages get the loss and its gradient (:mod:`pinn.training.backends`):
     the fused step (``derivatives=fused``), a compiled gradient, or the eager loss (compiled with a
     guard, ``trainer.compile``); an ensemble's members summed (:class:`EnsembleLoss`)."""
     if isinstance(job.loss.engine, FusedEngine):
-        if compile or compile_gradient:
+        if speed != "eager":
             raise ValueError("derivatives=fused compiles its training step already; set trainer.compile=false and "
                              "trainer.compile_gradient=false")
         return FusedStep(loss_fn, job.model)
     if isinstance(job.model, Ensemble):
-        if compile or compile_gradient:
+        if speed != "eager":
             raise ValueError("an ensemble trains its members at once, eagerly: set trainer.compile=false and "
                              "trainer.compile_gradient=false")
         return Eager(EnsembleLoss(loss_fn))
-    if compile_gradient:
+    if speed == "compile_gradient":
         if sharded:
             raise ValueError("trainer.compile_gradient does not run under torchrun yet; set it to false")
         return CompiledGradient(loss_fn, job.model)
-    if compile:
+    if speed == "compile":
         return Eager(GuardedCompile(loss_fn, what="the loss"), loss=loss_fn)
     return Eager(loss_fn)
 
