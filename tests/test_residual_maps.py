@@ -59,7 +59,8 @@ def test_every_equation_of_a_system_is_mapped_and_nan_points_stay_nan():
         assert np.isnan(m[3]) and not np.isnan(np.delete(m, 3)).any()
         np.testing.assert_allclose(np.delete(m, 3), full[name].detach().abs().numpy(), rtol=1e-13, atol=1e-15)
     rms = residual_metrics(maps)
-    assert set(rms) == {f"residual_rms_{e}" for e in pde.equations}
+    assert set(rms) == {f"residual_rms_{e}" for e in pde.equations} | {"residual_points", "residual_points_left_out"}
+    assert rms["residual_points"] == 41 and rms["residual_points_left_out"] == 1
     assert rms["residual_rms_momentum_x"] == pytest.approx(float(np.sqrt(np.nanmean(maps["momentum_x"] ** 2))))
 
 
@@ -71,11 +72,43 @@ def test_maps_follow_the_evaluation_grid_and_round_trip_through_predictions(tmp_
     assert maps["residual"].shape == (9, 5)
     xg, tg = np.meshgrid(ev.grid["x"], ev.grid["t"], indexing="ij")
     s, c = np.sin(math.pi * xg), np.cos(math.pi * xg)
-    np.testing.assert_allclose(maps["residual"], np.abs(s + tg ** 2 * math.pi * s * c + pde.nu * math.pi ** 2 * tg * s),
-                               rtol=1e-12, atol=1e-14)
+    want = np.abs(s + tg ** 2 * math.pi * s * c + pde.nu * math.pi ** 2 * tg * s)
+    want[[0, -1]] = np.nan  # x = -1 and x = 1: the boundary, where a condition holds, is left out
+    np.testing.assert_allclose(maps["residual"], want, rtol=1e-12, atol=1e-14)
     path = io.write_predictions(tmp_path / "p.npz", ev.grid, ev.u_pred, ev.u_ref, residuals=maps)
     back = io.read_residuals(path)
-    assert list(back) == ["residual"] and np.array_equal(back["residual"], maps["residual"])
+    assert list(back) == ["residual"] and np.array_equal(back["residual"], maps["residual"], equal_nan=True)
     assert io.read_residuals(io.write_predictions(tmp_path / "q.npz", ev.grid, ev.u_pred, ev.u_ref)) == {}
     with pytest.raises(ValueError, match="residual_"):
         io.write_predictions(tmp_path / "r.npz", {"residual_x": ev.grid["x"]}, ev.u_pred, ev.u_ref)
+
+
+def test_residuals_are_reported_over_interior_points_and_say_how_many_were_left_out():
+    """Issue 34, item 3: under an exact boundary condition the residual is undefined (NaN) on the
+    boundary and huge beside it; it was folded into residual_rms.  The maps now leave out the
+    points within BOUNDARY_BAND of the boundary, and the metrics count them."""
+    from pinn.evaluation.residual_maps import BOUNDARY_BAND, interior
+    from pinn.pdes import Poisson
+    from pinn.geometry.primitives import Disk
+
+    pde = Poisson(geometry=Disk((0.5, 0.5), 0.5))
+    pts = np.array([[0.5, 0.5], [1.0, 0.5], [0.5, 1.0 - 0.5 * BOUNDARY_BAND], [0.9, 0.5], [0.0, 0.0], [np.nan, 0.2]])
+    assert interior(pde, pts).tolist() == [True, False, False, True, False, False]
+
+    class _Sqrt(torch.nn.Module):  # sqrt(distance to the circle): infinite slope on it, as an ADF's root
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones((), dtype=torch.float64))
+
+        def forward(self, x):
+            r2 = ((x - 0.5) ** 2).sum(dim=1, keepdim=True)
+            return self.scale * torch.sqrt((0.25 - r2).clamp(min=0))
+
+    ev = evaluate_grid(_Sqrt(), pde, [21, 21])
+    maps = evaluation_maps(ev, _Sqrt(), pde, get_engine("autograd"))
+    metrics = residual_metrics(maps)
+    assert np.isfinite(metrics["residual_rms_residual"])  # the boundary's infinite residuals are left out
+    inside = interior(pde, points_of(ev.grid, "grid"))
+    assert metrics["residual_points"] == int(inside.sum()) and metrics["residual_points_left_out"] == 21 * 21 - int(
+        inside.sum())
+    assert 0 < metrics["residual_points_left_out"] < 21 * 21

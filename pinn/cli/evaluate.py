@@ -235,7 +235,9 @@ def main(argv: list[str] | None = None) -> None:
           f"rel. L2 error {metrics['rel_l2']:.3e}, max abs error {metrics['max_abs_error']:.3e}; written to {out}")
     rms = {k[len("residual_rms_"):]: v for k, v in metrics.items() if k.startswith("residual_rms_")}
     if rms:
-        print("rms |residual|: " + ", ".join(f"{k} {v:.3e}" for k, v in rms.items()))
+        print("rms |residual|: " + ", ".join(f"{k} {v:.3e}" for k, v in rms.items())
+              + f" (over {metrics['residual_points']} interior points; {metrics['residual_points_left_out']} on the "
+                f"boundary or outside the domain left out)")
     if metrics.get("exported"):
         print("exported: " + ", ".join(metrics["exported"][:4]) + (" ..." if len(metrics["exported"]) > 4 else ""))
     sys.stdout.flush()

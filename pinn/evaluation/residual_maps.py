@@ -17,7 +17,7 @@ from torch import nn
 
 from pinn.pdes.base import PDE
 
-__all__ = ["residual_maps", "points_of", "evaluation_maps", "residual_metrics"]
+__all__ = ["residual_maps", "points_of", "evaluation_maps", "residual_metrics", "interior", "BOUNDARY_BAND"]
 
 
 def points_of(grid: Mapping[str, np.ndarray], layout: str) -> np.ndarray:
@@ -72,19 +72,49 @@ def residual_maps(model: nn.Module, pde: PDE, engine, points: np.ndarray, *,
     return out
 
 
+#: Points nearer the spatial boundary than this share of the domain's diagonal are left out of the
+#: residual maps: a boundary condition holds there, not the PDE (a hard constraint's distance
+#: function makes the residual undefined on the boundary, and huge at a table's nodes on a
+#: polygonal circle, which lie a chord's sagitta inside the true one).
+BOUNDARY_BAND = 1e-3
+
+
+def interior(pde: PDE, points: np.ndarray) -> np.ndarray:
+    """``(N,)`` bool: the ``(N, d)`` points strictly inside the PDE's spatial domain, farther than
+    :data:`BOUNDARY_BAND` of its diagonal from the boundary (NaN points are not)."""
+    domain = pde.domain
+    s = len(domain.space_names)
+    x = np.asarray(points, dtype=np.float64)[:, :s]
+    band = BOUNDARY_BAND * float(np.linalg.norm((domain.upper[:s] - domain.lower[:s]).numpy()))
+    keep = ~np.isnan(x).any(axis=1)
+    sdf = np.full(len(x), np.nan)
+    sdf[keep] = domain.geometry.sdf(torch.as_tensor(x[keep])).numpy()
+    return keep & (sdf < -band)
+
+
 def evaluation_maps(ev, model: nn.Module, pde: PDE, engine, *, chunk_size: int = 4096) -> dict[str, np.ndarray]:
-    """The residual maps at an evaluation's points (:class:`~pinn.evaluation.grid.GridEvaluation` or
-    ``NodeEvaluation``), shaped like its grid (or nodes); NaN where its reference is undefined
-    (outside a shape)."""
+    """The residual maps at an evaluation's interior points (:class:`~pinn.evaluation.grid.GridEvaluation`
+    or ``NodeEvaluation``), shaped like its grid (or nodes); NaN where its reference is undefined
+    (outside a shape) and on the boundary (:func:`interior`), where a condition holds, not the PDE."""
     pts = points_of(ev.grid, ev.layout)
     ref = np.asarray(ev.u_ref, dtype=np.float64)
     shape = ref.shape if len(ev.fields) == 1 else ref.shape[:-1]
-    undefined = np.asarray(np.isnan(ref).reshape(len(pts), -1).any(axis=1))
+    undefined = np.asarray(np.isnan(ref).reshape(len(pts), -1).any(axis=1)) | ~interior(pde, pts)
     pts = np.where(undefined[:, None], np.nan, pts)
     return {name: r.reshape(shape) for name, r in residual_maps(model, pde, engine, pts, chunk_size=chunk_size).items()}
 
 
-def residual_metrics(maps: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """``{"residual_rms_EQ": root mean square of |residual|}`` over the defined points of each map."""
-    return {f"residual_rms_{name}": float(np.sqrt(np.nanmean(np.asarray(r, dtype=np.float64) ** 2)))
-            for name, r in maps.items()}
+def residual_metrics(maps: Mapping[str, np.ndarray]) -> dict[str, float | int]:
+    """``{"residual_rms_EQ": root mean square of |residual|}`` over the defined (interior) points of each
+    map, with ``residual_points``, how many points that is, and ``residual_points_left_out``, how
+    many of the evaluation's were not counted (on the boundary, outside a shape, or undefined)."""
+    if not maps:
+        return {}
+    arrays = {name: np.asarray(r, dtype=np.float64) for name, r in maps.items()}
+    out: dict[str, float | int] = {f"residual_rms_{name}": float(np.sqrt(np.nanmean(r ** 2))) if np.isfinite(r).any()
+                                   else float("nan") for name, r in arrays.items()}
+    first = next(iter(arrays.values()))
+    counted = int(np.isfinite(first).sum())
+    out["residual_points"] = counted
+    out["residual_points_left_out"] = int(first.size - counted)
+    return out
