@@ -52,14 +52,15 @@ class Monitor:
             if self.b.residual_maps and len(ev.grid) >= 2:  # |residual| maps beside the solution
                 maps = evaluation_maps(ev, self.b.model, self.b.loss.pde, self.b.loss.engine)
                 metrics = {**metrics, **residual_metrics(maps)}
-                residuals = residual_figure(ev.grid, maps, layout=ev.layout)
+                residuals = residual_figure(ev.grid, maps, layout=ev.layout, inside=self.b.pde.domain.inside)
             self.tb.evaluation(row["step"], metrics, figure, residuals=residuals)
 
     def _evaluate(self):
         """The run's own evaluation (:func:`pinn.evaluation.grid.evaluate`: a table's nodes, or the grid
         with a shape's outside masked), so that TensorBoard's error is the one metrics.json gives."""
         ev = evaluate(self.b.model, self.b.pde, self.b.resolution, chunk_size=self.b.chunk_size)
-        figure = (solution_figure(ev.grid, *ev.compared(), fields=ev.fields, layout=ev.layout)
+        figure = (solution_figure(ev.grid, *ev.compared(), fields=ev.fields, layout=ev.layout,
+                                   inside=self.b.pde.domain.inside)
                   if len(ev.grid) >= 2 else None)
         return ev.metrics, figure, ev
 

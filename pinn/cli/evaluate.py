@@ -108,7 +108,7 @@ def evaluate_run(run_dir: Path, *, resolution=None, chunk_size=None, out_dir: Pa
     io.write_predictions(out_dir / io.PREDICTIONS, ev.grid, *ev.compared(), fields=ev.fields, layout=ev.layout,
                          residuals=maps)
     if maps and len(ev.grid) >= 2:
-        plot_residuals(ev.grid, maps, out_dir / "residuals.png", layout=ev.layout)
+        plot_residuals(ev.grid, maps, out_dir / "residuals.png", layout=ev.layout, inside=pde.domain.inside)
     time_name = pde.domain.time_name
     exported = [str(p) for fmt in dict.fromkeys(export)
                 for p in export_evaluation(out_dir / "solution", fmt, ev.grid, *ev.compared(), fields=ev.fields,

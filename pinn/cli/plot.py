@@ -41,7 +41,8 @@ def plot_run_dir(run_dir: Path, *, out_dir: Path | None = None) -> list[Path]:
     try:
         _check_history(history)
         return plot_run(out_dir or run_dir / "plots", grid, u_pred, u_ref, history, fields=fields, layout=layout,
-                        residuals=residuals, coefficients=[str(c) for c in learned], title=title)
+                        residuals=residuals, coefficients=[str(c) for c in learned], title=title,
+                        inside=_domain_inside(run_dir) if layout == "nodes" else None)
     except (KeyError, IndexError, TypeError, ValueError) as e:
         if isinstance(e, io.RunDirError):
             raise
@@ -55,6 +56,19 @@ def _check_history(history: list[dict]) -> None:
     for row in history:
         if not isinstance(row.get("step"), int) or "loss" not in row:
             raise ValueError("history.csv lacks the step or loss column")
+
+
+def _domain_inside(run_dir: Path):
+    """The run's domain test of points (a table's triangles outside the shape are drawn blank), from
+    its config read as data and built from pinn's own classes only; ``None`` where it cannot be
+    (a user's PDE): the triangles are then masked by their edges' lengths."""
+    from pinn.cli.build import build_pde
+
+    try:
+        cfg = load_yaml(run_dir / ".hydra" / "config.yaml", root=run_dir)
+        return build_pde(cfg, trusted=False).domain.inside
+    except Exception:  # noqa: BLE001 - any failure only costs the plot its exact mask
+        return None
 
 
 def _pde_params(run_dir: Path) -> dict:

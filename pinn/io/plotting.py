@@ -6,7 +6,7 @@ backend or figure state is touched.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -72,13 +72,23 @@ def _node_plane(nodes: Mapping[str, np.ndarray], *arrays: np.ndarray):
         [np.asarray(a)[keep] for a in arrays]
 
 
-def _triangulation(x: np.ndarray, y: np.ndarray):
+#: ``inside(points (n, 2)) -> (n,) bool``: whether points of the plotted plane lie in the domain.
+Inside = Callable[[np.ndarray], np.ndarray]
+
+
+def _triangulation(x: np.ndarray, y: np.ndarray, inside: Inside | None = None):
     """A Delaunay triangulation of scattered nodes, with the triangles that bridge a hole or a
-    concave part (an edge over 3x the median edge) masked, so holes stay blank."""
+    concave part masked, so holes stay blank: those whose centroid lies outside the domain
+    (``inside``, the domain's own test), or, without it, those with an edge over 3x the median
+    edge (which also blanks a graded mesh's coarse triangles: give ``inside`` where it is known)."""
     from matplotlib.tri import Triangulation
 
     tri = Triangulation(x, y)
     t = tri.triangles
+    if inside is not None:
+        centroids = np.stack([x[t].mean(axis=1), y[t].mean(axis=1)], axis=1)
+        tri.set_mask(~np.asarray(inside(centroids), dtype=bool))
+        return tri
     edges = np.stack([np.hypot(x[t[:, i]] - x[t[:, (i + 1) % 3]], y[t[:, i]] - y[t[:, (i + 1) % 3]])
                       for i in range(3)], axis=1)
     tri.set_mask(edges.max(axis=1) > 3 * np.median(edges))
@@ -86,15 +96,18 @@ def _triangulation(x: np.ndarray, y: np.ndarray):
 
 
 def plot_solution(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray, path: str | Path, *,
-                  fields: Sequence[str] = ("u",), layout: str = "grid", title: str | None = None) -> Path:
+                  fields: Sequence[str] = ("u",), layout: str = "grid", title: str | None = None,
+                  inside: Inside | None = None) -> Path:
     """Heatmaps of prediction, reference and absolute error (second axis horizontal), one row per
     field, saved to ``path``; with ``layout="nodes"``, ``grid`` holds scattered nodes (drawn on
-    their triangulation)."""
-    return _save(solution_figure(grid, u_pred, u_ref, fields=fields, layout=layout, title=title), Path(path))
+    their triangulation, blank where ``inside``, the domain's test, says a triangle is outside)."""
+    return _save(solution_figure(grid, u_pred, u_ref, fields=fields, layout=layout, title=title, inside=inside),
+                 Path(path))
 
 
 def solution_figure(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray, *,
-                    fields: Sequence[str] = ("u",), layout: str = "grid", title: str | None = None) -> Figure:
+                    fields: Sequence[str] = ("u",), layout: str = "grid", title: str | None = None,
+                    inside: Inside | None = None) -> Figure:
     """The figure of :func:`plot_solution`, unsaved (e.g. for TensorBoard); ``title`` (the PDE, its
     parameters and the error, say) heads it.  Each panel's title gives its field's rel. L2 error."""
     rows = _by_field(grid, fields, u_pred, u_ref)
@@ -105,7 +118,7 @@ def solution_figure(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: n
     for row, (field, u_p, u_r) in zip(axes, rows):
         if layout == "nodes":  # space as it is: the first coordinate horizontal
             b, a, fixed, xb, xa, (pred, ref) = _node_plane(grid, u_p, u_r)
-            tri = tri or _triangulation(xb, xa)
+            tri = tri or _triangulation(xb, xa, _plane_inside(inside, b, a, grid))
         else:
             a, b, fixed, (pred, ref) = _plane(grid, u_p, u_r)
             extent = [grid[b][0], grid[b][-1], grid[a][0], grid[a][-1]]
@@ -137,7 +150,7 @@ def solution_figure(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: n
 
 
 def residual_figure(grid: Mapping[str, np.ndarray], residuals: Mapping[str, np.ndarray], *,
-                    layout: str = "grid") -> Figure:
+                    layout: str = "grid", inside: Inside | None = None) -> Figure:
     """``|residual|`` of each equation over the plane of :func:`solution_figure`, on a log colour
     scale (the first thing to look at when a run goes wrong)."""
     from matplotlib.colors import LogNorm
@@ -151,7 +164,7 @@ def residual_figure(grid: Mapping[str, np.ndarray], residuals: Mapping[str, np.n
     for ax, name in zip(axes, names):
         if layout == "nodes":
             b, a, fixed, xb, xa, (data,) = _node_plane(grid, residuals[name])
-            tri = _triangulation(xb, xa)
+            tri = _triangulation(xb, xa, _plane_inside(inside, b, a, grid))
         else:
             a, b, fixed, (data,) = _plane(grid, residuals[name])
         finite = data[np.isfinite(data) & (data > 0)]
@@ -180,9 +193,26 @@ def residual_figure(grid: Mapping[str, np.ndarray], residuals: Mapping[str, np.n
 
 
 def plot_residuals(grid: Mapping[str, np.ndarray], residuals: Mapping[str, np.ndarray], path: str | Path, *,
-                   layout: str = "grid") -> Path:
+                   layout: str = "grid", inside: Inside | None = None) -> Path:
     """Save :func:`residual_figure` to ``path``."""
-    return _save(residual_figure(grid, residuals, layout=layout), Path(path))
+    return _save(residual_figure(grid, residuals, layout=layout, inside=inside), Path(path))
+
+
+def _plane_inside(inside: Inside | None, b: str, a: str, grid: Mapping[str, np.ndarray]) -> Inside | None:
+    """``inside`` of the plotted plane's points ``(b, a)``, given as points of every coordinate in
+    ``grid``'s order (the other coordinates at their first value: a domain's test reads space)."""
+    if inside is None:
+        return None
+    names = list(grid)
+
+    def test(plane: np.ndarray) -> np.ndarray:
+        full = np.zeros((len(plane), len(names)))
+        for k, n in enumerate(names):
+            full[:, k] = np.asarray(grid[n], dtype=np.float64).reshape(-1)[0]
+        full[:, names.index(b)], full[:, names.index(a)] = plane[:, 0], plane[:, 1]
+        return inside(full)
+
+    return test
 
 
 def plot_slices(
@@ -272,16 +302,20 @@ def plot_run(
     residuals: Mapping[str, np.ndarray] | None = None,
     coefficients: Sequence[str] = (),
     title: str | None = None,
+    inside: Inside | None = None,
 ) -> list[Path]:
     """Write ``solution.png``, ``slices.png`` (on a grid only), ``residuals.png`` (with residual
     maps) and ``loss.png`` into ``out_dir``; ``coefficients`` names the history's learned
-    coefficients (drawn apart from the losses); ``title`` heads the solution figure."""
+    coefficients (drawn apart from the losses); ``title`` heads the solution figure; ``inside``, the
+    domain's test of points (:meth:`pinn.physics.domain_base.SpaceTimeDomain.inside`), blanks a node
+    layout's triangles outside it."""
     out_dir = Path(out_dir)
-    paths = [plot_solution(grid, u_pred, u_ref, out_dir / "solution.png", fields=fields, layout=layout, title=title)]
+    paths = [plot_solution(grid, u_pred, u_ref, out_dir / "solution.png", fields=fields, layout=layout, title=title,
+                           inside=inside)]
     if layout == "grid":
         paths.append(plot_slices(grid, u_pred, u_ref, out_dir / "slices.png", fields=fields))
     if residuals:
-        paths.append(plot_residuals(grid, residuals, out_dir / "residuals.png", layout=layout))
+        paths.append(plot_residuals(grid, residuals, out_dir / "residuals.png", layout=layout, inside=inside))
     return paths + [plot_loss(history, out_dir / "loss.png", coefficients=coefficients)]
 
 

@@ -287,6 +287,7 @@ def _finish(job: Job, run: RunDir, result, *, plots: bool, metadata: Mapping | N
                            if metadata and "config_sha256" in metadata else {})})
     if plots:
         plot_run(run_dir / "plots", ev.grid, u_pred, u_ref, result.history, fields=ev.fields, layout=ev.layout,
+                 inside=job.pde.domain.inside,
                  residuals=maps, coefficients=list(getattr(job.model, "coefficients", {})),
                  title=run_title(job.pde.name, job.record, ev.metrics["rel_l2"])
                  + (f" (mean of {ensemble.size} members)" if ensemble is not None else ""))
