@@ -46,3 +46,23 @@ def test_solution_figure_gives_each_fields_error_and_the_title():
     assert any(t.startswith("u: |prediction - reference|, rel. L2 1.00e-01") for t in titles), titles
     assert any(t.startswith("v: |prediction - reference|, rel. L2 0.00e+00") for t in titles), titles
     assert fig._suptitle.get_text() == "demo, rel. L2 x"
+
+
+def test_two_space_dimensions_and_time_get_xy_snapshots_that_say_where_they_are(tmp_path):
+    """Issue 34, item 7: a 2-D problem in time was drawn only as an x-t plane at one y.  snapshots.png
+    shows the x-y plane at a few times, each panel naming its time; the slices name their y."""
+    from pinn.io.plotting import plot_run, snapshot_figure
+
+    grid = {"x": np.linspace(0, 1, 11), "y": np.linspace(0, 2, 9), "t": np.linspace(0, 1, 7)}
+    X, Y, T = np.meshgrid(grid["x"], grid["y"], grid["t"], indexing="ij")
+    u = np.sin(np.pi * X) * np.cos(Y) * np.exp(-T)
+    fig = snapshot_figure(grid, u, u + 0.01, count=3)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert [t for t in titles if t.startswith("prediction")] == [f"prediction at t = {v:.3g}" for v in (0, 0.5, 1)]
+    image = fig.axes[0].get_images()[0].get_array()
+    np.testing.assert_allclose(image, u[:, :, 0])  # the x-y plane at t = 0, x down the rows
+    paths = plot_run(tmp_path, grid, u, u, [{"step": 1, "stage": "adam", "loss": 1.0}])
+    assert tmp_path / "snapshots.png" in paths
+    two_d = plot_run(tmp_path / "xt", {"x": grid["x"], "t": grid["t"]}, u[:, 0], u[:, 0],
+                     [{"step": 1, "stage": "adam", "loss": 1.0}])
+    assert not any(p.name == "snapshots.png" for p in two_d)

@@ -123,7 +123,7 @@ def summary(metrics: dict, run_dir: Path, *, plots: bool, tensorboard: bool) -> 
                                  f"(mean ± sample std); ensemble.npz holds every member's prediction"))
     rows.append(("outputs", f"{run_dir}/  (metrics.json, predictions.npz, history.csv, checkpoint.pt)"))
     if plots:
-        drawn = [n for n in ("solution.png", "slices.png", "residuals.png", "loss.png")
+        drawn = [n for n in ("solution.png", "slices.png", "snapshots.png", "residuals.png", "loss.png")
                  if (run_dir / "plots" / n).exists()]
         rows.append(("plots", f"{run_dir / 'plots'}/  ({', '.join(drawn)})"))
     if tensorboard:

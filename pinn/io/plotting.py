@@ -16,7 +16,8 @@ from pinn.io.safe import atomic_write
 
 __all__ = [
     "run_title", "loss_figure", "solution_figure", "residual_figure", "plot_residuals", "plot_solution",
-    "plot_slices", "plot_loss", "plot_run", "plot_error_vs", "plot_loss_curves", "plot_solution_grid"
+    "plot_slices", "plot_snapshots", "snapshot_figure",
+    "plot_loss", "plot_run", "plot_error_vs", "plot_loss_curves", "plot_solution_grid"
 ]
 
 
@@ -226,15 +227,60 @@ def plot_slices(
     fig = Figure(figsize=(4 * len(cols), 3.5 * len(rows)), layout="constrained")
     axes = np.atleast_2d(fig.subplots(len(rows), len(cols), sharey="row"))
     for row, (field, u_p, u_r) in zip(axes, rows):
-        a, b, _, (pred, ref) = _plane(grid, u_p, u_r)
+        a, b, fixed, (pred, ref) = _plane(grid, u_p, u_r)
+        where = "".join(f", {k} = {v:.3g}" for k, v in fixed.items())  # every slice says where it is taken
         for ax, j in zip(row, cols):
             ax.plot(grid[a], ref[:, j], "k-", lw=2, label="reference")
             ax.plot(grid[a], pred[:, j], "r--", lw=1.5, label="prediction")
-            ax.set_title(f"{b} = {grid[b][j]:.3g}")
+            ax.set_title(f"{b} = {grid[b][j]:.3g}{where}")
             ax.set_xlabel(a)
         row[0].set_ylabel(field)
     axes[0][0].legend()
     return _save(fig, Path(path))
+
+
+def plot_snapshots(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray, path: str | Path, *,
+                   count: int = 4, fields: Sequence[str] = ("u",)) -> Path:
+    """Save :func:`snapshot_figure` to ``path``."""
+    return _save(snapshot_figure(grid, u_pred, u_ref, count=count, fields=fields), Path(path))
+
+
+def snapshot_figure(grid: Mapping[str, np.ndarray], u_pred: np.ndarray, u_ref: np.ndarray, *, count: int = 4,
+                    fields: Sequence[str] = ("u",)) -> Figure:
+    """For a grid of three or more coordinates (two in space and time, say): the plane of the first
+    two coordinates (second horizontal) at ``count`` values of the last (the time), a row per value
+    and field, with prediction, reference and absolute error.  Each panel names where it is taken
+    (the last coordinate's value, and any coordinate between at its middle)."""
+    names = list(grid)
+    if len(names) < 3:
+        raise ValueError("snapshots need at least three coordinates (two in the plane, one across)")
+    last = names[-1]
+    picks = np.unique(np.linspace(0, len(grid[last]) - 1, count).round().astype(int))
+    rows = _by_field(grid, fields, u_pred, u_ref)
+    a, b = names[0], names[1]
+    fig = Figure(figsize=(15, 3.6 * len(picks) * len(rows)), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(picks) * len(rows), 3))
+    extent = [grid[b][0], grid[b][-1], grid[a][0], grid[a][-1]]
+    k = 0
+    for field, u_p, u_r in rows:
+        lo = float(min(np.nanmin(u_p), np.nanmin(u_r)))
+        hi = float(max(np.nanmax(u_p), np.nanmax(u_r)))
+        for j in picks:
+            index = tuple(slice(None) if i < 2 else (j if i == len(names) - 1 else len(grid[n]) // 2)
+                          for i, n in enumerate(names))
+            pred, ref = np.asarray(u_p)[index], np.asarray(u_r)[index]
+            where = ", ".join([f"{n} = {grid[n][len(grid[n]) // 2]:.3g}" for n in names[2:-1]]
+                              + [f"{last} = {grid[last][j]:.3g}"])
+            for ax, (name, data, vmin, vmax, cmap) in zip(axes[k], [
+                    ("prediction", pred, lo, hi, "viridis"), ("reference", ref, lo, hi, "viridis"),
+                    ("|prediction - reference|", np.abs(pred - ref), None, None, "magma")]):
+                im = ax.imshow(data, origin="lower", aspect="auto", extent=extent, vmin=vmin, vmax=vmax, cmap=cmap)
+                ax.set_title(f"{field + ': ' if len(rows) > 1 else ''}{name} at {where}", fontsize="medium")
+                ax.set_xlabel(b)
+                ax.set_ylabel(a)
+                fig.colorbar(im, ax=ax)
+            k += 1
+    return fig
 
 
 #: History columns that are not loss terms: bookkeeping, the learning rate, and weights.
@@ -304,7 +350,8 @@ def plot_run(
     title: str | None = None,
     inside: Inside | None = None,
 ) -> list[Path]:
-    """Write ``solution.png``, ``slices.png`` (on a grid only), ``residuals.png`` (with residual
+    """Write ``solution.png``, ``slices.png`` (on a grid only), ``snapshots.png`` (on a grid of three
+    or more coordinates: the first two's plane at a few values of the last), ``residuals.png`` (with residual
     maps) and ``loss.png`` into ``out_dir``; ``coefficients`` names the history's learned
     coefficients (drawn apart from the losses); ``title`` heads the solution figure; ``inside``, the
     domain's test of points (:meth:`pinn.physics.domain_base.SpaceTimeDomain.inside`), blanks a node
@@ -314,6 +361,8 @@ def plot_run(
                            inside=inside)]
     if layout == "grid":
         paths.append(plot_slices(grid, u_pred, u_ref, out_dir / "slices.png", fields=fields))
+        if len(grid) >= 3:  # two in space and time: the spatial plane at a few times, not only x-t at one y
+            paths.append(plot_snapshots(grid, u_pred, u_ref, out_dir / "snapshots.png", fields=fields))
     if residuals:
         paths.append(plot_residuals(grid, residuals, out_dir / "residuals.png", layout=layout, inside=inside))
     return paths + [plot_loss(history, out_dir / "loss.png", coefficients=coefficients)]
