@@ -34,6 +34,54 @@ EXPERIMENTS = ROOT / "experiments"
 RESULTS_JSON = EXPERIMENTS / "results.json"
 RESULTS_MD = EXPERIMENTS / "RESULTS.md"
 
+#: What a preset's figure depends on: a row recorded before the last commit that changed one of
+#: these (or the preset's own YAML) is stale.
+TRAINING_CODE = ("pinn/training", "pinn/diff", "pinn/nets")
+
+
+def _git(*args: str) -> str | None:
+    """``git ARGS`` in the repository, stripped; ``None`` where git or the repository is missing."""
+    try:
+        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def current_commit() -> str | None:
+    """The commit the presets run at, with ``+dirty`` when the training code differs from it."""
+    head = _git("rev-parse", "HEAD")
+    if head is None:
+        return None
+    dirty = _git("status", "--porcelain", "--", *TRAINING_CODE, "experiments")
+    return head + ("+dirty" if dirty else "")
+
+
+def staleness(name: str, entry: dict) -> str | None:
+    """Why the row of ``name`` is stale, or ``None``: it was recorded before the last change to the
+    training code (pinn/training, pinn/diff, pinn/nets) or to the preset's YAML."""
+    preset = PRESETS[name][0]
+    last = _git("log", "-1", "--format=%H", "--", *TRAINING_CODE, f"experiments/{preset}.yaml")
+    recorded = entry.get("commit")
+    if last is None:
+        return None  # no history to judge by (an exported tree)
+    if not recorded:
+        return f"recorded before commits were recorded; the training code last changed at {last[:8]}"
+    if recorded.endswith("+dirty"):
+        return f"recorded from uncommitted training code at {recorded[:8]}"
+    if _git("merge-base", "--is-ancestor", last, recorded) is None:
+        return f"recorded at {recorded[:8]}, before the training code changed at {last[:8]}"
+    return None
+
+
+def difference(old: dict | None, new: dict) -> str:
+    """One line comparing a re-run with the row it replaces."""
+    if not old or "rel_l2" not in old or "rel_l2" not in new:
+        return "no earlier figure to compare with"
+    change = (new["rel_l2"] - old["rel_l2"]) / old["rel_l2"]
+    return (f"rel. L2 {new['rel_l2']:.3e} now, {old['rel_l2']:.3e} recorded ({change:+.1%}; recorded at "
+            f"{str(old.get('commit', 'an unrecorded commit'))[:8]} on {old.get('date', '?')})")
+
 # name: (preset, extra overrides, problem, target, budget, published figure and source)
 PRESETS = {
     "burgers": ("burgers", [], "Raissi's Burgers, nu = 0.01/pi", "<= 1e-4", "10 min",
@@ -107,7 +155,7 @@ def run(name: str, threads: int | None = None) -> dict:
     wall = time.perf_counter() - start
     print(out.stdout[-1500:], flush=True)
     entry = {"command": "pinn-train " + " ".join(cmd[3:]), "date": datetime.date.today().isoformat(),
-             "machine": machine(threads), "wall_seconds": wall}
+             "machine": machine(threads), "wall_seconds": wall, "commit": current_commit()}
     metrics_file = run_dir / "metrics.json"
     if out.returncode != 0 or not metrics_file.exists():
         entry["failed"] = (out.stdout.strip().splitlines() or ["no output"])[-1]
@@ -154,6 +202,10 @@ def render(results: dict) -> str:
         "Written by `python scripts/reproduce.py` from `experiments/results.json`; do not edit by hand.",
         "Each row is one `pinn-train experiment=NAME` run with seed 0 on the machine named.",
         "",
+        "A row recorded before the last change to the training code (pinn/training, pinn/diff,",
+        "pinn/nets) or to the preset's YAML is marked **stale**: its figure may no longer be what the",
+        "code gives. `python scripts/reproduce.py NAME` re-runs it and prints the difference.",
+        "",
         "| preset | problem | ours | target | met | train time | wall time | seed | published | machine, date |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -170,6 +222,9 @@ def render(results: dict) -> str:
             ours = f"rel. L2 {r['rel_l2']:.2e}"
             if r.get("rel_l2_fields"):
                 ours += " (" + ", ".join(f"{k} {v:.2e}" for k, v in r["rel_l2_fields"].items()) + ")"
+        why = staleness(name, r)
+        if why:
+            ours += f" **stale**: {why}"
         train = f"{r['train_seconds']:.0f} s" if "train_seconds" in r else ""
         budget_note = f" (budget {budget})" if budget != "-" else ""
         lines.append(f"| `{name}` | {problem} | {ours} | {target}{budget_note} | {met(r, target, budget)} | {train} | "
@@ -216,6 +271,7 @@ def main():
             entry = run(name, args.threads)
             # re-read: another reproduce.py may have recorded other presets meanwhile
             results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
+            print(f"{name}: {difference(results.get(name), entry)}", flush=True)
             results[name] = entry
             RESULTS_JSON.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
             RESULTS_MD.write_text(render(results))

@@ -1,0 +1,56 @@
+"""Issue 34, item 13: every results.json row records its commit; RESULTS.md marks a row recorded
+before the last change to the training code (or the preset's YAML) stale; a re-run reports the
+difference."""
+
+import importlib.util
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("reproduce", ROOT / "scripts" / "reproduce.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _git(*args):
+    out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+@pytest.fixture(scope="module")
+def history():
+    if _git("rev-parse", "--is-shallow-repository") != "false":
+        pytest.skip("needs the repository's git history (a full clone)")
+    last = _git("log", "-1", "--format=%H", "--", "pinn/training", "pinn/diff", "pinn/nets", "experiments/heat.yaml")
+    before = _git("rev-parse", f"{last}~1") if last else None
+    if not last or not before:
+        pytest.skip("no training-code change with a parent in this history")
+    return last, before
+
+
+def test_rows_are_stale_when_recorded_before_the_training_code_changed(history):
+    r = _script()
+    last, before = history
+    assert r.staleness("heat", {"commit": last}) is None
+    assert r.staleness("heat", {"commit": _git("rev-parse", "HEAD")}) is None
+    assert "before the training code changed" in r.staleness("heat", {"commit": before})
+    assert "before commits were recorded" in r.staleness("heat", {})
+    assert "uncommitted" in r.staleness("heat", {"commit": last + "+dirty"})
+    rendered = r.render({"heat": {"rel_l2": 1e-8, "train_seconds": 1.0, "wall_seconds": 2.0, "machine": "m",
+                                  "date": "d", "command": "c", "commit": before}})
+    row = next(line for line in rendered.splitlines() if line.startswith("| `heat`"))
+    assert "**stale**" in row
+
+
+def test_a_rerun_reports_its_difference_from_the_recorded_row():
+    r = _script()
+    line = r.difference({"rel_l2": 2e-5, "commit": "abcdef0123", "date": "2026-11-30"}, {"rel_l2": 2.2e-5})
+    assert line.startswith("rel. L2 2.200e-05 now, 2.000e-05 recorded (+10.0%; recorded at abcdef01")
+    assert r.difference(None, {"rel_l2": 1.0}) == "no earlier figure to compare with"
+    assert r.current_commit() is None or len(r.current_commit().split("+")[0]) == 40
