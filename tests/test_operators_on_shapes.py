@@ -100,3 +100,21 @@ def test_a_short_run_trains_on_the_shape(tmp_path, args):
     assert untrained.metrics["rel_l2"] > 0.5
     assert metrics["rel_l2"] < untrained.metrics["rel_l2"] / 5, (metrics["rel_l2"], untrained.metrics["rel_l2"])
     assert math.isfinite(metrics["rel_l2"])
+
+
+@pytest.mark.parametrize("shape", [None, "disk", "plate_with_holes"])
+def test_poisson_holds_its_boundary_values_exactly_on_any_shape(shape):
+    """One domain interface: the box's faces have distance functions too, so the same hard
+    constraint serves the square and every shape (experiment=poisson2d_c pde=poisson geometry=...)."""
+    from pinn.cli.build import build_geometry
+    from pinn.pdes import Poisson
+
+    geometry = None if shape is None else build_geometry(compose_config([f"geometry={shape}"]))
+    pde = Poisson(geometry=geometry)
+    pts = pde.domain.sample("boundary", 300, get_sampler("lhs"), generator=torch.Generator().manual_seed(0))
+    coords = {"x": pts[:, 0], "y": pts[:, 1]}
+    raw = torch.randn(300, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) * 3
+    torch.testing.assert_close(pde.constrain(raw, coords), pde.solution(coords), rtol=0, atol=1e-9)
+    inside = pde.domain.sample("interior", 50, get_sampler("lhs"), generator=torch.Generator().manual_seed(2))
+    c_in = {"x": inside[:, 0], "y": inside[:, 1]}
+    assert not torch.allclose(pde.constrain(raw[:50], c_in), pde.solution(c_in))  # the network acts inside

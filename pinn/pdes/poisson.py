@@ -19,6 +19,7 @@ import torch
 
 from pinn.geometry.base import Geometry
 from pinn.physics.domains import Domain
+from pinn.physics.exact_dirichlet import ExactDirichlet
 from pinn.physics.shape_domain import ShapeDomain
 from pinn.physics.terms import Term
 from pinn.pdes.base import PDE
@@ -33,10 +34,14 @@ class Poisson(PDE):
         kx, ky: the sine modes of the exact solution (positive integers).
         geometry: a 2-D shape to solve on instead of the unit square (config group ``geometry``);
             its whole boundary carries the exact solution's values.
+
+    With ``hard_constraints=true`` the boundary values hold exactly on any shape, the square
+    included, through the shape's distance functions (:class:`~pinn.physics.exact_dirichlet.ExactDirichlet`).
     """
 
     name = "poisson"
     residual_fields = ("u_xx", "u_yy")
+    hard_terms = ("boundary",)
 
     def __init__(self, *, kx: int = 1, ky: int = 2, geometry: Geometry | None = None):
         for name, k in (("kx", kx), ("ky", ky)):
@@ -48,6 +53,13 @@ class Poisson(PDE):
             self.domain = Domain({"x": (0.0, 1.0), "y": (0.0, 1.0)})
         else:
             self.domain = ShapeDomain(self.geometry, names=("x", "y"))
+        self._exact: ExactDirichlet | None = None  # made at the first constrain(): a shape's distances
+
+    def constrain(self, u, coords):
+        """``hard_constraints=true``: the exact solution's values on the whole boundary, held exactly."""
+        if self._exact is None:
+            self._exact = ExactDirichlet(self.domain, {part: self.solution for part in self.domain.geometry.parts})
+        return self._exact(u, coords)
 
     def _forcing(self, x, y):
         xp = torch if isinstance(x, torch.Tensor) else np
