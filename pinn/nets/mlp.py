@@ -178,8 +178,8 @@ def jet_support(model) -> str | None:
     :class:`MLP` itself (not wrapped by a hard constraint or learned coefficients) with affine inputs
     (no periodic embedding, Fourier features or modified layers)."""
     if type(model) is not MLP:
-        return (f"a plain MLP (pinn.MLP itself), got {type(model).__name__} (a hard constraint or learned "
-                f"coefficients wrap the network)")
+        return (f"a plain MLP (pinn.MLP itself), got {type(model).__name__} (a network wrapped by a hard "
+                f"constraint or learned coefficients is not one)")
     has = (("Fourier features", model.fourier_b is not None), ("modified layers", model.modified),
            ("periodic inputs", bool(model.periodic)))
     parts = [name for name, on in has if on]
