@@ -110,6 +110,8 @@ PRESETS = {
     "hinv": ("hinv", [], "PINNacle HInv: u and a(x, y) from 2,500 noisy u", "u <= 5e-3, a <= 1e-2", "30 min",
              "1.19e-2 (hp-VPINN) or 5.09e-2 (LRA); vanilla 1.57"),
     "taylor_green": ("taylor_green", [], "Taylor-Green vortex, nu = 0.1 (u, v, p; unsteady)", "report", "-", "-"),
+    "pinv": ("pinv", [], "PINNacle PInv, consistent source: u and a(x, y) from 2,500 noisy u", "u <= 4e-3, a <= 4e-3",
+             "30 min", "1.96e-2 (vPINN; RoPINN's rerun could not reproduce it)"),
 }
 
 # PINNacle's problems (../shared/data/pinnacle/README.md, REFERENCES.md): preset (or None, with
@@ -124,6 +126,8 @@ PINNACLE = {
     "PNd": ("pnd", "3.04e-3", "4.58e-4 (LRA)"),
     "HNd": ("hnd", "3.61e-1", "1.19e-4 (Adam + L-BFGS)"),
     "HInv": ("hinv", "1.57e+0", "1.19e-2 (hp-VPINN) or 5.09e-2 (LRA): main table and appendix disagree"),
+    "PInv": ("pinv", "-", "1.96e-2 (vPINN; RoPINN could not reproduce it), on PINNacle's inconsistent source term "
+                          "((2x+1) for (2x-1)); ours solves the consistent problem"),
     "Heat2d-LT": (None, "9.99e-1", "9.99e-1 (every method fails)",
                   "no preset: pde=heat2d_lt exists; a time-marching prototype (scripts/heat_longtime_marching.py) "
                   "reached 0.41 at t = 1 after 16 minutes; the table itself is 3.5e-2 off a converged "

@@ -12,6 +12,7 @@ from pinn.pdes.kovasznay import Kovasznay
 from pinn.pdes.lid_driven import LidDrivenCavity
 from pinn.pdes.poisson import Poisson
 from pinn.pdes.poisson_holes import PoissonHoles
+from pinn.pdes.poisson_inverse import PoissonInverse
 from pinn.pdes.poisson_nd import PoissonND
 from pinn.pdes.schrodinger import Schrodinger
 from pinn.pdes.taylor_green import TaylorGreen
@@ -19,5 +20,5 @@ from pinn.pdes.wave import Wave
 
 __all__ = [
     "PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "HeatBall", "HeatInverse", "HeatLongTime", "Kovasznay",
-    "LidDrivenCavity", "Poisson", "PoissonHoles", "PoissonND", "Schrodinger", "TaylorGreen", "Wave"
+    "LidDrivenCavity", "Poisson", "PoissonHoles", "PoissonInverse", "PoissonND", "Schrodinger", "TaylorGreen", "Wave"
 ]
