@@ -66,6 +66,8 @@ def _domain_inside(run_dir: Path):
 
     try:
         cfg = load_yaml(run_dir / ".hydra" / "config.yaml", root=run_dir)
+        for key in ("source", "reference"):  # files the run names are not opened: the shape needs neither
+            cfg.pde.pop(key, None)
         return build_pde(cfg, trusted=False).domain.inside
     except Exception:  # noqa: BLE001 - any failure only costs the plot its exact mask
         return None

@@ -67,6 +67,10 @@ class Domain(SpaceTimeDomain):
         self.coordinates = tuple(bounds)
         self.lower = torch.tensor([b[0] for b in bounds.values()], dtype=torch.float64)
         self.upper = torch.tensor([b[1] for b in bounds.values()], dtype=torch.float64)
+        s = len(self.space_names)
+        #: The spatial box, as a :class:`~pinn.geometry.primitives.Box` (parts ``x_min``, ``x_max``, ...):
+        #: made once, since sampling and normals use it at every step.
+        self.box = Box(self.lower[:s].tolist(), self.upper[:s].tolist(), names=self.space_names)
 
     @property
     def point_sets(self) -> tuple[str, ...]:
@@ -104,12 +108,6 @@ class Domain(SpaceTimeDomain):
         x = np.asarray(points, dtype=np.float64)[:, :s]
         lo, hi = self.lower[:s].numpy(), self.upper[:s].numpy()
         return np.asarray(((x >= lo) & (x <= hi)).all(axis=1))
-
-    @property
-    def box(self) -> Box:
-        """The spatial box, as a :class:`~pinn.geometry.primitives.Box` (parts ``x_min``, ``x_max``, ...)."""
-        s = len(self.space_names)
-        return Box(self.lower[:s].tolist(), self.upper[:s].tolist(), names=self.space_names)
 
     def _boundary(self, n: int, sampler: Sampler, generator: torch.Generator) -> torch.Tensor:
         # The box's own faces, drawn as every shape's boundary is (Geometry.sample_boundary): column 0

@@ -51,12 +51,6 @@ def refuse_earlier_checkpoints(run_dir: str | Path) -> None:
     RunDir(run_dir).refuse_unfinished()
 
 
-def clear_finished_run(run_dir: str | Path) -> bool:
-    """Empty a finished run's directory for a new run (:meth:`pinn.io.run_dir.RunDir.clear_finished`);
-    returns whether there was a finished run."""
-    return RunDir(run_dir).clear_finished()
-
-
 def _load_matching(job: Job, resume: Mapping) -> None:
     """Load the checkpoint's weights into ``job.model`` after checking that it belongs to this job."""
     saved = resume.get("pde")

@@ -13,14 +13,15 @@ class Stage(abc.ABC):
     """One phase of training (Adam, a quasi-Newton method, ...), run by the trainer in order.
 
     A stage advances ``session.state`` until it has taken ``steps`` steps of its own
-    (``state.stage_step``), adding to the step counter of its ``kind`` (``"adam"`` for
-    first-order steps, ``"lbfgs"`` for quasi-Newton iterations).  It must be resumable: when
-    ``state.optimizer`` is set, it continues from that optimizer state.  Use the session's
-    ``loss``, ``record``, ``after_step``, ``good``/``restore``/``fail`` and
-    ``maybe_resample`` helpers (see :class:`pinn.training.session.Session`).
+    (``state.stage_step``), counting them under its ``kind`` with ``session.advance(kind)``
+    (``state.steps[kind]``).  It must be resumable: when ``state.optimizer`` is set, it continues
+    from that optimizer state.  Use the session's ``value_and_grad`` (or ``adam_update``),
+    ``record``, ``after_step``, ``good``/``restore``/``fail`` and ``maybe_resample`` helpers (see
+    :class:`pinn.training.session.Session`).
 
     Attributes:
-        kind: ``"adam"`` or ``"lbfgs"``: the step counter and history label it uses.
+        kind: the name its steps are counted and its history rows labelled under (``"adam"``,
+            ``"lbfgs"``, a user's ``"sgd"``).
         steps: the number of steps to take (>= 0).
     """
 
