@@ -21,8 +21,8 @@ def _model(pde, seed=0):
     net = MLP(pde.domain.lower, pde.domain.upper, width=12, depth=3, generator=torch.Generator().manual_seed(seed),
               dtype=torch.float64)
     with torch.no_grad():  # large output, so that an inexact transform could not hide
-        net.layers[-1].weight.mul_(10.0)
-        net.layers[-1].bias.fill_(3.0)
+        net.trunk.layers[-1].weight.mul_(10.0)
+        net.trunk.layers[-1].bias.fill_(3.0)
     return HardConstraint(net, pde)
 
 

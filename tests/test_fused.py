@@ -59,17 +59,17 @@ def test_the_adjoint_with_mixed_derivatives_and_all_kinds_of_rows(activation):
     g = torch.Generator().manual_seed(1)
     model = MLP(torch.tensor([-1.0, 0.0, 2.0]), torch.tensor([1.0, 3.0, 5.0]), width=7, depth=3, activation=activation,
                 generator=g, dtype=torch.float64, outputs=2)
-    layers = model.layers
+    layers = model.trunk.layers
     weights, biases = [la.weight for la in layers], [la.bias for la in layers]
     for requests in ([(11, {(0, 1), (2,)}), (5, set()), (7, {(1, 1), (0, 2)})], [(9, {(0,), (1, 2), (2, 2)})],
                      [(6, set()), (4, set())]):
         plan = jets.make_plan(requests)
         x = torch.rand(plan.rows, 3, generator=g, dtype=torch.float64) * 2 + 1
-        out, saved = jets.forward(weights, biases, model.activations, model.center, model.half_width, plan, x,
+        out, saved = jets.forward(weights, biases, model.trunk.activations, model.scaling.center, model.scaling.half_width, plan, x,
                                   tape=True)
         weight = torch.randn(out.shape, generator=g, dtype=torch.float64)
         expected = torch.autograd.grad((out * weight).sum(), weights + biases)
-        mine = jets.adjoint([w.detach() for w in weights], model.center, model.half_width, plan, x, saved, weight)
+        mine = jets.adjoint([w.detach() for w in weights], model.scaling.center, model.scaling.half_width, plan, x, saved, weight)
         mine = mine[0::2] + mine[1::2]
         for a, b in zip(mine, expected):
             torch.testing.assert_close(a, b, rtol=0, atol=1e-12)

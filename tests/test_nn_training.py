@@ -15,19 +15,19 @@ def _net(seed=0, dtype=torch.float32, **kw):
 def test_inputs_are_scaled_to_unit_box():
     net = _net(width=4, depth=1)
     corners = torch.tensor([[-1.0, 0.0], [1.0, 2.0], [0.0, 1.0]])
-    h = (corners - net.center) / net.half_width
+    h = (corners - net.scaling.center) / net.scaling.half_width
     torch.testing.assert_close(h, torch.tensor([[-1.0, -1.0], [1.0, 1.0], [0.0, 0.0]]))
 
 
 def test_shape_width_depth_and_initialisation_are_reproducible():
     net = _net(width=7, depth=3)
-    assert [layer.weight.shape for layer in net.layers] == [(7, 2), (7, 7), (7, 7), (1, 7)]
+    assert [layer.weight.shape for layer in net.trunk.layers] == [(7, 2), (7, 7), (7, 7), (1, 7)]
     assert net(torch.zeros(5, 2)).shape == (5, 1)
     same, other = _net(width=7, depth=3), _net(seed=1, width=7, depth=3)
     for a, b in zip(net.parameters(), same.parameters()):
         assert torch.equal(a, b)
     assert not all(torch.equal(a, c) for a, c in zip(net.parameters(), other.parameters()))
-    assert all((layer.bias == 0).all() for layer in net.layers)
+    assert all((layer.bias == 0).all() for layer in net.trunk.layers)
 
 
 @pytest.mark.parametrize("kw,match", [({"width": 0}, "width"), ({"depth": -1}, "depth"), ({"width": 2.5}, "width"),

@@ -127,7 +127,7 @@ def test_kovasznay_composes_with_a_three_output_network_and_evaluates_per_field(
     from pinn.cli.compose import compose_config
 
     job = build(compose_config(["pde=kovasznay", "model.width=8", "model.depth=2"]))
-    assert job.model.layers[-1].out_features == 3 and job.loss.term_names[:3] == (
+    assert job.model.trunk.layers[-1].out_features == 3 and job.loss.term_names[:3] == (
         "momentum_x", "momentum_y", "continuity")
     ev = evaluate_grid(job.model, job.pde, [11, 13])
     assert ev.u_pred.shape == ev.u_ref.shape == (11, 13, 3)
@@ -177,7 +177,7 @@ def test_one_network_per_field_keeps_the_fields_apart_and_the_engines_agree():
     x = _points(Kovasznay(), "interior", 16)
     out = net(x)
     assert out.shape == (16, 3)
-    own, other = torch.autograd.grad(out[:, 0].sum(), [net.nets[0].layers[0].weight, net.nets[1].layers[0].weight])
+    own, other = torch.autograd.grad(out[:, 0].sum(), [net.nets[0].trunk.layers[0].weight, net.nets[1].trunk.layers[0].weight])
     assert own.abs().max() > 0 and other.abs().max() == 0  # u does not see v's network
     pts = {w: _points(job.pde, w, 32) for w in job.pde.domain.point_sets}
     ref = PINNLoss(job.pde, get_engine("autograd")).residuals(net, pts)

@@ -7,6 +7,7 @@ import torch
 
 from pinn import MLP, Burgers, Heat, PINNLoss, Poisson, get_engine, get_sampler
 from pinn.cli.train import check_config
+from pinn.nets.parts import FourierFeatures, ModifiedTrunk, PlainTrunk
 from pinn.training.losses import PINNLoss as _Loss
 from pinn.training.stages import Adam, QuasiNewton
 from pinn.training.weighting import GradNorm
@@ -21,20 +22,39 @@ def _net(pde, **kw):
 def test_fourier_features_are_the_documented_map_and_reproducible():
     pde = Heat()
     net = _net(pde, fourier_features=4, fourier_scale=3.0)
-    assert net.fourier_b.shape == (2, 4) and net.layers[0].in_features == 2 + 8
-    assert net.fourier_b.std() > 0.5  # drawn with scale 3, not 1
+    fourier = net.part(FourierFeatures)
+    assert fourier.b.shape == (2, 4) and net.trunk.layers[0].in_features == 2 + 8
+    assert fourier.b.std() > 0.5  # drawn with scale 3, not 1
     again = _net(pde, fourier_features=4, fourier_scale=3.0)
-    assert torch.equal(net.fourier_b, again.fourier_b)
+    assert torch.equal(fourier.b, again.part(FourierFeatures).b)
     x = torch.rand(5, 2, dtype=torch.float64)
-    h = (x - net.center) / net.half_width
-    z = math.pi * h @ net.fourier_b
+    h = (x - net.scaling.center) / net.scaling.half_width
+    z = math.pi * h @ fourier.b
     feats = torch.cat([h, torch.cos(z), torch.sin(z)], 1)
-    expected = net.layers[0](feats)
+    expected = net.trunk.layers[0](feats)
     got = {}
-    net.layers[0].register_forward_hook(lambda m, i, o: got.setdefault("out", o))
+    net.trunk.layers[0].register_forward_hook(lambda m, i, o: got.setdefault("out", o))
     net(x)
     torch.testing.assert_close(got["out"], expected)
-    assert "fourier_b" in net.state_dict()
+    assert "embeddings.0.b" in net.state_dict()
+
+
+def test_a_one_class_mlps_state_dict_loads_into_the_composed_network():
+    """Checkpoints written before the network was composed of parts (keys ``center``, ``fourier_b``,
+    ``layers.k``, ``encoders.k``, ``activations.k``) load, and give the same function."""
+    pde = Heat(bc="periodic")
+    for kw in ({}, {"fourier_features": 3}, {"periodic": (0,), "fourier_features": 3},
+               {"modified": True, "adaptive": "layer"}):
+        net = _net(pde, **kw)
+        old = {}
+        for key, value in net.state_dict().items():
+            key = key.replace("scaling.", "").replace("trunk.", "")
+            old["fourier_b" if key.startswith("embeddings.") else key] = value
+        fresh = MLP(pde.domain.lower, pde.domain.upper, width=10, depth=2, dtype=torch.float64,
+                    generator=torch.Generator().manual_seed(9), **kw)
+        fresh.load_state_dict(old)
+        x = torch.rand(6, 2, dtype=torch.float64)
+        assert torch.equal(fresh(x), net(x)), kw
 
 
 def _engines_agree(pde, net):
@@ -190,16 +210,17 @@ def test_balancing_settings_are_checked():
 def test_modified_mlp_is_the_documented_gated_network():
     pde = Heat()
     net = _net(pde, modified=True)
-    assert net.modified and len(net.encoders) == 2
+    trunk = net.trunk
+    assert isinstance(trunk, ModifiedTrunk) and len(trunk.encoders) == 2
     x = torch.rand(7, 2, dtype=torch.float64)
-    h = (x - net.center) / net.half_width
-    u, v = torch.tanh(net.encoders[0](h)), torch.tanh(net.encoders[1](h))
-    for layer in net.layers[:-1]:
+    h = (x - net.scaling.center) / net.scaling.half_width
+    u, v = torch.tanh(trunk.encoders[0](h)), torch.tanh(trunk.encoders[1](h))
+    for layer in trunk.layers[:-1]:
         z = torch.tanh(layer(h))
         h = (1 - z) * u + z * v
-    torch.testing.assert_close(net(x), net.layers[-1](h), rtol=0, atol=1e-14)
+    torch.testing.assert_close(net(x), trunk.layers[-1](h), rtol=0, atol=1e-14)
     plain = _net(pde)
-    assert not plain.modified and plain.encoders is None
+    assert isinstance(plain.trunk, PlainTrunk) and not hasattr(plain.trunk, "encoders")
     assert sum(p.numel() for p in net.parameters()) == sum(p.numel() for p in plain.parameters()) + 2 * (2 * 10 + 10)
 
 
@@ -218,16 +239,16 @@ def test_modified_mlp_agrees_across_engines_and_refuses_taylor():
 def test_fourier_scale_can_be_set_per_input():
     pde = Burgers()
     net = _net(pde, fourier_features=6, fourier_scale=[4.0, 0.0])
-    assert net.fourier_b[1].abs().max() == 0 and net.fourier_b[0].abs().max() > 1  # only x gets frequencies
+    assert net.part(FourierFeatures).b[1].abs().max() == 0 and net.part(FourierFeatures).b[0].abs().max() > 1  # only x gets frequencies
     same = _net(pde, fourier_features=6, fourier_scale=[4.0, 4.0])
-    torch.testing.assert_close(same.fourier_b[0], net.fourier_b[0])  # the same draw, scaled per input
+    torch.testing.assert_close(same.part(FourierFeatures).b[0], net.part(FourierFeatures).b[0])  # the same draw, scaled per input
     for bad in ([1.0, 2.0, 3.0], [0.0, 0.0], [1.0, -1.0], "big"):
         with pytest.raises(ValueError, match="fourier_scale must be a finite number > 0, or 2 numbers >= 0"):
             _net(pde, fourier_features=2, fourier_scale=bad)
     from pinn.cli.build import build
 
     b = build(check_config(["pde=heat2d", "model.fourier_features=4", "model.fourier_scale=[10,0,0]"]))
-    assert b.model.fourier_b[1:].abs().max() == 0
+    assert b.model.part(FourierFeatures).b[1:].abs().max() == 0
 
 
 def test_the_loss_options_are_objects_that_say_what_they_support():

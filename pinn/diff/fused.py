@@ -27,7 +27,7 @@ def fused_support(model) -> str | None:
     why = jet_support(model)
     if why is not None:
         return f"the fused engine trains {why}"
-    if not all(type(a) in FUSED_ACTIVATIONS for a in model.activations):
+    if not all(type(a) in FUSED_ACTIVATIONS for a in model.trunk.activations):
         return "the fused engine needs the built-in activations tanh, sin or softplus (no adaptive slopes)"
     return None
 

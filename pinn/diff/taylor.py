@@ -59,9 +59,9 @@ def taylor_fields_of_sets(model: MLP, requests: Sequence[tuple[torch.Tensor, Ite
     plan = jets.make_plan([(p.shape[0], i) for p, i in requests])
     _check(model)
     points = jets.stack(requests, plan)
-    layers = model.layers
-    out = jets.forward([la.weight for la in layers], [la.bias for la in layers], model.activations,  # type: ignore[arg-type, misc]
-                       model.center, model.half_width, plan, points)  # type: ignore[arg-type]
+    layers = model.trunk.layers
+    out = jets.forward([la.weight for la in layers], [la.bias for la in layers], model.trunk.activations,  # type: ignore[arg-type, misc]
+                       model.scaling.center, model.scaling.half_width, plan, points)
     return jets.split(out, plan, layers[-1].out_features)  # type: ignore[arg-type]
 
 

@@ -1,1 +1,2 @@
-"""Networks: the MLP (plain, modified, Fourier features), custom autograd activations, ensembles."""
+"""Networks: the MLP composed of parts (`pinn.nets.parts`: scaling, embeddings, trunks,
+activations), custom autograd activations, per-field networks."""

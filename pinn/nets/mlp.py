@@ -1,36 +1,39 @@
-"""Networks: a multilayer perceptron with inputs scaled to ``[-1, 1]``, optionally periodic,
-with Fourier features, or in the modified form of Wang, Teng & Perdikaris."""
+"""Networks: a multilayer perceptron composed of parts (:mod:`pinn.nets.parts`): inputs scaled to
+``[-1, 1]``, optionally periodic, with Fourier features, and a plain or modified trunk."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-from pinn.nets.activations import get_activation
-from pinn.nets.adaptive_activations import ADAPTIVE
+from pinn.nets.parts import FourierFeatures, InputScaling, ModifiedTrunk, PeriodicEmbedding, PlainTrunk, activations
+from pinn.nets.parts import _fourier_scale
 
 __all__ = ["MLP", "jet_support"]
 
+#: Where each state-dict entry of the one-class MLP (0.2 and before) lives now, for old checkpoints.
+_OLD_KEYS = (("center", "scaling.center"), ("half_width", "scaling.half_width"), ("layers.", "trunk.layers."),
+             ("encoders.", "trunk.encoders."), ("activations.", "trunk.activations."))
+
 
 class MLP(nn.Module):
-    """Fully connected network ``R^d -> R``.
+    """Fully connected network ``R^d -> R^outputs``, composed ``scaling -> embeddings -> trunk``.
 
-    Inputs are first mapped affinely from the box ``[lower, upper]`` to ``[-1, 1]^d``.
-    A coordinate named in ``periodic`` then enters as ``(cos(pi h), sin(pi h))``: the
-    network is exactly periodic in it, with the box's length as period, in value and
-    in every derivative (periodic boundary conditions hold by construction).
-    With ``fourier_features = m > 0`` the (embedded) inputs ``h`` are joined by ``m``
-    random Fourier features ``cos(pi h B), sin(pi h B)``, with ``B`` drawn once from
-    ``N(0, fourier_scale^2)`` (Tancik et al. 2020; Wang, Wang & Perdikaris 2021), which
-    lets a small network represent high frequencies.
-    With ``modified=True`` the hidden layers are those of the *modified MLP* of Wang, Teng &
-    Perdikaris (2021): two encoders ``U = s(h W_u + b_u)``, ``V = s(h W_v + b_v)`` of the
-    (embedded) input ``h``, and every hidden layer's output ``z_k = s(H_k W_k + b_k)`` is mixed into
-    ``H_{k+1} = (1 - z_k) * U + z_k * V`` (``H_0 = h``), which carries the input through the depth.
-    Weights get Xavier-normal initialisation from ``generator``; biases start at zero.
+    - ``scaling`` (:class:`~pinn.nets.parts.InputScaling`) maps the box ``[lower, upper]`` affinely
+      onto ``[-1, 1]^d``.
+    - ``embeddings``, in order, any of: a :class:`~pinn.nets.parts.PeriodicEmbedding` (a coordinate
+      named in ``periodic`` enters as ``(cos(pi h), sin(pi h))``: the network is exactly periodic in
+      it, with the box's length as period, in value and every derivative), then
+      :class:`~pinn.nets.parts.FourierFeatures` (``fourier_features = m > 0`` random pairs
+      ``cos(pi h B), sin(pi h B)``, ``B ~ N(0, fourier_scale^2)``, which let a small network
+      represent high frequencies).
+    - ``trunk``: a :class:`~pinn.nets.parts.PlainTrunk`, or with ``modified=True`` the gated
+      :class:`~pinn.nets.parts.ModifiedTrunk` of Wang, Teng & Perdikaris (2021); its activations
+      are fixed or adaptive (:func:`~pinn.nets.parts.activations`).
+
+    Weights get Xavier-normal initialisation from ``generator`` (``B`` drawn first); biases start at zero.
 
     Args:
         lower: ``(d,)`` lower corner of the input box.
@@ -77,98 +80,55 @@ class MLP(nn.Module):
         for name, value in (("width", width), ("depth", depth), ("outputs", outputs)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        lower = torch.as_tensor(lower, dtype=torch.float64).reshape(-1)
-        upper = torch.as_tensor(upper, dtype=torch.float64).reshape(-1)
-        if lower.shape != upper.shape or not bool((upper > lower).all()):
-            raise ValueError(f"input box needs lower < upper in every coordinate, got {lower.tolist()} and "
-                             f"{upper.tolist()}")
-        self.register_buffer("center", ((upper + lower) / 2).to(dtype))
-        self.register_buffer("half_width", ((upper - lower) / 2).to(dtype))
-        periodic = tuple(sorted(set(int(i) for i in periodic)))
-        if any(i < 0 or i >= lower.numel() for i in periodic):
-            raise ValueError(f"periodic coordinate indices must lie in 0..{lower.numel() - 1}, got {list(periodic)}")
-        self.periodic = periodic
         if isinstance(fourier_features, bool) or not isinstance(fourier_features, int) or fourier_features < 0:
             raise ValueError(f"fourier_features must be an integer >= 0, got {fourier_features!r}")
-        n_in = lower.numel() + len(periodic)
-        scale = _fourier_scale(fourier_scale, n_in)
-        if fourier_features:
-            b = torch.randn(n_in, fourier_features, generator=generator, dtype=torch.float64) * scale[:, None]
-            self.register_buffer("fourier_b", b.to(dtype))
-        else:
-            self.fourier_b = None
         if not isinstance(modified, bool):
             raise ValueError(f"modified must be true or false, got {modified!r}")
-        sizes = [n_in + 2 * fourier_features] + [width] * depth + [outputs]
-        self.layers = nn.ModuleList(nn.Linear(a, b, dtype=dtype) for a, b in zip(sizes[:-1], sizes[1:]))
-        self.encoders = nn.ModuleList(nn.Linear(sizes[0], width, dtype=dtype) for _ in range(2)) if modified else None
-        self.activations = _activations(activation, adaptive, adaptive_scale, depth + 2 * modified, dtype)
-        with torch.no_grad():
-            for layer in [*self.layers, *(self.encoders or ())]:
-                nn.init.xavier_normal_(layer.weight, generator=generator)
-                layer.bias.zero_()
+        self.scaling = InputScaling(lower, upper, dtype=dtype)
+        features = self.scaling.features
+        parts: list[nn.Module] = []
+        if periodic:
+            embedding = PeriodicEmbedding(periodic, features=features)
+            parts.append(embedding)
+            features = embedding.features
+        _fourier_scale(fourier_scale, features)  # checked even when unused: a typo should not wait
+        if fourier_features:
+            fourier = FourierFeatures(fourier_features, features=features, scale=fourier_scale,
+                                      generator=generator, dtype=dtype)
+            parts.append(fourier)
+            features = fourier.features
+        self.embeddings = nn.Sequential(*parts)
+        trunk = ModifiedTrunk if modified else PlainTrunk
+        acts = activations(activation, count=depth + 2 * modified, adaptive=adaptive, scale=adaptive_scale,
+                           dtype=dtype)
+        self.trunk = trunk(features, width=width, depth=depth, outputs=outputs, activations=acts,
+                           generator=generator, dtype=dtype)
+        self._register_load_state_dict_pre_hook(_old_keys)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, d) -> (N, outputs)``."""
-        h = (x - self.center) / self.half_width  # type: ignore[operator]
-        if self.periodic:
-            h = self.embed(h)
-        if self.fourier_b is not None:
-            z = torch.pi * (h @ self.fourier_b)
-            h = torch.cat([h, torch.cos(z), torch.sin(z)], dim=-1)
-        if self.encoders is not None:
-            return self._modified(h)
-        for layer, act in zip(self.layers[:-1], self.activations):
-            h = act(layer(h))
-        return self.layers[-1](h)
+        return self.trunk(self.embeddings(self.scaling(x)))
 
-    @property
-    def modified(self) -> bool:
-        return self.encoders is not None
-
-    def _modified(self, h: torch.Tensor) -> torch.Tensor:
-        u, v = (act(e(h)) for e, act in zip(self.encoders, self.activations[-2:]))  # type: ignore[arg-type]
-        for layer, act in zip(self.layers[:-1], self.activations):
-            z = act(layer(h))
-            h = u + z * (v - u)  # (1 - z) u + z v
-        return self.layers[-1](h)
-
-    def embed(self, h: torch.Tensor) -> torch.Tensor:
-        """``(N, d)`` scaled inputs to ``(N, d + p)`` features: each periodic ``h_j`` becomes
-        ``cos(pi h_j)`` (in its place) and ``sin(pi h_j)`` (appended)."""
-        cols = list(h.unbind(-1))
-        extra = []
-        for j in self.periodic:
-            angle = torch.pi * cols[j]
-            cols[j] = torch.cos(angle)
-            extra.append(torch.sin(angle))
-        return torch.stack(cols + extra, dim=-1)
+    def part(self, kind: type[nn.Module]) -> nn.Module | None:
+        """The embedding of type ``kind`` (``PeriodicEmbedding`` or ``FourierFeatures``), or ``None``."""
+        return next((p for p in self.embeddings if type(p) is kind), None)
 
 
-def _activations(name: str, adaptive: str, scale: float, count: int, dtype: torch.dtype) -> nn.ModuleList:
-    """The ``count`` activations, in order of the hidden layers then the encoders: one shared
-    parameter-free module, one shared adaptive module (global), or ``count`` adaptive ones (layer)."""
-    if adaptive == "none":
-        shared = get_activation(name)
-        return nn.ModuleList([shared] * count)
-    if adaptive not in ("global", "layer"):
-        raise ValueError(f"adaptive must be one of: none, global, layer (e.g. model.adaptive=layer), got {adaptive!r}")
-    if name not in ADAPTIVE:
-        raise ValueError(f"activation {name!r} has no adaptive form; adaptive activations exist for "
-                         f"{', '.join(sorted(ADAPTIVE))} (e.g. model.activation=tanh)")
-    if adaptive == "global":
-        return nn.ModuleList([ADAPTIVE[name](scale=scale, dtype=dtype)] * count)
-    return nn.ModuleList(ADAPTIVE[name](scale=scale, dtype=dtype) for _ in range(count))
-
-
-def _fourier_scale(scale, n_in: int) -> torch.Tensor:
-    """``model.fourier_scale`` as an ``(n_in,)`` float64 tensor, checked."""
-    values = [scale] if isinstance(scale, (int, float)) else list(scale)
-    ok = all(not isinstance(v, bool) and isinstance(v, (int, float)) and 0 <= v < math.inf for v in values)
-    if not ok or not any(v > 0 for v in values) or len(values) not in (1, n_in):
-        raise ValueError(f"fourier_scale must be a finite number > 0, or {n_in} numbers >= 0 (one per network "
-                         f"input) not all 0, got {scale!r}")
-    return torch.tensor(values * (n_in if len(values) == 1 else 1), dtype=torch.float64)
+def _old_keys(state_dict, prefix, *_args) -> None:
+    """Renames a one-class MLP's state-dict entries (before the parts) to the parts' names.  Its
+    ``fourier_b`` has ``d + p`` rows (``p`` periodic coordinates), so ``p > 0`` puts the features
+    second, after the periodic embedding."""
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        rest = key[len(prefix):]
+        if rest == "fourier_b":
+            center = state_dict.get(f"{prefix}center", state_dict.get(f"{prefix}scaling.center"))
+            index = int(center is not None and state_dict[key].shape[0] > center.numel())
+            state_dict[f"{prefix}embeddings.{index}.b"] = state_dict.pop(key)
+            continue
+        for old, new in _OLD_KEYS:
+            if rest.startswith(old):
+                state_dict[prefix + new + rest[len(old):]] = state_dict.pop(key)
+                break
 
 
 def jet_support(model) -> str | None:
@@ -176,13 +136,14 @@ def jet_support(model) -> str | None:
     through the layers, :mod:`pinn.diff.jets`) cannot differentiate ``model``, or ``None`` if they
     can: the one answer to "what can the fast engines do with this network".  They need a plain
     :class:`MLP` itself (not wrapped by a hard constraint or learned coefficients) with affine inputs
-    (no periodic embedding, Fourier features or modified layers)."""
+    (no embeddings) and a plain trunk."""
     if type(model) is not MLP:
         return (f"a plain MLP (pinn.MLP itself), got {type(model).__name__} (a network wrapped by a hard "
                 f"constraint or learned coefficients is not one)")
-    has = (("Fourier features", model.fourier_b is not None), ("modified layers", model.modified),
-           ("periodic inputs", bool(model.periodic)))
-    parts = [name for name, on in has if on]
+    names = {FourierFeatures: "Fourier features", PeriodicEmbedding: "periodic inputs"}
+    parts = [names.get(type(p), type(p).__name__) for p in model.embeddings]
+    if type(model.trunk) is not PlainTrunk:
+        parts.append("modified layers" if type(model.trunk) is ModifiedTrunk else f"a {type(model.trunk).__name__}")
     if parts:
         return f"a plain MLP with affine inputs; this one has {' and '.join(parts)}"
     return None

@@ -73,7 +73,7 @@ class FusedStep(LossBackend):
             raise ValueError(f"{why}; use derivatives=taylor or derivatives=autograd")
         super().__init__(loss)
         self.model = model
-        layers = model.layers
+        layers = model.trunk.layers
         self._params = [t for la in layers for t in (la.weight, la.bias)]
         self.outputs = layers[-1].out_features
         if mode is None and next(model.parameters()).is_cuda:
@@ -136,7 +136,7 @@ class FusedStep(LossBackend):
         plan = jets.make_plan([(p.shape[0], i) for p, i in requests])
         x = jets.stack(requests, plan)
         weights, biases = params[0::2], params[1::2]
-        out, saved = jets.forward(weights, biases, self.model.activations, center, half_width, plan, x, tape=True)
+        out, saved = jets.forward(weights, biases, self.model.trunk.activations, center, half_width, plan, x, tape=True)
 
         def of_out(o):
             total, parts = loss(jets.JetValues(o, plan, self.outputs), points)
@@ -183,8 +183,8 @@ class FusedStep(LossBackend):
         if self._hyper is None or self._hyper[0] != key:
             self._hyper = key, torch.tensor(key[:3], dtype=torch.float64, device=step.device)
         with torch.no_grad():  # the in-place update (the vjp inside is a function transform: not affected)
-            return self._run(params, avgs, squares, step, lr, self._hyper[1], self.model.center,
-                             self.model.half_width, points, poison, update)
+            return self._run(params, avgs, squares, step, lr, self._hyper[1], self.model.scaling.center,
+                             self.model.scaling.half_width, points, poison, update)
 
     def loss_and_grad(self, model, points, *, poison: torch.Tensor | None = None):
         """``(loss, parts)`` with every parameter's ``.grad`` set (quasi-Newton stages): the same graph as
