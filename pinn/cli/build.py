@@ -24,25 +24,24 @@ from torch import nn
 
 from pinn.cli._watch import Monitor, StopFlag
 from pinn.cli.targets import instantiate_checked, load_source, resolve_class
+from pinn.core.checks import count, number, positive_int
 from pinn.geometry.base import Geometry
+from pinn.nets.adaptive_activations import slope_recovery
 from pinn.pdes.base import PDE
 from pinn.physics.coefficients import WithCoefficients, make_learnable
 from pinn.physics.constraints import HardConstraint
-from pinn.physics.observations import (Observations, load_observations, observed_field, read_points,
-                                       sample_observations)
+from pinn.physics.observations import Observations, load_observations, observed_field, read_points, sample_observations
 from pinn.physics.sampling import Sampler
 from pinn.physics.terms import DerivativeEngine
 from pinn.training import distributed
-from pinn.training.resampling import RARD
+from pinn.training.ensemble import Ensemble
 from pinn.training.job import Job
 from pinn.training.loop import Trainer
-from pinn.training.memory import check_fits
-from pinn.nets.adaptive_activations import slope_recovery
-from pinn.training.ensemble import Ensemble
-from pinn.training.loss_extras import (CausalWeighting, DataMisfit, GradientEnhanced, LossExtra, PointClip,
-                                       SlopeRecovery)
+from pinn.training.loss_extras import CausalWeighting, DataMisfit, GradientEnhanced, LossExtra, PointClip, SlopeRecovery
 from pinn.training.losses import PINNLoss
+from pinn.training.memory import check_fits
 from pinn.training.options import RunOptions
+from pinn.training.resampling import RARD
 from pinn.training.run import refuse_earlier_checkpoints, train
 from pinn.training.stages import Stage
 from pinn.training.threads import resolve_threads
@@ -226,13 +225,11 @@ def _loss_extras(cfg: DictConfig, observations: Observations | None) -> list[Los
         extras.append(CausalWeighting(loss.causal_chunks, loss.causal_eps))
     else:
         CausalWeighting(1, loss.causal_eps)  # checked even where unused: a typo is named at once
-        if isinstance(loss.causal_chunks, bool) or not isinstance(loss.causal_chunks, int) or loss.causal_chunks < 0:
-            raise ValueError(f"loss.causal_chunks must be an integer >= 0, got {loss.causal_chunks!r}")
+        count("loss.causal_chunks", loss.causal_chunks)
     for key, kind in (("gradient_weight", GradientEnhanced), ("slope_recovery", SlopeRecovery),
                       ("point_clip", PointClip)):
         value = loss[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
-            raise ValueError(f"loss.{key} must be a finite number >= 0 (0: off), got {value!r}")
+        number(f"loss.{key}", value, low=0, hint="(0: off)")
         if value:
             extras.append(kind(value))
     return extras
@@ -264,8 +261,7 @@ def _logger_class(cfg: DictConfig) -> type | None:
         return None
     cls = resolve_class(node.get("_target_"), object, key="logger._target_", trusted=True)
     every = node.get("every", 0)
-    if isinstance(every, bool) or not isinstance(every, int) or every < 0:
-        raise ValueError(f"logger.every must be an integer >= 0 (0: no evaluation during training), got {every!r}")
+    count("logger.every", every, hint="(0: no evaluation during training)")
     check = getattr(cls, "check", None)  # a logger may say, before it writes anything, what it lacks
     if callable(check):
         check()
@@ -343,13 +339,11 @@ def _build_one(cfg: DictConfig) -> Job:
     for which in loss.point_sets:  # a set whose every term a hard constraint holds is not drawn
         # A named part of a shape's boundary gets its share of points.boundary, by measure.
         n = cfg.points[which] if ":" not in which else max(1, round(cfg.points.boundary * pde.domain.share(which)))
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"points.{which} must be a positive integer, got {n!r}")
+        positive_int(f"points.{which}", n)
         points[which] = n
     _logger_class(cfg)
     resolution = list(cfg.evaluation.resolution or pde.domain.default_resolution())
-    if cfg.evaluation.chunk_size < 1:
-        raise ValueError(f"evaluation.chunk_size must be a positive integer, got {cfg.evaluation.chunk_size}")
+    positive_int("evaluation.chunk_size", cfg.evaluation.chunk_size)
     resampler = None
     if cfg.resampler is not None:
         resampler = instantiate_checked(_required(cfg.resampler, "resampler"), RARD, key="resampler", trusted=True,

@@ -15,6 +15,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from pinn.cli._errors import one_line
 from pinn.cli.config import CONF_MODULE, register_configs, resolve_source, user_config_dir, with_user_search_path
+from pinn.core.checks import positive_int
 from pinn.training.job import Job
 
 __all__ = ["compose_config", "compose_with_dirs", "job"]
@@ -60,8 +61,8 @@ def _compose(overrides) -> tuple[DictConfig, tuple[bool, str, str]]:
             cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
             absolute_source(cfg, cfg.hydra.runtime.choices.get("pde"), cfg.hydra.searchpath)
             trials = OmegaConf.select(cfg, "hydra.sweeper.n_trials", default=None)
-            if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
-                raise ValueError(f"hydra.sweeper.n_trials must be a positive integer, got {trials!r}")
+            if trials is not None:
+                positive_int("hydra.sweeper.n_trials", trials)
             try:
                 dirs = (str(cfg.hydra.mode) == "RunMode.MULTIRUN", str(cfg.hydra.run.dir), str(cfg.hydra.sweep.dir))
             except OmegaConfBaseException as e:

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pinn.core.checks import positive_int
 from pinn.pdes.base import PDE
 
 __all__ = [
@@ -188,8 +189,7 @@ def evaluate_grid(
     Grid points are generated chunk by chunk, so memory beyond the two output
     arrays stays flat as the grid grows.
     """
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"evaluation.chunk_size must be a positive integer, got {chunk_size!r}")
+    positive_int("evaluation.chunk_size", chunk_size)
     grid = pde.domain.grid(resolution)
     axes = list(grid.values())
     shape = tuple(len(a) for a in axes)

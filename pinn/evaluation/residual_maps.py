@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pinn.core.checks import positive_int
 from pinn.pdes.base import PDE
 
 __all__ = ["residual_maps", "points_of", "evaluation_maps", "residual_metrics", "interior", "BOUNDARY_BAND"]
@@ -45,8 +46,7 @@ def residual_maps(model: nn.Module, pde: PDE, engine, points: np.ndarray, *,
         points: ``(N, d)`` points, one column per coordinate.
         chunk_size: points per chunk (bounds the memory of the derivatives' graph).
     """
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    positive_int("chunk_size", chunk_size)
     points = np.asarray(points, dtype=np.float64)
     names = pde.domain.coordinates
     if points.ndim != 2 or points.shape[1] != len(names):

@@ -25,6 +25,8 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from pinn.core.checks import count
+
 __all__ = ["Geometry", "Facet", "BoundarySample"]
 
 #: A facet's sampler: ``(n, generator) -> (points (n, d), unit outward normals (n, d))``.
@@ -378,8 +380,7 @@ def r_and(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def _count(n) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"the number of points must be an integer >= 0, got {n!r}")
+    count("the number of points", n)
 
 
 def _points(x: torch.Tensor, dim: int) -> torch.Tensor:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import torch
 
+from pinn.core.checks import positive
 from pinn.geometry.base import Facet, Geometry, _points, r_and, sphere_measure, trimmed_distance
 
 __all__ = ["Box", "Ball", "Polygon", "Interval", "Rectangle", "Disk", "Hypercube", "Hypersphere"]
@@ -131,8 +132,7 @@ class Ball(Geometry):
     def __init__(self, center: Sequence[float], radius: float, *, part: str = "sphere"):
         self.center = _vector("center", center)
         self.dim = self.center.numel()
-        if isinstance(radius, bool) or not isinstance(radius, (int, float)) or not 0 < radius < math.inf:
-            raise ValueError(f"radius must be a finite number > 0, got {radius!r}")
+        positive("radius", radius)
         self.radius, self.part = float(radius), part
 
     def bounds(self):

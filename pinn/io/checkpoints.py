@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from pinn.core.checks import positive_int
 from pinn.io import files as io
 
 __all__ = ["CheckpointDir"]
@@ -30,8 +31,7 @@ class CheckpointDir:
     """
 
     def __init__(self, path: str | Path, *, keep: int = 3):
-        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
-            raise ValueError(f"checkpoint.keep must be a positive integer, got {keep!r}")
+        positive_int("checkpoint.keep", keep)
         self.path = Path(path)
         self.keep = keep
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pinn.core.checks import count
+
 __all__ = ["TensorBoardLogger"]
 
 _NOT_SCALARS = {"step", "stage", "seconds"}
@@ -35,8 +37,7 @@ class TensorBoardLogger:
                              "pip install tensorboard (or pip install -e '.[tensorboard]')") from None
 
     def __init__(self, log_dir: str | Path, *, every: int = 500):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 0:
-            raise ValueError(f"every must be an integer >= 0 (0: no evaluation during training), got {every!r}")
+        count("every", every, hint="(0: no evaluation during training)")
         self.every = every
         try:
             from torch.utils.tensorboard import SummaryWriter

@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pinn.core.checks import number
 from pinn.nets.activations import _CosFn
 
 __all__ = ["AdaptiveTanh", "AdaptiveSin", "ADAPTIVE", "adaptive_slopes", "slope_recovery"]
@@ -101,8 +102,7 @@ class _Adaptive(nn.Module):
 
     def __init__(self, *, scale: float = 10.0, dtype: torch.dtype = torch.float32):
         super().__init__()
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 1 <= scale < float("inf"):
-            raise ValueError(f"the adaptive activation's scale n must be a finite number >= 1, got {scale!r}")
+        number("the adaptive activation's scale n", scale, low=1)
         self.scale = float(scale)
         self.slope = nn.Parameter(torch.tensor(1.0 / self.scale, dtype=dtype))
 

@@ -8,8 +8,16 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from pinn.nets.parts import FourierFeatures, InputScaling, ModifiedTrunk, PeriodicEmbedding, PlainTrunk, activations
-from pinn.nets.parts import _fourier_scale
+from pinn.core.checks import count, positive_int
+from pinn.nets.parts import (
+    FourierFeatures,
+    InputScaling,
+    ModifiedTrunk,
+    PeriodicEmbedding,
+    PlainTrunk,
+    _fourier_scale,
+    activations,
+)
 
 __all__ = ["MLP", "jet_support"]
 
@@ -78,10 +86,8 @@ class MLP(nn.Module):
     ):
         super().__init__()
         for name, value in (("width", width), ("depth", depth), ("outputs", outputs)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(fourier_features, bool) or not isinstance(fourier_features, int) or fourier_features < 0:
-            raise ValueError(f"fourier_features must be an integer >= 0, got {fourier_features!r}")
+            positive_int(name, value)
+        count("fourier_features", fourier_features)
         if not isinstance(modified, bool):
             raise ValueError(f"modified must be true or false, got {modified!r}")
         self.scaling = InputScaling(lower, upper, dtype=dtype)

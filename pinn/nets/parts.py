@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from pinn.core.checks import choice, positive_int
 from pinn.nets.activations import get_activation
 from pinn.nets.adaptive_activations import ADAPTIVE
 
@@ -93,8 +94,7 @@ class FourierFeatures(nn.Module):
     def __init__(self, count: int, *, features: int, scale: float | Sequence[float] = 1.0,
                  generator: torch.Generator, dtype: torch.dtype = torch.float32):
         super().__init__()
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise ValueError(f"fourier_features must be an integer >= 0, got {count!r}")
+        positive_int("fourier_features", count)
         std = _fourier_scale(scale, features)
         self.b: torch.Tensor
         b = torch.randn(features, count, generator=generator, dtype=torch.float64) * std[:, None]
@@ -167,8 +167,7 @@ def activations(name: str, *, count: int, adaptive: str = "none", scale: float =
     if adaptive == "none":
         shared = get_activation(name)
         return nn.ModuleList([shared] * count)
-    if adaptive not in ("global", "layer"):
-        raise ValueError(f"adaptive must be one of: none, global, layer (e.g. model.adaptive=layer), got {adaptive!r}")
+    choice("adaptive", adaptive, ("none", "global", "layer"), hint="(e.g. model.adaptive=layer)")
     if name not in ADAPTIVE:
         raise ValueError(f"activation {name!r} has no adaptive form; adaptive activations exist for "
                          f"{', '.join(sorted(ADAPTIVE))} (e.g. model.activation=tanh)")

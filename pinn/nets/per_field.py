@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from pinn.core.checks import positive_int
 from pinn.nets.mlp import MLP
 
 __all__ = ["PerFieldMLP"]
@@ -33,8 +34,7 @@ class PerFieldMLP(nn.Module):
                  coordinates: Sequence[str] | None = None, fields: Sequence[str] | None = None,
                  periodic: Sequence[int] = (), **mlp_arguments):
         super().__init__()
-        if isinstance(outputs, bool) or not isinstance(outputs, int) or outputs < 1:
-            raise ValueError(f"outputs must be a positive integer, got {outputs!r}")
+        positive_int("outputs", outputs)
         lower = torch.as_tensor(lower, dtype=torch.float64).reshape(-1)
         upper = torch.as_tensor(upper, dtype=torch.float64).reshape(-1)
         seen = _seen(inputs or {}, coordinates, fields, outputs, lower.numel())

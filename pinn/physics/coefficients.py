@@ -8,13 +8,13 @@ them as ordinary parameters, and the PDE's residual reads the very same tensors.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-
 from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
+
+from pinn.core.checks import number
 
 if TYPE_CHECKING:  # pinn.pdes sits above this package: annotations only
     from pinn.pdes.base import PDE
@@ -66,8 +66,7 @@ def make_learnable(pde: PDE, net: nn.Module, names: Sequence[str], initial: Sequ
         if isinstance(value, bool) or not isinstance(value, float):
             choices = sorted(k for k, v in vars(pde).items() if isinstance(v, float) and not k.startswith("_"))
             raise ValueError(f"{pde.name} has no coefficient {name!r} to learn; choose from {choices}")
-        if isinstance(start, bool) or not isinstance(start, (int, float)) or not math.isfinite(start):
-            raise ValueError(f"the initial guess of {name!r} must be a finite number, got {start!r}")
+        number(f"the initial guess of {name!r}", start)
         p = nn.Parameter(torch.tensor(float(start), dtype=param.dtype, device=param.device))
         setattr(pde, name, p)  # the residual now reads the parameter
         coefficients[name] = p

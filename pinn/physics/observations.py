@@ -7,7 +7,6 @@ problems and of data assimilation.
 from __future__ import annotations
 
 import csv
-import math
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from pinn.core.checks import number, positive_int
 from pinn.physics.sampling import Sampler
 
 if TYPE_CHECKING:  # pinn.pdes sits above this package: annotations only
@@ -143,13 +143,9 @@ def sample_observations(
     """
     if points is not None:
         n = len(points)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"data.samples must be a positive integer, got {n!r}")
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
-        raise ValueError(f"data.noise must be a finite number >= 0, got {noise!r}")
-    if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float)) or not math.isfinite(noise_std) \
-            or noise_std < 0:
-        raise ValueError(f"data.noise_std must be a finite number >= 0, got {noise_std!r}")
+    positive_int("data.samples", n)
+    number("data.noise", noise, low=0)
+    number("data.noise_std", noise_std, low=0)
     if noise and noise_std:
         raise ValueError("give data.noise (relative to the values' std) or data.noise_std (absolute), not both")
     field = observed_field(pde, field)

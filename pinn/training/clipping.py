@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import torch
 
+from pinn.core.checks import positive
+
 __all__ = ["clip_point_gradients"]
 
 
@@ -37,6 +39,5 @@ class _ClipPointGradients(torch.autograd.Function):
 def clip_point_gradients(r: torch.Tensor, factor: float) -> torch.Tensor:
     """``r`` unchanged, with the gradient reaching each of its entries clipped to ``factor`` times
     the median gradient magnitude over the entries (``factor > 0``)."""
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor < float("inf"):
-        raise ValueError(f"the clipping factor must be a finite number > 0, got {factor!r}")
+    positive("the clipping factor", factor)
     return _ClipPointGradients.apply(r, float(factor))

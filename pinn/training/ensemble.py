@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
+from pinn.core.checks import positive_int
 from pinn.training.losses import PINNLoss
 
 __all__ = ["Ensemble", "EnsembleLoss", "EnsembleResult", "train_ensemble", "ENGINES"]
@@ -207,8 +208,7 @@ def train_ensemble(
     if k < 1:
         raise ValueError("an ensemble needs at least one model")
     wrapped = EnsembleLoss(loss, shared=isinstance(points, Mapping))
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    positive_int("steps", steps)
     ensemble = Ensemble(models)
     if isinstance(points, Mapping):
         stacked = dict(points)

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from pinn.core.checks import positive_int
 from pinn.evaluation.grid import check_grid_size
 from pinn.pdes.base import PDE
 from pinn.physics.observations import Observations
@@ -88,16 +89,14 @@ class Job:
             raise ValueError(f"points has no size for the sets {missing} that the loss reads; e.g. "
                              f"points={{{', '.join(repr(s) + ': 1000' for s in self.loss.point_sets)}}}")
         for which, n in self.points.items():
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise ValueError(f"points[{which!r}] must be a positive integer, got {n!r}")
+            positive_int(f"points[{which!r}]", n)
             if n > MAX_POINTS:
                 raise ValueError(f"points[{which!r}] = {n:,} is more than the {MAX_POINTS:,} points one set may hold; "
                                  f"use fewer, or train on them in turns with a resampler")
         self.resolution = list(self.resolution or self.pde.domain.default_resolution())
         self.pde.domain.grid(self.resolution)  # validates it
         check_grid_size(self.resolution, key="evaluation.resolution")
-        if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int) or self.chunk_size < 1:
-            raise ValueError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
+        positive_int("chunk_size", self.chunk_size)
         if isinstance(self.model, Ensemble):
             self._check_ensemble(self.model)
         # a term reading what it does not declare: named now (the CLI's up-front check builds a job

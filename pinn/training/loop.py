@@ -11,16 +11,15 @@ learning rate and carries on, up to ``max_failures`` times (see :mod:`pinn.train
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 import torch
 from torch import nn
 
+from pinn.core.checks import count, positive
 from pinn.training.session import Session
 from pinn.training.stages import Adam, QuasiNewton, Stage
-from pinn.training.stages.base import count, positive
 from pinn.training.state import BudgetSpent, DivergenceError, TrainingInterrupted, TrainResult, TrainState
 from pinn.training.weighting import LossWeighting
 

@@ -17,17 +17,15 @@ of option names.
 from __future__ import annotations
 
 import abc
-import math
 from typing import ClassVar
+
+from pinn.core.checks import number, positive_int
 
 __all__ = ["LossExtra", "DataMisfit", "CausalWeighting", "GradientEnhanced", "SlopeRecovery", "PointClip"]
 
 
 def _weight(key: str, value, *, positive: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value < 0 or (positive and value == 0):
-        raise ValueError(f"{key} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}")
-    return float(value)
+    return number(key, value, low=0, strict=positive)
 
 
 class LossExtra(abc.ABC):
@@ -88,8 +86,7 @@ class CausalWeighting(LossExtra):
     fused = True
 
     def __init__(self, chunks: int, eps: float = 1.0):
-        if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
-            raise ValueError(f"loss.causal_chunks must be a positive integer (0: off), got {chunks!r}")
+        positive_int("loss.causal_chunks", chunks, hint="(0: off)")
         self.chunks, self.eps = chunks, _weight("loss.causal_eps", eps)
 
     def check(self, pde) -> None:

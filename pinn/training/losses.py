@@ -14,6 +14,7 @@ from pinn.pdes.base import PDE
 from pinn.training.clipping import clip_point_gradients
 from pinn.training.loss_extras import (CausalWeighting, DataMisfit, GradientEnhanced, LossExtra, PointClip,
                                        SlopeRecovery)
+from pinn.core.checks import number
 
 __all__ = ["PINNLoss"]
 
@@ -72,8 +73,7 @@ class PINNLoss:
         if unknown:
             raise ValueError(f"loss weights name unknown terms {unknown}; the terms of {pde.name} are {names}")
         for name, w in weights.items():
-            if not isinstance(w, (int, float)) or isinstance(w, bool) or not (w >= 0) or w == float("inf"):
-                raise ValueError(f"loss weight of {name!r} must be a finite number >= 0, got {w!r}")
+            number(f"loss weight of {name!r}", w, low=0)
         self.weights = {name: float(weights.get(name, 1.0)) for name in names}
 
     def _extra(self, kind):

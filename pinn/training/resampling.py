@@ -12,14 +12,14 @@ share so no region is abandoned.  ``k = 0`` (or a large ``c``) is plain resampli
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import torch
 from torch import nn
 
-from pinn.training.losses import PINNLoss
+from pinn.core.checks import count, number, positive_int
 from pinn.physics.sampling import Sampler
+from pinn.training.losses import PINNLoss
 
 __all__ = ["RARD"]
 
@@ -49,15 +49,12 @@ class RARD:
                  k: float = 1.0, c: float = 1.0, generator: torch.Generator, chunk: int = 16384,
                  lbfgs_every: int = 0):
         for name, value in (("every", every), ("lbfgs_every", lbfgs_every), ("candidates", candidates)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+            count(name, value)
         if every == 0 and lbfgs_every == 0:
             raise ValueError("every must be > 0 (Adam steps), or lbfgs_every > 0 (quasi-Newton iterations), or both")
-        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-            raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
-        for name, number in (("k", k), ("c", c)):
-            if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 <= number < math.inf:
-                raise ValueError(f"{name} must be a finite number >= 0, got {number!r}")
+        positive_int("chunk", chunk)
+        for name, exponent in (("k", k), ("c", c)):
+            number(name, exponent, low=0)
         if k == 0 and c == 0:
             raise ValueError("k and c cannot both be 0 (the density would be 0/0); the usual is k=1, c=1")
         self.residual_terms = [t for t in loss.terms if t.points == "interior"]

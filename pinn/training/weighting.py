@@ -15,6 +15,8 @@ from typing import NamedTuple
 
 import torch
 
+from pinn.core.checks import positive_int
+
 __all__ = ["LossWeighting", "GradNorm", "WeightingContext", "term_grad_norms"]
 
 
@@ -78,8 +80,7 @@ class GradNorm(LossWeighting):
     """
 
     def __init__(self, *, every: int = 100, alpha: float = 0.9):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be a positive integer, got {every!r}")
+        positive_int("every", every)
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha < 1:
             raise ValueError(f"alpha must lie in [0, 1), got {alpha!r}")
         self.every, self.alpha = every, float(alpha)

@@ -6,7 +6,8 @@ from typing import Any
 
 import torch
 
-from pinn.training.stages.base import Stage, count, positive, positive_int
+from pinn.core.checks import count, positive, positive_int
+from pinn.training.stages.base import Stage
 
 __all__ = ["ADAM_IMPLS", "Adam", "adam"]
 

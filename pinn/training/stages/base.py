@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import abc
-import math
 from typing import ClassVar
+
+from pinn.core.checks import count, positive, positive_int  # re-exported: a user's stage checks its settings
 
 __all__ = ["Stage", "count", "positive", "positive_int"]
 
@@ -41,20 +42,3 @@ class Stage(abc.ABC):
         return f"{self.steps} {type(self).__name__}"
 
 
-def count(name: str, value) -> int:
-    """``value`` as an integer >= 0, or a ``ValueError`` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-    return value
-
-
-def positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
-def positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)

@@ -7,8 +7,9 @@ import math
 
 import torch
 
+from pinn.core.checks import count, positive, positive_int
 from pinn.training.dense_bfgs import METHOD_NAMES, QUASI_NEWTON_METHODS, DenseQuasiNewton
-from pinn.training.stages.base import Stage, count, positive, positive_int
+from pinn.training.stages.base import Stage
 
 __all__ = ["QuasiNewton", "METHODS"]
 
