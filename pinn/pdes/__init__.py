@@ -8,6 +8,7 @@ from pinn.pdes.heat2d import Heat2D
 from pinn.pdes.heat_ball import HeatBall
 from pinn.pdes.heat_inverse import HeatInverse
 from pinn.pdes.heat_longtime import HeatLongTime
+from pinn.pdes.heat_vc import HeatVaryingCoef
 from pinn.pdes.kovasznay import Kovasznay
 from pinn.pdes.lid_driven import LidDrivenCavity
 from pinn.pdes.poisson import Poisson
@@ -19,6 +20,7 @@ from pinn.pdes.taylor_green import TaylorGreen
 from pinn.pdes.wave import Wave
 
 __all__ = [
-    "PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "HeatBall", "HeatInverse", "HeatLongTime", "Kovasznay",
-    "LidDrivenCavity", "Poisson", "PoissonHoles", "PoissonInverse", "PoissonND", "Schrodinger", "TaylorGreen", "Wave"
+    "PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "HeatBall", "HeatInverse", "HeatLongTime", "HeatVaryingCoef",
+    "Kovasznay", "LidDrivenCavity", "Poisson", "PoissonHoles", "PoissonInverse", "PoissonND", "Schrodinger",
+    "TaylorGreen", "Wave",
 ]
