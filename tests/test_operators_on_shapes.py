@@ -106,7 +106,7 @@ def test_a_short_run_trains_on_the_shape(tmp_path, args):
 def test_poisson_holds_its_boundary_values_exactly_on_any_shape(shape):
     """One domain interface: the box's faces have distance functions too, so the same hard
     constraint serves the square and every shape (experiment=poisson2d_c pde=poisson geometry=...)."""
-    from pinn.cli.build import build_geometry
+    from pinn.cli.build_model import build_geometry
     from pinn.pdes import Poisson
 
     geometry = None if shape is None else build_geometry(compose_config([f"geometry={shape}"]))
