@@ -112,6 +112,8 @@ PRESETS = {
     "taylor_green": ("taylor_green", [], "Taylor-Green vortex, nu = 0.1 (u, v, p; unsteady)", "report", "-", "-"),
     "pinv": ("pinv", [], "PINNacle PInv, consistent source: u and a(x, y) from 2,500 noisy u", "u <= 4e-3, a <= 4e-3",
              "30 min", "1.96e-2 (vPINN; RoPINN's rerun could not reproduce it)"),
+    "heat2d_vc": ("heat2d_vc", [], "PINNacle Heat2d-VC, divergence form: heat with a in {1, 2} from a 256^2 grid",
+                  "<= 2e-2", "30 min", "2.12e-1 (on PINNacle's strong form)"),
 }
 
 # PINNacle's problems (../shared/data/pinnacle/README.md, REFERENCES.md): preset (or None, with
@@ -131,7 +133,26 @@ PINNACLE = {
     "Heat2d-LT": (None, "9.99e-1", "9.99e-1 (every method fails)",
                   "no preset: pde=heat2d_lt exists; a time-marching prototype (scripts/heat_longtime_marching.py) "
                   "reached 0.41 at t = 1 after 16 minutes; the table itself is 3.5e-2 off a converged "
-                  "finite-difference solve (docs/accuracy.md)"),
+                  "finite-difference solve (docs/accuracy.md); time marching is #32"),
+    "Heat2d-VC": ("heat2d_vc", "-", "2.12e-1, on PINNacle's strong form a Lap(u), whose own solution is 0.209 from the "
+                                    "table; ours solves the divergence form the table solves (0.8e-2 from our converged "
+                                    "finite-volume solve)"),
+    "Poisson2d-MS": (None, "-", "4.7e-1", "not built yet (#31): needs our own solve of the divergence form on the 5 x 5 "
+                                          "blocks, with Robin du/dn = -u"),
+    "Heat2d-CG": (None, "-", "2.0e-2", "not built yet (#31): needs an own finite-element solve on the rectangle minus "
+                                       "17 disks, Robin conditions"),
+    "Poisson3d-CG": (None, "-", "1.02e-1 (LRA); 7.2e-2 in a later preprint",
+                     "not built yet (#31): needs an own P2 finite-element solve, cube minus 4 balls"),
+    "Burgers2d-C": (None, "-", "2.6e-1", "not built yet (#31): needs an own pseudo-spectral solve from PINNacle's "
+                                         "initial fields (seed 20220722)"),
+    "NS2d-LT": (None, "-", "9.7e-1", "needs time marching (#32)"),
+    "Wave2d-CG": (None, "-", "7.9e-1", "needs time marching (#32)"),
+    "Wave2d-MS": (None, "-", "about 1, on an inconsistent problem", "needs time marching and a consistent problem (#32)"),
+    "GS": (None, "-", "8.0e-2 (FBPINN)", "needs time marching and an own ETDRK4 reference (#32)"),
+    "KS": (None, "-", "9.6e-1", "needs time marching and an own ETDRK4 reference (#32)"),
+    "NS2d-CG": (None, "-", "-", "kept back for outside checks of the user's way (a user's own PDE and shape): not a "
+                                "built-in or preset"),
+    "Poisson2d-CG": (None, "-", "-", "kept back for outside checks of the user's way: not a built-in or preset"),
     "Kovasznay (not in PINNacle's table)": ("kovasznay", "-", "-"),
     "Schrodinger (Raissi et al. 2019; not in PINNacle's table)": ("schrodinger", "-", "1.97e-3 on abs(h) (Raissi et al.)"),
 }

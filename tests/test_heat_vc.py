@@ -152,3 +152,22 @@ def test_the_hard_constraint_holds_the_initial_and_wall_values():
 def test_an_interval_past_the_table_needs_a_reference():
     with pytest.raises(ValueError, match="pde.reference=PATH"):
         HeatVaryingCoef(t=[0.0, 6.0])
+
+
+def test_the_guides_grid_coefficient_example_runs_as_written():
+    """docs/adding-a-pde.md, "A coefficient given on a grid": its block runs, and what it prints
+    is what it says (10 inside, 1 outside, a steep ramp across the interface)."""
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "adding-a-pde.md").read_text()
+    section = doc.split("### A coefficient given on a grid", 1)[1]
+    block = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(block, "adding-a-pde.md", "exec"), {})
+    values, slopes = (eval(part) for part in re.match(r"(\[.*?\]) (\[.*?\])", out.getvalue()).groups())
+    assert values[0] == pytest.approx(10.0) and values[2] == pytest.approx(1.0) and 1.0 < values[1] < 10.0
+    assert slopes[1] < -50 and slopes[0] == pytest.approx(0.0, abs=1e-9)
