@@ -149,7 +149,8 @@ PINNACLE = {
     "Wave2d-CG": (None, "-", "7.9e-1", "needs time marching (#32)"),
     "Wave2d-MS": (None, "-", "about 1, on an inconsistent problem", "needs time marching and a consistent problem (#32)"),
     "GS": (None, "-", "8.0e-2 (FBPINN)", "needs time marching and an own ETDRK4 reference (#32)"),
-    "KS": (None, "-", "9.6e-1", "needs time marching and an own ETDRK4 reference (#32)"),
+    "KS": (None, "-", "9.6e-1", "no preset yet: pde=ks exists, scored on our own ETDRK4 solve (converged to 3e-6); "
+                                "needs time marching (#32)"),
     "NS2d-CG": (None, "-", "-", "kept back for outside checks of the user's way (a user's own PDE and shape): not a "
                                 "built-in or preset"),
     "Poisson2d-CG": (None, "-", "-", "kept back for outside checks of the user's way: not a built-in or preset"),

@@ -10,6 +10,7 @@ from pinn.pdes.heat_inverse import HeatInverse
 from pinn.pdes.heat_longtime import HeatLongTime
 from pinn.pdes.heat_vc import HeatVaryingCoef
 from pinn.pdes.kovasznay import Kovasznay
+from pinn.pdes.kuramoto_sivashinsky import KuramotoSivashinsky
 from pinn.pdes.lid_driven import LidDrivenCavity
 from pinn.pdes.poisson import Poisson
 from pinn.pdes.poisson_holes import PoissonHoles
@@ -21,6 +22,6 @@ from pinn.pdes.wave import Wave
 
 __all__ = [
     "PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "HeatBall", "HeatInverse", "HeatLongTime", "HeatVaryingCoef",
-    "Kovasznay", "LidDrivenCavity", "Poisson", "PoissonHoles", "PoissonInverse", "PoissonND", "Schrodinger",
-    "TaylorGreen", "Wave",
+    "Kovasznay", "KuramotoSivashinsky", "LidDrivenCavity", "Poisson", "PoissonHoles", "PoissonInverse", "PoissonND",
+    "Schrodinger", "TaylorGreen", "Wave",
 ]

@@ -1,5 +1,5 @@
-"""Reference solutions by a Fourier spectral method with ETDRK4: Allen-Cahn (:func:`solve`) and
-the nonlinear Schrodinger equation (:func:`solve_nls`).
+"""Reference solutions by a Fourier spectral method with ETDRK4: Allen-Cahn (:func:`solve`), the
+nonlinear Schrodinger equation (:func:`solve_nls`) and Kuramoto-Sivashinsky (:func:`solve_ks`).
 
     u_t = eps u_xx + 5 u - 5 u^3,   x in [-1, 1] periodic,   t in [0, 1],
     u(x, 0) = x^2 cos(pi x),        eps = 1e-4
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["solve", "solve_nls", "fourier_interpolate"]
+__all__ = ["solve", "solve_ks", "solve_nls", "fourier_interpolate"]
 
 
 def solve(n: int = 2048, dt: float = 1e-4, *, eps: float = 1e-4, t_end: float = 1.0, saves: int = 200,
@@ -108,3 +108,30 @@ def solve_nls(n: int = 512, steps_per_save: int = 25, *, saves: int = 800, t_end
     out = _march(np.fft.fft(h0), nonlinear, (e, e2, q, f1, f2, f3), saves * steps_per_save,
                  steps_per_save)
     return x, np.linspace(0, t_end, saves + 1), out
+
+
+def solve_ks(n: int = 512, steps_per_save: int = 16, *, saves: int = 250, t_end: float = 1.0,
+             alpha: float = 100 / 16, beta: float = 100 / 16**2, gamma: float = 100 / 16**4,
+             contour_points: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PINNacle's Kuramoto-Sivashinsky problem (``KuramotoSivashinskyEquation``),
+
+        u_t + alpha u u_x + beta u_xx + gamma u_xxxx = 0,   x in [0, 2 pi] periodic,   t in [0, 1],
+        u(x, 0) = cos(x) (1 + sin(x)),
+
+    Kassam and Trefethen's ``kursiv`` (x in [0, 32 pi], t <= 100) rescaled: alpha = 100/16,
+    beta = 100/16^2, gamma = 100/16^4.  Fourier collocation on ``n`` points ``x_j = 2 pi j / n``
+    and ETDRK4 with ``saves * steps_per_save`` steps; the nonlinear term as ``-(alpha / 2) (u^2)_x``.
+    Returns ``(x, t, u)``, ``u`` real ``(n, saves + 1)`` at ``t[k] = k t_end / saves``."""
+    x = 2 * np.pi * np.arange(n) / n
+    k = np.fft.fftfreq(n, d=1.0 / n)  # integer wavenumbers: period 2 pi
+    dt = t_end / (saves * steps_per_save)
+    coefficients = _etdrk4_coefficients(beta * k**2 - gamma * k**4, dt, contour_points)
+    g = -0.5j * alpha * k
+
+    def nonlinear(v_hat):
+        u = np.real(np.fft.ifft(v_hat))
+        return g * np.fft.fft(u * u)
+
+    out = _march(np.fft.fft(np.cos(x) * (1 + np.sin(x))), nonlinear, coefficients, saves * steps_per_save,
+                 steps_per_save)
+    return x, np.linspace(0, t_end, saves + 1), np.real(out)
