@@ -3,6 +3,7 @@
 from pinn.pdes.allen_cahn import AllenCahn
 from pinn.pdes.base import PDE
 from pinn.pdes.burgers import Burgers
+from pinn.pdes.gray_scott import GrayScott
 from pinn.pdes.heat import Heat
 from pinn.pdes.heat2d import Heat2D
 from pinn.pdes.heat_ball import HeatBall
@@ -21,7 +22,7 @@ from pinn.pdes.taylor_green import TaylorGreen
 from pinn.pdes.wave import Wave
 
 __all__ = [
-    "PDE", "AllenCahn", "Burgers", "Heat", "Heat2D", "HeatBall", "HeatInverse", "HeatLongTime", "HeatVaryingCoef",
-    "Kovasznay", "KuramotoSivashinsky", "LidDrivenCavity", "Poisson", "PoissonHoles", "PoissonInverse", "PoissonND",
-    "Schrodinger", "TaylorGreen", "Wave",
+    "PDE", "AllenCahn", "Burgers", "GrayScott", "Heat", "Heat2D", "HeatBall", "HeatInverse", "HeatLongTime",
+    "HeatVaryingCoef", "Kovasznay", "KuramotoSivashinsky", "LidDrivenCavity", "Poisson", "PoissonHoles",
+    "PoissonInverse", "PoissonND", "Schrodinger", "TaylorGreen", "Wave",
 ]
