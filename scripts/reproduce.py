@@ -137,8 +137,9 @@ PINNACLE = {
     "Heat2d-VC": ("heat2d_vc", "-", "2.12e-1, on PINNacle's strong form a Lap(u), whose own solution is 0.209 from the "
                                     "table; ours solves the divergence form the table solves (0.8e-2 from our converged "
                                     "finite-volume solve)"),
-    "Poisson2d-MS": (None, "-", "4.7e-1", "not built yet (#31): needs our own solve of the divergence form on the 5 x 5 "
-                                          "blocks, with Robin du/dn = -u"),
+    "Poisson2d-MS": (None, "-", "4.7e-1", "no preset yet: pde=poisson2d_ms exists (divergence form, du/dn = -u), "
+                                          "scored on our own finite-volume solve (400 and 800 cells agree to "
+                                          "1.5e-3)"),
     "Heat2d-CG": (None, "-", "2.0e-2", "not built yet (#31): needs an own finite-element solve on the rectangle minus "
                                        "17 disks, Robin conditions"),
     "Poisson3d-CG": (None, "-", "1.02e-1 (LRA); 7.2e-2 in a later preprint",

@@ -14,6 +14,7 @@ from pinn.pdes.kovasznay import Kovasznay
 from pinn.pdes.kuramoto_sivashinsky import KuramotoSivashinsky
 from pinn.pdes.lid_driven import LidDrivenCavity
 from pinn.pdes.poisson import Poisson
+from pinn.pdes.poisson_blocks import PoissonManyArea
 from pinn.pdes.poisson_holes import PoissonHoles
 from pinn.pdes.poisson_inverse import PoissonInverse
 from pinn.pdes.poisson_nd import PoissonND
@@ -24,5 +25,5 @@ from pinn.pdes.wave import Wave
 __all__ = [
     "PDE", "AllenCahn", "Burgers", "GrayScott", "Heat", "Heat2D", "HeatBall", "HeatInverse", "HeatLongTime",
     "HeatVaryingCoef", "Kovasznay", "KuramotoSivashinsky", "LidDrivenCavity", "Poisson", "PoissonHoles",
-    "PoissonInverse", "PoissonND", "Schrodinger", "TaylorGreen", "Wave",
+    "PoissonInverse", "PoissonManyArea", "PoissonND", "Schrodinger", "TaylorGreen", "Wave",
 ]
