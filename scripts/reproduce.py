@@ -112,8 +112,6 @@ PRESETS = {
     "taylor_green": ("taylor_green", [], "Taylor-Green vortex, nu = 0.1 (u, v, p; unsteady)", "report", "-", "-"),
     "pinv": ("pinv", [], "PINNacle PInv, consistent source: u and a(x, y) from 2,500 noisy u", "u <= 4e-3, a <= 4e-3",
              "30 min", "1.96e-2 (vPINN; RoPINN's rerun could not reproduce it)"),
-    "heat2d_vc": ("heat2d_vc", [], "PINNacle Heat2d-VC, divergence form: heat with a in {1, 2} from a 256^2 grid",
-                  "<= 2e-2", "30 min", "2.12e-1 (on PINNacle's strong form)"),
 }
 
 # PINNacle's problems (../shared/data/pinnacle/README.md, REFERENCES.md): preset (or None, with
@@ -134,9 +132,10 @@ PINNACLE = {
                   "no preset: pde=heat2d_lt exists; a time-marching prototype (scripts/heat_longtime_marching.py) "
                   "reached 0.41 at t = 1 after 16 minutes; the table itself is 3.5e-2 off a converged "
                   "finite-difference solve (docs/accuracy.md); time marching is #32"),
-    "Heat2d-VC": ("heat2d_vc", "-", "2.12e-1, on PINNacle's strong form a Lap(u), whose own solution is 0.209 from the "
-                                    "table; ours solves the divergence form the table solves (0.8e-2 from our converged "
-                                    "finite-volume solve)"),
+    "Heat2d-VC": (None, "-", "2.12e-1, on PINNacle's strong form a Lap(u), whose own solution is 0.209 from the table",
+                  "no preset yet: pde=heat2d_vc exists in the divergence form the table solves (the table is 8.0e-3 "
+                  "from our converged finite-volume solve); first runs 0.61 (divergence form) and 0.26 (mixed form, "
+                  "u and the flux a grad u as outputs), target 2e-2 (docs/accuracy.md)"),
     "Poisson2d-MS": (None, "-", "4.7e-1", "no preset yet: pde=poisson2d_ms exists (divergence form, du/dn = -u), "
                                           "scored on our own finite-volume solve (400 and 800 cells agree to "
                                           "1.5e-3)"),
