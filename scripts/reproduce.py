@@ -53,7 +53,9 @@ def current_commit() -> str | None:
     head = _git("rev-parse", "HEAD")
     if head is None:
         return None
-    dirty = _git("status", "--porcelain", "--", *TRAINING_CODE, "experiments")
+    # the presets' YAML, not this script's own outputs (results.json, RESULTS.md, runs/), which it
+    # rewrites after every run: counting them marked every run after a sweep's first as dirty
+    dirty = _git("status", "--porcelain", "--", *TRAINING_CODE, "experiments/*.yaml")
     return head + ("+dirty" if dirty else "")
 
 

@@ -54,3 +54,28 @@ def test_a_rerun_reports_its_difference_from_the_recorded_row():
     assert line.startswith("rel. L2 2.200e-05 now, 2.000e-05 recorded (+10.0%; recorded at abcdef01")
     assert r.difference(None, {"rel_l2": 1.0}) == "no earlier figure to compare with"
     assert r.current_commit() is None or len(r.current_commit().split("+")[0]) == 40
+
+
+def test_the_scripts_own_outputs_do_not_make_a_run_dirty(tmp_path, monkeypatch):
+    """reproduce.py rewrites results.json and RESULTS.md after every run of a sweep: those must not
+    mark the next run '+dirty' (every run after a sweep's first was); a preset's YAML must."""
+    r = _script()
+    repo = tmp_path / "repo"
+    (repo / "experiments").mkdir(parents=True)
+    (repo / "pinn" / "training").mkdir(parents=True)
+    for path in ("experiments/heat.yaml", "experiments/results.json", "pinn/training/x.py"):
+        (repo / path).write_text("a\n")
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=repo, check=True,
+                       capture_output=True)
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "init")
+    monkeypatch.setattr(r, "ROOT", repo)
+    (repo / "experiments" / "results.json").write_text("b\n")
+    (repo / "experiments" / "RESULTS.md").write_text("b\n")
+    assert not r.current_commit().endswith("+dirty")
+    (repo / "experiments" / "heat.yaml").write_text("b\n")
+    assert r.current_commit().endswith("+dirty")
