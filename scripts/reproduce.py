@@ -146,11 +146,13 @@ PINNACLE = {
     "Poisson3d-CG": (None, "-", "1.02e-1 (LRA); 7.2e-2 in a later preprint",
                      "not built yet (#31): needs an own P2 finite-element solve, cube minus 4 balls"),
     "Burgers2d-C": (None, "-", "2.6e-1", "not built yet (#31): needs an own pseudo-spectral solve from PINNacle's "
-                                         "initial fields (seed 20220722)"),
+                                         "initial fields (seed 20220722); with nu = 1e-3 its shocks are about 1e-3 "
+                                         "wide, so 2,048-4,096 modes per side: hours on 2 cores"),
     "NS2d-LT": (None, "-", "9.7e-1", "needs time marching (#32)"),
     "Wave2d-CG": (None, "-", "7.9e-1", "needs time marching (#32)"),
     "Wave2d-MS": (None, "-", "about 1, on an inconsistent problem", "needs time marching and a consistent problem (#32)"),
-    "GS": (None, "-", "8.0e-2 (FBPINN)", "needs time marching and an own ETDRK4 reference (#32)"),
+    "GS": (None, "-", "8.0e-2 (FBPINN)", "no preset yet: pde=gray_scott exists, scored on our own 2-D ETDRK4 solve "
+                                         "(256 and 512 modes agree to 1.7e-4 in v); needs time marching (#32)"),
     "KS": (None, "-", "9.6e-1", "no preset yet: pde=ks exists, scored on our own ETDRK4 solve (converged to 3e-6); "
                                 "needs time marching (#32)"),
     "NS2d-CG": (None, "-", "-", "kept back for outside checks of the user's way (a user's own PDE and shape): not a "
