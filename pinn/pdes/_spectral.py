@@ -45,11 +45,12 @@ def solve(n: int = 2048, dt: float = 1e-4, *, eps: float = 1e-4, t_end: float = 
     return x, np.linspace(0, t_end, saves + 1), np.real(out)
 
 
-def _march(v: np.ndarray, nonlinear, coefficients, steps: int, every: int) -> np.ndarray:
+def _march(v: np.ndarray, nonlinear, coefficients, steps: int, every: int, physical=np.fft.ifft) -> np.ndarray:
     """ETDRK4 (Cox and Matthews 2002) from the Fourier coefficients ``v``: ``steps`` steps, the
-    physical values kept every ``every`` (and at the start), as ``(n, steps // every + 1)``."""
+    physical values (``physical(v)``, ``(n,)`` by default) kept every ``every`` (and at the start),
+    stacked along a new last axis: ``(n, steps // every + 1)``."""
     e, e2, q, f1, f2, f3 = coefficients
-    out = [np.fft.ifft(v)]
+    out = [physical(v)]
     for step in range(1, steps + 1):
         nv = nonlinear(v)
         a = e2 * v + q * nv
@@ -60,8 +61,8 @@ def _march(v: np.ndarray, nonlinear, coefficients, steps: int, every: int) -> np
         nc = nonlinear(c)
         v = e * v + nv * f1 + 2 * (na + nb) * f2 + nc * f3
         if step % every == 0:
-            out.append(np.fft.ifft(v))
-    return np.stack(out, axis=1)
+            out.append(physical(v))
+    return np.stack(out, axis=-1)
 
 
 def fourier_interpolate(x_nodes: np.ndarray, values: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -170,20 +171,12 @@ def solve_gs(n: int = 128, steps_per_save: int = 20, *, saves: int = 40, t_end: 
     gx, gy = np.meshgrid(x, x, indexing="ij")
     u0 = 1 - np.exp(-80 * ((gx + 0.05) ** 2 + (gy + 0.02) ** 2))
     v0 = np.exp(-80 * ((gx - 0.05) ** 2 + (gy - 0.02) ** 2))
+
+    def physical(w_hat):
+        return np.real(np.stack([np.fft.ifft2(w_hat[:m].reshape(n, n)), np.fft.ifft2(w_hat[m:].reshape(n, n))]))
+
     w = np.concatenate([np.fft.fft2(u0).ravel(), np.fft.fft2(v0).ravel()])
-    e, e2, q, f1, f2, f3 = coefficients
-    frames = [(u0, v0)]
-    for step in range(1, saves * steps_per_save + 1):
-        nw = nonlinear(w)
-        a = e2 * w + q * nw
-        na = nonlinear(a)
-        b = e2 * w + q * na
-        nb = nonlinear(b)
-        c = e2 * a + q * (2 * nb - nw)
-        nc = nonlinear(c)
-        w = e * w + nw * f1 + 2 * (na + nb) * f2 + nc * f3
-        if step % steps_per_save == 0:
-            frames.append((np.real(np.fft.ifft2(w[:m].reshape(n, n))), np.real(np.fft.ifft2(w[m:].reshape(n, n)))))
-    u = np.stack([f[0] for f in frames], axis=-1)
-    v = np.stack([f[1] for f in frames], axis=-1)
+    out = _march(w, nonlinear, coefficients, saves * steps_per_save, steps_per_save, physical)  # (2, n, n, T)
+    u, v = out[0], out[1]
+    u[..., 0], v[..., 0] = u0, v0  # the initial values themselves, not their round trip through the FFT
     return x, np.linspace(0, t_end, saves + 1), u, v
