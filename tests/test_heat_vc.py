@@ -171,3 +171,18 @@ def test_the_guides_grid_coefficient_example_runs_as_written():
     values, slopes = (eval(part) for part in re.match(r"(\[.*?\]) (\[.*?\])", out.getvalue()).groups())
     assert values[0] == pytest.approx(10.0) and values[2] == pytest.approx(1.0) and 1.0 < values[1] < 10.0
     assert slopes[1] < -50 and slopes[0] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_pinn_eval_refuses_a_run_that_names_its_own_coefficient_file(tmp_path):
+    """A run directory is data: like a reference table, the coefficient file its config names is
+    not opened by pinn-eval."""
+    from omegaconf import OmegaConf
+
+    from pinn.cli.evaluate import _take_reference
+    from pinn.io.errors import RunDirError
+
+    cfg = OmegaConf.create({"pde": {"_target_": "pinn.pdes.HeatVaryingCoef", "coefficient": "/etc/passwd",
+                                    "reference": None}})
+    with pytest.raises(RunDirError, match="coefficient file"):
+        _take_reference(cfg, tmp_path, None)
+    _take_reference(OmegaConf.create({"pde": {"coefficient": None, "reference": None}}), tmp_path, None)

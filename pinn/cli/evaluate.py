@@ -148,6 +148,9 @@ def _take_reference(cfg, run_dir: Path, reference: str | Path | None) -> None:
     elif named is not None:
         raise io.RunDirError(f"{run_dir}'s config names its own reference table file; a run directory may not "
                              f"choose which file pinn reads: pass the table yourself with --reference PATH")
+    if pde.get("coefficient") is not None:  # heat2d_vc's coefficient grid: a file, like the table
+        raise io.RunDirError(f"{run_dir}'s config names its own coefficient file; a run directory may not choose "
+                             f"which file pinn reads: evaluate runs trained on the shipped one (pde.coefficient=null)")
 
 
 def _check_model_size(cfg, state, run_dir: Path) -> None:

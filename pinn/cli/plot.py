@@ -66,7 +66,7 @@ def _domain_inside(run_dir: Path):
 
     try:
         cfg = load_yaml(run_dir / ".hydra" / "config.yaml", root=run_dir)
-        for key in ("source", "reference"):  # files the run names are not opened: the shape needs neither
+        for key in ("source", "reference", "coefficient"):  # files the run names are not opened: the shape needs none
             cfg.pde.pop(key, None)
         return build_pde(cfg, trusted=False).domain.inside
     except Exception:  # noqa: BLE001 - any failure only costs the plot its exact mask
