@@ -71,3 +71,27 @@ def test_a_box_domain_masks_nothing_and_a_shape_masks_its_outside():
     assert disk.inside(np.array([[0.0, 0.0], [0.9, 0.9]])).tolist() == [True, False] and disk.time_axis() is None
     with pytest.raises(ValueError, match="has no point set 'boundary:lid'"):
         box.share("boundary:lid")
+    assert box.share("boundary:x_min") == 0.5  # a box's faces are parts, as any shape's
+
+
+def test_a_box_domain_is_the_shape_domain_of_its_box():
+    """Domain is ShapeDomain(Box(...)) built from {name: bounds}: every set, per-face sets included,
+    draws the same points, with the same sampler draws, as the shape domain of the same box."""
+    for time in (None, (0.0, 0.7)):
+        box = Domain({"x": (-1.0, 1.0), "y": (0.0, 3.0)}, time)
+        shape = ShapeDomain(Box([-1.0, 0.0], [1.0, 3.0], names=("x", "y")), time)
+        assert isinstance(box, ShapeDomain) and box.point_sets == shape.point_sets
+        assert torch.equal(box.lower, shape.lower) and box.upper[-1].item() == (0.7 if time else 3.0)
+        for which in box.point_sets:
+            for sampler in (UniformSampler(), SobolSampler()):
+                a = box.sample(which, 50, sampler, generator=torch.Generator().manual_seed(3))
+                b = shape.sample(which, 50, sampler, generator=torch.Generator().manual_seed(3))
+                assert torch.equal(a, b), which
+    rec = Recording(UniformSampler())  # a box's interior is drawn once, with no rejection
+    Domain({"x": (0.0, 1.0)}, (0.0, 1.0)).sample("interior", 100, rec, generator=torch.Generator().manual_seed(0))
+    assert rec.calls == [(100, 2)]
+
+
+def test_a_shape_domains_time_bounds_are_not_rounded_to_float32():
+    d = ShapeDomain(Disk((0.0, 0.0), 1.0), (0.0, 0.1))
+    assert d.upper[-1].item() == 0.1  # was 0.10000000149 (torch.tensor([t1]) is float32)

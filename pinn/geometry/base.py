@@ -110,6 +110,9 @@ class Geometry(abc.ABC):
     """
 
     dim: int
+    #: ``True`` when the region is its whole bounding box (a :class:`~pinn.geometry.primitives.Box`):
+    #: its interior points are then drawn in the box directly, with no rejection.
+    fills_bounds: bool = False
 
     @abc.abstractmethod
     def bounds(self) -> tuple[torch.Tensor, torch.Tensor]:

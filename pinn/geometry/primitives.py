@@ -36,6 +36,8 @@ class Box(Geometry):
             face where coordinate ``c`` is smallest is the part ``c_min``, largest ``c_max``.
     """
 
+    fills_bounds = True
+
     def __init__(self, lower: Sequence[float], upper: Sequence[float], *, names: Sequence[str] | None = None):
         self.lower = _vector("lower", lower)
         self.upper = _vector("upper", upper, self.lower.numel())

@@ -60,7 +60,8 @@ class ShapeDomain(SpaceTimeDomain):
             t0, t1 = (float(t) for t in time)
             if not (math.isfinite(t0) and math.isfinite(t1) and t0 < t1):
                 raise ValueError(f"time must be (t0, t1) with t0 < t1, got {tuple(time)}")
-            lower, upper = torch.cat([lower, torch.tensor([t0])]), torch.cat([upper, torch.tensor([t1])])
+            lower = torch.cat([lower.to(torch.float64), torch.tensor([t0], dtype=torch.float64)])
+            upper = torch.cat([upper.to(torch.float64), torch.tensor([t1], dtype=torch.float64)])
         self.time_name = time_name if time is not None else None
         self.coordinates = names + ((time_name,) if time is not None else ())
         self.lower, self.upper = lower.to(torch.float64), upper.to(torch.float64)
@@ -90,6 +91,10 @@ class ShapeDomain(SpaceTimeDomain):
     def share(self, which: str) -> float:
         """The fraction of the boundary's measure that the set ``which`` (a ``boundary:PART``) covers;
         0 for a named point (``point:NAME``), which gets one row."""
+        if which not in self.point_sets or which in ("interior", "initial", "boundary"):
+            sets = [p for p in self.point_sets if p.startswith((PART, POINT))]
+            raise ValueError(f"this domain has no point set {which!r} with a share of the boundary; its parts' "
+                             f"and points' sets are {sets}")
         if which.startswith(POINT):
             return 0.0
         part = which[len(PART):]
@@ -100,7 +105,9 @@ class ShapeDomain(SpaceTimeDomain):
         if which not in self.point_sets:
             raise ValueError(f"unknown point set {which!r}; this domain has {self.point_sets}")
         s = self.geometry.dim
-        extra = 1 if self.time_name and which != "initial" else 0  # the time column, drawn with the points
+        # The time column is drawn with the points; a box's initial set draws it too (and sets it to
+        # t0 below), so that a box's interior and initial points come from one draw shape, as ever.
+        extra = 1 if self.time_name and (which != "initial" or self.geometry.fills_bounds) else 0
         if which.startswith(POINT):
             space = self.points[which[len(POINT):]].expand(n, s).clone()
             unit_t = sampler.sample(n, 1, generator=generator) if extra else None
@@ -122,9 +129,12 @@ class ShapeDomain(SpaceTimeDomain):
         """``n`` points inside the shape and, with ``extra``, their time columns: one sampler draw over
         space and time together, kept where the space part falls inside, as the box's interior is."""
         s = self.geometry.dim
+        lower, upper = self.lower[:s], self.upper[:s]
+        if self.geometry.fills_bounds:  # a box: every draw is inside, so exactly n are drawn
+            unit = sampler.sample(n, s + extra, generator=generator).to(torch.float64)
+            return lower + unit[:, :s] * (upper - lower), (unit[:, s:] if extra else None)
         if not extra:
             return self.geometry.sample_interior(n, generator=generator, sampler=sampler), None
-        lower, upper = self.lower[:s], self.upper[:s]
         out, have = [], 0
         for _ in range(10_000):
             if have >= n:
