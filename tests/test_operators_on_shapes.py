@@ -118,3 +118,52 @@ def test_poisson_holds_its_boundary_values_exactly_on_any_shape(shape):
     inside = pde.domain.sample("interior", 50, get_sampler("lhs"), generator=torch.Generator().manual_seed(2))
     c_in = {"x": inside[:, 0], "y": inside[:, 1]}
     assert not torch.allclose(pde.constrain(raw[:50], c_in), pde.solution(c_in))  # the network acts inside
+
+
+# --- Poisson2d-C is the poisson operator with values per part (issue 29: one operator) ---------
+
+def test_poisson2d_c_is_the_poisson_operator_on_the_pinnacle_plate():
+    """pde=poisson2d_c and pde=poisson geometry=pinnacle_plate with the same values and table build
+    the same problem: the same class, point sets, terms, draws, hard constraint and nodes."""
+    from pinn.cli.build_model import build_pde
+    from pinn.pdes import Poisson, PoissonHoles
+
+    a = build_pde(check_config(["pde=poisson2d_c"]))
+    b = build_pde(check_config(["pde=poisson", "geometry=pinnacle_plate", "pde.values={outer:1.0,holes:0.0}",
+                                "pde.table=poisson1_cg_data.dat"]))
+    c = PoissonHoles()
+    for pde in (a, b, c):
+        assert type(pde) is Poisson and pde.hard_terms == ("outer", "holes")
+        assert [(t.name, t.points) for t in pde.terms()] == [("residual", "interior"), ("outer", "boundary:outer"),
+                                                             ("holes", "boundary:holes")]
+    for which in a.domain.point_sets:
+        draws = [p.domain.sample(which, 200, get_sampler("sobol"), generator=torch.Generator().manual_seed(4))
+                 for p in (a, b, c)]
+        assert torch.equal(draws[0], draws[1]) and torch.equal(draws[0], draws[2]), which
+    pts = a.domain.sample("boundary:holes", 100, get_sampler("lhs"), generator=torch.Generator().manual_seed(0))
+    coords = {"x": pts[:, 0], "y": pts[:, 1]}
+    raw = torch.randn(100, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(a.constrain(raw, coords), torch.zeros(100, dtype=torch.float64), rtol=0, atol=1e-9)
+    (na, va), (nb, vb) = a.nodes(), b.nodes()
+    assert va.shape == (1246,) and (va == vb).all() and all((na[k] == nb[k]).all() for k in na)
+    with pytest.raises(NotImplementedError, match="no closed-form solution"):
+        a.solution(coords)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["pde=poisson2d_c", "geometry=disk"], r"pde.values must give exactly the shape's boundary parts \['boundary'\]; "
+                                           r"unknown: \['holes', 'outer'\]"),
+    (["pde=poisson", "geometry=plate_with_holes", "pde.values={outer:1}", "pde.table=poisson1_cg_data.dat"],
+     r"missing: \['holes'\]"),
+    (["pde=poisson", "geometry=disk", "pde.values={boundary:1}"], "no closed form: name its reference table"),
+    (["pde=poisson", "pde.table=poisson1_cg_data.dat"], "the manufactured problem has its exact solution"),
+    (["pde=poisson", "geometry=disk", "pde.values={boundary:1}", "pde.table=../../../etc/passwd"],
+     "pde.table must name a reference table shipped with pinn, one of: .*poisson1_cg_data.dat"),
+    (["pde=poisson", "geometry=disk", "pde.values={boundary:nan}", "pde.table=poisson1_cg_data.dat"],
+     "values.boundary must be finite"),
+])
+def test_poisson_values_per_part_are_checked(overrides, message):
+    from pinn.cli.build_model import build_pde
+
+    with pytest.raises(ValueError, match=message):
+        build_pde(check_config(overrides))

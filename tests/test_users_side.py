@@ -79,7 +79,7 @@ def test_a_table_scored_run_records_its_nodes_not_a_grid(tmp_path, capsys):
     assert metrics["resolution"] == "reference nodes"
     eval_cli.main([str(run_dir)])
     line = capsys.readouterr().out.splitlines()[0]
-    assert line.startswith("poisson2d_c on its reference table's nodes: rel. L2 error"), line
+    assert line.startswith("poisson on its reference table's nodes: rel. L2 error"), line  # pde=poisson2d_c is poisson
 
 
 # --- 8. the stage that runs is named ---------------------------------------------------------
@@ -132,7 +132,7 @@ def test_a_reference_beside_the_yaml_is_found_from_another_directory(tmp_path, m
     conf = tmp_path / "project" / "conf" / "pde"
     conf.mkdir(parents=True)
     shutil.copy(DATA / "poisson1_cg_data.dat", conf / "mytable.dat")
-    (conf / "plate.yaml").write_text("_target_: pinn.pdes.PoissonHoles\nreference: mytable.dat\n")
+    (conf / "plate.yaml").write_text("_target_: pinn.pdes.Poisson\nvalues: {outer: 1.0, holes: 0.0}\nreference: mytable.dat\n")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)

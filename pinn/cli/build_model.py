@@ -93,7 +93,11 @@ def build_pde(cfg: DictConfig, *, trusted: bool = True, sources: Sequence[Module
     sources = list(sources)
     if source and trusted:
         sources.append(load_source(source))
+    own = node.pop("geometry", None)  # a PDE config's own shape (poisson2d_c's plate): the group replaces it
     geometry = build_geometry(cfg, trusted=trusted, sources=sources)
+    if geometry is None and own is not None:
+        geometry = instantiate_checked(_required(own, "pde.geometry"), Geometry, key="pde.geometry",
+                                       **_trust(trusted, sources))
     pde = instantiate_checked(node, PDE, key="pde", offered={"geometry": geometry} if geometry is not None else None,
                               **_trust(trusted, sources))
     if geometry is not None and getattr(pde, "geometry", None) is not geometry:

@@ -40,3 +40,16 @@ def packaged_nodes(filename: str, coordinates: Sequence[str], fields: Sequence[s
     snapshots names the PDE's time coordinate as ``time_name``."""
     source = Path(path).expanduser() if path is not None else DATA / filename
     return table_nodes(read_table(source), coordinates, fields, time_name=time_name)
+
+
+def shipped_table(name) -> str | None:
+    """Check a PDE's ``table`` argument: the file name of a reference table shipped with pinn
+    (``pinn/pdes/data``), or ``None``.  Only a name, never a path: a run's config may name a
+    shipped table, not choose a file to read (see ``reference`` for a user's own table)."""
+    if name is None:
+        return None
+    shipped = sorted(p.name for p in DATA.iterdir() if p.suffix in (".dat", ".npz", ".csv"))
+    if not isinstance(name, str) or name not in shipped:
+        raise ValueError(f"table must name a reference table shipped with pinn, one of: {', '.join(shipped)}; "
+                         f"got {name!r:.80} (for a table of your own, give reference=PATH)")
+    return name
