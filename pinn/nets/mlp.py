@@ -111,6 +111,43 @@ class MLP(nn.Module):
                            generator=generator, dtype=dtype)
         self._register_load_state_dict_pre_hook(_old_keys)
 
+    @classmethod
+    def from_parts(cls, scaling: InputScaling, trunk: PlainTrunk | ModifiedTrunk, *,
+                   embeddings: Sequence[nn.Module] = ()) -> MLP:
+        """The network ``scaling -> embeddings -> trunk`` from parts built by the caller: the
+        composition itself, which the keyword constructor is a shorthand for.
+
+        Args:
+            scaling: the input scaling (its box gives the input dimension ``d``).
+            trunk: a :class:`~pinn.nets.parts.PlainTrunk` or :class:`~pinn.nets.parts.ModifiedTrunk`.
+            embeddings: any of :class:`~pinn.nets.parts.PeriodicEmbedding` and
+                :class:`~pinn.nets.parts.FourierFeatures`, in order; each takes the features the
+                one before it gives.
+
+        Raises:
+            ValueError: when a part does not take the features the one before gives.
+        """
+        if not isinstance(scaling, InputScaling):
+            raise TypeError(f"scaling must be a pinn.nets.parts.InputScaling, got {type(scaling).__name__}")
+        if not isinstance(trunk, (PlainTrunk, ModifiedTrunk)):
+            raise TypeError(f"trunk must be a PlainTrunk or a ModifiedTrunk, got {type(trunk).__name__}")
+        features = scaling.features
+        for part in embeddings:
+            if not isinstance(part, (PeriodicEmbedding, FourierFeatures)):
+                raise TypeError(f"embeddings must be PeriodicEmbedding or FourierFeatures, got {type(part).__name__}")
+            if part.inputs != features:
+                raise ValueError(f"{type(part).__name__} takes {part.inputs} features, but the part before it "
+                                 f"gives {features}")
+            features = part.features
+        if trunk.layers[0].in_features != features:
+            raise ValueError(f"the trunk takes {trunk.layers[0].in_features} features, but the embeddings give "
+                             f"{features}")
+        net = cls.__new__(cls)
+        nn.Module.__init__(net)
+        net.scaling, net.embeddings, net.trunk = scaling, nn.Sequential(*embeddings), trunk
+        net._register_load_state_dict_pre_hook(_old_keys)
+        return net
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, d) -> (N, outputs)``."""
         return self.trunk(self.embeddings(self.scaling(x)))

@@ -66,7 +66,7 @@ class PeriodicEmbedding(nn.Module):
         if any(i < 0 or i >= features for i in indices):
             raise ValueError(f"periodic coordinate indices must lie in 0..{features - 1}, got {list(indices)}")
         self.indices = indices
-        self.features = features + len(indices)
+        self.inputs, self.features = features, features + len(indices)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         cols = list(h.unbind(-1))
@@ -99,7 +99,7 @@ class FourierFeatures(nn.Module):
         self.b: torch.Tensor
         b = torch.randn(features, count, generator=generator, dtype=torch.float64) * std[:, None]
         self.register_buffer("b", b.to(dtype))
-        self.features = features + 2 * count
+        self.inputs, self.features = features, features + 2 * count
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         z = torch.pi * (h @ self.b)
