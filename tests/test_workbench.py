@@ -50,6 +50,16 @@ def test_progress_is_log_lines_when_not_a_terminal(caplog):
     assert "200/400" in lines[1] and "100.0 it/s" in lines[1] and "00:02 left" in lines[1]
 
 
+def test_log_lines_also_come_when_a_slow_stage_has_been_quiet_for_half_a_minute(caplog):
+    p = make_progress(400, 200, stream=io.StringIO(), logger=logging.getLogger("pinn.test"))
+    rows = [{"step": s, "stage": "lm", "loss": 1.0, "seconds": 12.0 * k} for k, s in enumerate((10, 20, 30, 40, 50), 1)]
+    with caplog.at_level(logging.INFO, logger="pinn.test"):
+        for row in rows:
+            p(row)
+    steps = [r.getMessage().split()[2] for r in caplog.records]
+    assert steps == ["10/400", "40/400"]  # bucket 0 throughout: the first row, then 36 s after it
+
+
 def test_history_rows_carry_the_learning_rate():
     pde = Heat()
     g = torch.Generator().manual_seed(0)

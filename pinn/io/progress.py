@@ -103,20 +103,23 @@ class ProgressBar:
 
 
 class LogLines:
-    """One log line per ``every`` steps (and at the last), for logs that are files, not terminals."""
+    """One log line per ``every`` steps (and at the last), for logs that are files, not terminals;
+    also at a history row ``quiet`` seconds or more after the last line, so that a stage of slow
+    steps (Gauss-Newton: seconds each) still shows it is moving."""
 
-    def __init__(self, total: int, every: int, *, logger: logging.Logger | None = None):
-        self.total, self.every = total, max(1, every)
+    def __init__(self, total: int, every: int, *, logger: logging.Logger | None = None, quiet: float = 30.0):
+        self.total, self.every, self.quiet = total, max(1, every), quiet
         self.log = logger or logging.getLogger("pinn")
         self._rate = _Rate(max(1, total))
         self._bucket = -1
+        self._last = 0.0
 
     def __call__(self, row: dict) -> None:
         rate, left = self._rate.update(row)
         bucket = row["step"] // self.every
-        if bucket == self._bucket and row["step"] != self.total:
+        if bucket == self._bucket and row["step"] != self.total and row["seconds"] - self._last < self.quiet:
             return
-        self._bucket = bucket
+        self._bucket, self._last = bucket, row["seconds"]
         self.log.info("%-5s step %6d/%d  loss %.3e  %.1f it/s  %s left  (%.1f s)", row["stage"], row["step"],
                       self.total, row["loss"], rate, _clock(left) if left == left else "--:--", row["seconds"])
 
