@@ -9,13 +9,14 @@ import torch
 
 from pinn.core.checks import count, positive, positive_int
 from pinn.training.dense_bfgs import METHOD_NAMES, QUASI_NEWTON_METHODS, DenseQuasiNewton
+from pinn.training.lbfgs import LBFGS
 from pinn.training.stages.base import Stage
 
 __all__ = ["QuasiNewton", "METHODS"]
 
 log = logging.getLogger(__name__)
 
-#: The methods, by name: ``torch.optim.LBFGS`` or a dense inverse Hessian.
+#: The methods, by name: L-BFGS on flat buffers (:class:`pinn.training.lbfgs.LBFGS`) or a dense inverse Hessian.
 METHODS = ("lbfgs", *QUASI_NEWTON_METHODS)
 #: Logged chunks in a row without a new lowest loss that end the stage (the line search is at round-off).
 STALL_CHUNKS = 3
@@ -26,7 +27,8 @@ class QuasiNewton(Stage):
 
     Args:
         steps: number of iterations (>= 0).
-        method: ``"lbfgs"`` (``torch.optim.LBFGS``), or a dense inverse Hessian
+        method: ``"lbfgs"`` (:class:`pinn.training.lbfgs.LBFGS`: ``torch.optim.LBFGS``'s iterates
+            with its history on flat buffers), or a dense inverse Hessian
             (:class:`pinn.training.dense_bfgs.DenseQuasiNewton`): ``"bfgs"`` or ``"ssbfgs"``
             (self-scaled BFGS).  The dense methods hold ``n^2`` numbers for ``n`` parameters
             (87 MB in float64 for a 4x32 network) and are at their best in float64.
@@ -60,8 +62,8 @@ class QuasiNewton(Stage):
 
     def _optimizer(self, params):
         if self.method == "lbfgs":
-            return torch.optim.LBFGS(params, lr=self.lr, max_iter=self.chunk, history_size=self.history,
-                                     line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0)
+            return LBFGS(params, lr=self.lr, max_iter=self.chunk, history_size=self.history,
+                         line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0)
         return DenseQuasiNewton(params, method=self.method, lr=self.lr, max_iter=self.chunk)
 
     def _finished(self, s) -> bool:
