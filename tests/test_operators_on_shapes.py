@@ -129,8 +129,8 @@ def test_poisson2d_c_is_the_poisson_operator_on_the_pinnacle_plate():
     from pinn.pdes import Poisson, PoissonHoles
 
     a = build_pde(check_config(["pde=poisson2d_c"]))
-    b = build_pde(check_config(["pde=poisson", "geometry=pinnacle_plate", "pde.values={outer:1.0,holes:0.0}",
-                                "pde.table=poisson1_cg_data.dat"]))
+    b = build_pde(check_config(["pde=poisson", "geometry=pinnacle_plate", "+pde.values={outer:1.0,holes:0.0}",
+                                "+pde.table=poisson1_cg_data.dat"]))
     c = PoissonHoles()
     for pde in (a, b, c):
         assert type(pde) is Poisson and pde.hard_terms == ("outer", "holes")
@@ -153,13 +153,13 @@ def test_poisson2d_c_is_the_poisson_operator_on_the_pinnacle_plate():
 @pytest.mark.parametrize("overrides, message", [
     (["pde=poisson2d_c", "geometry=disk"], r"pde.values must give exactly the shape's boundary parts \['boundary'\]; "
                                            r"unknown: \['holes', 'outer'\]"),
-    (["pde=poisson", "geometry=plate_with_holes", "pde.values={outer:1}", "pde.table=poisson1_cg_data.dat"],
+    (["pde=poisson", "geometry=plate_with_holes", "+pde.values={outer:1}", "+pde.table=poisson1_cg_data.dat"],
      r"missing: \['holes'\]"),
-    (["pde=poisson", "geometry=disk", "pde.values={boundary:1}"], "no closed form: name its reference table"),
-    (["pde=poisson", "pde.table=poisson1_cg_data.dat"], "the manufactured problem has its exact solution"),
-    (["pde=poisson", "geometry=disk", "pde.values={boundary:1}", "pde.table=../../../etc/passwd"],
+    (["pde=poisson", "geometry=disk", "+pde.values={boundary:1}"], "no closed form: name its reference table"),
+    (["pde=poisson", "+pde.table=poisson1_cg_data.dat"], "the manufactured problem has its exact solution"),
+    (["pde=poisson", "geometry=disk", "+pde.values={boundary:1}", "+pde.table=../../../etc/passwd"],
      "pde.table must name a reference table shipped with pinn, one of: .*poisson1_cg_data.dat"),
-    (["pde=poisson", "geometry=disk", "pde.values={boundary:nan}", "pde.table=poisson1_cg_data.dat"],
+    (["pde=poisson", "geometry=disk", "+pde.values={boundary:nan}", "+pde.table=poisson1_cg_data.dat"],
      "values.boundary must be finite"),
 ])
 def test_poisson_values_per_part_are_checked(overrides, message):

@@ -102,8 +102,8 @@ def test_a_config_shares_points_boundary_among_the_parts_by_length():
     from pinn.cli.build import build
     from pinn.cli.compose import compose_config
 
-    job = build(compose_config(["pde=poisson", f"pde._target_={__name__}.PlateWithHole", "~pde.kx", "~pde.ky", "~pde.values",
-                                "~pde.table", "~pde.reference", "points.boundary=300"]))
+    job = build(compose_config(["pde=poisson", f"pde._target_={__name__}.PlateWithHole", "~pde.kx", "~pde.ky",
+                                "points.boundary=300"]))
     hole = 2 * math.pi * 0.4
     assert job.points == {"interior": 5000, "boundary:outer": round(300 * 8 / (8 + hole)),
                           "boundary:hole": round(300 * hole / (8 + hole))}

@@ -69,10 +69,10 @@ class Poisson(PDE):
         self.table, self.reference = shipped_table(table), reference_path(reference)
         if self.values is None and (self.table or self.reference):
             raise ValueError("table and reference are for the problem with values per boundary part; the manufactured "
-                             "problem has its exact solution: drop them, or give pde.values={part: value, ...}")
+                             "problem has its exact solution: drop them, or give +pde.values={part: value, ...}")
         if self.values is not None and not (self.table or self.reference):
             raise ValueError("with values per boundary part the problem has no closed form: name its reference table, "
-                             "pde.table=NAME (shipped) or pde.reference=PATH")
+                             "+pde.table=NAME (shipped) or +pde.reference=PATH")
         self.hard_terms = ("boundary",) if self.values is None else tuple(self.values)
         self._exact: ExactDirichlet | None = None  # made at the first constrain(): a shape's distances
         self._nodes = None
@@ -132,7 +132,7 @@ def _equals(value: float):
 def _part_values(values, parts: tuple[str, ...]) -> dict[str, float]:
     """``values`` checked to give one finite number for each of the shape's boundary ``parts``."""
     if not isinstance(values, Mapping) or not values:
-        raise ValueError(f"values must map each boundary part to a number, e.g. pde.values={{{parts[0]}: 0.0}}; "
+        raise ValueError(f"values must map each boundary part to a number, e.g. +pde.values={{{parts[0]}: 0.0}}; "
                          f"got {values!r:.60}")
     unknown, missing = sorted(set(values) - set(parts)), [p for p in parts if p not in values]
     if unknown or missing:
