@@ -7,7 +7,7 @@ assembles them with the training side into a :class:`~pinn.training.job.Job`.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -94,10 +94,7 @@ def build_pde(cfg: DictConfig, *, trusted: bool = True, sources: Sequence[Module
     if source and trusted:
         sources.append(load_source(source))
     own = node.pop("geometry", None)  # a PDE config's own shape (poisson2d_c's plate): the group replaces it
-    geometry = build_geometry(cfg, trusted=trusted, sources=sources)
-    if geometry is None and own is not None:
-        geometry = instantiate_checked(_required(own, "pde.geometry"), Geometry, key="pde.geometry",
-                                       **_trust(trusted, sources))
+    geometry = build_geometry(cfg, trusted=trusted, sources=sources, default=own)
     pde = instantiate_checked(node, PDE, key="pde", offered={"geometry": geometry} if geometry is not None else None,
                               **_trust(trusted, sources))
     if geometry is not None and getattr(pde, "geometry", None) is not geometry:
@@ -111,12 +108,16 @@ def build_pde(cfg: DictConfig, *, trusted: bool = True, sources: Sequence[Module
 OPERATORS_ON_SHAPES = ("poisson", "heat2d")
 
 
-def build_geometry(cfg: DictConfig, *, trusted: bool = True, sources: Sequence[ModuleType] = ()) -> Geometry | None:
-    """The shape of ``cfg.geometry``, or ``None`` when the group is unset (the PDE's own domain)."""
-    node = cfg.get("geometry")
+def build_geometry(cfg: DictConfig, *, trusted: bool = True, sources: Sequence[ModuleType] = (),
+                   default: Mapping | None = None) -> Geometry | None:
+    """The shape of ``cfg.geometry``; when the group is unset, that of ``default`` (a PDE config's own
+    ``pde.geometry`` node), or ``None`` (the PDE's own domain)."""
+    node, key = cfg.get("geometry"), "geometry"
+    if node is None:
+        node, key = default, "pde.geometry"
     if node is None:
         return None
-    return instantiate_checked(_required(node, "geometry"), Geometry, key="geometry", **_trust(trusted, sources))
+    return instantiate_checked(_required(node, key), Geometry, key=key, **_trust(trusted, sources))
 
 
 def _check_starting_guesses(cfg: DictConfig, learn: list, init: list, *, trusted: bool, sources) -> None:
