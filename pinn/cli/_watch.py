@@ -23,7 +23,7 @@ class Monitor:
     """The training callback of a run: progress, and TensorBoard with periodic evaluations."""
 
     def __init__(self, cfg: DictConfig, b, run_dir: Path, *, quiet: bool = False):
-        self.progress = None if quiet else make_progress(b.trainer.total_steps, b.trainer.log_every, logger=log)
+        self.progress = None if quiet else make_progress(b.total_steps, b.trainer.log_every, logger=log)
         plain = OmegaConf.to_container(cfg.logger, resolve=True) if cfg.logger is not None else {}
         node = plain if isinstance(plain, dict) else {}
         self.tb = None

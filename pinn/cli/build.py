@@ -214,6 +214,8 @@ def _check_ensemble(cfg: DictConfig) -> None:
         raise ValueError("an ensemble does not learn pde coefficients yet; set pde.learn=null")
     if distributed.world_size() > 1:
         raise ValueError("an ensemble already trains its members at once; run it without torchrun")
+    if cfg.get("marching") is not None:
+        raise ValueError("an ensemble does not march in time yet; set marching=null or ensemble.members=1")
     for key in ("trainer.compile", "trainer.compile_gradient"):
         if OmegaConf.select(cfg, key, default=False):
             raise ValueError(f"an ensemble does not support {key} yet; set {key}=false")

@@ -20,6 +20,7 @@ from pinn.geometry.base import Geometry
 from pinn.pdes.base import PDE
 from pinn.physics.coefficients import make_learnable
 from pinn.physics.constraints import HardConstraint
+from pinn.training.marching import Windows
 from pinn.physics.terms import DerivativeEngine
 
 __all__ = ["DTYPES", "build_engine", "build_geometry", "build_model", "build_pde", "resolve_device"]
@@ -179,6 +180,12 @@ def build_model(cfg: DictConfig, pde: PDE, generator: torch.Generator, engine: D
     if cfg.hard_constraints:
         model = HardConstraint(model, pde)
     learn = _names_list(cfg.pde.get("learn"), "pde.learn", "pde.learn=[nu]")
+    if cfg.get("marching") is not None:
+        if learn:
+            raise ValueError("time marching does not learn pde coefficients yet; set pde.learn=null or marching=null")
+        windows = instantiate_checked(_required(cfg.marching, "marching"), Windows, key="marching",
+                                      **_trust(trusted, sources))
+        model = windows.model(model, pde)
     trained_pde = pde
     if learn:
         init = cfg.pde.get("learn_init") or []

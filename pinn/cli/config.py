@@ -97,6 +97,7 @@ class PinnConfig:
     stages: Any = MISSING
     weighting: Any = None
     resampler: Any = None
+    marching: Any = None
     logger: Any = None
     points: PointsConfig = field(default_factory=PointsConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)

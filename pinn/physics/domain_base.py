@@ -78,6 +78,19 @@ class SpaceTimeDomain(abc.ABC):
         """The position of the time coordinate among :attr:`coordinates` (``None`` if steady)."""
         return self.coordinates.index(self.time_name) if self.time_name else None
 
+    def into_window(self, points: torch.Tensor, t0: float, t1: float) -> torch.Tensor:
+        """``(N, dim)`` points drawn over the whole time interval, with their times mapped affinely onto
+        ``[t0, t1]`` (a time-marching window): the initial time goes to ``t0`` exactly, and a draw's
+        distribution in time is kept."""
+        axis = self.time_axis()
+        if axis is None:
+            raise ValueError("a steady domain has no time window; time marching needs a time coordinate")
+        lo, hi = self.lower[axis].item(), self.upper[axis].item()
+        t = t0 + (points[:, axis] - lo) * ((t1 - t0) / (hi - lo))
+        out = points.clone()
+        out[:, axis] = t.clamp(t0, t1)
+        return out
+
     def default_resolution(self, *, points: int = 1_000_000) -> list[int]:
         """Grid points per coordinate when none are given (see :func:`default_resolution`)."""
         return default_resolution(self.dim, points=points)

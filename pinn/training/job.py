@@ -15,6 +15,7 @@ from torch import nn
 
 from pinn.core.checks import positive_int
 from pinn.evaluation.grid import check_grid_size
+from pinn.nets.marched import Marched
 from pinn.pdes.base import PDE
 from pinn.physics.observations import Observations
 from pinn.physics.sampling import LatinHypercubeSampler, Sampler
@@ -99,6 +100,8 @@ class Job:
         positive_int("chunk_size", self.chunk_size)
         if isinstance(self.model, Ensemble):
             self._check_ensemble(self.model)
+        if isinstance(self.model, Marched):
+            self._check_marched()
         # a term reading what it does not declare: named now (the CLI's up-front check builds a job
         # too), not after training has started
         self.loss.check_reads(self.model.member(0) if isinstance(self.model, Ensemble) else self.model)
@@ -121,6 +124,15 @@ class Job:
         if not all(isinstance(g, torch.Generator) for g in self.member_generators):
             raise TypeError("member_generators must be torch.Generator objects, one per member")
 
+    def _check_marched(self) -> None:
+        """Refuse what time marching (:mod:`pinn.training.marching`) cannot train with, naming the fix."""
+        if self.loss.engine.name == "fused":
+            raise ValueError("time marching runs on the autograd, func and taylor engines (its windows are joined "
+                             "networks, not one MLP); set derivatives=autograd")
+        if self.observations is not None:
+            raise ValueError("time marching does not fit observations yet (each window would need its own); set "
+                             "data.path=null and data.samples=0, or marching=null")
+
     def _check_types(self) -> None:
         """Name the field that got the wrong kind of object, before anything uses it."""
         expected = {"pde": PDE, "model": nn.Module, "trainer": Trainer, "generator": torch.Generator,
@@ -142,6 +154,11 @@ class Job:
             raise ValueError("Job.model has no parameters to train")
 
     @property
+    def total_steps(self) -> int:
+        """The steps of the whole run: the trainer's, once per window of a marched run (progress bars)."""
+        return self.trainer.total_steps * (self.model.count if isinstance(self.model, Marched) else 1)
+
+    @property
     def dtype(self) -> torch.dtype:
         return next(self.model.parameters()).dtype
 
@@ -149,8 +166,10 @@ class Job:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    def sample_points(self, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        """Draw each point set the loss reads from ``generator`` (default: the job's); add the observations.
+    def sample_points(self, generator: torch.Generator | None = None, *,
+                      sets: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+        """Draw each point set the loss reads (or ``sets``) from ``generator`` (default: the job's); add
+        the observations.
 
         An ensemble's points are one set per member, stacked: ``(K, N, d)``, member ``k``'s drawn
         from its own generator (:attr:`member_generators`); the observations are shared.
@@ -160,13 +179,13 @@ class Job:
             generators = list(self.member_generators) or [
                 torch.Generator().manual_seed(int(torch.randint(2**62, (), generator=generator)))
                 for _ in range(self.model.size)]
-            members = [self._draw(g) for g in generators]
+            members = [self._draw(g, sets) for g in generators]
             return {name: torch.stack([m[name] for m in members]) for name in members[0]}
-        return self._draw(generator)
+        return self._draw(generator, sets)
 
-    def _draw(self, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    def _draw(self, generator: torch.Generator, sets: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
         points = {which: self.pde.domain.sample(which, self.points[which], self.sampler, generator=generator)
-                  .to(device=self.device, dtype=self.dtype) for which in self.loss.point_sets}
+                  .to(device=self.device, dtype=self.dtype) for which in (sets or self.loss.point_sets)}
         if self.observations is not None:
             points["data"] = self.observations.points.to(device=self.device, dtype=self.dtype)
             points["data_values"] = self.observations.values.to(device=self.device, dtype=self.dtype)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import warnings
 from collections.abc import Mapping, Sequence
 
@@ -54,6 +55,7 @@ class PINNLoss:
             raise ValueError(f"PINNLoss takes at most one {twice[0]}; got {kinds.count(twice[0])}")
         self.extras = tuple(extras)
         self._exact_gradients = False
+        self._window: tuple[float, float] | None = None  # a marched run's window: the causal slabs' span
         all_terms = pde.terms()
         unknown = sorted(set(exact) - {t.name for t in all_terms[1:]})
         if unknown:
@@ -75,6 +77,16 @@ class PINNLoss:
         for name, w in weights.items():
             number(f"loss weight of {name!r}", w, low=0)
         self.weights = {name: float(weights.get(name, 1.0)) for name in names}
+
+    def windowed(self, t0: float, t1: float, *, exact: Sequence[str] = ()) -> PINNLoss:
+        """This loss on the time window ``[t0, t1]`` of a marched run (:mod:`pinn.training.marching`):
+        a copy without the terms ``exact`` (the model holds them), with weights of its own and causal
+        slabs over the window."""
+        out = copy.copy(self)
+        out.terms = tuple(t for t in self.terms if t.name not in exact)
+        out.weights = {name: w for name, w in self.weights.items() if name not in exact}
+        out._window = (float(t0), float(t1))
+        return out
 
     def _extra(self, kind):
         return next((e for e in self.extras if isinstance(e, kind)), None)
@@ -213,7 +225,7 @@ class PINNLoss:
         and every equation is weighted by them."""
         m = self.causal_chunks
         t = points[:, -1].detach()
-        t0, t1 = self.pde.domain.lower[-1].item(), self.pde.domain.upper[-1].item()
+        t0, t1 = self._window or (self.pde.domain.lower[-1].item(), self.pde.domain.upper[-1].item())
         slab = ((t - t0) / (t1 - t0) * m).long().clamp(0, m - 1)
         per_slab = {}
         for name, r in residuals.items():

@@ -64,6 +64,7 @@ class RARD:
         self.sampler, self.generator = sampler, generator
         self.every, self.candidates, self.k, self.c, self.chunk = every, candidates, float(k), float(c), chunk
         self.lbfgs_every = lbfgs_every
+        self.window: tuple[float, float] | None = None  # a marched run's window: candidates drawn inside it
 
     def check(self, interior: int) -> None:
         """Raise unless there are at least ``interior`` candidates per redraw."""
@@ -90,6 +91,8 @@ class RARD:
         n = interior.shape[0]
         self.check(n)
         cand = self.domain.sample("interior", self.candidates or 10 * n, self.sampler, generator=self.generator)
+        if self.window is not None:
+            cand = self.domain.into_window(cand, *self.window)
         cand = cand.to(dtype=interior.dtype, device=interior.device)
         if self.k == 0:  # a uniform density: no residual to evaluate
             p = torch.ones(cand.shape[0], dtype=torch.float64)

@@ -35,7 +35,10 @@ from pinn.training.compiling import CompiledGradient, GuardedCompile
 from pinn.training.ensemble import Ensemble, EnsembleLoss
 from pinn.training.ensemble_run import member_outputs
 from pinn.training.fused_step import FusedStep
+from pinn.nets.marched import Marched
+from pinn.training import marching
 from pinn.training.job import Job
+from pinn.training.losses import PINNLoss
 from pinn.training.options import RunOptions
 from pinn.training.stages import QuasiNewton
 from pinn.training.state import TrainState
@@ -97,6 +100,8 @@ def _check_distributed(job: Job) -> None:
                          "set stages.quasi_newton.float64=false or use precision=float64")
     if job.trainer.weighting is not None:
         raise ValueError("data-parallel training (torchrun) does not support loss weighting yet; set weighting=null")
+    if isinstance(job.model, Marched):
+        raise ValueError("data-parallel training (torchrun) does not support time marching yet; set marching=null")
     if job.resampler is not None:
         raise ValueError("data-parallel training (torchrun) does not support resampling yet (each rank would "
                          "redraw its own shard); set resampler=null")
@@ -144,9 +149,10 @@ def train(job: Job, run_dir: str | Path, options: RunOptions | None = None, **le
 def _train_locked(job: Job, run: RunDir, options: RunOptions) -> dict:
     rank = distributed.rank()
     callback, metadata = options.callback, options.metadata
-    points, state = _start(job, run, options.resume)
-    loss_fn, shards, should_stop = _data_parallel(job, points, options.should_stop)
-    backend = _backend(job, loss_fn, speed=options.speed, sharded=shards is not None)
+    points, state, first = _start(job, run, options.resume)
+    marched = job.model if isinstance(job.model, Marched) else None
+    window: list[int | None] = [None]  # the window being trained, for the checkpoints
+
     def save(snapshot: dict) -> None:
         if rank:
             return  # rank 0 alone writes
@@ -155,18 +161,33 @@ def _train_locked(job: Job, run: RunDir, options: RunOptions) -> dict:
                     "generator": job.generator.get_state(), "pde": job.pde.name, "record": dict(job.record)}
         if shards is not None:
             snapshot["shards"] = shards
+        if window[0] is not None:
+            snapshot["window"] = window[0]
         run.checkpoint(sum(snapshot["trainer"]["steps"].values()), snapshot, history)
 
     progress = None
     if callback is None and rank == 0:
-        callback = progress = make_progress(job.trainer.total_steps, job.trainer.log_every, logger=log)
+        callback = progress = make_progress(job.total_steps, job.trainer.log_every, logger=log)
     try:
-        result = job.trainer.fit(job.model, backend, points, state=state, callback=callback if rank == 0 else None,
-                                 checkpoint=save, checkpoint_every=options.checkpoint_every, should_stop=should_stop,
-                                 resampler=job.resampler)
+        previous = None
+        for k in (range(first, marched.count) if marched is not None else [None]):
+            loss = job.loss
+            if marched is not None and k is not None:
+                loss, points, state = _enter_window(job, marched, k, points, state, previous)
+                window[0] = k
+            state = state or TrainState()
+            loss_fn, shards, should_stop = _data_parallel(job, loss, points, options.should_stop)
+            backend = _backend(job, loss_fn, speed=options.speed, sharded=shards is not None)
+            result = job.trainer.fit(job.model, backend, points, state=state,
+                                     callback=callback if rank == 0 else None, checkpoint=save,
+                                     checkpoint_every=options.checkpoint_every, should_stop=should_stop,
+                                     resampler=job.resampler)
+            previous, state = state, None
     finally:
         if progress is not None:
             progress.close()
+        if marched is not None:
+            marched.whole()
     if rank:
         metrics = {}  # rank 0 alone evaluates and writes
     else:
@@ -176,6 +197,24 @@ def _train_locked(job: Job, run: RunDir, options: RunOptions) -> dict:
         # rank 0 still held it aborted the run ("terminate called without an active exception").
         torch.distributed.barrier()
     return metrics
+
+
+def _enter_window(job: Job, marched: Marched, k: int, points: dict | None, state: TrainState | None,
+                  previous: TrainState | None):
+    """``(loss, points, state)`` of window ``k`` of a marched run (:mod:`pinn.training.marching`).
+    ``state``: the resumed state of this window (its points given), or ``None`` for a new window,
+    whose points are drawn now, whose network starts from the previous window's weights and whose
+    state carries on from ``previous``, the last window's."""
+    loss = marching.window_loss(job.loss, marched, k)
+    if job.resampler is not None:
+        job.resampler.window = (marched.edges[k], marched.edges[k + 1])
+    if state is not None and points is not None:
+        marched.train_window(k, start=False)
+        return loss, points, state
+    marched.train_window(k, start=True)
+    drawn = job.sample_points(sets=loss.point_sets)
+    carried = marching.next_window(previous) if previous is not None else TrainState()
+    return loss, marching.window_points(drawn, job.pde, marched, k), carried
 
 
 def _backend(job: Job, loss_fn, *, speed: str, sharded: bool) -> LossBackend:
@@ -214,8 +253,10 @@ def run_facts(job: Job, metadata: Mapping | None = None) -> dict:
     }
 
 
-def _start(job: Job, run: RunDir, resume) -> tuple[dict, TrainState | None]:
-    """The points to start from and the state to resume (``None``: a fresh run, whose directory is prepared)."""
+def _start(job: Job, run: RunDir, resume) -> tuple[dict | None, TrainState | None, int]:
+    """The points to start from, the state to resume (``None``: a fresh run, whose directory is
+    prepared) and the window to start in (a marched run's; 0 otherwise).  A fresh marched run's
+    points are drawn window by window (``None`` here)."""
     ranks, rank = distributed.world_size(), distributed.rank()
     if rank == 0:
         run.start()  # what killed writes left behind
@@ -230,27 +271,31 @@ def _start(job: Job, run: RunDir, resume) -> tuple[dict, TrainState | None]:
         log.info("training %s: %s of %d parameters, %s, %s engine, %s steps", job.pde.name, type(job.model).__name__,
                  sum(p.numel() for p in job.model.parameters()), str(job.dtype).replace("torch.", ""),
                  job.loss.engine.name, job.trainer.describe())
+        if isinstance(job.model, Marched):
+            return None, None, 0
         # Rank 0 draws from the job's generator, so one process is the one-rank case.
-        return job.sample_points(distributed.shard_generator(job.seed, rank) if rank else None), None
+        return job.sample_points(distributed.shard_generator(job.seed, rank) if rank else None), None, 0
     _load_matching(job, resume)
     job.generator.set_state(resume["generator"])
     points = {k: v.to(device=job.device, dtype=job.dtype) for k, v in _resumed_points(resume, ranks, rank).items()}
     state = TrainState.from_dict(resume["trainer"])
-    log.info("resuming %s at step %d (%s stage)", job.pde.name, state.step, state.stage)
-    return points, state
+    window = resume.get("window", 0)
+    log.info("resuming %s at step %d (%s stage%s)", job.pde.name, state.step, state.stage,
+             f", window {window}" if isinstance(job.model, Marched) else "")
+    return points, state, window
 
 
-def _data_parallel(job: Job, points: Mapping, should_stop):
+def _data_parallel(job: Job, loss: PINNLoss, points: Mapping, should_stop):
     """``(loss_fn, shards, should_stop)``: with several ranks, the all-rank loss, every rank's points
-    (for checkpoints) and a stop request any rank can make; with one, ``job.loss`` as it is."""
+    (for checkpoints) and a stop request any rank can make; with one, ``loss`` as it is."""
     ranks = distributed.world_size()
     if ranks == 1:
-        return job.loss, None, should_stop
+        return loss, None, should_stop
     shards = [None] * ranks
     torch.distributed.all_gather_object(shards, {k: v.cpu() for k, v in points.items()})
     device_ids = [job.device.index if job.device.index is not None else torch.cuda.current_device()] \
         if job.device.type == "cuda" else None
-    loss_fn = distributed.GlobalLoss(job.loss, DistributedDataParallel(job.model, device_ids=device_ids))
+    loss_fn = distributed.GlobalLoss(loss, DistributedDataParallel(job.model, device_ids=device_ids))
     log.info("data-parallel over %d ranks: %s points per rank", ranks,
              ", ".join(f"{len(v)} {k}" for k, v in points.items() if k != "data_values"))
     if should_stop is not None:

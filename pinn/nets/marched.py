@@ -1,0 +1,145 @@
+"""One network per time window, joined into one model over the whole interval (time marching).
+
+:class:`Marched` is the model of a marched run (:mod:`pinn.training.marching`).  Its window ``k``
+covers ``[a_k, a_{k+1}]`` and is
+
+    ``v_0(x, t) = c_0(x, t)``,
+    ``v_k(x, t) = v_{k-1}(x, a_k) + c_k(x, t) - c_k(x, a_k)``,
+
+``c_k`` the window's own network.  So each window meets the previous window's end state at its
+start exactly, whatever its weights: a hard initial constraint that needs nothing of the PDE.  A
+condition that every ``c_k`` meets exactly on the boundary (Dirichlet values through a hard
+constraint, periodicity, a linear Neumann condition) holds for every ``v_k`` too: on the boundary
+``v_k = g(x, a_k) + g(x, t) - g(x, a_k) = g(x, t)``.
+
+The derivatives of ``v_k`` are those of ``c_k`` plus the spatial derivatives of the earlier windows
+at ``a_k``, through the same autograd graph, so every derivative engine that takes a plain network
+takes it.  Evaluating window ``k`` costs ``2k + 1`` network passes: marching trades this for a
+problem each window can learn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from pinn.nets.parts import InputScaling
+
+__all__ = ["Marched", "window_edges"]
+
+
+def window_edges(t0: float, t1: float, width: float) -> tuple[float, ...]:
+    """The edges of the fewest equal windows of length at most ``width`` over ``[t0, t1]``:
+    ``(t0, ..., t1)``, the last exactly ``t1``."""
+    if not t1 > t0:
+        raise ValueError(f"time marching needs an interval t0 < t1, got [{t0}, {t1}]")
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or not 0 < width < float("inf"):
+        raise ValueError(f"marching.width must be a positive number of time units, got {width!r}")
+    n = max(1, int(-(-round((t1 - t0) / width, 9) // 1)))  # ceil, with round-off of exact divisions forgiven
+    return tuple(t0 + (t1 - t0) * i / n for i in range(n)) + (float(t1),)
+
+
+class Marched(nn.Module):
+    """Windows ``windows[k]`` on ``[edges[k], edges[k + 1]]`` joined into one model (the module docs).
+
+    Args:
+        windows: one network per window, ``(N, d) -> (N, F)``, all alike (the same class and shapes).
+        edges: ``K + 1`` increasing times: the windows' bounds.
+        time_axis: the time coordinate's column in the inputs.
+        rescale: map each window's time span onto the whole of its networks' input scaling
+            (:class:`~pinn.nets.parts.InputScaling`), so that a short window's networks see time
+            over ``[-1, 1]`` as a whole-interval network does.
+
+    While training window ``k`` (:meth:`train_window`) the model is ``v_k`` at every point and only
+    ``windows[k]``'s parameters take gradients; otherwise (:meth:`whole`) each point is evaluated in
+    its own window.
+    """
+
+    def __init__(self, windows: Sequence[nn.Module], edges: Sequence[float], *, time_axis: int,
+                 rescale: bool = True):
+        super().__init__()
+        edges = tuple(float(e) for e in edges)
+        if len(windows) < 1 or len(edges) != len(windows) + 1:
+            raise ValueError(f"Marched needs K >= 1 windows and K + 1 edges, got {len(windows)} and {len(edges)}")
+        if any(b <= a for a, b in zip(edges, edges[1:])):
+            raise ValueError(f"the window edges must increase, got {list(edges)}")
+        shapes = [[tuple(p.shape) for p in w.parameters()] for w in windows]
+        if any(s != shapes[0] for s in shapes) or len({type(w) for w in windows}) != 1:
+            raise ValueError("the windows of a Marched model must be alike (one class, the same parameter shapes)")
+        self.windows = nn.ModuleList(windows)
+        self.edges, self.time_axis = edges, int(time_axis)
+        self.active: int | None = None
+        if rescale:
+            for k, w in enumerate(self.windows):
+                _rescale_time(w, edges[k], edges[k + 1], self.time_axis)
+
+    @property
+    def count(self) -> int:
+        """The number of windows ``K``."""
+        return len(self.windows)
+
+    def train_window(self, k: int, *, start: bool) -> None:
+        """Make window ``k`` the model and its parameters the trained ones; ``start``: first copy
+        window ``k - 1``'s parameters into it (a new window; not when resuming one)."""
+        if not 0 <= k < self.count:
+            raise ValueError(f"window {k} does not exist: this model has windows 0..{self.count - 1}")
+        if start and k:
+            with torch.no_grad():
+                for mine, theirs in zip(self.windows[k].parameters(), self.windows[k - 1].parameters()):
+                    mine.copy_(theirs)
+        for j, w in enumerate(self.windows):
+            for p in w.parameters():
+                p.requires_grad_(j == k)
+        self.active = k
+
+    def whole(self) -> None:
+        """Evaluate every point in its own window (after training); every parameter trainable again."""
+        for p in self.parameters():
+            p.requires_grad_(True)
+        self.active = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, d) -> (N, F)`` (a single point ``(d,)`` under ``vmap`` too)."""
+        if self.active is not None:
+            return self._window(self.active, x)
+        if x.dim() == 1 or x.shape[0] == 1:  # one point (as vmap gives them): every window, then t's own
+            t = x[..., self.time_axis:self.time_axis + 1] if x.dim() > 1 else x[self.time_axis]
+            out = self._window(self.count - 1, x)
+            for k in range(self.count - 2, -1, -1):
+                out = torch.where(t < self.edges[k + 1], self._window(k, x), out)
+            return out
+        inner = torch.tensor(self.edges[1:-1], dtype=x.dtype, device=x.device)
+        index = torch.bucketize(x[:, self.time_axis].contiguous(), inner, right=True)
+        order = torch.argsort(index, stable=True)
+        counts = torch.bincount(index, minlength=self.count).tolist()
+        pieces, at = [], 0
+        for k, n in enumerate(counts):
+            if n:
+                pieces.append(self._window(k, x[order[at:at + n]]))
+            at += n
+        return torch.cat(pieces)[torch.argsort(order)]
+
+    def _window(self, k: int, x: torch.Tensor) -> torch.Tensor:
+        """``v_k(x)``: window ``k``'s network, plus the earlier windows' state at its start."""
+        out = self.windows[k](x)
+        if k == 0:
+            return out
+        start = self._at(x, self.edges[k])
+        return self._window(k - 1, start) + (out - self.windows[k](start))  # exactly v_{k-1} at t = a_k
+
+    def _at(self, x: torch.Tensor, t: float) -> torch.Tensor:
+        """``x`` with its time replaced by ``t`` (no dependence on the time left)."""
+        axis = self.time_axis % x.shape[-1]
+        column = torch.full_like(x[..., axis:axis + 1], t)
+        return torch.cat([x[..., :axis], column, x[..., axis + 1:]], dim=-1)
+
+
+def _rescale_time(net: nn.Module, a: float, b: float, axis: int) -> None:
+    """Set the time span of every input scaling in ``net`` to ``[a, b]``."""
+    for m in net.modules():
+        if isinstance(m, InputScaling):
+            with torch.no_grad():
+                m.center[axis] = (a + b) / 2
+                m.half_width[axis] = (b - a) / 2

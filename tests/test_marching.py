@@ -1,0 +1,201 @@
+"""Time marching (pinn.training.marching, pinn.nets.marched): the joined model's continuity and
+derivatives in float64, window bookkeeping, exact resume mid-window, and the refusals."""
+
+import math
+
+import pytest
+import torch
+
+from pinn import MLP, Heat, RunOptions, train
+from pinn.cli import job as make_job
+from pinn.diff.autograd import AutogradEngine
+from pinn.diff.functional import FuncEngine
+from pinn.io.checkpoints import CheckpointDir
+from pinn.io.files import load_checkpoint
+from pinn.nets.marched import Marched, window_edges
+from pinn.physics.constraints import HardConstraint
+from pinn.training.marching import Windows, start_terms, window_loss
+
+SHORT = ("stages.adam.steps=30", "stages.quasi_newton.steps=12", "stages.quasi_newton.chunk=4", "model.width=8",
+         "model.depth=2", "points.interior=200", "points.initial=32", "points.boundary=32", "plots=false",
+         "evaluation.resolution=[21,21]", "evaluation.residual_maps=false")
+
+
+def _marched(*, hard: bool, windows: int = 3, seed: int = 0) -> tuple[Marched, Heat]:
+    pde = Heat(t=(0.0, 1.5))
+    g = torch.Generator().manual_seed(seed)
+    nets = []
+    for _ in range(windows):
+        net = MLP(pde.domain.lower, pde.domain.upper, width=12, depth=2, generator=g, dtype=torch.float64)
+        nets.append(HardConstraint(net, pde) if hard else net)
+    edges = [0.0 + 1.5 * i / windows for i in range(windows + 1)]
+    return Marched(nets, edges, time_axis=1), pde
+
+
+def _points(n: int, t0: float, t1: float, seed: int = 1) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, generator=g, dtype=torch.float64)
+    t = t0 + (t1 - t0) * torch.rand(n, generator=g, dtype=torch.float64)
+    return torch.stack([x, t], 1)
+
+
+def test_window_edges():
+    assert window_edges(0.0, 1.0, 0.5) == (0.0, 0.5, 1.0)
+    assert window_edges(0.0, 1.0, 0.3) == (0.0, 0.25, 0.5, 0.75, 1.0)
+    assert window_edges(0.0, 1.0, 0.1)[-1] == 1.0 and len(window_edges(0.0, 1.0, 0.1)) == 11  # 1 / 0.1 != 10
+    assert window_edges(0.0, 1.0, 2.0) == (0.0, 1.0)
+    with pytest.raises(ValueError, match="marching.width"):
+        window_edges(0.0, 1.0, 0.0)
+    assert Windows(width=0.3).edges(Heat(t=(0.0, 0.9))) == pytest.approx((0.0, 0.3, 0.6, 0.9))
+
+
+@pytest.mark.parametrize("hard", [False, True], ids=["plain", "hard-constraint"])
+def test_each_window_starts_at_the_previous_windows_end_state_exactly(hard):
+    model, pde = _marched(hard=hard)
+    x = _points(50, 0.0, 1.0)[:, :1]
+    for k in (1, 2):
+        a = model.edges[k]
+        at = torch.cat([x, torch.full_like(x, a)], 1)
+        model.train_window(k, start=False)
+        mine = model(at)
+        model.train_window(k - 1, start=False)
+        theirs = model(at)
+        assert torch.equal(mine, theirs)
+    if hard:  # Dirichlet walls held in every window, at every time
+        model.whole()
+        t = torch.linspace(0, 1.5, 31, dtype=torch.float64)[:, None]
+        walls = torch.cat([torch.cat([torch.zeros_like(t), t], 1), torch.cat([torch.ones_like(t), t], 1)])
+        assert model(walls).abs().max() < 1e-15
+
+
+def test_derivatives_of_a_window_are_its_networks_in_time_and_the_sum_in_space():
+    """``v_k = v_{k-1}(x, a_k) + c_k(x, t) - c_k(x, a_k)``: ``v_k,t = c_k,t`` and ``v_k,xx`` is the
+    sum of the three parts' second derivatives, from autograd on each part separately."""
+    model, _ = _marched(hard=True)
+    k = 2
+    model.train_window(k, start=False)
+    p = _points(40, model.edges[k], model.edges[k + 1]).requires_grad_(True)
+
+    def d(f, q, i, order):
+        out = f(q).sum(-1)
+        for _ in range(order):
+            (out,) = torch.autograd.grad(out.sum(), q, create_graph=True)
+            out = out[:, i]
+        return out
+
+    a = model.edges[k]
+    q = p.detach().clone()
+    q[:, 1] = a
+    q.requires_grad_(True)
+    c = model.windows[k]
+    assert torch.allclose(d(model, p, 1, 1), d(c, p, 1, 1), rtol=0, atol=1e-13)
+    model.train_window(k - 1, start=False)
+    previous_xx = d(model, q, 0, 2)
+    model.train_window(k, start=False)
+    expected = previous_xx + d(c, p, 0, 2) - d(c, q, 0, 2)
+    assert torch.allclose(d(model, p, 0, 2), expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("active", [None, 1], ids=["whole", "window-1"])
+def test_the_autograd_and_func_engines_agree_on_a_marched_model(active):
+    model, pde = _marched(hard=False)
+    if active is None:
+        model.whole()
+        p = _points(60, 0.0, 1.5)
+    else:
+        model.train_window(active, start=False)
+        p = _points(60, model.edges[active], model.edges[active + 1])
+    terms = pde.terms()[:1]
+    a = AutogradEngine().residuals(model, p, pde.domain.coordinates, terms)
+    f = FuncEngine().residuals(model, p, pde.domain.coordinates, terms)
+    assert torch.allclose(a["residual"], f["residual"], rtol=0, atol=1e-12)
+
+
+def test_the_whole_model_evaluates_each_point_in_its_own_window():
+    model, _ = _marched(hard=False)
+    model.whole()
+    p = _points(300, 0.0, 1.5)
+    out = model(p)
+    for k in range(model.count):
+        a, b = model.edges[k], model.edges[k + 1]
+        inside = (p[:, 1] >= a) & ((p[:, 1] < b) | (k == model.count - 1))
+        model.train_window(k, start=False)
+        assert torch.equal(model(p[inside]), out[inside])
+        model.whole()
+
+
+def test_a_new_window_starts_from_the_previous_windows_weights_and_trains_alone():
+    model, _ = _marched(hard=False)
+    model.train_window(1, start=True)
+    for mine, theirs in zip(model.windows[1].parameters(), model.windows[0].parameters()):
+        assert torch.equal(mine, theirs)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    assert trained == list(model.windows[1].parameters())
+    # each window's networks see its own time span on [-1, 1]
+    from pinn.nets.parts import InputScaling
+
+    s = next(m for m in model.windows[2].modules() if isinstance(m, InputScaling))
+    assert math.isclose(float(s.center[1]), 1.25) and math.isclose(float(s.half_width[1]), 0.25)
+
+
+def test_points_move_into_a_window_with_the_initial_time_at_its_start():
+    pde = Heat(t=(0.0, 2.0))
+    g = torch.Generator().manual_seed(0)
+    from pinn import get_sampler
+
+    initial = pde.domain.sample("initial", 20, get_sampler("lhs"), generator=g)
+    interior = pde.domain.sample("interior", 500, get_sampler("lhs"), generator=g)
+    moved = pde.domain.into_window(initial, 0.5, 1.0)
+    assert (moved[:, 1] == 0.5).all() and torch.equal(moved[:, 0], initial[:, 0])
+    inside = pde.domain.into_window(interior, 0.5, 1.0)[:, 1]
+    assert inside.min() >= 0.5 and inside.max() <= 1.0 and inside.max() - inside.min() > 0.45
+
+
+def test_later_windows_leave_the_initial_terms_out_and_causal_slabs_span_the_window():
+    j = make_job("pde=heat", "marching=windows", "marching.width=0.5", "loss.causal_chunks=4", *SHORT)
+    assert isinstance(j.model, Marched) and j.model.count == 2
+    first, second = window_loss(j.loss, j.model, 0), window_loss(j.loss, j.model, 1)
+    assert "initial" in first.weights and "initial" not in second.weights
+    assert second.point_sets == ("interior", "boundary") and second._window == (0.5, 1.0)
+    assert "initial" in j.loss.weights  # the run's own loss untouched
+
+
+def test_refusals_name_the_fix():
+    with pytest.raises(ValueError, match="steady"):
+        make_job("pde=poisson", "marching=windows")
+    with pytest.raises(ValueError, match="time derivative 'u_t'"):
+        make_job("pde=wave", "marching=windows")
+    with pytest.raises(ValueError, match="derivatives=autograd"):
+        make_job("pde=burgers", "marching=windows", "derivatives=fused")
+    with pytest.raises(ValueError, match="observations"):
+        make_job("pde=heat", "marching=windows", "data.samples=50")
+    with pytest.raises(ValueError, match="ensemble"):
+        make_job("pde=heat", "marching=windows", "ensemble.members=2", "derivatives=func",
+                 "stages.quasi_newton.steps=0")
+    with pytest.raises(ValueError, match="marching.width"):
+        make_job("pde=heat", "marching=windows", "marching.width=-1")
+    assert start_terms(Heat()) == ("initial",)
+
+
+def _final(run_dir):
+    return load_checkpoint(run_dir / "checkpoint.pt")["model"]
+
+
+def test_a_marched_run_resumed_mid_window_ends_bit_identical(tmp_path):
+    overrides = ("pde=heat", "marching=windows", "marching.width=0.4", "resampler=rard", "resampler.every=10",
+                 *SHORT)
+    reference = train(make_job(*overrides), tmp_path / "ref", RunOptions(checkpoint_every=7, keep=100, plots=False))
+    assert reference["adam_steps"] == 90 and reference["lbfgs_steps"] <= 36  # three windows
+    book = CheckpointDir(tmp_path / "ref" / "checkpoints", keep=100)
+    snaps = [load_checkpoint(book.file(s)) for s in book.steps()]
+    windows = {s.get("window") for s in snaps}
+    assert windows == {0, 1, 2}
+    mid = [s for s in snaps if s["window"] == 1 and s["trainer"]["stage_step"] > 0]
+    assert mid, "no checkpoint inside window 1"
+    for snap in (mid[0], mid[-1], snaps[0]):
+        run = tmp_path / f"again-{snap['window']}-{snap['trainer']['stage_step']}-{snap['trainer']['stage']}"
+        again = train(make_job(*overrides), run, RunOptions(resume=snap, plots=False, checkpoint_every=7))
+        assert again["rel_l2"] == reference["rel_l2"]
+        assert again["final_loss"] == reference["final_loss"]
+        ours, theirs = _final(run), _final(tmp_path / "ref")
+        assert all(torch.equal(ours[k], theirs[k]) for k in theirs)
