@@ -14,6 +14,7 @@ import math
 import platform
 import time
 import warnings
+from typing import cast
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -176,6 +177,7 @@ def _train_locked(job: Job, run: RunDir, options: RunOptions) -> dict:
                 loss, points, state = _enter_window(job, marched, k, points, state, previous)
                 window[0] = k
             state = state or TrainState()
+            points = cast(dict, points)  # drawn by _start, or by _enter_window for a marched run
             loss_fn, shards, should_stop = _data_parallel(job, loss, points, options.should_stop)
             backend = _backend(job, loss_fn, speed=options.speed, sharded=shards is not None)
             result = job.trainer.fit(job.model, backend, points, state=state,
