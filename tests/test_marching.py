@@ -199,3 +199,43 @@ def test_a_marched_run_resumed_mid_window_ends_bit_identical(tmp_path):
         assert again["final_loss"] == reference["final_loss"]
         ours, theirs = _final(run), _final(tmp_path / "ref")
         assert all(torch.equal(ours[k], theirs[k]) for k in theirs)
+
+
+@pytest.mark.parametrize("engine", ["autograd", "func"])
+@pytest.mark.parametrize("pde", ["heat", "burgers"])
+def test_the_cached_start_state_gives_the_chained_windows_loss_and_gradients(pde, engine):
+    """A window's loss with its start state computed once per point set (StartFields) is the loss
+    through the earlier windows, to round-off in float64, gradients included; new points (also
+    refilled in place) get new start values."""
+    j = make_job(f"pde={pde}", "marching=windows", "marching.width=0.35", f"derivatives={engine}",
+                 "precision=float64", "hard_constraints=true" if pde == "heat" else "hard_constraints=false", *SHORT)
+    model = j.model
+    k = model.count - 1
+    for w in model.windows:  # distinct windows, so that a wrong start state shows
+        with torch.no_grad():
+            for p in w.parameters():
+                p.add_(0.1 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel()),
+                                         dtype=p.dtype))
+    model.train_window(k, start=False)
+    cached, chained = window_loss(j.loss, model, k), window_loss(j.loss, model, k, cache=False)
+    g = torch.Generator().manual_seed(3)
+    from pinn import get_sampler
+
+    points = {w: j.pde.domain.into_window(j.pde.domain.sample(w, 50, get_sampler("lhs"), generator=g).double(),
+                                          model.edges[k], model.edges[k + 1]) for w in cached.point_sets}
+    for _refill in (False, True):
+        values = []
+        for loss in (cached, chained):
+            model.zero_grad()
+            total, parts = loss(model, points)
+            total.backward()
+            values.append((total.detach(), {n: v.detach() for n, v in parts.items()},
+                           [p.grad.clone() for p in model.windows[k].parameters()]))
+        (a, pa, ga), (b, pb, gb) = values
+        assert torch.allclose(a, b, rtol=1e-10, atol=0)
+        assert all(torch.allclose(pa[n], pb[n], rtol=1e-10, atol=1e-14) for n in pb)
+        assert all(torch.allclose(x, y, rtol=1e-9, atol=1e-13) for x, y in zip(ga, gb))
+        with torch.no_grad():  # new points in the same tensor (as RAR-D refills a static set)
+            points["interior"].copy_(j.pde.domain.into_window(
+                j.pde.domain.sample("interior", 50, get_sampler("lhs"), generator=g).double(),
+                model.edges[k], model.edges[k + 1]))

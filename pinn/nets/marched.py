@@ -121,6 +121,15 @@ class Marched(nn.Module):
             at += n
         return torch.cat(pieces)[torch.argsort(order)]
 
+    def increment(self, k: int, x: torch.Tensor) -> torch.Tensor:
+        """``c_k(x, t) - c_k(x, a_k)``: window ``k`` less its start state ``v_{k-1}(x, a_k)`` (zero at
+        ``t = a_k``).  A marched run's loss adds the start state's fields, computed once per point set
+        (:class:`pinn.training.marching.StartFields`), so that a step costs two network passes in
+        every window instead of ``2k + 1``."""
+        if k == 0:
+            return self.windows[0](x)
+        return self.windows[k](x) - self.windows[k](self._at(x, self.edges[k]))
+
     def _window(self, k: int, x: torch.Tensor) -> torch.Tensor:
         """``v_k(x)``: window ``k``'s network, plus the earlier windows' state at its start."""
         out = self.windows[k](x)

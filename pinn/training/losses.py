@@ -56,6 +56,7 @@ class PINNLoss:
         self.extras = tuple(extras)
         self._exact_gradients = False
         self._window: tuple[float, float] | None = None  # a marched run's window: the causal slabs' span
+        self._start = None  # a marched run's window start state, added to the window's fields (marching)
         all_terms = pde.terms()
         unknown = sorted(set(exact) - {t.name for t in all_terms[1:]})
         if unknown:
@@ -78,11 +79,13 @@ class PINNLoss:
             number(f"loss weight of {name!r}", w, low=0)
         self.weights = {name: float(weights.get(name, 1.0)) for name in names}
 
-    def windowed(self, t0: float, t1: float, *, exact: Sequence[str] = ()) -> PINNLoss:
+    def windowed(self, t0: float, t1: float, *, exact: Sequence[str] = (), start=None) -> PINNLoss:
         """This loss on the time window ``[t0, t1]`` of a marched run (:mod:`pinn.training.marching`):
         a copy without the terms ``exact`` (the model holds them), with weights of its own and causal
-        slabs over the window."""
+        slabs over the window.  ``start``: supplies the window's start state at each point set
+        (:class:`pinn.training.marching.StartFields`), so that the model evaluates the window alone."""
         out = copy.copy(self)
+        out._start = start
         out.terms = tuple(t for t in self.terms if t.name not in exact)
         out.weights = {name: w for name, w in self.weights.items() if name not in exact}
         out._window = (float(t0), float(t1))
@@ -159,7 +162,10 @@ class PINNLoss:
             if which not in points:
                 raise ValueError(f"no {which!r} points were given; got sets {sorted(points)}")
             sets.append((points[which], [t for t in self.terms if t.points == which]))
-        return self.engine.residuals_of_sets(model, sets, self.pde.domain.coordinates, fields=self.pde.fields)
+        coordinates = tuple(self.pde.domain.coordinates)
+        if self._start is not None and not self.gradient_weight:  # gPINN differentiates by the points themselves
+            model, sets, coordinates = self._start.prepare(model, sets, coordinates, fields=self.pde.fields)
+        return self.engine.residuals_of_sets(model, sets, coordinates, fields=self.pde.fields)
 
     def __call__(
         self, model: nn.Module, points: Mapping[str, torch.Tensor]

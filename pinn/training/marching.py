@@ -25,10 +25,11 @@ from pinn.core.checks import number
 from pinn.nets.marched import Marched, window_edges
 from pinn.pdes.base import PDE
 from pinn.physics.fields import parse
+from pinn.physics.terms import Term
 from pinn.training.losses import PINNLoss
 from pinn.training.state import TrainState
 
-__all__ = ["Windows", "start_terms", "window_loss", "window_points", "next_window"]
+__all__ = ["StartFields", "Windows", "start_terms", "window_loss", "window_points", "next_window"]
 
 
 class Windows:
@@ -89,11 +90,91 @@ def start_terms(pde: PDE) -> tuple[str, ...]:
     return tuple(names)
 
 
-def window_loss(loss: PINNLoss, model: Marched, k: int) -> PINNLoss:
+def window_loss(loss: PINNLoss, model: Marched, k: int, *, cache: bool = True) -> PINNLoss:
     """``loss`` on window ``k``: causal slabs over the window and, for ``k > 0``, the initial terms
-    left out (the model holds them)."""
+    left out (the model holds them).  ``cache``: the earlier windows' state at the window's start is
+    computed once per point set (:class:`StartFields`) instead of through them at every step."""
     held = start_terms(loss.pde) if k else ()
-    return loss.windowed(model.edges[k], model.edges[k + 1], exact=[t for t in held if t in loss.weights])
+    start = StartFields(model, k, loss.pde, loss.engine) if k and cache else None
+    return loss.windowed(model.edges[k], model.edges[k + 1], exact=[t for t in held if t in loss.weights],
+                         start=start)
+
+
+class StartFields:
+    """Window ``k``'s start state ``v_{k-1}(x, a_k)`` and the spatial derivatives its terms read, at
+    the points of each set: computed once per point set (again when the points change), and added
+    to the fields of the window's increment ``c_k(x, t) - c_k(x, a_k)``.
+
+    The sum is ``v_k``'s fields to round-off (the start state does not depend on ``t``, so it adds
+    nothing to a time derivative).  The values reach the terms as extra columns of the points,
+    named ``start:FIELD``, so that every derivative engine, the pointwise ``vmap`` one included,
+    carries them to each point's terms.
+    """
+
+    def __init__(self, model: Marched, k: int, pde: PDE, engine):
+        self.model, self.k, self.engine = model, k, engine
+        self.time_axis = _time_axis(pde)
+        self._cache: dict[int, tuple[torch.Tensor, int, tuple[str, ...], torch.Tensor]] = {}
+
+    def prepare(self, model: nn.Module, sets, coordinates, *, fields):
+        """``(model, sets, coordinates)`` for the engine: the increment's model, each set's points with
+        the start state's columns, terms that add them, and the columns' names."""
+        if model is not self.model or self.model.active != self.k:
+            return model, sets, coordinates  # another model (or window): evaluated as it is
+        names = tuple(sorted({n for _, terms in sets for t in terms for n in t.fields
+                              if self.time_axis not in parse(n, coordinates, fields)[1]}))
+        columns = tuple(f"start:{n}" for n in names)
+        out = [(torch.cat([points, self._values(points, names, coordinates, fields)], 1),
+                [_shifted(t, names) for t in terms]) for points, terms in sets]
+        return _Increment(self.model, self.k, len(coordinates)), out, (*coordinates, *columns)
+
+    def _values(self, points: torch.Tensor, names, coordinates, fields) -> torch.Tensor:
+        """``(N, len(names))``: the start state's fields at ``points`` (cached while the points stay)."""
+        hit = self._cache.get(id(points))
+        if hit is not None and hit[0] is points and hit[1] == points._version and hit[2] == names:
+            return hit[3]
+        at = self.model._at(points.detach(), self.model.edges[self.k])
+        terms = [Term(f"start:{n}", "interior", (n,), lambda f, c, n=n: f[n]) for n in names]
+        with torch.enable_grad():
+            res = self.engine.residuals(_Window(self.model, self.k - 1), at, coordinates, terms, fields=fields)
+        values = torch.stack([res[f"start:{n}"].detach() for n in names], 1) if names else at[:, :0]
+        if len(self._cache) > 8:
+            self._cache.clear()
+        self._cache[id(points)] = (points, points._version, names, values)
+        return values
+
+
+class _Window(nn.Module):
+    """Window ``k`` of a marched model, through the earlier windows (``v_k``)."""
+
+    def __init__(self, model: Marched, k: int):
+        super().__init__()
+        self.model, self.k = model, k
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model._window(self.k, x)
+
+
+class _Increment(nn.Module):
+    """Window ``k``'s increment ``c_k(x, t) - c_k(x, a_k)`` of the first ``dim`` columns of its input
+    (the rest hold the start state, read by the terms)."""
+
+    def __init__(self, model: Marched, k: int, dim: int):
+        super().__init__()
+        self.model, self.k, self.dim = model, k, dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.increment(self.k, x[..., :self.dim])
+
+
+def _shifted(term: Term, names) -> Term:
+    """``term`` reading each field of ``names`` plus the start state's (the column ``start:FIELD``)."""
+    added = [n for n in term.fields if n in names]
+
+    def fn(f, c):
+        return term.fn({**f, **{n: f[n] + c[f"start:{n}"] for n in added}}, c)
+
+    return Term(term.name, term.points, term.fields, fn)
 
 
 def window_points(points: Mapping[str, torch.Tensor], pde: PDE, model: Marched, k: int) -> dict[str, torch.Tensor]:
