@@ -134,7 +134,7 @@ class StartFields:
         if hit is not None and hit[0] is points and hit[1] == points._version and hit[2] == names:
             return hit[3]
         at = self.model._at(points.detach(), self.model.edges[self.k])
-        terms = [Term(f"start:{n}", "interior", (n,), lambda f, c, n=n: f[n]) for n in names]
+        terms = [Term(f"start:{n}", "interior", (n,), _reader(n)) for n in names]
         with torch.enable_grad():
             res = self.engine.residuals(_Window(self.model, self.k - 1), at, coordinates, terms, fields=fields)
         values = torch.stack([res[f"start:{n}"].detach() for n in names], 1) if names else at[:, :0]
@@ -165,6 +165,14 @@ class _Increment(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model.increment(self.k, x[..., :self.dim])
+
+
+def _reader(name: str):
+    """A term that reads the field ``name`` as it is."""
+    def fn(f, c):
+        return f[name]
+
+    return fn
 
 
 def _shifted(term: Term, names) -> Term:
