@@ -239,3 +239,30 @@ def test_the_cached_start_state_gives_the_chained_windows_loss_and_gradients(pde
             points["interior"].copy_(j.pde.domain.into_window(
                 j.pde.domain.sample("interior", 50, get_sampler("lhs"), generator=g).double(),
                 model.edges[k], model.edges[k + 1]))
+
+
+def test_error_in_time_on_a_grid_and_at_nodes():
+    """Each time's rel. L2 error, from the grid's time axis or the nodes' distinct times."""
+    import numpy as np
+
+    from pinn.evaluation.grid import GridEvaluation, NodeEvaluation
+
+    x, t = np.linspace(0, 1, 5), np.array([0.0, 0.5, 1.0])
+    ref = np.sin(np.pi * x)[:, None] * np.ones_like(t)  # [x, t]
+    pred = ref * (1 + np.array([0.0, 0.1, 0.3]))  # 0, 10 % and 30 % off at the three times
+    curve = GridEvaluation({"x": x, "t": t}, pred, ref, time_axis=1).error_in_time()
+    assert curve["t"] == [0.0, 0.5, 1.0] and np.allclose(curve["rel_l2"], [0.0, 0.1, 0.3], rtol=1e-14, atol=0)
+    nodes = NodeEvaluation({"x": np.tile(x, 3), "t": np.repeat(t, 5)}, pred.T.ravel(), ref.T.ravel(), time_axis=1)
+    assert np.allclose(nodes.error_in_time()["rel_l2"], [0.0, 0.1, 0.3], rtol=1e-14, atol=0)
+    assert GridEvaluation({"x": x}, ref[:, 0], ref[:, 0]).error_in_time() is None
+
+
+def test_a_marched_run_writes_its_error_in_time(tmp_path):
+    metrics = train(make_job("pde=heat", "marching=windows", "marching.width=0.5", *SHORT[:-3], "plots=true",
+                             "evaluation.resolution=[21,21]", "evaluation.residual_maps=false"),
+                    tmp_path / "run", RunOptions(plots=True))
+    rows = (tmp_path / "run" / "error_in_time.csv").read_text().splitlines()
+    assert rows[0] == "t,rel_l2" and len(rows) == 22 and float(rows[1].split(",")[0]) == 0.0
+    assert (tmp_path / "run" / "plots" / "error_in_time.png").stat().st_size > 1000
+    assert (tmp_path / "run" / "plots" / "loss.png").exists()  # window 1's history drops the initial term
+    assert math.isfinite(metrics["rel_l2"])

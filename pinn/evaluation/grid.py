@@ -121,6 +121,23 @@ class _Compared:
         return out
 
 
+    def error_in_time(self) -> dict[str, list[float]] | None:
+        """The rel. L2 error (all fields) at each time of the grid, or each distinct time of the nodes:
+        ``{"t": [...], "rel_l2": [...]}``; ``None`` for a steady problem.  How the error grows through
+        time is what a long-time run is judged by."""
+        if self.time_axis is None:
+            return None
+        pred, ref = self.compared()
+        times = np.asarray(list(self.grid.values())[self.time_axis])
+        if self.layout == "grid":
+            pred, ref = np.moveaxis(pred, self.time_axis, 0), np.moveaxis(ref, self.time_axis, 0)
+            ts, slices = times, list(zip(pred, ref))
+        else:
+            ts = np.unique(times)
+            slices = [(pred[times == t], ref[times == t]) for t in ts]
+        return {"t": [float(t) for t in ts], "rel_l2": [relative_l2(p, r) for p, r in slices]}
+
+
 class GridEvaluation(_Compared):
     """Predictions and reference on a grid.
 

@@ -305,8 +305,9 @@ def loss_figure(history: Sequence[Mapping], *, coefficients: Sequence[str] = ())
     """The total loss and each term against step (log scale), a dotted line where each stage
     begins; below, the learning rate on an axis of its own, and the learned coefficients (the
     columns named in ``coefficients``) and causal weights on another."""
-    keys = [k for k in (history[0] if history else {}) if k not in _NOT_LOSSES and k not in coefficients]
-    others = [k for k in (history[0] if history else {}) if k in coefficients or k == "causal_min_weight"]
+    seen = list(dict.fromkeys(k for row in history for k in row))  # a marched run's later windows drop terms
+    keys = [k for k in seen if k not in _NOT_LOSSES and k not in coefficients]
+    others = [k for k in seen if k in coefficients or k == "causal_min_weight"]
     has_lr = bool(history) and "lr" in history[0]
     rows = 1 + has_lr + bool(others)
     fig = Figure(figsize=(7, 3.2 + 1.8 * (rows - 1)), layout="constrained")
@@ -315,7 +316,7 @@ def loss_figure(history: Sequence[Mapping], *, coefficients: Sequence[str] = ())
     if history:
         steps = np.array([row["step"] for row in history])
         for key in keys:
-            values = np.array([row[key] for row in history], dtype=float)
+            values = np.array([row.get(key, np.nan) for row in history], dtype=float)
             ax.semilogy(steps, values, lw=2 if key == "loss" else 1, label=key)
         for a in axes:
             for step, stage in _stage_switches(history):
@@ -327,7 +328,7 @@ def loss_figure(history: Sequence[Mapping], *, coefficients: Sequence[str] = ())
         if others:
             a = axes[-1]
             for key in others:
-                a.plot(steps, [row[key] for row in history], lw=1.5, label=key)
+                a.plot(steps, [row.get(key, np.nan) for row in history], lw=1.5, label=key)
             a.set_ylabel("coefficients, weights")
             a.legend(fontsize="small")
     ax.set_ylabel("mean squared residual")

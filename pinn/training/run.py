@@ -9,6 +9,7 @@ with a job built from a config, a notebook with one built by hand.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import platform
@@ -25,6 +26,7 @@ from pinn._version import __version__ as pinn_version
 from pinn.diff.fused import FusedEngine
 from pinn.io import files as io
 from pinn.evaluation.grid import evaluate
+from pinn.io.error_in_time import plot_error_in_time, write_error_in_time
 from pinn.io.run_dir import RunDir
 from pinn.io.plotting import plot_run, run_title
 from pinn.io.progress import make_progress
@@ -39,6 +41,7 @@ from pinn.training.fused_step import FusedStep
 from pinn.nets.marched import Marched
 from pinn.training import marching
 from pinn.training.job import Job
+from pinn.training.loop import Trainer
 from pinn.training.losses import PINNLoss
 from pinn.training.options import RunOptions
 from pinn.training.stages import QuasiNewton
@@ -180,7 +183,7 @@ def _train_locked(job: Job, run: RunDir, options: RunOptions) -> dict:
             points = cast(dict, points)  # drawn by _start, or by _enter_window for a marched run
             loss_fn, shards, should_stop = _data_parallel(job, loss, points, options.should_stop)
             backend = _backend(job, loss_fn, speed=options.speed, sharded=shards is not None)
-            result = job.trainer.fit(job.model, backend, points, state=state,
+            result = _trainer(job, k).fit(job.model, backend, points, state=state,
                                      callback=callback if rank == 0 else None, checkpoint=save,
                                      checkpoint_every=options.checkpoint_every, should_stop=should_stop,
                                      resampler=job.resampler)
@@ -199,6 +202,17 @@ def _train_locked(job: Job, run: RunDir, options: RunOptions) -> dict:
         # rank 0 still held it aborted the run ("terminate called without an active exception").
         torch.distributed.barrier()
     return metrics
+
+
+def _trainer(job: Job, k: int | None) -> Trainer:
+    """The trainer of window ``k`` of a marched run: the run's, its time budget (``max_seconds``) shared
+    equally among the windows, window ``k`` ending at ``(k + 1) / K`` of it; the run's own otherwise."""
+    budget = job.trainer.max_seconds
+    if k is None or budget is None or not isinstance(job.model, Marched):
+        return job.trainer
+    trainer = copy.copy(job.trainer)
+    trainer.max_seconds = budget * (k + 1) / job.model.count
+    return trainer
 
 
 def _enter_window(job: Job, marched: Marched, k: int, points: dict | None, state: TrainState | None,
@@ -326,6 +340,12 @@ def _finish(job: Job, run: RunDir, result, *, plots: bool, metadata: Mapping | N
                         **({"members": ensemble.size} if ensemble is not None else {}),
                         **({"config_sha256": metadata["config_sha256"]}
                            if metadata and "config_sha256" in metadata else {})})
+    in_time = ev.error_in_time()
+    if in_time is not None:  # how the error grows through time: a long-time run is judged by it
+        write_error_in_time(run_dir / "error_in_time.csv", in_time)
+    if plots and in_time is not None and len(in_time["t"]) > 1:
+        plot_error_in_time(run_dir / "plots" / "error_in_time.png", in_time, title=job.pde.name,
+                           windows=job.model.edges if isinstance(job.model, Marched) else ())
     if plots:
         plot_run(run_dir / "plots", ev.grid, u_pred, u_ref, result.history, fields=ev.fields, layout=ev.layout,
                  inside=job.pde.domain.inside,

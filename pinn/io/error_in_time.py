@@ -1,0 +1,41 @@
+"""A time-dependent run's error through time: ``error_in_time.csv`` and ``plots/error_in_time.png``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from pinn.io.safe import atomic_write
+
+__all__ = ["write_error_in_time", "plot_error_in_time"]
+
+
+def write_error_in_time(path: str | Path, curve: Mapping[str, Sequence[float]]) -> Path:
+    """Write ``t,rel_l2`` rows (``curve``: ``{"t": [...], "rel_l2": [...]}``) as CSV, atomically."""
+    rows = "".join(f"{t!r},{e!r}\n" for t, e in zip(curve["t"], curve["rel_l2"]))
+    path = Path(path)
+    data = ("t,rel_l2\n" + rows).encode()
+    atomic_write(path, lambda f: f.write(data))
+    return path
+
+
+def plot_error_in_time(path: str | Path, curve: Mapping[str, Sequence[float]], *, title: str = "",
+                       windows: Sequence[float] = ()) -> Path:
+    """The rel. L2 error against time, on a log scale; ``windows``: a marched run's window edges, drawn
+    as dotted lines."""
+    fig = Figure(figsize=(6, 3.5), layout="constrained")
+    ax = fig.add_subplot()
+    ax.semilogy(curve["t"], [max(e, 1e-16) for e in curve["rel_l2"]], lw=1.5)
+    for edge in windows[1:-1]:
+        ax.axvline(edge, color="0.6", ls=":", lw=1)
+    ax.set_xlabel("t")
+    ax.set_ylabel("rel. L2 error at t")
+    ax.grid(True, which="both", alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=9)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110))
+    return path
