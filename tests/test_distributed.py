@@ -58,7 +58,8 @@ def test_two_gloo_ranks_match_one_process_on_the_union(ddp_run):
 def test_rank_zero_alone_writes(ddp_run):
     run_dir, out = ddp_run
     assert sorted(p.name for p in run_dir.iterdir()) == sorted(
-        [".hydra", ".lock", "checkpoint.pt", "checkpoints", "history.csv", "metrics.json", "predictions.npz",
+        [".hydra", ".lock", "checkpoint.pt", "checkpoints", "error_in_time.csv", "history.csv", "metrics.json",
+         "predictions.npz",
          "train.log"])
     assert (out.stdout + out.stderr).count("heat finished") == 1
     assert not (run_dir.parent / "runs").exists()
