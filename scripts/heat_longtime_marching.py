@@ -1,5 +1,10 @@
 """Heat2d-LT by time-marching windows: a prototype, not a preset (docs/accuracy.md, PINNacle).
 
+Superseded by the built-in marching (``pinn-train pde=heat2d_lt hard_constraints=true
+marching=windows marching.width=0.5``; docs/accuracy.md, "Long-time problems"), which also
+differentiates the start state, where this script takes it under ``no_grad``.  Kept for the
+figures it produced.
+
 One network per window [a, b]; its initial values are the previous window's prediction at a
 (the first window's, the exact initial data), its wall values are exact, and only the residual
 is trained.  After each window the script prints the rel. L2 error at the window's end against
