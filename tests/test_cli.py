@@ -366,7 +366,7 @@ def test_help_lists_every_option_of_every_group(tmp_path):
     out = _run([_script("pinn-train"), "--help"], tmp_path)
     assert out.returncode == 0, out.stderr
     lines = {line.split()[0]: line for line in out.stdout.splitlines() if line.startswith("  ") and line.split()}
-    for group in ("pde", "geometry", "experiment", "model", "sampler", "derivatives", "stages", "weighting", "resampler",
+    for group in ("pde", "geometry", "experiment", "model", "sampler", "derivatives", "stages", "weighting", "resampler", "marching",
                   "logger", "hparams_search"):
         shipped = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
         listed = sorted(o.strip() for o in lines[group].split(":", 1)[1].split(",") if o.strip() != "null")
