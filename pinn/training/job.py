@@ -129,9 +129,6 @@ class Job:
         if self.loss.engine.name == "fused":
             raise ValueError("time marching runs on the autograd, func and taylor engines (its windows are joined "
                              "networks, not one MLP); set derivatives=autograd")
-        if self.observations is not None:
-            raise ValueError("time marching does not fit observations yet (each window would need its own); set "
-                             "data.path=null and data.samples=0, or marching=null")
 
     def _check_types(self) -> None:
         """Name the field that got the wrong kind of object, before anything uses it."""

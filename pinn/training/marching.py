@@ -29,7 +29,8 @@ from pinn.physics.terms import Term
 from pinn.training.losses import PINNLoss
 from pinn.training.state import TrainState
 
-__all__ = ["StartFields", "Windows", "start_terms", "window_loss", "window_points", "next_window"]
+__all__ = ["StartFields", "Windows", "carried_terms", "fit_data", "next_window", "start_terms", "window_loss",
+           "window_points"]
 
 
 class Windows:
@@ -56,7 +57,6 @@ class Windows:
     def model(self, net: nn.Module, pde: PDE) -> Marched:
         """``net`` and copies of it, one per window, as one :class:`~pinn.nets.marched.Marched` model
         (the copies take the previous window's weights when their turn comes)."""
-        start_terms(pde)  # refuses what marching cannot carry from window to window
         edges = self.edges(pde)
         windows = [net, *(copy.deepcopy(net) for _ in range(len(edges) - 2))]
         return Marched(windows, edges, time_axis=_time_axis(pde), rescale=self.rescale)
@@ -69,44 +69,62 @@ def _time_axis(pde: PDE) -> int:
     return axis
 
 
-def start_terms(pde: PDE) -> tuple[str, ...]:
-    """The names of ``pde``'s terms on the ``initial`` set: the terms a window ``k > 0`` holds exactly.
+def _timed(pde: PDE, name: str, axis: int) -> bool:
+    """Whether the field name ``name`` differentiates in time."""
+    return axis in parse(name, pde.domain.coordinates, pde.fields)[1]
 
-    Raises:
-        ValueError: where such a term reads a time derivative (a wave's initial velocity), which
-            the windows' hard constraint does not carry over.
-    """
+
+def start_terms(pde: PDE) -> tuple[str, ...]:
+    """The names of ``pde``'s terms on the ``initial`` set that read no time derivative: the terms a
+    window ``k > 0`` holds exactly (its start values are the previous window's end values)."""
     axis = _time_axis(pde)
-    names = []
-    for term in pde.terms():
-        if term.points != "initial":
-            continue
-        timed = [f for f in term.fields if axis in parse(f, pde.domain.coordinates, pde.fields)[1]]
-        if timed:
-            raise ValueError(f"time marching holds each window's start values exactly, but {pde.name}'s initial term "
-                             f"{term.name!r} reads the time derivative {timed[0]!r}, which it cannot carry from one "
-                             f"window to the next yet; train {pde.name} without marching (marching=null)")
-        names.append(term.name)
-    return tuple(names)
+    return tuple(t.name for t in pde.terms()
+                 if t.points == "initial" and not any(_timed(pde, f, axis) for f in t.fields))
+
+
+def carried_terms(pde: PDE) -> tuple[str, ...]:
+    """The names of ``pde``'s terms on the ``initial`` set that read a time derivative (a wave's
+    initial velocity): a window ``k > 0`` meets them softly, as continuity with the previous window
+    (:func:`window_loss`)."""
+    axis = _time_axis(pde)
+    return tuple(t.name for t in pde.terms()
+                 if t.points == "initial" and any(_timed(pde, f, axis) for f in t.fields))
 
 
 def window_loss(loss: PINNLoss, model: Marched, k: int, *, cache: bool = True) -> PINNLoss:
     """``loss`` on window ``k``: causal slabs over the window and, for ``k > 0``, the initial terms
-    left out (the model holds them).  ``cache``: the earlier windows' state at the window's start is
-    computed once per point set (:class:`StartFields`) instead of through them at every step."""
+    that read no time derivative left out (the model holds them); one that reads a time derivative,
+    ``r(u_t, ...)``, becomes the continuity term ``r(fields of v_k) - r(fields of v_{k-1})`` at the
+    window's start (its initial data cancel, and a linear condition such as ``u_t - g`` becomes
+    ``u_t`` continuous).  ``cache``: the earlier windows' state at the window's start is computed
+    once per point set (:class:`StartFields`) instead of through them at every step."""
     held = start_terms(loss.pde) if k else ()
+    carried = [t for t in carried_terms(loss.pde) if t in loss.weights] if k else []
+    if carried and not cache:
+        raise ValueError(f"the continuity of {carried} across windows needs the cached start state (cache=True)")
     start = StartFields(model, k, loss.pde, loss.engine) if k and cache else None
-    return loss.windowed(model.edges[k], model.edges[k + 1], exact=[t for t in held if t in loss.weights],
-                         start=start)
+    out = loss.windowed(model.edges[k], model.edges[k + 1], exact=[t for t in held if t in loss.weights],
+                        start=start)
+    out.terms = tuple(_continuity(t) if t.name in carried else t for t in out.terms)
+    return out
+
+
+def _continuity(term: Term) -> Term:
+    """``term`` less its value on the previous window's fields (the columns ``start:FIELD``)."""
+    def fn(f, c):
+        return term.fn(f, c) - term.fn({n: c[f"start:{n}"] for n in term.fields}, c)
+
+    return Term(term.name, term.points, term.fields, fn)
 
 
 class StartFields:
-    """Window ``k``'s start state ``v_{k-1}(x, a_k)`` and the spatial derivatives its terms read, at
-    the points of each set: computed once per point set (again when the points change), and added
-    to the fields of the window's increment ``c_k(x, t) - c_k(x, a_k)``.
+    """Window ``k``'s start state ``v_{k-1}(x, a_k)`` and the derivatives its terms read, at the
+    points of each set: computed once per point set (again when the points change); the value and
+    spatial derivatives are added to the fields of the window's increment ``c_k(x, t) - c_k(x, a_k)``.
 
     The sum is ``v_k``'s fields to round-off (the start state does not depend on ``t``, so it adds
-    nothing to a time derivative).  The values reach the terms as extra columns of the points,
+    nothing to a time derivative; the previous window's time derivatives at ``a_k`` are there for
+    the continuity terms of :func:`window_loss`).  The values reach the terms as extra columns of the points,
     named ``start:FIELD``, so that every derivative engine, the pointwise ``vmap`` one included,
     carries them to each point's terms.
     """
@@ -121,11 +139,11 @@ class StartFields:
         the start state's columns, terms that add them, and the columns' names."""
         if model is not self.model or self.model.active != self.k:
             return model, sets, coordinates  # another model (or window): evaluated as it is
-        names = tuple(sorted({n for _, terms in sets for t in terms for n in t.fields
-                              if self.time_axis not in parse(n, coordinates, fields)[1]}))
-        columns = tuple(f"start:{n}" for n in names)
+        names = tuple(sorted({n for _, terms in sets for t in terms for n in t.fields}))
+        shifted = tuple(n for n in names if self.time_axis not in parse(n, coordinates, fields)[1])
+        columns = tuple(f"start:{n}" for n in names)  # time derivatives too: read by continuity terms
         out = [(torch.cat([points, self._values(points, names, coordinates, fields)], 1),
-                [_shifted(t, names) for t in terms]) for points, terms in sets]
+                [_shifted(t, shifted) for t in terms]) for points, terms in sets]
         return _Increment(self.model, self.k, len(coordinates)), out, (*coordinates, *columns)
 
     def _values(self, points: torch.Tensor, names, coordinates, fields) -> torch.Tensor:
@@ -186,9 +204,25 @@ def _shifted(term: Term, names) -> Term:
 
 
 def window_points(points: Mapping[str, torch.Tensor], pde: PDE, model: Marched, k: int) -> dict[str, torch.Tensor]:
-    """``points`` drawn over the whole interval, moved into window ``k`` (their times mapped onto it)."""
+    """``points`` drawn over the whole interval, moved into window ``k`` (their times mapped onto it);
+    the observations (``data``, ``data_values``) are not moved but kept where they lie in the window."""
     a, b = model.edges[k], model.edges[k + 1]
-    return {name: pde.domain.into_window(x, a, b) for name, x in points.items()}
+    out = {name: pde.domain.into_window(x, a, b) for name, x in points.items() if not name.startswith("data")}
+    if "data" in points:
+        t = points["data"][:, _time_axis(pde)]
+        inside = (t >= a) & (t <= b)
+        out["data"], out["data_values"] = points["data"][inside], points["data_values"][inside]
+    return out
+
+
+def fit_data(loss: PINNLoss, points: Mapping[str, torch.Tensor]) -> PINNLoss:
+    """``loss`` as it is where its window holds observations; without its data term where it holds none."""
+    if not loss.data or len(points.get("data", ())) > 0:
+        return loss
+    out = copy.copy(loss)
+    out.data = False
+    out.weights = {name: w for name, w in loss.weights.items() if name != "data"}
+    return out
 
 
 def next_window(state: TrainState) -> TrainState:

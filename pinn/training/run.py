@@ -226,11 +226,11 @@ def _enter_window(job: Job, marched: Marched, k: int, points: dict | None, state
         job.resampler.window = (marched.edges[k], marched.edges[k + 1])
     if state is not None and points is not None:
         marched.train_window(k, start=False)
-        return loss, points, state
+        return marching.fit_data(loss, points), points, state
     marched.train_window(k, start=True)
-    drawn = job.sample_points(sets=loss.point_sets)
+    points = marching.window_points(job.sample_points(sets=loss.point_sets), job.pde, marched, k)
     carried = marching.next_window(previous) if previous is not None else TrainState()
-    return loss, marching.window_points(drawn, job.pde, marched, k), carried
+    return marching.fit_data(loss, points), points, carried
 
 
 def _backend(job: Job, loss_fn, *, speed: str, sharded: bool) -> LossBackend:
