@@ -353,3 +353,48 @@ def test_marching_composes_with_every_built_in_pde_in_time(tmp_path):
         assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.windows[1].parameters())
         timed.append(path.stem)
     assert {"heat", "burgers", "wave", "ks", "gray_scott", "heat2d_lt", "schrodinger"} <= set(timed), timed
+
+
+def test_adapted_windows_shrink_when_the_loss_stays_high_and_grow_when_it_falls():
+    model, _ = _marched(hard=False, windows=6)  # Heat on [0, 1.5]
+    w = Windows(width=0.5, adapt=True, tolerance=1e-3, halvings=2)
+    model.set_end(0, 0.5)
+    assert model.used == 2 and model.edges[:3] == (0.0, 0.5, 1.5)  # the rest planned as they come
+    assert w.after(model, 0, 1.0) == 0 and model.edges[1] == 0.25  # too high: again over half
+    assert w.after(model, 0, 1.0) == 0 and model.edges[1] == 0.125
+    assert w.after(model, 0, 1.0) == 1 and model.edges[1:3] == (0.125, 0.25)  # shortest: go on, same length
+    assert w.after(model, 1, 1e-5) == 2 and model.edges[2:4] == (0.25, 0.5)  # easy: twice as long
+    assert w.after(model, 2, 1e-5) == 3 and model.edges[3:5] == (0.5, 1.0)  # at most the width
+    assert w.after(model, 3, 5e-4) == 4 and model.edges[4:6] == (1.0, 1.5)  # converged: same length
+    assert model.used == 5 and model.edges[-2:] == (1.5, 1.5)
+    # the plan is part of the state, exact whatever the model's precision
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    other, _ = _marched(hard=False, windows=6)
+    other.float()
+    other.load_state_dict(state)
+    assert other.edges == model.edges and other.used == 5
+    other.whole()
+    p = _points(200, 0.0, 1.5).float()
+    inside = p[:, 1] >= 1.0
+    other.train_window(4, start=False)
+    assert torch.equal(other(p[inside]), (other.whole(), other(p))[1][inside])
+
+
+def test_an_adapted_run_retrains_windows_and_resumes_bit_identical(tmp_path):
+    overrides = ("pde=heat", "marching=windows", "marching.width=0.5", "marching.adapt=true",
+                 "marching.tolerance=1e-12", "marching.halvings=1", "marching.max_windows=4", *SHORT)
+    reference = train(make_job(*overrides), tmp_path / "ref", RunOptions(checkpoint_every=10, keep=100, plots=False))
+    assert reference["adam_steps"] == 5 * 30  # window 0 twice, then three windows of 0.25
+    final = load_checkpoint(tmp_path / "ref" / "checkpoint.pt")["model"]
+    assert final["_edge_bits"].view(torch.float64).tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    book = CheckpointDir(tmp_path / "ref" / "checkpoints", keep=100)
+    snaps = [load_checkpoint(book.file(s)) for s in book.steps()]
+    before_shrink = [s for s in snaps if s["window"] == 0 and s["model"]["_edge_bits"].view(torch.float64)[1] == 0.5]
+    later = [s for s in snaps if s["window"] == 2 and s["trainer"]["stage_step"] > 0]
+    assert before_shrink and later
+    for snap in (before_shrink[-1], later[0]):
+        run = tmp_path / f"again-{snap['window']}-{snap['step']}"
+        again = train(make_job(*overrides), run, RunOptions(resume=snap, plots=False, checkpoint_every=10))
+        assert again["rel_l2"] == reference["rel_l2"] and again["adam_steps"] == reference["adam_steps"]
+        ours = load_checkpoint(run / "checkpoint.pt")["model"]
+        assert all(torch.equal(ours[k], final[k]) for k in final)

@@ -32,6 +32,7 @@ from pinn.training import distributed
 from pinn.training.ensemble import Ensemble
 from pinn.training.job import Job
 from pinn.training.loop import Trainer
+from pinn.training.marching import Windows
 from pinn.training.loss_extras import CausalWeighting, DataMisfit, GradientEnhanced, LossExtra, PointClip, SlopeRecovery
 from pinn.training.losses import PINNLoss
 from pinn.training.memory import check_fits
@@ -184,10 +185,13 @@ def _build_one(cfg: DictConfig) -> Job:
             resampler.check(points.get("interior", 0))
         except ValueError as e:
             raise ValueError(f"resampler.{e} (points.interior)") from None
+    marching = None
+    if cfg.get("marching") is not None:  # the model was built marched (build_model); this plans its windows
+        marching = instantiate_checked(_required(cfg.marching, "marching"), Windows, key="marching", trusted=True)
     job = Job(pde=pde, model=model, trainer=trainer, points=points, generator=generator, loss=loss, sampler=sampler,
               observations=observations, resampler=resampler, resolution=resolution,
               chunk_size=cfg.evaluation.chunk_size, residual_maps=cfg.evaluation.residual_maps, seed=int(cfg.seed),
-              record=_required(cfg.pde, "pde"))
+              record=_required(cfg.pde, "pde"), marching=marching)
     return job
 
 

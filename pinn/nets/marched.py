@@ -60,24 +60,51 @@ class Marched(nn.Module):
     def __init__(self, windows: Sequence[nn.Module], edges: Sequence[float], *, time_axis: int,
                  rescale: bool = True):
         super().__init__()
-        edges = tuple(float(e) for e in edges)
-        if len(windows) < 1 or len(edges) != len(windows) + 1:
-            raise ValueError(f"Marched needs K >= 1 windows and K + 1 edges, got {len(windows)} and {len(edges)}")
-        if any(b <= a for a, b in zip(edges, edges[1:])):
-            raise ValueError(f"the window edges must increase, got {list(edges)}")
+        edges = _check_edges(edges, len(windows))
         shapes = [[tuple(p.shape) for p in w.parameters()] for w in windows]
         if any(s != shapes[0] for s in shapes) or len({type(w) for w in windows}) != 1:
             raise ValueError("the windows of a Marched model must be alike (one class, the same parameter shapes)")
         self.windows = nn.ModuleList(windows)
-        self.edges, self.time_axis = edges, int(time_axis)
+        # The edges as the bits of float64 numbers: part of the state (an adapted plan resumes with
+        # its model), and never rounded by a change of the model's precision.
+        self._edge_bits: torch.Tensor
+        self.register_buffer("_edge_bits", torch.tensor(edges, dtype=torch.float64).view(torch.int64))
+        self.time_axis, self.rescale = int(time_axis), rescale
         self.active: int | None = None
         if rescale:
-            for k, w in enumerate(self.windows):
-                _rescale_time(w, edges[k], edges[k + 1], self.time_axis)
+            for k in range(self.used):
+                _rescale_time(self.windows[k], edges[k], edges[k + 1], self.time_axis)
+
+    @property
+    def edges(self) -> tuple[float, ...]:
+        """The ``K + 1`` window edges; windows past the end of the interval have zero length."""
+        return tuple(self._edge_bits.view(torch.float64).tolist())
+
+    @property
+    def used(self) -> int:
+        """The windows that cover the interval (those of positive length)."""
+        edges = self.edges
+        return sum(1 for a, b in zip(edges, edges[1:]) if b > a)
+
+    def set_end(self, k: int, end: float) -> None:
+        """End window ``k`` at ``end`` (after its start, at most the interval's end); the next window
+        then runs from there to the interval's end until it is planned, and the ones after it are empty
+        (the last one allocated always ends at the interval's end)."""
+        edges = list(self.edges)
+        if not (0 <= k < self.count and edges[k] < end <= edges[-1]):
+            raise ValueError(f"window {k} cannot end at {end}: it starts at {edges[k]} and the interval ends at "
+                             f"{edges[-1]}")
+        if k == self.count - 1:
+            end = edges[-1]
+        edges[k + 1] = end
+        edges[k + 2:] = [edges[-1]] * (len(edges) - k - 2)  # the next window runs to the end, until planned
+        self._edge_bits.copy_(torch.tensor(edges, dtype=torch.float64).view(torch.int64))
+        if self.rescale:
+            _rescale_time(self.windows[k], edges[k], end, self.time_axis)
 
     @property
     def count(self) -> int:
-        """The number of windows ``K``."""
+        """The number of windows ``K`` allocated (:attr:`used`: those covering the interval)."""
         return len(self.windows)
 
     def train_window(self, k: int, *, start: bool) -> None:
@@ -104,16 +131,17 @@ class Marched(nn.Module):
         """``(N, d) -> (N, F)`` (a single point ``(d,)`` under ``vmap`` too)."""
         if self.active is not None:
             return self._window(self.active, x)
+        used, edges = self.used, self.edges
         if x.dim() == 1 or x.shape[0] == 1:  # one point (as vmap gives them): every window, then t's own
             t = x[..., self.time_axis:self.time_axis + 1] if x.dim() > 1 else x[self.time_axis]
-            out = self._window(self.count - 1, x)
-            for k in range(self.count - 2, -1, -1):
-                out = torch.where(t < self.edges[k + 1], self._window(k, x), out)
+            out = self._window(used - 1, x)
+            for k in range(used - 2, -1, -1):
+                out = torch.where(t < edges[k + 1], self._window(k, x), out)
             return out
-        inner = torch.tensor(self.edges[1:-1], dtype=x.dtype, device=x.device)
+        inner = torch.tensor(edges[1:used], dtype=x.dtype, device=x.device)
         index = torch.bucketize(x[:, self.time_axis].contiguous(), inner, right=True)
         order = torch.argsort(index, stable=True)
-        counts = torch.bincount(index, minlength=self.count).tolist()
+        counts = torch.bincount(index, minlength=used).tolist()
         pieces, at = [], 0
         for k, n in enumerate(counts):
             if n:
@@ -143,6 +171,18 @@ class Marched(nn.Module):
         axis = self.time_axis % x.shape[-1]
         column = torch.full_like(x[..., axis:axis + 1], t)
         return torch.cat([x[..., :axis], column, x[..., axis + 1:]], dim=-1)
+
+
+def _check_edges(edges: Sequence[float], windows: int) -> tuple[float, ...]:
+    """``edges`` as floats: ``windows + 1`` of them, increasing up to the last, which later windows
+    (allocated, not yet planned) may repeat."""
+    edges = tuple(float(e) for e in edges)
+    if windows < 1 or len(edges) != windows + 1:
+        raise ValueError(f"Marched needs K >= 1 windows and K + 1 edges, got {windows} and {len(edges)}")
+    end = edges[-1]
+    if not edges[0] < edges[1] or any(b < a or (b == a and a != end) for a, b in zip(edges, edges[1:])):
+        raise ValueError(f"the window edges must increase (windows past the end may repeat it), got {list(edges)}")
+    return edges
 
 
 def _rescale_time(net: nn.Module, a: float, b: float, axis: int) -> None:

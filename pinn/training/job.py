@@ -21,6 +21,7 @@ from pinn.physics.observations import Observations
 from pinn.physics.sampling import LatinHypercubeSampler, Sampler
 from pinn.training.ensemble import ENGINES, Ensemble
 from pinn.training.loop import Trainer
+from pinn.training.marching import Windows
 from pinn.training.loss_extras import DataMisfit
 from pinn.training.losses import PINNLoss
 from pinn.training.stages import QuasiNewton
@@ -56,6 +57,8 @@ class Job:
             shard from a generator seeded by ``(seed, r)``.
         record: plain values a checkpoint must match to be resumed (the CLI gives the PDE's
             config); ``{}``: only the PDE's name and the network's shapes are checked.
+        marching: with a :class:`~pinn.nets.marched.Marched` model, how its windows are planned
+            (:class:`~pinn.training.marching.Windows`; ``None``: as built, one after another).
         member_generators: with an :class:`~pinn.training.ensemble.Ensemble` model, member ``k``'s
             points are drawn from the ``k``-th (the CLI gives member ``k`` the generator of the
             single run with seed ``seed + k``, after its weights were drawn); ``()``: K generators
@@ -77,6 +80,7 @@ class Job:
     seed: int = 0
     record: Mapping = field(default_factory=dict)
     member_generators: Sequence[torch.Generator] = ()
+    marching: Windows | None = None
 
     def __post_init__(self):
         self._check_types()
@@ -102,6 +106,9 @@ class Job:
             self._check_ensemble(self.model)
         if isinstance(self.model, Marched):
             self._check_marched()
+        elif self.marching is not None:
+            raise ValueError("Job.marching plans the windows of a marched model; build the model with "
+                             "Windows.model(net, pde)")
         # a term reading what it does not declare: named now (the CLI's up-front check builds a job
         # too), not after training has started
         self.loss.check_reads(self.model.member(0) if isinstance(self.model, Ensemble) else self.model)

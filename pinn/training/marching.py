@@ -16,12 +16,13 @@ redraws each window's points inside it.
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Mapping
 
 import torch
 from torch import nn
 
-from pinn.core.checks import number
+from pinn.core.checks import count, number, positive_int
 from pinn.nets.marched import Marched, window_edges
 from pinn.pdes.base import PDE
 from pinn.physics.fields import parse
@@ -29,28 +30,45 @@ from pinn.physics.terms import Term
 from pinn.training.losses import PINNLoss
 from pinn.training.state import TrainState
 
+log = logging.getLogger("pinn")
+
 __all__ = ["StartFields", "Windows", "carried_terms", "fit_data", "next_window", "start_terms", "window_loss",
            "window_points"]
 
 
 class Windows:
-    """Time marching by windows of equal length (``marching=windows``).
+    """Time marching by windows (``marching=windows``).
 
     Args:
         width: the longest window, in the PDE's time units: ``[t0, t1]`` is split into
-            ``ceil((t1 - t0) / width)`` equal windows.
+            ``ceil((t1 - t0) / width)`` equal windows (the plan, when not adapted).
         rescale: each window's networks see its own time span scaled onto ``[-1, 1]`` (as a
             whole-interval network sees the whole interval); ``False``: the whole interval's scaling.
+        adapt: adapt each window's length to how its training went: a window whose final loss is
+            above ``tolerance`` is trained again over half its span (from the previous window's
+            weights, with fresh points), down to ``width / 2**halvings``; the window after one that
+            ends below ``tolerance / 10`` is twice as long (at most ``width``).
+        tolerance: the final loss a window must reach (with ``adapt``).
+        halvings: how many times a window may be halved (with ``adapt``).
+        max_windows: the networks allocated (with ``adapt``; default: four times the plan's windows);
+            the last one runs to the end of the interval, whatever its loss.
     """
 
-    def __init__(self, *, width: float = 0.5, rescale: bool = True):
+    def __init__(self, *, width: float = 0.5, rescale: bool = True, adapt: bool = False, tolerance: float = 1e-3,
+                 halvings: int = 4, max_windows: int | None = None):
         self.width = number("marching.width", width, low=0, strict=True, hint="(time units), e.g. marching.width=0.5")
-        if not isinstance(rescale, bool):
-            raise ValueError(f"marching.rescale must be true or false, got {rescale!r}")
-        self.rescale = rescale
+        for name, flag in (("rescale", rescale), ("adapt", adapt)):
+            if not isinstance(flag, bool):
+                raise ValueError(f"marching.{name} must be true or false, got {flag!r}")
+        self.rescale, self.adapt = rescale, adapt
+        self.tolerance = number("marching.tolerance", tolerance, low=0, strict=True, hint="(a loss value)")
+        self.halvings = count("marching.halvings", halvings)
+        if max_windows is not None:
+            positive_int("marching.max_windows", max_windows, hint="(or null: four times the planned windows)")
+        self.max_windows = max_windows
 
     def edges(self, pde: PDE) -> tuple[float, ...]:
-        """The windows' edges over ``pde``'s time interval."""
+        """The planned windows' edges over ``pde``'s time interval."""
         axis = _time_axis(pde)
         return window_edges(pde.domain.lower[axis].item(), pde.domain.upper[axis].item(), self.width)
 
@@ -58,8 +76,32 @@ class Windows:
         """``net`` and copies of it, one per window, as one :class:`~pinn.nets.marched.Marched` model
         (the copies take the previous window's weights when their turn comes)."""
         edges = self.edges(pde)
+        if self.adapt:  # room for shorter windows: their ends are set as training goes (after())
+            allocated = self.max_windows or 4 * (len(edges) - 1)
+            edges = (edges[0], edges[1], *([edges[-1]] * (allocated - 1))) if allocated > 1 else (edges[0], edges[-1])
         windows = [net, *(copy.deepcopy(net) for _ in range(len(edges) - 2))]
         return Marched(windows, edges, time_axis=_time_axis(pde), rescale=self.rescale)
+
+    def after(self, model: Marched, k: int, loss: float) -> int:
+        """The window to train after window ``k`` ended at ``loss``: ``k`` again over half its span
+        (:attr:`adapt`, when the loss is above :attr:`tolerance` and the window may still shrink), or
+        ``k + 1``, whose end is planned here (the interval is done when it starts at the end)."""
+        if not self.adapt:
+            return k + 1
+        edges = model.edges
+        a, b, end = edges[k], edges[k + 1], edges[-1]
+        span, shortest = b - a, self.width / 2**self.halvings
+        if not loss <= self.tolerance and span / 2 >= shortest * (1 - 1e-9) and k < model.count - 1:
+            log.info("window %d [%g, %g] ended at loss %.3e > marching.tolerance %g: training it again over [%g, %g]",
+                     k, a, b, loss, self.tolerance, a, a + span / 2)
+            model.set_end(k, a + span / 2)
+            return k
+        if k + 1 >= model.count or b >= end:
+            return k + 1
+        width = min(self.width, 2 * span if loss <= self.tolerance / 10 else span)
+        stop = b + width
+        model.set_end(k + 1, end if stop >= end - 1e-9 * (end - edges[0]) else stop)
+        return k + 1
 
 
 def _time_axis(pde: PDE) -> int:

@@ -173,8 +173,8 @@ def _train_locked(job: Job, run: RunDir, options: RunOptions) -> dict:
     if callback is None and rank == 0:
         callback = progress = make_progress(job.total_steps, job.trainer.log_every, logger=log)
     try:
-        previous = None
-        for k in (range(first, marched.count) if marched is not None else [None]):
+        previous, k = None, (first if marched is not None else None)
+        while True:
             loss = job.loss
             if marched is not None and k is not None:
                 loss, points, state = _enter_window(job, marched, k, points, state, previous)
@@ -184,10 +184,15 @@ def _train_locked(job: Job, run: RunDir, options: RunOptions) -> dict:
             loss_fn, shards, should_stop = _data_parallel(job, loss, points, options.should_stop)
             backend = _backend(job, loss_fn, speed=options.speed, sharded=shards is not None)
             result = _trainer(job, k).fit(job.model, backend, points, state=state,
-                                     callback=callback if rank == 0 else None, checkpoint=save,
-                                     checkpoint_every=options.checkpoint_every, should_stop=should_stop,
-                                     resampler=job.resampler)
+                                          callback=callback if rank == 0 else None, checkpoint=save,
+                                          checkpoint_every=options.checkpoint_every, should_stop=should_stop,
+                                          resampler=job.resampler)
+            if marched is None or k is None:
+                break
             previous, state = state, None
+            k = job.marching.after(marched, k, result.final_loss) if job.marching is not None else k + 1
+            if k >= marched.count or marched.edges[k] >= marched.edges[-1]:
+                break
     finally:
         if progress is not None:
             progress.close()
@@ -206,12 +211,14 @@ def _train_locked(job: Job, run: RunDir, options: RunOptions) -> dict:
 
 def _trainer(job: Job, k: int | None) -> Trainer:
     """The trainer of window ``k`` of a marched run: the run's, its time budget (``max_seconds``) shared
-    equally among the windows, window ``k`` ending at ``(k + 1) / K`` of it; the run's own otherwise."""
+    among the windows by their length, window ``k`` ending when the budget's share of the time up to its
+    end is spent; the run's own otherwise."""
     budget = job.trainer.max_seconds
     if k is None or budget is None or not isinstance(job.model, Marched):
         return job.trainer
+    edges = job.model.edges
     trainer = copy.copy(job.trainer)
-    trainer.max_seconds = budget * (k + 1) / job.model.count
+    trainer.max_seconds = budget * (edges[k + 1] - edges[0]) / (edges[-1] - edges[0])
     return trainer
 
 
