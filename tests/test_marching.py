@@ -170,6 +170,10 @@ def test_refusals_name_the_fix():
                  "stages.quasi_newton.steps=0")
     with pytest.raises(ValueError, match="marching.width"):
         make_job("pde=heat", "marching=windows", "marching.width=-1")
+    with pytest.raises(ValueError, match="trainer.compile_gradient=false"):
+        make_job("pde=heat", "marching=windows", "trainer.compile_gradient=true")
+    with pytest.raises(ValueError, match="marching.tolerance"):
+        make_job("pde=heat", "marching=windows", "marching.adapt=true", "marching.tolerance=0")
     assert start_terms(Heat()) == ("initial",) and carried_terms(Heat()) == ()
 
 

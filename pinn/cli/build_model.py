@@ -183,6 +183,10 @@ def build_model(cfg: DictConfig, pde: PDE, generator: torch.Generator, engine: D
     if cfg.get("marching") is not None:
         if learn:
             raise ValueError("time marching does not learn pde coefficients yet; set pde.learn=null or marching=null")
+        for key in ("trainer.compile", "trainer.compile_gradient"):
+            if OmegaConf.select(cfg, key, default=False):
+                raise ValueError(f"time marching trains eagerly (each window's start state is cached outside a "
+                                 f"compiled graph); set {key}=false or marching=null")
         windows = instantiate_checked(_required(cfg.marching, "marching"), Windows, key="marching",
                                       **_trust(trusted, sources))
         model = windows.model(model, pde)

@@ -249,6 +249,9 @@ def _backend(job: Job, loss_fn, *, speed: str, sharded: bool) -> LossBackend:
             raise ValueError("derivatives=fused compiles its training step already; set trainer.compile=false and "
                              "trainer.compile_gradient=false")
         return FusedStep(loss_fn, job.model)
+    if isinstance(job.model, Marched) and speed != "eager":
+        raise ValueError("time marching trains eagerly (each window's start state is cached outside a compiled "
+                         "graph); set trainer.compile=false and trainer.compile_gradient=false")
     if isinstance(job.model, Ensemble):
         if speed != "eager":
             raise ValueError("an ensemble trains its members at once, eagerly: set trainer.compile=false and "
