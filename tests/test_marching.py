@@ -402,3 +402,18 @@ def test_an_adapted_run_retrains_windows_and_resumes_bit_identical(tmp_path):
         assert again["rel_l2"] == reference["rel_l2"] and again["adam_steps"] == reference["adam_steps"]
         ours = load_checkpoint(run / "checkpoint.pt")["model"]
         assert all(torch.equal(ours[k], final[k]) for k in final)
+
+
+@pytest.mark.parametrize("option", [
+    ("weighting=gradnorm", "weighting.every=5"), ("weighting=ntk", "weighting.every=10"),
+    ("loss.causal_chunks=4",), ("loss.point_clip=3",), ("loss.gradient_weight=0.01",), ("model=modified",),
+    ("model.fourier_features=4",), ("derivatives=func",), ("hard_constraints=true",), ("sampler=sobol",),
+    ("stages=adam_ssbfgs", "stages.quasi_newton.steps=6"), ("stages.quasi_newton.float64=true",),
+    ("resampler=rard", "resampler.every=10", "resampler.lbfgs_every=4"), ("precision=float64",),
+], ids=lambda o: o[0])
+def test_marching_composes_with_the_runs_options(option, tmp_path):
+    """Each option trains a short 2-window heat run to a finite error below the untrained one's
+    (the options' own correctness is tested where they live)."""
+    m = train(make_job("pde=heat", "marching=windows", "marching.width=0.5", *SHORT, *option), tmp_path / "run",
+              RunOptions(plots=False))
+    assert math.isfinite(m["rel_l2"]) and m["rel_l2"] < 1.0 and m["adam_steps"] == 60, m
