@@ -265,6 +265,13 @@ def test_a_marched_run_writes_its_error_in_time(tmp_path):
     assert rows[0] == "t,rel_l2" and len(rows) == 22 and float(rows[1].split(",")[0]) == 0.0
     assert (tmp_path / "run" / "plots" / "error_in_time.png").stat().st_size > 1000
     assert (tmp_path / "run" / "plots" / "loss.png").exists()  # window 1's history drops the initial term
+    from pinn.cli.plot import plot_run_dir
+    from pinn.io.error_in_time import read_error_in_time
+
+    curve = read_error_in_time(tmp_path / "run" / "error_in_time.csv")
+    assert len(curve["t"]) == 21 and curve["rel_l2"][0] == float(rows[1].split(",")[1])
+    (tmp_path / "run" / "plots" / "error_in_time.png").unlink()
+    assert tmp_path / "run" / "plots" / "error_in_time.png" in plot_run_dir(tmp_path / "run")  # pinn-plot redraws it
     assert math.isfinite(metrics["rel_l2"])
 
 

@@ -10,6 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from pinn.io import files as io
+from pinn.io.error_in_time import ERROR_IN_TIME, plot_error_in_time, read_error_in_time
 from pinn.io.plotting import plot_run, run_title
 from pinn.cli.untrusted import load_yaml
 from pinn.cli._errors import fail, guarded, one_line
@@ -40,9 +41,15 @@ def plot_run_dir(run_dir: Path, *, out_dir: Path | None = None) -> list[Path]:
     title = run_title(str(metrics["pde"])[:80], _pde_params(run_dir), rel_l2) if "pde" in metrics else None
     try:
         _check_history(history)
-        return plot_run(out_dir or run_dir / "plots", grid, u_pred, u_ref, history, fields=fields, layout=layout,
-                        residuals=residuals, coefficients=[str(c) for c in learned], title=title,
-                        inside=_domain_inside(run_dir) if layout == "nodes" else None)
+        paths = plot_run(out_dir or run_dir / "plots", grid, u_pred, u_ref, history, fields=fields, layout=layout,
+                         residuals=residuals, coefficients=[str(c) for c in learned], title=title,
+                         inside=_domain_inside(run_dir) if layout == "nodes" else None)
+        if (run_dir / ERROR_IN_TIME).exists():  # a time-dependent run's error through time
+            curve = read_error_in_time(run_dir / ERROR_IN_TIME)
+            if len(curve["t"]) > 1:
+                paths.append(plot_error_in_time((out_dir or run_dir / "plots") / "error_in_time.png", curve,
+                                                title=str(metrics.get("pde", ""))[:80]))
+        return paths
     except (KeyError, IndexError, TypeError, ValueError) as e:
         if isinstance(e, io.RunDirError):
             raise

@@ -7,9 +7,12 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from pinn.io.safe import atomic_write
+from pinn.io.safe import MiB, atomic_write, read_text
 
-__all__ = ["write_error_in_time", "plot_error_in_time"]
+__all__ = ["ERROR_IN_TIME", "read_error_in_time", "write_error_in_time", "plot_error_in_time"]
+
+#: The file a time-dependent run writes its error through time to.
+ERROR_IN_TIME = "error_in_time.csv"
 
 
 def write_error_in_time(path: str | Path, curve: Mapping[str, Sequence[float]]) -> Path:
@@ -19,6 +22,24 @@ def write_error_in_time(path: str | Path, curve: Mapping[str, Sequence[float]]) 
     data = ("t,rel_l2\n" + rows).encode()
     atomic_write(path, lambda f: f.write(data))
     return path
+
+
+def read_error_in_time(path: str | Path) -> dict[str, list[float]]:
+    """Read what :func:`write_error_in_time` wrote (a regular file, at most 64 MiB, never through a link).
+
+    Raises:
+        ValueError: when it is not a ``t,rel_l2`` table.
+    """
+    lines = read_text(path, limit=64 * MiB).splitlines()
+    if not lines or lines[0] != "t,rel_l2":
+        raise ValueError(f"{path} is not an error-in-time table (its header must be t,rel_l2)")
+    try:
+        pairs = [tuple(float(v) for v in line.split(",")) for line in lines[1:] if line]
+    except ValueError:
+        raise ValueError(f"{path} is not an error-in-time table (a value is not a number)") from None
+    if any(len(p) != 2 for p in pairs):
+        raise ValueError(f"{path} is not an error-in-time table (a row has other than two values)")
+    return {"t": [p[0] for p in pairs], "rel_l2": [p[1] for p in pairs]}
 
 
 def plot_error_in_time(path: str | Path, curve: Mapping[str, Sequence[float]], *, title: str = "",

@@ -7,6 +7,7 @@ never leaves a half-written file under the final name.
 from __future__ import annotations
 
 import csv
+import math
 import hashlib
 import errno
 import io as _stdio
@@ -205,6 +206,9 @@ def read_history(path: str | Path) -> list[dict]:
             raise ValueError(f"{path} is not a history table: a row has more or fewer fields than the header")
         parsed: dict[str, Any] = {}
         for k, v in row.items():
+            if v == "" and k != "step":  # a term this row does not have (a marched run's later windows)
+                parsed[k] = math.nan
+                continue
             try:
                 parsed[k] = int(v) if k == "step" else float(v)
             except (TypeError, ValueError):

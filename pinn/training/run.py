@@ -26,7 +26,7 @@ from pinn._version import __version__ as pinn_version
 from pinn.diff.fused import FusedEngine
 from pinn.io import files as io
 from pinn.evaluation.grid import evaluate
-from pinn.io.error_in_time import plot_error_in_time, write_error_in_time
+from pinn.io.error_in_time import ERROR_IN_TIME, plot_error_in_time, write_error_in_time
 from pinn.io.run_dir import RunDir
 from pinn.io.plotting import plot_run, run_title
 from pinn.io.progress import make_progress
@@ -352,7 +352,7 @@ def _finish(job: Job, run: RunDir, result, *, plots: bool, metadata: Mapping | N
                            if metadata and "config_sha256" in metadata else {})})
     in_time = ev.error_in_time()
     if in_time is not None:  # how the error grows through time: a long-time run is judged by it
-        write_error_in_time(run_dir / "error_in_time.csv", in_time)
+        write_error_in_time(run_dir / ERROR_IN_TIME, in_time)
     if plots and in_time is not None and len(in_time["t"]) > 1:
         plot_error_in_time(run_dir / "plots" / "error_in_time.png", in_time, title=job.pde.name,
                            windows=job.model.edges if isinstance(job.model, Marched) else ())
