@@ -371,6 +371,8 @@ def test_adapted_windows_shrink_when_the_loss_stays_high_and_grow_when_it_falls(
     w = Windows(width=0.5, adapt=True, tolerance=1e-3, halvings=2)
     model.set_end(0, 0.5)
     assert model.used == 2 and model.edges[:3] == (0.0, 0.5, 1.5)  # the rest planned as they come
+    assert w.after(model, 0, 1.0, shrink=False) == 1 and model.edges[1:3] == (0.5, 1.0)  # budget spent: on
+    model.set_end(0, 0.5)
     assert w.after(model, 0, 1.0) == 0 and model.edges[1] == 0.25  # too high: again over half
     assert w.after(model, 0, 1.0) == 0 and model.edges[1] == 0.125
     assert w.after(model, 0, 1.0) == 1 and model.edges[1:3] == (0.125, 0.25)  # shortest: go on, same length

@@ -82,16 +82,17 @@ class Windows:
         windows = [net, *(copy.deepcopy(net) for _ in range(len(edges) - 2))]
         return Marched(windows, edges, time_axis=_time_axis(pde), rescale=self.rescale)
 
-    def after(self, model: Marched, k: int, loss: float) -> int:
+    def after(self, model: Marched, k: int, loss: float, *, shrink: bool = True) -> int:
         """The window to train after window ``k`` ended at ``loss``: ``k`` again over half its span
-        (:attr:`adapt`, when the loss is above :attr:`tolerance` and the window may still shrink), or
-        ``k + 1``, whose end is planned here (the interval is done when it starts at the end)."""
+        (:attr:`adapt`, when the loss is above :attr:`tolerance` and the window may still shrink;
+        ``shrink=False``: never, as when the time budget ended it), or ``k + 1``, whose end is planned
+        here (the interval is done when it starts at the end)."""
         if not self.adapt:
             return k + 1
         edges = model.edges
         a, b, end = edges[k], edges[k + 1], edges[-1]
         span, shortest = b - a, self.width / 2**self.halvings
-        if not loss <= self.tolerance and span / 2 >= shortest * (1 - 1e-9) and k < model.count - 1:
+        if shrink and not loss <= self.tolerance and span / 2 >= shortest * (1 - 1e-9) and k < model.count - 1:
             log.info("window %d [%g, %g] ended at loss %.3e > marching.tolerance %g: training it again over [%g, %g]",
                      k, a, b, loss, self.tolerance, a, a + span / 2)
             model.set_end(k, a + span / 2)

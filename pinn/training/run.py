@@ -190,7 +190,10 @@ def _train_locked(job: Job, run: RunDir, options: RunOptions) -> dict:
             if marched is None or k is None:
                 break
             previous, state = state, None
-            k = job.marching.after(marched, k, result.final_loss) if job.marching is not None else k + 1
+            if job.marching is None:
+                k += 1
+            else:  # a window the time budget ended is not trained again
+                k = job.marching.after(marched, k, result.final_loss, shrink=result.budget_spent_at is None)
             if k >= marched.count or marched.edges[k] >= marched.edges[-1]:
                 break
     finally:
