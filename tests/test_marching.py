@@ -255,6 +255,15 @@ def test_error_in_time_on_a_grid_and_at_nodes():
     nodes = NodeEvaluation({"x": np.tile(x, 3), "t": np.repeat(t, 5)}, pred.T.ravel(), ref.T.ravel(), time_axis=1)
     assert np.allclose(nodes.error_in_time()["rel_l2"], [0.0, 0.1, 0.3], rtol=1e-14, atol=0)
     assert GridEvaluation({"x": x}, ref[:, 0], ref[:, 0]).error_in_time() is None
+    # a PDE scored at a table's nodes (the long-time problems) gets its curve too
+    from pinn.evaluation.grid import evaluate_nodes
+    from pinn.pdes import HeatLongTime
+
+    pde = HeatLongTime(t=(0.0, 0.5))
+    net = MLP(pde.domain.lower, pde.domain.upper, width=4, depth=1, generator=torch.Generator().manual_seed(0))
+    curve = evaluate_nodes(net, pde).error_in_time()
+    assert curve["t"] == pytest.approx([0.0, 0.2, 0.4])  # the table's snapshots inside [0, 0.5]
+    assert all(math.isfinite(e) for e in curve["rel_l2"])
 
 
 def test_a_marched_run_writes_its_error_in_time(tmp_path):

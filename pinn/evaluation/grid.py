@@ -183,7 +183,7 @@ def evaluate_nodes(model: nn.Module, pde: PDE, *, chunk_size: int = 65536) -> No
     if u_pred.shape != values.shape:
         raise ValueError(f"{pde.name}: reference values have shape {values.shape}, predictions {u_pred.shape}")
     return NodeEvaluation({c: points[:, i] for i, c in enumerate(names)}, u_pred, values,
-                          tuple(pde.fields), tuple(pde.gauge))
+                          tuple(pde.fields), tuple(pde.gauge), time_axis(pde))
 
 
 def evaluate(model: nn.Module, pde: PDE, resolution: Sequence[int], *,
