@@ -331,7 +331,8 @@ def test_train_eval_plot_end_to_end(tmp_path):
     (run_dir / "checkpoint.pt").rename(tmp_path / "moved.pt")  # proves no model is needed
     out = _run([_script("pinn-plot"), str(run_dir)], tmp_path)
     assert out.returncode == 0, out.stderr
-    assert sorted(p.name for p in (run_dir / "plots").iterdir()) == ["loss.png", "residuals.png", "slices.png", "solution.png"]
+    assert sorted(p.name for p in (run_dir / "plots").iterdir()) == ["error_in_time.png", "loss.png", "residuals.png",
+                                                                    "slices.png", "solution.png"]
 
 
 def test_console_script_reports_bad_input_in_one_line(tmp_path):
