@@ -15,14 +15,13 @@ and prints a markdown table of rel. L2 error, training seconds and error x secon
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _train_process import ROOT, train_process  # scripts/, on the path of a script run from it
+
 
 
 def _preset_steps(name: str) -> int:
@@ -34,13 +33,7 @@ def _preset_steps(name: str) -> int:
 
 
 def _train(name: str, extra: list[str], threads: int, where: Path) -> dict:
-    run = where / f"{name}-{len(list(where.iterdir()))}"
-    cmd = [sys.executable, "-m", "pinn.cli.train", f"experiment={name}", f"hydra.run.dir={run}", "plots=false",
-           f"threads={threads}", *extra]
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
-    return json.loads((run / "metrics.json").read_text())
+    return train_process([f"experiment={name}", *extra], where / f"{name}-{len(list(where.iterdir()))}", threads)
 
 
 def main(argv=None) -> None:

@@ -16,24 +16,18 @@ and prints a markdown table of rel. L2 error and training seconds.  Run it alone
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _train_process import train_process  # scripts/, on the path of a script run from it
+
 ADAM, QUASI_NEWTON = 500, 2000
 
 
 def _train(pde: str, extra: list[str], threads: int, run: Path) -> dict:
-    cmd = [sys.executable, "-m", "pinn.cli.train", f"pde={pde}", f"hydra.run.dir={run}", "plots=false",
-           "evaluation.residual_maps=false", f"threads={threads}", *extra]
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
-    return json.loads((run / "metrics.json").read_text())
+    return train_process([f"pde={pde}", "evaluation.residual_maps=false", *extra], run, threads)
 
 
 def main(argv=None) -> None:

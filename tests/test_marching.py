@@ -430,8 +430,8 @@ def test_an_adapted_run_retrains_windows_and_resumes_bit_identical(tmp_path):
     ("resampler=rard", "resampler.every=10", "resampler.lbfgs_every=4"), ("precision=float64",),
 ], ids=lambda o: o[0])
 def test_marching_composes_with_the_runs_options(option, tmp_path):
-    """Each option trains a short 2-window heat run to a finite error below the untrained one's
-    (the options' own correctness is tested where they live)."""
+    """Each option trains a short 2-window heat run through both windows to a finite error below 1
+    (a smoke test of the composition; the options' own correctness is tested where they live)."""
     m = train(make_job("pde=heat", "marching=windows", "marching.width=0.5", *SHORT, *option), tmp_path / "run",
               RunOptions(plots=False))
     assert math.isfinite(m["rel_l2"]) and m["rel_l2"] < 1.0 and m["adam_steps"] == 60, m

@@ -57,6 +57,5 @@ def plot_error_in_time(path: str | Path, curve: Mapping[str, Sequence[float]], *
     if title:
         ax.set_title(title, fontsize=9)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110))
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110))  # makes the directory, refusing a link
     return path

@@ -159,12 +159,11 @@ class Marched(nn.Module):
         return self.windows[k](x) - self.windows[k](self._at(x, self.edges[k]))
 
     def _window(self, k: int, x: torch.Tensor) -> torch.Tensor:
-        """``v_k(x)``: window ``k``'s network, plus the earlier windows' state at its start."""
-        out = self.windows[k](x)
+        """``v_k(x)``: window ``k``'s increment plus the earlier windows' state at its start (exactly
+        ``v_{k-1}`` at ``t = a_k``, where the increment is zero)."""
         if k == 0:
-            return out
-        start = self._at(x, self.edges[k])
-        return self._window(k - 1, start) + (out - self.windows[k](start))  # exactly v_{k-1} at t = a_k
+            return self.increment(0, x)
+        return self._window(k - 1, self._at(x, self.edges[k])) + self.increment(k, x)
 
     def _at(self, x: torch.Tensor, t: float) -> torch.Tensor:
         """``x`` with its time replaced by ``t`` (no dependence on the time left)."""

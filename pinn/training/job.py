@@ -134,7 +134,7 @@ class Job:
     def _check_marched(self) -> None:
         """Refuse what time marching (:mod:`pinn.training.marching`) cannot train with, naming the fix."""
         if self.loss.engine.name == "fused":
-            raise ValueError("time marching runs on the autograd, func and taylor engines (its windows are joined "
+            raise ValueError("time marching runs on the autograd and func engines (its windows are joined "
                              "networks, not one MLP); set derivatives=autograd")
 
     def _check_types(self) -> None:

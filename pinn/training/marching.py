@@ -5,7 +5,9 @@ windows no longer than the width.  The model becomes a :class:`~pinn.nets.marche
 network per window; the run trains window 0, then window 1 starting from window 0's weights, and
 so on, each with the run's stages, on points drawn inside the window.  Window ``k > 0`` meets
 window ``k - 1``'s end state exactly (the hard initial constraint of :mod:`pinn.nets.marched`), so
-the PDE's initial terms leave its loss; window 0 keeps them (or its hard constraint holds them).
+the PDE's initial terms on values leave its loss, and one on a time derivative (a wave's velocity)
+becomes continuity with the previous window; window 0 keeps them (or its hard constraint holds
+them).  Observations are fitted by the window they lie in.
 
 Everything else is the ordinary run: checkpoints carry the window, so a run resumes mid-window
 bit-identically; evaluation, plots, export and ``pinn-eval`` see the one model over the whole
@@ -117,21 +119,24 @@ def _timed(pde: PDE, name: str, axis: int) -> bool:
     return axis in parse(name, pde.domain.coordinates, pde.fields)[1]
 
 
+def _initial_terms(pde: PDE, *, timed: bool) -> tuple[str, ...]:
+    """The names of ``pde``'s terms on the ``initial`` set that read a time derivative (``timed``), or none."""
+    axis = _time_axis(pde)
+    return tuple(t.name for t in pde.terms()
+                 if t.points == "initial" and any(_timed(pde, f, axis) for f in t.fields) == timed)
+
+
 def start_terms(pde: PDE) -> tuple[str, ...]:
     """The names of ``pde``'s terms on the ``initial`` set that read no time derivative: the terms a
     window ``k > 0`` holds exactly (its start values are the previous window's end values)."""
-    axis = _time_axis(pde)
-    return tuple(t.name for t in pde.terms()
-                 if t.points == "initial" and not any(_timed(pde, f, axis) for f in t.fields))
+    return _initial_terms(pde, timed=False)
 
 
 def carried_terms(pde: PDE) -> tuple[str, ...]:
     """The names of ``pde``'s terms on the ``initial`` set that read a time derivative (a wave's
     initial velocity): a window ``k > 0`` meets them softly, as continuity with the previous window
     (:func:`window_loss`)."""
-    axis = _time_axis(pde)
-    return tuple(t.name for t in pde.terms()
-                 if t.points == "initial" and any(_timed(pde, f, axis) for f in t.fields))
+    return _initial_terms(pde, timed=True)
 
 
 def window_loss(loss: PINNLoss, model: Marched, k: int, *, cache: bool = True) -> PINNLoss:

@@ -173,10 +173,10 @@ def _train_locked(job: Job, run: RunDir, options: RunOptions) -> dict:
     if callback is None and rank == 0:
         callback = progress = make_progress(job.total_steps, job.trainer.log_every, logger=log)
     try:
-        previous, k = None, (first if marched is not None else None)
+        previous, k = None, first
         while True:
             loss = job.loss
-            if marched is not None and k is not None:
+            if marched is not None:
                 loss, points, state = _enter_window(job, marched, k, points, state, previous)
                 window[0] = k
             state = state or TrainState()
@@ -187,7 +187,7 @@ def _train_locked(job: Job, run: RunDir, options: RunOptions) -> dict:
                                           callback=callback if rank == 0 else None, checkpoint=save,
                                           checkpoint_every=options.checkpoint_every, should_stop=should_stop,
                                           resampler=job.resampler)
-            if marched is None or k is None:
+            if marched is None:
                 break
             previous, state = state, None
             if job.marching is None:
@@ -212,12 +212,12 @@ def _train_locked(job: Job, run: RunDir, options: RunOptions) -> dict:
     return metrics
 
 
-def _trainer(job: Job, k: int | None) -> Trainer:
+def _trainer(job: Job, k: int) -> Trainer:
     """The trainer of window ``k`` of a marched run: the run's, its time budget (``max_seconds``) shared
     among the windows by their length, window ``k`` ending when the budget's share of the time up to its
     end is spent; the run's own otherwise."""
     budget = job.trainer.max_seconds
-    if k is None or budget is None or not isinstance(job.model, Marched):
+    if budget is None or not isinstance(job.model, Marched):
         return job.trainer
     edges = job.model.edges
     trainer = copy.copy(job.trainer)
