@@ -5,6 +5,7 @@ import torch
 from omegaconf import OmegaConf
 
 from pinn import MLP, Burgers, HardConstraint, Heat, Heat2D, PINNLoss, Wave, get_engine, get_sampler
+from pinn.pdes import Wave2D
 from pinn.cli.train import check_config
 
 CASES = {
@@ -14,6 +15,8 @@ CASES = {
     "wave": (Wave(x=[-1.0, 2.0], t=[0.5, 1.5]), ("initial", "initial_velocity", "boundary")),
     "heat2d": (Heat2D(modes=[[2, 1], [1, 3]], amplitudes=[1.0, 0.5], x=[0, 2], y=[-1, 1], t=[0, 3]),
                ("initial", "boundary")),
+    "wave2d": (Wave2D(modes=[[1, 1], [3, 2]], amplitudes=[1.0, -0.5], x=[0, 2], y=[-1, 1], t=[1, 3]),
+               ("initial", "initial_velocity", "boundary")),
 }
 
 
@@ -44,7 +47,7 @@ def test_the_constrained_network_meets_its_conditions_exactly(name):
     assert (model(interior) - _model(pde, seed=1)(interior)).abs().max() > 1e-2
 
 
-@pytest.mark.parametrize("name", ["burgers", "wave", "heat2d"])
+@pytest.mark.parametrize("name", ["burgers", "wave", "heat2d", "wave2d"])
 def test_constrained_residuals_agree_across_engines(name):
     pde, _ = CASES[name]
     model, pts = _model(pde), _points(pde, 40)

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from pinn import Burgers, Heat, Heat2D, PINNLoss, Wave, get_engine, get_sampler
+from pinn.pdes import Wave2D
 from pinn.diff.autograd import AutogradEngine
 from pinn.io._matfile import load_mat
 from pinn.pdes.burgers import default_nodes, gauss_hermite
@@ -47,6 +48,9 @@ CASES = [
     (Heat(alpha=0.05, modes=[1, 2, 5], amplitudes=[1.0, -0.3, 0.1], x=(-1.0, 2.0), t=(0.5, 1.0)), Heat(alpha=0.06, modes=[1, 2, 5], amplitudes=[1.0, -0.3, 0.1], x=(-1.0, 2.0), t=(0.5, 1.0))),
     (Wave(), Wave(c=2.1)),
     (Wave(c=3.0, modes=[2], amplitudes=[0.7]), Wave(c=2.0, modes=[2], amplitudes=[0.7])),
+    (Wave2D(t=(0.0, 3.0)), Wave2D(cy=1.0, t=(0.0, 3.0))),
+    (Wave2D(cx=0.5, cy=2.0, modes=[[2, 1], [1, 3]], amplitudes=[1.0, -0.4], x=(-1.0, 1.0), y=(0.0, 2.0), t=(1.0, 2.0)),
+     Wave2D(cx=0.6, cy=2.0, modes=[[2, 1], [1, 3]], amplitudes=[1.0, -0.4], x=(-1.0, 1.0), y=(0.0, 2.0), t=(1.0, 2.0))),
     (Burgers(), Burgers(nu=0.02 / math.pi)),
     (Burgers(nu=0.1), Burgers(nu=0.11)),
 ]
@@ -62,7 +66,7 @@ def test_residual_vanishes_on_exact_solution_and_not_with_a_wrong_coefficient(pd
     assert r_wrong.abs().max().item() > 1e-3 * scale
 
 
-@pytest.mark.parametrize("pde", [Heat(), Wave(), Burgers(), Heat(modes=[2, 3], amplitudes=[0.5, 0.25]), Heat2D(),
+@pytest.mark.parametrize("pde", [Heat(), Wave(), Burgers(), Heat(modes=[2, 3], amplitudes=[0.5, 0.25]), Heat2D(), Wave2D(t=(0.0, 2.0)),
                                  Heat(bc="neumann", modes=[0, 2], amplitudes=[1.0, 0.5], x=(-1.0, 1.0))],
                          ids=lambda p: p.name)
 def test_conditions_hold_on_exact_solution(pde):
@@ -180,6 +184,37 @@ def test_heat2d_defaults_are_pinnacle_heat2d_ms():
     expected = np.sin(20 * np.pi * x) * np.sin(np.pi * y) * np.exp(-1.0016 * t)
     np.testing.assert_allclose(pde.solution({"x": x, "y": y, "t": t}), expected, rtol=1e-14)
     assert pde.domain.coordinates == ("x", "y", "t") and float(pde.domain.upper[-1]) == 5.0
+
+
+def test_wave2d_defaults_are_the_consistent_wave2d_ms():
+    """The coded equation u_tt = u_xx + 2 u_yy at PINNacle's wavenumbers (pi, pi) and (3 pi, 2 pi):
+    the frequencies sqrt(3) pi and sqrt(17) pi, over [0, 100]; PINNacle's own "exact" solution is
+    not a solution (the coded residual of it is -2 pi^2 times itself)."""
+    pde = Wave2D()
+    x, y, t = np.array([0.013, 0.4, 0.9]), np.array([0.3, 0.77, 0.5]), np.array([0.0, 2.5, 97.3])
+    expected = (np.sin(np.pi * x) * np.sin(np.pi * y) * np.cos(np.sqrt(3) * np.pi * t)
+                + np.sin(3 * np.pi * x) * np.sin(2 * np.pi * y) * np.cos(np.sqrt(17) * np.pi * t))
+    np.testing.assert_allclose(pde.solution({"x": x, "y": y, "t": t}), expected, rtol=1e-12)
+    assert pde.domain.coordinates == ("x", "y", "t") and float(pde.domain.upper[-1]) == 100.0
+
+    def pinnacle(p):  # sin(pi x) sinh(pi y) cos(pi t) + sinh(3 pi x) sin(2 pi y) cos(pi t)
+        x, y, t = p.unbind(-1)
+        return (torch.sin(math.pi * x) * torch.sinh(math.pi * y) + torch.sinh(3 * math.pi * x)
+                * torch.sin(2 * math.pi * y)) * torch.cos(math.pi * t)
+
+    pts = torch.rand(50, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    from pinn.diff.autograd import Derivatives
+    d = Derivatives(pinnacle, pts, pde.domain.coordinates)
+    fields = {f: d[f] for f in pde.residual_fields}
+    torch.testing.assert_close(pde.residual(fields, {}), -2 * math.pi**2 * pinnacle(pts), rtol=1e-9, atol=1e-7)
+
+
+@pytest.mark.parametrize("kw, match", [({"modes": [[1], [2, 2]]}, "pair of positive integers"),
+                                       ({"modes": [[1, 1]], "amplitudes": []}, "same, nonzero length"),
+                                       ({"cy": -1.0}, "cy must be > 0")])
+def test_wave2d_rejects_bad_input(kw, match):
+    with pytest.raises(ValueError, match=match):
+        Wave2D(**kw)
 
 
 @pytest.mark.parametrize("kw, match", [({"modes": [[20]]}, "pair of positive integers"),

@@ -21,9 +21,10 @@ from pinn.pdes.poisson_nd import PoissonND
 from pinn.pdes.schrodinger import Schrodinger
 from pinn.pdes.taylor_green import TaylorGreen
 from pinn.pdes.wave import Wave
+from pinn.pdes.wave2d import Wave2D
 
 __all__ = [
     "PDE", "AllenCahn", "Burgers", "GrayScott", "Heat", "Heat2D", "HeatBall", "HeatInverse", "HeatLongTime",
     "HeatVaryingCoef", "Kovasznay", "KuramotoSivashinsky", "LidDrivenCavity", "Poisson", "PoissonHoles",
-    "PoissonInverse", "PoissonManyArea", "PoissonND", "Schrodinger", "TaylorGreen", "Wave",
+    "PoissonInverse", "PoissonManyArea", "PoissonND", "Schrodinger", "TaylorGreen", "Wave", "Wave2D",
 ]
