@@ -129,7 +129,9 @@ PINNACLE = {
     "HNd": ("hnd", "3.61e-1", "1.19e-4 (Adam + L-BFGS)"),
     "HInv": ("hinv", "1.57e+0", "1.19e-2 (hp-VPINN) or 5.09e-2 (LRA): main table and appendix disagree"),
     "PInv": ("pinv", "-", "1.96e-2 (vPINN; RoPINN could not reproduce it), on PINNacle's inconsistent source term "
-                          "((2x+1) for (2x-1)); ours solves the consistent problem"),
+                          "((2x+1) for (2x-1)); ours solves the consistent problem. u's target is at the noise floor: a "
+                          "least-squares fit told u up to its amplitude has rms 4.25e-3 over noise draws, 16 free "
+                          "modes 1.64e-2 (scripts/pinv_noise_floor.py)"),
     "Heat2d-LT": (None, "9.99e-1", "9.99e-1 (every method fails)",
                   "no preset: pde=heat2d_lt exists; a time-marching prototype (scripts/heat_longtime_marching.py) "
                   "reached 0.41 at t = 1 after 16 minutes; the table itself is 3.5e-2 off a converged "
@@ -150,7 +152,9 @@ PINNACLE = {
                                          "wide, so 2,048-4,096 modes per side: hours on 2 cores"),
     "NS2d-LT": (None, "-", "9.7e-1", "needs time marching (#32)"),
     "Wave2d-CG": (None, "-", "7.9e-1", "needs time marching (#32)"),
-    "Wave2d-MS": (None, "-", "about 1, on an inconsistent problem", "needs time marching and a consistent problem (#32)"),
+    "Wave2d-MS": (None, "-", "about 1, on an inconsistent problem (PINNacle's 'exact' solution solves u_tt + u_xx + "
+                             "2 u_yy = 0)", "no preset yet: pde=wave2d is the consistent problem (the coded u_tt = u_xx "
+                             "+ 2 u_yy, standing waves at PINNacle's wavenumbers, exact); needs time marching (#32)"),
     "GS": (None, "-", "8.0e-2 (FBPINN)", "no preset yet: pde=gray_scott exists, scored on our own 2-D ETDRK4 solve "
                                          "(256 and 512 modes agree to 1.7e-4 in v); needs time marching (#32)"),
     "KS": (None, "-", "9.6e-1", "no preset yet: pde=ks exists, scored on our own ETDRK4 solve (converged to 3e-6); "

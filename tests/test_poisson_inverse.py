@@ -64,3 +64,28 @@ def test_the_observation_points_are_pinnacles_50_by_50_grid():
     g = np.linspace(0, 1, 50)
     X, Y = np.meshgrid(g, g)
     np.testing.assert_array_equal(pts, np.stack([X.reshape(-1), Y.reshape(-1)], axis=1))
+
+
+def test_the_noise_floor_script_matches_the_closed_form_and_grows_with_freedom():
+    """scripts/pinv_noise_floor.py: a fit told u up to its amplitude has rms rel. L2 error
+    sigma / sqrt(sum phi(x_i)^2) (phi = sin(pi x) sin(pi y) at the 2,500 data points), about
+    4.1e-3: PInv's target for u; with more modes the error grows like the square root of their
+    number."""
+    import importlib.util
+    from pathlib import Path
+
+    import numpy as np
+
+    from pinn.pdes._reference import DATA
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "pinv_noise_floor.py"
+    spec = importlib.util.spec_from_file_location("pinv_noise_floor", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    pts = np.loadtxt(DATA / "pinv_points.dat")
+    phi = np.sin(np.pi * pts[:, 0]) * np.sin(np.pi * pts[:, 1])
+    want = 0.1 / np.sqrt(np.sum(phi**2))
+    one = np.sqrt(np.mean(script.floor(1, draws=4000) ** 2))
+    assert abs(one / want - 1) < 0.05, (one, want)
+    nine = np.sqrt(np.mean(script.floor(3, draws=1000) ** 2))
+    assert 2.7 < nine / one < 3.3, (nine, one)
