@@ -32,7 +32,7 @@ from pinn.training import distributed
 from pinn.training.ensemble import Ensemble
 from pinn.training.job import Job
 from pinn.training.loop import Trainer
-from pinn.training.marching import Windows
+from pinn.training.marching import Windows, carried_terms
 from pinn.training.loss_extras import CausalWeighting, DataMisfit, GradientEnhanced, LossExtra, PointClip, SlopeRecovery
 from pinn.training.losses import PINNLoss
 from pinn.training.memory import check_fits
@@ -169,7 +169,10 @@ def _build_one(cfg: DictConfig) -> Job:
             f"{cfg.checkpoint.every}"
         )
     points = {}
-    for which in loss.point_sets:  # a set whose every term a hard constraint holds is not drawn
+    sets = list(loss.point_sets)  # a set whose every term a hard constraint holds is not drawn ...
+    if cfg.get("marching") is not None:  # ... unless a later window meets one of its terms softly
+        sets += [t.points for t in pde.terms() if t.name in carried_terms(pde) and t.points not in sets]
+    for which in dict.fromkeys(sets):
         # A named part of a shape's boundary gets its share of points.boundary, by measure.
         n = cfg.points[which] if ":" not in which else max(1, round(cfg.points.boundary * pde.domain.share(which)))
         positive_int(f"points.{which}", n)

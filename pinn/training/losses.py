@@ -79,15 +79,20 @@ class PINNLoss:
             number(f"loss weight of {name!r}", w, low=0)
         self.weights = {name: float(weights.get(name, 1.0)) for name in names}
 
-    def windowed(self, t0: float, t1: float, *, exact: Sequence[str] = (), start=None) -> PINNLoss:
+    def windowed(self, t0: float, t1: float, *, exact: Sequence[str] = (), restore: Sequence[str] = (),
+                 start=None) -> PINNLoss:
         """This loss on the time window ``[t0, t1]`` of a marched run (:mod:`pinn.training.marching`):
         a copy without the terms ``exact`` (the model holds them), with weights of its own and causal
-        slabs over the window.  ``start``: supplies the window's start state at each point set
+        slabs over the window.  ``restore``: the PDE's terms to put back although this loss leaves
+        them out (a hard constraint holds them at the interval's start, not at a later window's; weight
+        1).  ``start``: supplies the window's start state at each point set
         (:class:`pinn.training.marching.StartFields`), so that the model evaluates the window alone."""
         out = copy.copy(self)
         out._start = start
-        out.terms = tuple(t for t in self.terms if t.name not in exact)
-        out.weights = {name: w for name, w in self.weights.items() if name not in exact}
+        kept = {t.name for t in self.terms} | set(restore)
+        out.terms = tuple(t for t in self.pde.terms() if t.name in kept and t.name not in exact)
+        names = [t.name for t in out.terms] + (["data"] if self.data else [])
+        out.weights = {name: self.weights.get(name, 1.0) for name in names}
         out._window = (float(t0), float(t1))
         return out
 

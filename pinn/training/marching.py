@@ -147,12 +147,12 @@ def window_loss(loss: PINNLoss, model: Marched, k: int, *, cache: bool = True) -
     ``u_t`` continuous).  ``cache``: the earlier windows' state at the window's start is computed
     once per point set (:class:`StartFields`) instead of through them at every step."""
     held = start_terms(loss.pde) if k else ()
-    carried = [t for t in carried_terms(loss.pde) if t in loss.weights] if k else []
+    carried = list(carried_terms(loss.pde)) if k else []  # a hard constraint holds them at t0 only
     if carried and not cache:
         raise ValueError(f"the continuity of {carried} across windows needs the cached start state (cache=True)")
     start = StartFields(model, k, loss.pde, loss.engine) if k and cache else None
     out = loss.windowed(model.edges[k], model.edges[k + 1], exact=[t for t in held if t in loss.weights],
-                        start=start)
+                        restore=carried, start=start)
     out.terms = tuple(_continuity(t) if t.name in carried else t for t in out.terms)
     return out
 
