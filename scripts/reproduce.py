@@ -114,6 +114,10 @@ PRESETS = {
     "taylor_green": ("taylor_green", [], "Taylor-Green vortex, nu = 0.1 (u, v, p; unsteady)", "report", "-", "-"),
     "pinv": ("pinv", [], "PINNacle PInv, consistent source: u and a(x, y) from 2,500 noisy u", "u <= 4e-3, a <= 4e-3",
              "30 min", "1.96e-2 (vPINN; RoPINN's rerun could not reproduce it)"),
+    "gs": ("gs", [], "PINNacle GS: Gray-Scott u and v over t in [0, 200], time marching in 10 windows", "1.6e-2",
+           "60 min", "8.0e-2 (FBPINN)"),
+    "wave2d_ms": ("wave2d_ms", [], "Wave2d-MS, consistent: 2-D standing waves over t in [0, 100], time marching in "
+                  "200 windows", "5e-2", "60 min", "about 1 (on PINNacle's inconsistent problem)"),
 }
 
 # PINNacle's problems (../shared/data/pinnacle/README.md, REFERENCES.md): preset (or None, with
@@ -152,11 +156,11 @@ PINNACLE = {
                                          "wide, so 2,048-4,096 modes per side: hours on 2 cores"),
     "NS2d-LT": (None, "-", "9.7e-1", "needs time marching (#32)"),
     "Wave2d-CG": (None, "-", "7.9e-1", "needs time marching (#32)"),
-    "Wave2d-MS": (None, "-", "about 1, on an inconsistent problem (PINNacle's 'exact' solution solves u_tt + u_xx + "
-                             "2 u_yy = 0)", "no preset yet: pde=wave2d is the consistent problem (the coded u_tt = u_xx "
-                             "+ 2 u_yy, standing waves at PINNacle's wavenumbers, exact); needs time marching (#32)"),
-    "GS": (None, "-", "8.0e-2 (FBPINN)", "no preset yet: pde=gray_scott exists, scored on our own 2-D ETDRK4 solve "
-                                         "(256 and 512 modes agree to 1.7e-4 in v); needs time marching (#32)"),
+    "Wave2d-MS": ("wave2d_ms", "-", "about 1, on PINNacle's inconsistent problem (its 'exact' solution solves "
+                                    "u_tt + u_xx + 2 u_yy = 0); ours is the coded u_tt = u_xx + 2 u_yy with standing "
+                                    "waves at PINNacle's wavenumbers, exact"),
+    "GS": ("gs", "-", "8.0e-2 (FBPINN), against PINNacle's lost file; ours is against our own 2-D ETDRK4 solve "
+                      "(256 and 512 modes agree to 1.7e-4 in v)"),
     "KS": (None, "-", "9.6e-1", "no preset yet: pde=ks exists, scored on our own ETDRK4 solve (converged to 3e-6); "
                                 "needs time marching (#32)"),
     "NS2d-CG": (None, "-", "-", "kept back for outside checks of the user's way (a user's own PDE and shape): not a "

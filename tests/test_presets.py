@@ -66,6 +66,14 @@ CASES = {
     # on 1,000 points: u 2.6e-2, a 3.3e-2 in 20 s (300 + 300: u 9.1e-2, too near the bound).
     "pinv": (["points.interior=1000", "stages.adam.steps=500", "stages.quasi_newton.steps=500",
               "evaluation.resolution=[41,41]"], {"u": 0.1}, None),
+    # The marched presets on a short interval, two windows each.  gs: bounded pooled, 6.5e-2 in 25 s
+    # (v alone 0.33: its spot needs the preset's schedule; 600 + 300 steps made it 0.36); wave2d_ms
+    # in 27 s.
+    "gs": (["pde.t=[0,10]", "marching.width=5", "model.width=32", "model.depth=3", "points.interior=1000",
+            "stages.adam.steps=300", "stages.quasi_newton.steps=100", "resampler.every=100"], 0.1, None),
+    "wave2d_ms": (["pde.t=[0,1]", "trainer.max_seconds=null", "points.interior=1000", "points.initial=300",
+                   "stages.adam.steps=200", "stages.quasi_newton.steps=300", "evaluation.resolution=[21,21,21]"],
+                  0.2, None),
 }
 
 
