@@ -31,6 +31,7 @@ from pinn.physics.sampling import Sampler
 from pinn.training import distributed
 from pinn.training.ensemble import Ensemble
 from pinn.training.job import Job
+from pinn.training.engine_choice import AutoEngine, choose_engine
 from pinn.training.loop import Trainer
 from pinn.training.marching import Windows, carried_terms
 from pinn.training.loss_extras import CausalWeighting, DataMisfit, GradientEnhanced, LossExtra, PointClip, SlopeRecovery
@@ -47,6 +48,14 @@ __all__ = ["build", "build_engine", "build_model", "build_pde", "build_trainer",
            "refuse_earlier_checkpoints", "DTYPES", "resolve_device"]
 
 log = logging.getLogger("pinn")
+
+def _fused_refusals(cfg: DictConfig, trainer: Trainer) -> list[str]:
+    """What ``cfg`` asks for that the fused step does not train (``derivatives=auto``)."""
+    asks = {"time marching": cfg.get("marching") is not None, "an ensemble": _ensemble_size(cfg) > 1,
+            "torchrun": distributed.world_size() > 1, "a loss weighting": trainer.weighting is not None,
+            "trainer.compile": bool(cfg.trainer.compile) or bool(cfg.trainer.compile_gradient)}
+    return [what for what, asked in asks.items() if asked]
+
 
 def _loss_extras(cfg: DictConfig, observations: Observations | None) -> list[LossExtra]:
     """The loss's options (:mod:`pinn.training.loss_extras`) that ``cfg.loss`` and the data ask for."""
@@ -177,6 +186,10 @@ def _build_one(cfg: DictConfig) -> Job:
         n = cfg.points[which] if ":" not in which else max(1, round(cfg.points.boundary * pde.domain.share(which)))
         positive_int(f"points.{which}", n)
         points[which] = n
+    if isinstance(engine, AutoEngine):
+        loss, why = choose_engine(engine, loss, model, stages=trainer.stages, points=sum(points.values()),
+                                  refusals=_fused_refusals(cfg, trainer))
+        log.info("derivatives=auto chose %s", why)
     _logger_class(cfg)
     resolution = list(cfg.evaluation.resolution or pde.domain.default_resolution())
     positive_int("evaluation.chunk_size", cfg.evaluation.chunk_size)

@@ -79,6 +79,12 @@ class PINNLoss:
             number(f"loss weight of {name!r}", w, low=0)
         self.weights = {name: float(weights.get(name, 1.0)) for name in names}
 
+    def with_engine(self, engine) -> PINNLoss:
+        """This loss differentiated by another derivative engine (a copy; ``derivatives=auto``)."""
+        out = copy.copy(self)
+        out.engine = engine
+        return out
+
     def windowed(self, t0: float, t1: float, *, exact: Sequence[str] = (), restore: Sequence[str] = (),
                  start=None) -> PINNLoss:
         """This loss on the time window ``[t0, t1]`` of a marched run (:mod:`pinn.training.marching`):

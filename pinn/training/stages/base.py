@@ -24,10 +24,14 @@ class Stage(abc.ABC):
         kind: the name its steps are counted and its history rows labelled under (``"adam"``,
             ``"lbfgs"``, a user's ``"sgd"``).
         steps: the number of steps to take (>= 0).
+        evaluations_per_step: the loss-and-gradient evaluations of the derivative engine a step
+            takes on average (``derivatives=auto`` estimates a run's length from it; 0 for a stage
+            that differentiates its own way).
     """
 
     kind: ClassVar[str]
     steps: int
+    evaluations_per_step: ClassVar[float] = 1.0
 
     @abc.abstractmethod
     def run(self, session) -> dict | None:

@@ -37,6 +37,8 @@ class GaussNewton(Stage):
     runs.  Point clipping is off in it, as in the quasi-Newton stage.
     """
 
+    evaluations_per_step = 0.0  # its Jacobians are per-sample gradients, not the engine's loss
+
     kind = "gn"
 
     def __init__(self, *, steps: int = 200, damping: float = 1e-3, log_every: int = 10, chunk_size: int = 256,

@@ -42,6 +42,8 @@ class QuasiNewton(Stage):
     multiple of ``resampler.lbfgs_every`` iterations.
     """
 
+    evaluations_per_step = 1.25  # with the line search's trials
+
     kind = "lbfgs"
 
     def __init__(self, *, steps: int = 2000, method: str = "lbfgs", lr: float = 1.0, history: int = 50,

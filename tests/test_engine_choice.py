@@ -1,0 +1,60 @@
+"""``derivatives=auto`` (the default): the fused step where it trains the run and pays back its
+compile, the autograd engine otherwise, with the reason in the log."""
+
+import logging
+
+import pytest
+
+from pinn.cli import job as make_job
+from pinn.diff.autograd import AutogradEngine
+from pinn.diff.fused import FusedEngine
+from pinn.training.engine_choice import AutoEngine, run_work
+from pinn.training.stages import Adam, GaussNewton, QuasiNewton
+
+SMALL = ("model.width=8", "model.depth=2", "points.interior=100", "points.initial=20", "points.boundary=20",
+         "stages.adam.steps=10", "stages.quasi_newton.steps=10")
+
+
+def _chosen(caplog, *overrides):
+    with caplog.at_level(logging.INFO, logger="pinn"):
+        job = make_job(*SMALL, *overrides)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("derivatives=auto chose")]
+    assert len(lines) == 1, lines
+    return job, lines[0]
+
+
+def test_the_default_is_auto_and_a_short_run_stays_on_autograd(caplog):
+    job, line = _chosen(caplog)
+    assert type(job.loss.engine) is AutogradEngine and job.loss.engine.name == "autograd"
+    assert "too short to pay back" in line and "derivatives.payback 1e+11" in line
+
+
+def test_a_run_long_enough_takes_the_fused_step(caplog):
+    job, line = _chosen(caplog, "derivatives.payback=1e5")
+    assert isinstance(job.loss.engine, FusedEngine) and line.startswith("derivatives=auto chose fused")
+    # the work counted: (10 Adam + 1.25 x 10 quasi-Newton) evaluations x 140 points x the parameters
+    parameters = sum(p.numel() for p in job.model.parameters())
+    assert f"work {22.5 * 140 * parameters:.2g}" in line
+
+
+@pytest.mark.parametrize("overrides, why", [
+    (("hard_constraints=true",), "got HardConstraint"),
+    (("pde=heat", "marching=windows", "marching.width=0.5"), "does not take time marching"),
+    (("weighting=gradnorm",), "does not take a loss weighting"),
+    (("trainer.compile_gradient=true",), "does not take trainer.compile"),
+    (("loss.gradient_weight=0.1",), "does not support"),
+])
+def test_what_the_fused_step_does_not_train_stays_on_autograd_and_says_why(caplog, overrides, why):
+    job, line = _chosen(caplog, "derivatives.payback=0", *overrides)
+    assert type(job.loss.engine) is AutogradEngine and why in line, line
+
+
+def test_the_work_counts_each_stages_evaluations():
+    stages = [Adam(steps=100), QuasiNewton(steps=40), GaussNewton(steps=7)]
+    assert run_work(stages, 10, 3) == (100 + 1.25 * 40) * 10 * 3
+
+
+@pytest.mark.parametrize("bad", [-1.0, "many", True])
+def test_a_bad_payback_is_refused(bad):
+    with pytest.raises(ValueError, match="derivatives.payback must be a number >= 0"):
+        AutoEngine(payback=bad)
