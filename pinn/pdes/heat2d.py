@@ -15,7 +15,8 @@ from pinn.physics.constraints import box_factor, time_factor
 from pinn.physics.domains import Domain
 from pinn.physics.shape_domain import ShapeDomain
 from pinn.physics.terms import Term
-from pinn.pdes.base import PDE, _xp, finite, positive
+from pinn.pdes._modes import check_mode_pairs, mode_sum
+from pinn.pdes.base import PDE, _xp, positive
 from pinn.pdes.poisson import _planar
 
 __all__ = ["Heat2D"]
@@ -54,15 +55,8 @@ class Heat2D(PDE):
         geometry: Geometry | None = None,
     ):
         self.kx, self.ky = positive("kx", kx), positive("ky", ky)
-        modes, amplitudes = [list(m) for m in modes], list(amplitudes)
-        if not modes or len(modes) != len(amplitudes):
-            raise ValueError(f"pde.modes and pde.amplitudes need the same, nonzero length, got {len(modes)} and "
-                             f"{len(amplitudes)}; e.g. pde.modes=[[20,1]] pde.amplitudes=[1.0]")
-        for m in modes:
-            if len(m) != 2 or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in m):
-                raise ValueError(f"each mode is a pair of positive integers [m, n], got {m!r}")
-        self.modes = tuple(tuple(m) for m in modes)
-        self.amplitudes = tuple(finite("amplitude", a) for a in amplitudes)
+        self.modes, self.amplitudes = check_mode_pairs(
+            modes, amplitudes, example="pde.modes=[[20,1]] pde.amplitudes=[1.0]")
         self.geometry = _planar(geometry)
         if self.geometry is None:
             self.domain = Domain({"x": x, "y": y}, t)
@@ -70,21 +64,11 @@ class Heat2D(PDE):
             self.domain = ShapeDomain(self.geometry, t, names=("x", "y"))
             self.hard_terms = ()  # the box's factors do not vanish on another shape's boundary
 
-    def _wavenumbers(self, m: int, n: int) -> tuple[float, float]:
-        lo, hi = self.domain.lower, self.domain.upper
-        return m * math.pi / (hi[0] - lo[0]).item(), n * math.pi / (hi[1] - lo[1]).item()
-
     def _field(self, x, y, t=None):
-        xp = _xp(x)
-        x0, y0, t0 = (self.domain.lower[i].item() for i in range(3))
-        total = 0
-        for (m, n), a in zip(self.modes, self.amplitudes):
-            wx, wy = self._wavenumbers(m, n)
-            term = a * xp.sin(wx * (x - x0)) * xp.sin(wy * (y - y0))
-            if t is not None:
-                term = term * xp.exp(-(self.kx * wx**2 + self.ky * wy**2) * (t - t0))
-            total = total + term
-        return total
+        def decay(wx, wy, dt):
+            return _xp(dt).exp(-(self.kx * wx**2 + self.ky * wy**2) * dt)
+
+        return mode_sum(self.domain, self.modes, self.amplitudes, x, y, t, in_time=decay)
 
     hard_terms: tuple[str, ...] = ("initial", "boundary")
 

@@ -21,7 +21,8 @@ from collections.abc import Mapping, Sequence
 from pinn.physics.constraints import box_factor
 from pinn.physics.domains import Domain
 from pinn.physics.terms import Term
-from pinn.pdes.base import PDE, _xp, finite, positive
+from pinn.pdes._modes import check_mode_pairs, mode_sum, pair_wavenumbers
+from pinn.pdes.base import PDE, _xp, positive
 
 __all__ = ["Wave2D"]
 
@@ -56,37 +57,20 @@ class Wave2D(PDE):
         t: Sequence[float] = (0.0, 100.0),
     ):
         self.cx, self.cy = positive("cx", cx), positive("cy", cy)
-        modes, amplitudes = [list(m) for m in modes], list(amplitudes)
-        if not modes or len(modes) != len(amplitudes):
-            raise ValueError(f"pde.modes and pde.amplitudes need the same, nonzero length, got {len(modes)} and "
-                             f"{len(amplitudes)}; e.g. pde.modes=[[1,1],[3,2]] pde.amplitudes=[1.0,1.0]")
-        for m in modes:
-            if len(m) != 2 or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in m):
-                raise ValueError(f"each mode is a pair of positive integers [m, n], got {m!r}")
-        self.modes = tuple((int(m), int(n)) for m, n in modes)
-        self.amplitudes = tuple(finite("amplitude", a) for a in amplitudes)
+        self.modes, self.amplitudes = check_mode_pairs(
+            modes, amplitudes, example="pde.modes=[[1,1],[3,2]] pde.amplitudes=[1.0,1.0]")
         self.domain = Domain({"x": x, "y": y}, t)
-
-    def _wavenumbers(self, m: int, n: int) -> tuple[float, float]:
-        lo, hi = self.domain.lower, self.domain.upper
-        return m * math.pi / (hi[0] - lo[0]).item(), n * math.pi / (hi[1] - lo[1]).item()
 
     def frequency(self, m: int, n: int) -> float:
         """The angular frequency ``w`` of mode ``(m, n)``."""
-        wx, wy = self._wavenumbers(m, n)
+        wx, wy = pair_wavenumbers(self.domain, m, n)
         return math.sqrt((self.cx * wx) ** 2 + (self.cy * wy) ** 2)
 
     def _field(self, x, y, t=None):
-        xp = _xp(x)
-        x0, y0, t0 = (self.domain.lower[i].item() for i in range(3))
-        total = 0
-        for (m, n), a in zip(self.modes, self.amplitudes):
-            wx, wy = self._wavenumbers(m, n)
-            term = a * xp.sin(wx * (x - x0)) * xp.sin(wy * (y - y0))
-            if t is not None:
-                term = term * xp.cos(self.frequency(m, n) * (t - t0))
-            total = total + term
-        return total
+        def oscillation(wx, wy, dt):
+            return _xp(dt).cos(math.sqrt((self.cx * wx) ** 2 + (self.cy * wy) ** 2) * dt)
+
+        return mode_sum(self.domain, self.modes, self.amplitudes, x, y, t, in_time=oscillation)
 
     def constrain(self, u, coords):
         """``u0(x, y) + phi(t) 16 s (1 - s) r (1 - r) u`` (``s``, ``r``: ``x``, ``y`` scaled to
