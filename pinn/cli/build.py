@@ -49,6 +49,7 @@ __all__ = ["build", "build_engine", "build_model", "build_pde", "build_trainer",
 
 log = logging.getLogger("pinn")
 
+
 def _fused_refusals(cfg: DictConfig, trainer: Trainer) -> list[str]:
     """What ``cfg`` asks for that the fused step does not train (``derivatives=auto``)."""
     asks = {"time marching": cfg.get("marching") is not None, "an ensemble": _ensemble_size(cfg) > 1,

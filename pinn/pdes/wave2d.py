@@ -63,12 +63,14 @@ class Wave2D(PDE):
 
     def frequency(self, m: int, n: int) -> float:
         """The angular frequency ``w`` of mode ``(m, n)``."""
-        wx, wy = pair_wavenumbers(self.domain, m, n)
+        return self._omega(*pair_wavenumbers(self.domain, m, n))
+
+    def _omega(self, wx: float, wy: float) -> float:
         return math.sqrt((self.cx * wx) ** 2 + (self.cy * wy) ** 2)
 
     def _field(self, x, y, t=None):
         def oscillation(wx, wy, dt):
-            return _xp(dt).cos(math.sqrt((self.cx * wx) ** 2 + (self.cy * wy) ** 2) * dt)
+            return _xp(dt).cos(self._omega(wx, wy) * dt)
 
         return mode_sum(self.domain, self.modes, self.amplitudes, x, y, t, in_time=oscillation)
 
