@@ -77,7 +77,7 @@ def test_a_pde_without_a_constraint_is_refused_with_the_fix():
         HardConstraint(net, pde)
 
 
-def test_config_wires_hard_constraints_and_refuses_taylor():
+def test_config_wires_hard_constraints_on_every_engine_the_network_allows():
     from pinn.cli.build import build
 
     b = build(check_config(["pde=wave", "hard_constraints=true"]))
@@ -85,8 +85,10 @@ def test_config_wires_hard_constraints_and_refuses_taylor():
     assert b.points == {"interior": 5000} and b.loss.term_names == ("residual",)
     b = build(check_config(["pde=heat", "pde.bc=neumann", "hard_constraints=true"]))
     assert set(b.points) == {"interior", "boundary"}
-    with pytest.raises(ValueError, match="taylor engine differentiates a plain MLP"):
-        check_config(["hard_constraints=true", "derivatives=taylor"])
+    check_config(["hard_constraints=true", "derivatives=taylor"])  # the jets pass through the constraint
+    with pytest.raises(ValueError, match="taylor engine differentiates a plain MLP with affine inputs; this one "
+                                         "has modified layers"):
+        check_config(["hard_constraints=true", "derivatives=taylor", "model.modified=true"])
 
 
 def test_a_constrained_run_reevaluates_from_its_checkpoint(tmp_path):

@@ -38,7 +38,7 @@ def test_a_run_long_enough_takes_the_fused_step(caplog):
 
 
 @pytest.mark.parametrize("overrides, why", [
-    (("hard_constraints=true",), "got HardConstraint"),
+    (("hard_constraints=true", "model.modified=true"), "modified layers"),
     (("pde=heat", "marching=windows", "marching.width=0.5"), "does not take time marching"),
     (("weighting=gradnorm",), "does not take a loss weighting"),
     (("trainer.compile_gradient=true",), "does not take trainer.compile"),
@@ -47,6 +47,11 @@ def test_a_run_long_enough_takes_the_fused_step(caplog):
 def test_what_the_fused_step_does_not_train_stays_on_autograd_and_says_why(caplog, overrides, why):
     job, line = _chosen(caplog, "derivatives.payback=0", *overrides)
     assert type(job.loss.engine) is AutogradEngine and why in line, line
+
+
+def test_a_hard_constraint_takes_the_fused_step(caplog):
+    job, line = _chosen(caplog, "derivatives.payback=0", "hard_constraints=true")
+    assert isinstance(job.loss.engine, FusedEngine) and line.startswith("derivatives=auto chose fused"), line
 
 
 def test_the_work_counts_each_stages_evaluations():

@@ -6,15 +6,15 @@ What ``derivatives=fused`` adds is on the training side
 network's jets (:func:`pinn.diff.jets.forward`), the loss, the hand-written adjoint
 (:func:`pinn.diff.jets.adjoint`) and the update; quasi-Newton stages take the loss and its
 gradient from the same graph without the update.  It needs what the adjoint is written for: a
-plain :class:`~pinn.nets.mlp.MLP` whose activations are the built-in ones (``tanh``, ``sin``,
-``softplus``), derivatives up to second order.
+plain :class:`~pinn.nets.mlp.MLP` (bare or inside a hard constraint) whose activations are the
+built-in ones (``tanh``, ``sin``, ``softplus``), derivatives up to second order.
 """
 
 from __future__ import annotations
 
 from pinn.diff.taylor import TaylorEngine
 from pinn.nets.activations import Sin, Softplus, Tanh
-from pinn.nets.mlp import jet_support
+from pinn.nets.mlp import jet_parts, jet_support
 
 __all__ = ["FusedEngine", "fused_support"]
 
@@ -27,7 +27,7 @@ def fused_support(model) -> str | None:
     why = jet_support(model)
     if why is not None:
         return f"the fused engine trains {why}"
-    if not all(type(a) in FUSED_ACTIVATIONS for a in model.trunk.activations):
+    if not all(type(a) in FUSED_ACTIVATIONS for a in jet_parts(model)[0].trunk.activations):
         return "the fused engine needs the built-in activations tanh, sin or softplus (no adaptive slopes)"
     return None
 

@@ -29,7 +29,9 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Plan", "make_plan", "forward", "adjoint", "stack", "split", "JetValues"]
+from pinn.diff.transform_jets import transformed
+
+__all__ = ["Plan", "closed", "make_plan", "forward", "adjoint", "stack", "split", "JetValues"]
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,16 @@ class Plan:
         return len(self.firsts) + len(self.seconds)
 
 
+def closed(indices: Iterable[tuple[int, ...]]) -> frozenset:
+    """``indices`` with ``()`` and the first derivatives of each second one: what a set's rows carry
+    (an output transform's second derivatives read them, :mod:`pinn.diff.transform_jets`)."""
+    indices = frozenset(indices) | {()}
+    return indices | {(j,) for i in indices if len(i) == 2 for j in i}
+
+
 def make_plan(requests: Sequence[tuple[int, Iterable[tuple[int, ...]]]]) -> Plan:
     """The plan of point sets of ``(rows, derivative multi-indices)``; orders above two are refused."""
-    indices = tuple(frozenset(i) | {()} for _, i in requests)
+    indices = tuple(closed(i) for _, i in requests)
     wanted = set().union(*indices)
     if any(len(i) > 2 for i in wanted):
         raise ValueError("the taylor and fused engines compute derivatives up to second order; use "
@@ -210,15 +219,17 @@ def split(out: torch.Tensor, plan: Plan, outputs: int) -> list[dict]:
 class JetValues:
     """A network's jets already computed (``out`` of :func:`forward` under ``plan``), standing in
     for the network where the loss asks the Taylor engine for them: the fused engine evaluates
-    the loss as a function of ``out`` alone, and differentiates only that part by autograd."""
+    the loss as a function of ``out`` alone, and differentiates only that part by autograd.
+    ``transform``: an output transform after the network (a hard constraint's), which the jets
+    pass through in that part (:func:`pinn.diff.transform_jets.transformed`)."""
 
-    def __init__(self, out: torch.Tensor, plan: Plan, outputs: int):
-        self.out, self.plan, self.outputs = out, plan, outputs
+    def __init__(self, out: torch.Tensor, plan: Plan, outputs: int, transform=None):
+        self.out, self.plan, self.outputs, self.transform = out, plan, outputs, transform
 
     def fields(self, requests: Sequence[tuple[torch.Tensor, Iterable[tuple[int, ...]]]]) -> list[dict]:
-        asked = tuple(frozenset(i) | {()} for _, i in requests)
+        asked = tuple(closed(i) for _, i in requests)
         if asked != self.plan.indices or [p.shape[0] for p, _ in requests] != \
                 [self.plan.sizes[self.plan.order.index(k)] for k in range(len(requests))]:
             raise ValueError("the loss asked for other derivatives or points than the fused step computed; "
                              "this is a bug in pinn, please report it (derivatives=taylor avoids it)")
-        return split(self.out, self.plan, self.outputs)
+        return transformed(split(self.out, self.plan, self.outputs), requests, self.outputs, self.transform)

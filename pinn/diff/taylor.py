@@ -21,7 +21,7 @@ import torch
 
 from pinn.diff import jets
 from pinn.physics.fields import parse
-from pinn.nets.mlp import MLP, jet_support
+from pinn.nets.mlp import MLP, jet_parts, jet_support
 from pinn.physics.terms import DerivativeEngine, Term
 
 __all__ = ["TaylorEngine", "taylor_fields", "taylor_fields_of_sets"]
@@ -58,11 +58,13 @@ def taylor_fields_of_sets(model: MLP, requests: Sequence[tuple[torch.Tensor, Ite
         return model.fields(requests)
     plan = jets.make_plan([(p.shape[0], i) for p, i in requests])
     _check(model)
+    net, transform = jet_parts(model)
     points = jets.stack(requests, plan)
-    layers = model.trunk.layers
-    out = jets.forward([la.weight for la in layers], [la.bias for la in layers], model.trunk.activations,  # type: ignore[arg-type, misc]
-                       model.scaling.center, model.scaling.half_width, plan, points)
-    return jets.split(out, plan, layers[-1].out_features)  # type: ignore[arg-type]
+    layers = net.trunk.layers
+    out = jets.forward([la.weight for la in layers], [la.bias for la in layers], net.trunk.activations,  # type: ignore[arg-type, misc, union-attr]
+                       net.scaling.center, net.scaling.half_width, plan, points)  # type: ignore[arg-type, union-attr]
+    outputs = layers[-1].out_features  # type: ignore[index]
+    return jets.transformed(jets.split(out, plan, outputs), requests, outputs, transform)  # type: ignore[arg-type]
 
 
 class TaylorEngine(DerivativeEngine):
@@ -71,8 +73,8 @@ class TaylorEngine(DerivativeEngine):
     name = "taylor"
 
     def check(self, model) -> None:
-        """Only a plain :class:`MLP` with affine inputs: no Fourier features, modified layers, periodic
-        inputs, hard constraint or learned coefficients."""
+        """Only a plain :class:`MLP` with affine inputs, bare or inside a hard constraint: no Fourier
+        features, modified layers, periodic inputs or learned coefficients."""
         _check(model)
 
     def residuals(  # type: ignore[override]  # this engine differentiates an MLP only (check() says so)

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
 from pinn.core.checks import count, positive_int
+from pinn.physics.constraints import HardConstraint
 from pinn.nets.parts import (
     FourierFeatures,
     InputScaling,
@@ -19,7 +20,7 @@ from pinn.nets.parts import (
     activations,
 )
 
-__all__ = ["MLP", "jet_support"]
+__all__ = ["MLP", "jet_parts", "jet_support"]
 
 #: Where each state-dict entry of the one-class MLP (0.2 and before) lives now, for old checkpoints.
 _OLD_KEYS = (("center", "scaling.center"), ("half_width", "scaling.half_width"), ("layers.", "trunk.layers."),
@@ -174,19 +175,31 @@ def _old_keys(state_dict, prefix, *_args) -> None:
                 break
 
 
+def jet_parts(model) -> tuple[nn.Module, Callable | None]:
+    """``(net, transform)``: the network the jet engines push derivatives through, and the output
+    transform applied after it, ``transform(raw (N, F), x (N, d)) -> (N, F)`` (a hard constraint's
+    :meth:`~pinn.physics.constraints.HardConstraint.transform`), or ``None`` for a bare network."""
+    if type(model) is HardConstraint:
+        return model.net, model.transform
+    return model, None
+
+
 def jet_support(model) -> str | None:
     """Why the jet engines (``derivatives=taylor`` and ``fused``: input derivatives pushed forward
     through the layers, :mod:`pinn.diff.jets`) cannot differentiate ``model``, or ``None`` if they
     can: the one answer to "what can the fast engines do with this network".  They need a plain
-    :class:`MLP` itself (not wrapped by a hard constraint or learned coefficients) with affine inputs
-    (no embeddings) and a plain trunk."""
-    if type(model) is not MLP:
-        return (f"a plain MLP (pinn.MLP itself), got {type(model).__name__} (a network wrapped by a hard "
-                f"constraint or learned coefficients is not one)")
+    :class:`MLP` itself, or one wrapped by a hard constraint (whose transform the jets pass through,
+    :func:`pinn.diff.jets.through`), with affine inputs (no embeddings) and a plain trunk; learned
+    coefficients are not taken yet."""
+    net, transform = jet_parts(model)
+    if type(net) is not MLP:
+        held = " inside a hard constraint" if transform is not None else ""
+        return (f"a plain MLP (pinn.MLP itself){held}, got {type(net).__name__} (a network with learned "
+                f"coefficients or per-field networks is not one)")
     names = {FourierFeatures: "Fourier features", PeriodicEmbedding: "periodic inputs"}
-    parts = [names.get(type(p), type(p).__name__) for p in model.embeddings]
-    if type(model.trunk) is not PlainTrunk:
-        parts.append("modified layers" if type(model.trunk) is ModifiedTrunk else f"a {type(model.trunk).__name__}")
+    parts = [names.get(type(p), type(p).__name__) for p in net.embeddings]
+    if type(net.trunk) is not PlainTrunk:
+        parts.append("modified layers" if type(net.trunk) is ModifiedTrunk else f"a {type(net.trunk).__name__}")
     if parts:
         return f"a plain MLP with affine inputs; this one has {' and '.join(parts)}"
     return None

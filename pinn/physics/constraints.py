@@ -71,9 +71,14 @@ class HardConstraint(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, d) -> (N, F)`` (a single point ``(d,)`` under ``vmap`` too)."""
+        return self.transform(self.net(x), x)
+
+    def transform(self, raw: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The transform alone: the constrained output for the network output ``raw``, ``(N, F)``, at
+        the points ``x``, ``(N, d)`` (a single point under ``vmap`` too).  The jet engines push the
+        network's derivatives through it (:func:`pinn.diff.jets.through`)."""
         coords = dict(zip(self.coordinates, x.unbind(-1)))
         if len(self.fields) == 1:
-            return self._constrain(self.net(x).squeeze(-1), coords).unsqueeze(-1)
-        raw = dict(zip(self.fields, self.net(x).unbind(-1)))
-        out = self._constrain(raw, coords)
+            return self._constrain(raw.squeeze(-1), coords).unsqueeze(-1)
+        out = self._constrain(dict(zip(self.fields, raw.unbind(-1))), coords)
         return torch.stack([out[f] for f in self.fields], dim=-1)

@@ -22,6 +22,8 @@ from torch.func import vjp
 
 from pinn.diff import jets
 from pinn.diff.fused import FusedEngine, fused_support
+from pinn.diff.transform_jets import AffineJets, affine_jets
+from pinn.nets.mlp import jet_parts
 from pinn.training.backends import LossBackend
 from pinn.training.compiling import _first_line, own_code
 from pinn.training.losses import PINNLoss
@@ -53,7 +55,7 @@ class FusedStep(LossBackend):
 
     Args:
         loss: a :class:`~pinn.training.losses.PINNLoss` with a :class:`~pinn.diff.fused.FusedEngine`.
-        model: its plain :class:`~pinn.nets.mlp.MLP`.
+        model: its plain :class:`~pinn.nets.mlp.MLP`, bare or inside a hard constraint.
         backend: ``torch.compile``'s backend (``"inductor"``; ``"aot_eager"`` for tests; ``None``:
             run eagerly, uncompiled).
         mode: ``torch.compile``'s mode; ``None`` picks ``"reduce-overhead"`` (CUDA graphs) on a
@@ -73,7 +75,8 @@ class FusedStep(LossBackend):
             raise ValueError(f"{why}; use derivatives=taylor or derivatives=autograd")
         super().__init__(loss)
         self.model = model
-        layers = model.trunk.layers
+        self.net, self.transform = jet_parts(model)  # the MLP the jets run through; a hard constraint after it
+        layers = self.net.trunk.layers
         self._params = [t for la in layers for t in (la.weight, la.bias)]
         self.outputs = layers[-1].out_features
         if mode is None and next(model.parameters()).is_cuda:
@@ -99,6 +102,8 @@ class FusedStep(LossBackend):
         self._yes: torch.Tensor | None = None
         self._hyper = None
         self._flags: dict = {}  # per device and dtype: (lr, no fault, fault)
+        self._affine_key: list | None = None  # the points the hard constraint's coefficients were made at
+        self._affine_found: AffineJets | None = None
 
     # -- the backend protocol (pinn.training.backends) -------------------------------------
 
@@ -129,29 +134,59 @@ class FusedStep(LossBackend):
 
     # -- the graphs ----------------------------------------------------------------------
 
-    def _loss_and_grads(self, params, center, half_width, points, poison):
+    def _requests(self, points) -> list:
+        """``(points, derivative multi-indices)`` per point set: what the loss reads of the network."""
         loss = self.fn
         sets = [(points[w], [t for t in loss.terms if t.points == w]) for w in loss.point_sets]
-        requests = loss.engine.requests(sets, loss.pde.domain.coordinates, fields=loss.pde.fields)
+        return loss.engine.requests(sets, loss.pde.domain.coordinates, fields=loss.pde.fields)
+
+    def _affine(self, points) -> list[torch.Tensor]:
+        """The hard constraint's :class:`~pinn.diff.transform_jets.AffineJets` at these points, flat (the
+        graph's data), computed eagerly when the points change (a resampling refills them in place,
+        which bumps their version); ``[]`` without a constraint, or where it is not affine (then the
+        graph differentiates the transform itself, :func:`~pinn.diff.transform_jets.through`)."""
+        if self.transform is None:
+            return []
+        requests = self._requests(points)
+        key = [(p, p._version, p.dtype) for p, _ in requests]  # the tensors themselves: no reused ids
+        same = self._affine_key is not None and len(key) == len(self._affine_key) and all(
+            a is b and u == v and s == t for (a, u, s), (b, v, t) in zip(key, self._affine_key))
+        if not same:
+            found = affine_jets(self.transform, [(p, jets.closed(i)) for p, i in requests], self.outputs)
+            if found is None and self._affine_key is None:
+                log.info("the hard constraint is not affine in the network's output: the fused step differentiates "
+                         "it on every step")
+            self._affine_key = key
+            self._affine_found = found
+        found = self._affine_found
+        return [] if found is None else found.tensors()
+
+    def _loss_and_grads(self, params, center, half_width, points, poison, affine):
+        loss = self.fn
+        requests = self._requests(points)
+        transform = self.transform
+        if affine:
+            layout = [tuple(sorted(jets.closed(i))) for _, i in requests]
+            transform = AffineJets.from_tensors(layout, affine)
         plan = jets.make_plan([(p.shape[0], i) for p, i in requests])
         x = jets.stack(requests, plan)
         weights, biases = params[0::2], params[1::2]
-        out, saved = jets.forward(weights, biases, self.model.trunk.activations, center, half_width, plan, x, tape=True)
+        out, saved = jets.forward(weights, biases, self.net.trunk.activations, center, half_width, plan, x, tape=True)
 
         def of_out(o):
-            total, parts = loss(jets.JetValues(o, plan, self.outputs), points)
+            total, parts = loss(jets.JetValues(o, plan, self.outputs, transform), points)
             return total * poison, parts
 
         total, pullback, parts = vjp(of_out, out, has_aux=True)
         (out_bar,) = pullback(torch.ones_like(total))
         return total, parts, jets.adjoint(weights, center, half_width, plan, x, saved, out_bar)
 
-    def _step_graph(self, params, avgs, squares, step, lr, hyper, center, half_width, points, poison, update):
+    def _step_graph(self, params, avgs, squares, step, lr, hyper, center, half_width, points, poison, update, affine):
         """Loss, parts, gradients and Adam's update in place where ``update`` and the step is finite;
         one graph for both kinds of stage (one compilation).  ``hyper``: Adam's ``(beta1, beta2, eps)`` as
         a float64 tensor (read as data: compiled constants would outlive a change, the guards being on
-        tensors only)."""
-        total, parts, grads = self._loss_and_grads(params, center, half_width, points, poison)
+        tensors only).  ``affine``: the hard constraint's coefficients (:meth:`_affine`), data too."""
+        total, parts, grads = self._loss_and_grads(params, center, half_width, points, poison, affine)
         ok = torch.isfinite(total) & torch.stack([torch.isfinite(g).all() for g in grads]).all()
         apply = ok & update
         beta1, beta2, eps = hyper[0], hyper[1], hyper[2].to(params[0].dtype)
@@ -182,9 +217,10 @@ class FusedStep(LossBackend):
         key = (float(betas[0]), float(betas[1]), float(eps), step.device)
         if self._hyper is None or self._hyper[0] != key:
             self._hyper = key, torch.tensor(key[:3], dtype=torch.float64, device=step.device)
+        affine = self._affine(points)
         with torch.no_grad():  # the in-place update (the vjp inside is a function transform: not affected)
-            return self._run(params, avgs, squares, step, lr, self._hyper[1], self.model.scaling.center,
-                             self.model.scaling.half_width, points, poison, update)
+            return self._run(params, avgs, squares, step, lr, self._hyper[1], self.net.scaling.center,
+                             self.net.scaling.half_width, points, poison, update, affine)
 
     def loss_and_grad(self, model, points, *, poison: torch.Tensor | None = None):
         """``(loss, parts)`` with every parameter's ``.grad`` set (quasi-Newton stages): the same graph as
