@@ -61,10 +61,10 @@ def taylor_fields_of_sets(model: MLP, requests: Sequence[tuple[torch.Tensor, Ite
     net, transform = jet_parts(model)
     points = jets.stack(requests, plan)
     layers = net.trunk.layers
-    out = jets.forward([la.weight for la in layers], [la.bias for la in layers], net.trunk.activations,  # type: ignore[arg-type, misc, union-attr]
-                       net.scaling.center, net.scaling.half_width, plan, points)  # type: ignore[arg-type, union-attr]
-    outputs = layers[-1].out_features  # type: ignore[index]
-    return jets.transformed(jets.split(out, plan, outputs), requests, outputs, transform)  # type: ignore[arg-type]
+    out = jets.forward([la.weight for la in layers], [la.bias for la in layers], net.trunk.activations,
+                       net.scaling.center, net.scaling.half_width, plan, points)
+    outputs = layers[-1].out_features
+    return jets.transformed(jets.split(out, plan, outputs), requests, outputs, transform)
 
 
 class TaylorEngine(DerivativeEngine):

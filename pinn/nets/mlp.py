@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -175,7 +176,7 @@ def _old_keys(state_dict, prefix, *_args) -> None:
                 break
 
 
-def jet_parts(model) -> tuple[nn.Module, Callable | None]:
+def jet_parts(model) -> tuple[Any, Callable | None]:
     """``(net, transform)``: the network the jet engines push derivatives through, and the output
     transform applied after it, ``transform(raw (N, F), x (N, d)) -> (N, F)`` (a hard constraint's
     :meth:`~pinn.physics.constraints.HardConstraint.transform`), or ``None`` for a bare network."""

@@ -136,7 +136,7 @@ class FusedStep(LossBackend):
 
     def _requests(self, points) -> list:
         """``(points, derivative multi-indices)`` per point set: what the loss reads of the network."""
-        loss = self.fn
+        loss = self.loss
         sets = [(points[w], [t for t in loss.terms if t.points == w]) for w in loss.point_sets]
         return loss.engine.requests(sets, loss.pde.domain.coordinates, fields=loss.pde.fields)
 
@@ -162,7 +162,7 @@ class FusedStep(LossBackend):
         return [] if found is None else found.tensors()
 
     def _loss_and_grads(self, params, center, half_width, points, poison, affine):
-        loss = self.fn
+        loss = self.loss
         requests = self._requests(points)
         transform = self.transform
         if affine:
