@@ -50,8 +50,11 @@ def test_what_the_fused_step_does_not_train_stays_on_autograd_and_says_why(caplo
 
 
 def test_a_hard_constraint_takes_the_fused_step(caplog):
-    job, line = _chosen(caplog, "derivatives.payback=0", "hard_constraints=true")
+    job, line = _chosen(caplog, "derivatives.payback=1e5", "hard_constraints=true")
     assert isinstance(job.loss.engine, FusedEngine) and line.startswith("derivatives=auto chose fused"), line
+    parameters = sum(p.numel() for p in job.model.parameters())
+    assert job.points == {"interior": 100}  # the only set left: (10 + 1.25 x 10) evaluations x 100 points
+    assert f"work {22.5 * 100 * parameters:.2g}" in line
 
 
 def test_the_work_counts_each_stages_evaluations():

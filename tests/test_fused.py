@@ -298,3 +298,36 @@ def test_the_cli_trains_with_the_fused_engine(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit):
         train_cli.main()
     assert "compiles its training step already" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("hard", [False, True], ids=["bare", "hard"])
+def test_the_data_term_on_the_fused_step_is_the_autograd_engines(hard):
+    """Observations of one field of two (PoissonInverse's u beside its coefficient a), the network
+    bare or inside the hard constraint: loss, parts and gradients as autograd's, in float64; the
+    data term moves the gradient (it is not dropped)."""
+    from pinn import HardConstraint
+    from pinn.pdes import PoissonInverse
+    from pinn.training.loss_extras import DataMisfit
+
+    pde = PoissonInverse()
+    net, points = _setup(pde)
+    model = HardConstraint(net, pde) if hard else net
+    exact = pde.hard_terms if hard else ()
+    g = torch.Generator().manual_seed(5)
+    points["data"] = pde.domain.sample("interior", 30, get_sampler("sobol"), generator=g).to(torch.float64)
+    points["data_values"] = torch.randn(30, generator=g, dtype=torch.float64)
+    grads = {}
+    for data in (True, False):
+        extras = [DataMisfit("u")] if data else []
+        loss, parts = PINNLoss(pde, get_engine("autograd"), exact=exact, extras=extras)(model, points)
+        expected = torch.autograd.grad(loss, list(model.parameters()))
+        fused = FusedStep(PINNLoss(pde, get_engine("fused"), exact=exact, extras=extras), model, backend=None)
+        f_loss, f_parts = fused.loss_and_grad(model, points)
+        torch.testing.assert_close(f_loss, loss.detach(), rtol=1e-12, atol=0)
+        assert set(f_parts) == set(parts) and ("data" in parts) == data
+        for k in parts:
+            torch.testing.assert_close(f_parts[k], parts[k].detach(), rtol=1e-12, atol=0, msg=k)
+        for p, e in zip(model.parameters(), expected):
+            torch.testing.assert_close(p.grad, e, rtol=1e-10, atol=1e-12)
+        grads[data] = [p.grad.clone() for p in model.parameters()]
+    assert max(float((a - b).abs().max()) for a, b in zip(grads[True], grads[False])) > 1e-6

@@ -217,19 +217,40 @@ def split(out: torch.Tensor, plan: Plan, outputs: int) -> list[dict]:
 
 
 class JetValues:
-    """A network's jets already computed (``out`` of :func:`forward` under ``plan``), standing in
-    for the network where the loss asks the Taylor engine for them: the fused engine evaluates
+    """A network's jets already computed (``out`` of :func:`forward` under ``plan``, for the point sets
+    ``requests``), standing in for the network where the loss asks the Taylor engine for them, or
+    calls it at one of those sets (the data term's observation points): the fused engine evaluates
     the loss as a function of ``out`` alone, and differentiates only that part by autograd.
     ``transform``: an output transform after the network (a hard constraint's), which the jets
     pass through in that part (:func:`pinn.diff.transform_jets.transformed`)."""
 
-    def __init__(self, out: torch.Tensor, plan: Plan, outputs: int, transform=None):
+    def __init__(self, out: torch.Tensor, plan: Plan, outputs: int, transform=None, requests: Sequence = ()):
         self.out, self.plan, self.outputs, self.transform = out, plan, outputs, transform
+        self.requests = list(requests)
+        self._fields: list | None = None
+
+    def _all(self, requests) -> list[dict]:
+        if self._fields is None:
+            self._fields = transformed(split(self.out, self.plan, self.outputs), requests, self.outputs,
+                                       self.transform)
+        return self._fields
 
     def fields(self, requests: Sequence[tuple[torch.Tensor, Iterable[tuple[int, ...]]]]) -> list[dict]:
+        """The jets the loss asks for: the first ``len(requests)`` sets of the plan (those after them
+        are read by calling this, :meth:`__call__`)."""
         asked = tuple(closed(i) for _, i in requests)
-        if asked != self.plan.indices or [p.shape[0] for p, _ in requests] != \
-                [self.plan.sizes[self.plan.order.index(k)] for k in range(len(requests))]:
+        k = len(requests)
+        if asked != self.plan.indices[:k] or [p.shape[0] for p, _ in requests] != \
+                [self.plan.sizes[self.plan.order.index(j)] for j in range(k)] or \
+                any(p is not q for (p, _), (q, _) in zip(requests, self.requests)):
             raise ValueError("the loss asked for other derivatives or points than the fused step computed; "
                              "this is a bug in pinn, please report it (derivatives=taylor avoids it)")
-        return transformed(split(self.out, self.plan, self.outputs), requests, self.outputs, self.transform)
+        return self._all(self.requests or requests)[:k]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """The (transformed) network's values at ``x``, one of the sets computed, ``(N, F)``."""
+        for k, (points, _) in enumerate(self.requests):
+            if points is x:
+                return self._all(self.requests)[k][()].reshape(x.shape[0], self.outputs)
+        raise ValueError("the loss evaluated the network at points the fused step did not compute; this is a bug in "
+                         "pinn, please report it (derivatives=taylor avoids it)")

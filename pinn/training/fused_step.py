@@ -135,10 +135,12 @@ class FusedStep(LossBackend):
     # -- the graphs ----------------------------------------------------------------------
 
     def _requests(self, points) -> list:
-        """``(points, derivative multi-indices)`` per point set: what the loss reads of the network."""
+        """``(points, derivative multi-indices)`` per point set: what the loss reads of the network (the
+        data term's observation points last, values only)."""
         loss = self.loss
         sets = [(points[w], [t for t in loss.terms if t.points == w]) for w in loss.point_sets]
-        return loss.engine.requests(sets, loss.pde.domain.coordinates, fields=loss.pde.fields)
+        requests = loss.engine.requests(sets, loss.pde.domain.coordinates, fields=loss.pde.fields)
+        return requests + [(points["data"], set())] if loss.data else requests  # the data term's values
 
     def _affine(self, points) -> list[torch.Tensor]:
         """The hard constraint's :class:`~pinn.diff.transform_jets.AffineJets` at these points, flat (the
@@ -174,7 +176,7 @@ class FusedStep(LossBackend):
         out, saved = jets.forward(weights, biases, self.net.trunk.activations, center, half_width, plan, x, tape=True)
 
         def of_out(o):
-            total, parts = loss(jets.JetValues(o, plan, self.outputs, transform), points)
+            total, parts = loss(jets.JetValues(o, plan, self.outputs, transform, requests), points)
             return total * poison, parts
 
         total, pullback, parts = vjp(of_out, out, has_aux=True)

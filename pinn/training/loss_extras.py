@@ -59,6 +59,7 @@ class DataMisfit(LossExtra):
     """
 
     key = "data.samples/data.path"
+    fused = True
 
     def __init__(self, field: str | None = None):
         if field is not None and not isinstance(field, str):
