@@ -86,9 +86,10 @@ def test_config_wires_hard_constraints_on_every_engine_the_network_allows():
     b = build(check_config(["pde=heat", "pde.bc=neumann", "hard_constraints=true"]))
     assert set(b.points) == {"interior", "boundary"}
     check_config(["hard_constraints=true", "derivatives=taylor"])  # the jets pass through the constraint
-    with pytest.raises(ValueError, match="taylor engine differentiates a plain MLP with affine inputs; this one "
-                                         "has modified layers"):
-        check_config(["hard_constraints=true", "derivatives=taylor", "model.modified=true"])
+    check_config(["hard_constraints=true", "derivatives=taylor", "model.modified=true"])
+    with pytest.raises(ValueError, match="taylor engine differentiates an MLP .pinn.MLP itself. inside a hard "
+                                         "constraint, got PerField"):
+        check_config(["hard_constraints=true", "derivatives=taylor", "model=per_field"])
 
 
 def test_a_constrained_run_reevaluates_from_its_checkpoint(tmp_path):

@@ -273,11 +273,12 @@ def test_what_the_fused_step_cannot_do_is_refused_with_the_fix():
         FusedStep(PINNLoss(pde, get_engine("fused"), extras=[GradientEnhanced(1.0)]), model)
     with pytest.raises(ValueError, match="derivatives=fused"):
         FusedStep(PINNLoss(pde, get_engine("taylor")), model)
+    from pinn.physics.coefficients import WithCoefficients
+
     g = torch.Generator().manual_seed(0)
-    for kwargs in ({"fourier_features": 4}, {"adaptive": "layer"}):
-        net = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=g, **kwargs)
-        with pytest.raises(ValueError, match="derivatives=autograd"):
-            get_engine("fused").check(net)
+    net = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=g)
+    with pytest.raises(ValueError, match="got WithCoefficients.*use derivatives=autograd"):
+        get_engine("fused").check(WithCoefficients(net, {"alpha": torch.nn.Parameter(torch.tensor(0.1))}))
 
 
 def test_the_cli_trains_with_the_fused_engine(tmp_path, monkeypatch, capsys):

@@ -58,24 +58,22 @@ def test_a_one_class_mlps_state_dict_loads_into_the_composed_network():
 
 
 def _engines_agree(pde, net):
-    """Assert the autograd and func engines give the same residuals for ``net``; return the points."""
+    """Assert the autograd, func and taylor engines give the same residuals for ``net``; return the points."""
     g = torch.Generator().manual_seed(1)
     pts = {w: pde.domain.sample(w, 32, get_sampler("sobol"), generator=g) for w in pde.domain.point_sets}
     ra = PINNLoss(pde, get_engine("autograd")).residuals(net, pts)
-    rf = PINNLoss(pde, get_engine("func")).residuals(net, pts)
-    for k in ra:
-        torch.testing.assert_close(ra[k], rf[k], rtol=0, atol=1e-10)
+    for engine in ("func", "taylor"):
+        rf = PINNLoss(pde, get_engine(engine)).residuals(net, pts)
+        for k in ra:
+            torch.testing.assert_close(ra[k], rf[k], rtol=0, atol=1e-10, msg=f"{engine} {k}")
     return pts
 
 
-def test_fourier_feature_networks_agree_across_engines_and_refuse_taylor():
+def test_fourier_feature_networks_agree_across_engines():
     pde = Burgers()
     net = _net(pde, fourier_features=3)
-    pts = _engines_agree(pde, net)
-    with pytest.raises(ValueError, match="this one has Fourier features; use derivatives=autograd"):
-        PINNLoss(pde, get_engine("taylor")).residuals(net, pts)
-    with pytest.raises(ValueError, match="taylor engine differentiates a plain MLP"):
-        check_config(["model.fourier_features=8", "derivatives=taylor"])
+    _engines_agree(pde, net)
+    check_config(["model.fourier_features=8", "derivatives=taylor"])
     with pytest.raises(ValueError, match="fourier_scale must be a finite number > 0"):
         check_config(["model.fourier_features=8", "model.fourier_scale=0"])
 
@@ -224,14 +222,11 @@ def test_modified_mlp_is_the_documented_gated_network():
     assert sum(p.numel() for p in net.parameters()) == sum(p.numel() for p in plain.parameters()) + 2 * (2 * 10 + 10)
 
 
-def test_modified_mlp_agrees_across_engines_and_refuses_taylor():
+def test_modified_mlp_agrees_across_engines():
     pde = Burgers()
-    net = _net(pde, modified=True, fourier_features=2)
-    pts = _engines_agree(pde, net)
-    with pytest.raises(ValueError, match="this one has modified layers; use derivatives=autograd"):
-        PINNLoss(pde, get_engine("taylor")).residuals(_net(pde, modified=True), pts)
-    with pytest.raises(ValueError, match="taylor engine differentiates a plain MLP"):
-        check_config(["model.modified=true", "derivatives=taylor"])
+    _engines_agree(pde, _net(pde, modified=True, fourier_features=2))
+    _engines_agree(pde, _net(pde, modified=True))
+    check_config(["model.modified=true", "derivatives=taylor"])
     with pytest.raises(ValueError, match="modified must be true or false"):
         _net(pde, modified=1)
 
@@ -258,7 +253,7 @@ def test_the_loss_options_are_objects_that_say_what_they_support():
     from pinn.training.loss_extras import DataMisfit, GradientEnhanced, PointClip, SlopeRecovery
 
     pde = Heat()
-    assert CausalWeighting(4).fused and not GradientEnhanced(1.0).fused and not DataMisfit().fused
+    assert CausalWeighting(4).fused and not GradientEnhanced(1.0).fused and DataMisfit().fused
     assert PointClip(2.0).exact_gradient and not SlopeRecovery(1.0).exact_gradient
     model = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=torch.Generator())
     fused = get_engine("fused")

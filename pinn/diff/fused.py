@@ -5,16 +5,19 @@ What ``derivatives=fused`` adds is on the training side
 (:class:`pinn.training.fused_step.FusedStep`): each Adam step is one compiled graph through the
 network's jets (:func:`pinn.diff.jets.forward`), the loss, the hand-written adjoint
 (:func:`pinn.diff.jets.adjoint`) and the update; quasi-Newton stages take the loss and its
-gradient from the same graph without the update.  It needs what the adjoint is written for: a
-plain :class:`~pinn.nets.mlp.MLP` (bare or inside a hard constraint) whose activations are the
-built-in ones (``tanh``, ``sin``, ``softplus``), derivatives up to second order.
+gradient from the same graph without the update.  The adjoint is written for a plain
+:class:`~pinn.nets.mlp.MLP` on affine inputs with the built-in activations (``tanh``, ``sin``,
+``softplus``); any other MLP the jet engines take (embeddings, the modified trunk, adaptive
+slopes) is differentiated by ``torch.func.vjp`` through its jets
+(:mod:`pinn.diff.network_jets`) in the same graph.  Bare or inside a hard constraint;
+derivatives up to second order.
 """
 
 from __future__ import annotations
 
 from pinn.diff.taylor import TaylorEngine
 from pinn.nets.activations import Sin, Softplus, Tanh
-from pinn.nets.mlp import jet_parts, jet_support
+from pinn.nets.mlp import jet_support
 
 __all__ = ["FusedEngine", "fused_support"]
 
@@ -23,13 +26,12 @@ FUSED_ACTIVATIONS = (Tanh, Sin, Softplus)
 
 
 def fused_support(model) -> str | None:
-    """Why ``model`` cannot take the fused step, or ``None`` if it can."""
+    """Why ``model`` cannot take the fused step, or ``None`` if it can: what the jet engines take
+    (:func:`~pinn.nets.mlp.jet_support`).  A plain trunk on affine inputs with the activations of
+    :data:`FUSED_ACTIVATIONS` takes the hand-written adjoint; any other the vjp of the jets of
+    :mod:`pinn.diff.network_jets`."""
     why = jet_support(model)
-    if why is not None:
-        return f"the fused engine trains {why}"
-    if not all(type(a) in FUSED_ACTIVATIONS for a in jet_parts(model)[0].trunk.activations):
-        return "the fused engine needs the built-in activations tanh, sin or softplus (no adaptive slopes)"
-    return None
+    return None if why is None else f"the fused engine trains {why}"
 
 
 class FusedEngine(TaylorEngine):
@@ -40,7 +42,4 @@ class FusedEngine(TaylorEngine):
     def check(self, model) -> None:
         why = fused_support(model)
         if why is not None:
-            taylor_too = jet_support(model) is None
-            fix = ("derivatives=taylor (compiled with trainer.compile_gradient=true) or derivatives=autograd"
-                   if taylor_too else "derivatives=autograd")
-            raise ValueError(f"{why}; use {fix}")
+            raise ValueError(f"{why}; use derivatives=autograd")

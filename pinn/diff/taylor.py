@@ -19,9 +19,9 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
-from pinn.diff import jets
+from pinn.diff import jets, network_jets
 from pinn.physics.fields import parse
-from pinn.nets.mlp import MLP, jet_parts, jet_support
+from pinn.nets.mlp import MLP, jet_parts, jet_support, plain_jets
 from pinn.physics.terms import DerivativeEngine, Term
 
 __all__ = ["TaylorEngine", "taylor_fields", "taylor_fields_of_sets"]
@@ -61,8 +61,12 @@ def taylor_fields_of_sets(model: MLP, requests: Sequence[tuple[torch.Tensor, Ite
     net, transform = jet_parts(model)
     points = jets.stack(requests, plan)
     layers = net.trunk.layers
-    out = jets.forward([la.weight for la in layers], [la.bias for la in layers], net.trunk.activations,
-                       net.scaling.center, net.scaling.half_width, plan, points)
+    if plain_jets(net):
+        out = jets.forward([la.weight for la in layers], [la.bias for la in layers], net.trunk.activations,
+                           net.scaling.center, net.scaling.half_width, plan, points)
+    else:  # embeddings or the modified trunk
+        out = network_jets.forward(net, plan, network_jets.input_jets(lambda x: net.embeddings(net.scaling(x)),
+                                                                      points, plan))
     outputs = layers[-1].out_features
     return jets.transformed(jets.split(out, plan, outputs), requests, outputs, transform)
 
@@ -73,8 +77,8 @@ class TaylorEngine(DerivativeEngine):
     name = "taylor"
 
     def check(self, model) -> None:
-        """Only a plain :class:`MLP` with affine inputs, bare or inside a hard constraint: no Fourier
-        features, modified layers, periodic inputs or learned coefficients."""
+        """Only an :class:`MLP` (:func:`~pinn.nets.mlp.jet_support`), bare or inside a hard constraint:
+        no learned coefficients or per-field networks."""
         _check(model)
 
     def residuals(  # type: ignore[override]  # this engine differentiates an MLP only (check() says so)

@@ -120,12 +120,14 @@ class AdaptiveTanh(_Adaptive):
 
     def tower(self, x: torch.Tensor, order: int = 2) -> tuple[torch.Tensor, ...]:
         """``(f, f', f'')`` at ``x`` up to ``order``, differentiable once more (in ``x`` and the slope)."""
-        return (self(x),) if order == 0 else self.taylor(x)[: order + 1]
+        return self.taylor(x)[: order + 1]
 
     def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(f, f', f'')`` at ``x``, differentiable once more (in ``x`` and in the slope)."""
+        """``(f, f', f'')`` at ``x``, differentiable once more (in ``x`` and in the slope): plain torch
+        ops with the Function's value (``torch.compile`` traces them inside ``torch.func`` transforms,
+        where a Function with its own ``jvp`` breaks the graph)."""
         k = self.scale * self.slope
-        y = self(x)
+        y = torch.tanh(k * x)
         d1 = 1 - y * y
         return y, k * d1, -2 * k * k * y * d1
 
@@ -137,13 +139,14 @@ class AdaptiveSin(_Adaptive):
 
     def tower(self, x: torch.Tensor, order: int = 2) -> tuple[torch.Tensor, ...]:
         """``(f, f', f'')`` at ``x`` up to ``order``, differentiable once more (in ``x`` and the slope)."""
-        return (self(x),) if order == 0 else self.taylor(x)[: order + 1]
+        return self.taylor(x)[: order + 1]
 
     def taylor(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(f, f', f'')`` at ``x``, differentiable once more (in ``x`` and in the slope)."""
+        """``(f, f', f'')`` at ``x``, differentiable once more (in ``x`` and in the slope): plain torch
+        ops, as :meth:`AdaptiveTanh.taylor`."""
         k = self.scale * self.slope
-        y = self(x)
-        return y, k * _CosFn.apply(k * x), -k * k * y
+        y = torch.sin(k * x)
+        return y, k * torch.cos(k * x), -k * k * y
 
 
 #: The adaptive forms of the activations that have one, by the plain activation's name.

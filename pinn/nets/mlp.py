@@ -21,7 +21,7 @@ from pinn.nets.parts import (
     activations,
 )
 
-__all__ = ["MLP", "jet_parts", "jet_support"]
+__all__ = ["MLP", "jet_parts", "jet_support", "plain_jets"]
 
 #: Where each state-dict entry of the one-class MLP (0.2 and before) lives now, for old checkpoints.
 _OLD_KEYS = (("center", "scaling.center"), ("half_width", "scaling.half_width"), ("layers.", "trunk.layers."),
@@ -187,20 +187,27 @@ def jet_parts(model) -> tuple[Any, Callable | None]:
 
 def jet_support(model) -> str | None:
     """Why the jet engines (``derivatives=taylor`` and ``fused``: input derivatives pushed forward
-    through the layers, :mod:`pinn.diff.jets`) cannot differentiate ``model``, or ``None`` if they
-    can: the one answer to "what can the fast engines do with this network".  They need a plain
-    :class:`MLP` itself, or one wrapped by a hard constraint (whose transform the jets pass through,
-    :func:`pinn.diff.jets.through`), with affine inputs (no embeddings) and a plain trunk; learned
-    coefficients are not taken yet."""
+    through the layers, :mod:`pinn.diff.jets` and :mod:`pinn.diff.network_jets`) cannot
+    differentiate ``model``, or ``None`` if they can: the one answer to "what can the fast engines
+    do with this network".  They need an :class:`MLP` itself (any embeddings, a plain or modified
+    trunk, activations with closed-form derivatives, adaptive ones included), bare or inside a hard
+    constraint (whose transform the jets pass through, :mod:`pinn.diff.transform_jets`); learned
+    coefficients and per-field networks are not taken yet."""
     net, transform = jet_parts(model)
     if type(net) is not MLP:
         held = " inside a hard constraint" if transform is not None else ""
-        return (f"a plain MLP (pinn.MLP itself){held}, got {type(net).__name__} (a network with learned "
+        return (f"an MLP (pinn.MLP itself){held}, got {type(net).__name__} (a network with learned "
                 f"coefficients or per-field networks is not one)")
-    names = {FourierFeatures: "Fourier features", PeriodicEmbedding: "periodic inputs"}
-    parts = [names.get(type(p), type(p).__name__) for p in net.embeddings]
-    if type(net.trunk) is not PlainTrunk:
-        parts.append("modified layers" if type(net.trunk) is ModifiedTrunk else f"a {type(net.trunk).__name__}")
-    if parts:
-        return f"a plain MLP with affine inputs; this one has {' and '.join(parts)}"
+    if type(net.trunk) not in (PlainTrunk, ModifiedTrunk):
+        return f"an MLP with a plain or modified trunk, got a {type(net.trunk).__name__}"
+    lacking = sorted({type(a).__name__ for a in net.trunk.activations if not callable(getattr(a, "tower", None))})
+    if lacking:
+        return f"activations with closed-form derivatives (a tower method); {', '.join(lacking)} has none"
     return None
+
+
+def plain_jets(net) -> bool:
+    """Whether ``net`` (an :class:`MLP`) has affine inputs and a plain trunk: the jets' folded first
+    layer and hand-written adjoint (:mod:`pinn.diff.jets`) apply; others take
+    :mod:`pinn.diff.network_jets`."""
+    return not len(net.embeddings) and type(net.trunk) is PlainTrunk

@@ -18,12 +18,12 @@ from __future__ import annotations
 import logging
 
 import torch
-from torch.func import vjp
+from torch.func import functional_call, vjp
 
-from pinn.diff import jets
-from pinn.diff.fused import FusedEngine, fused_support
+from pinn.diff import jets, network_jets
+from pinn.diff.fused import FUSED_ACTIVATIONS, FusedEngine, fused_support
 from pinn.diff.transform_jets import AffineJets, affine_jets
-from pinn.nets.mlp import jet_parts
+from pinn.nets.mlp import jet_parts, plain_jets
 from pinn.training.backends import LossBackend
 from pinn.training.compiling import _first_line, own_code
 from pinn.training.losses import PINNLoss
@@ -77,7 +77,13 @@ class FusedStep(LossBackend):
         self.model = model
         self.net, self.transform = jet_parts(model)  # the MLP the jets run through; a hard constraint after it
         layers = self.net.trunk.layers
-        self._params = [t for la in layers for t in (la.weight, la.bias)]
+        # the hand-written adjoint where it is written (a plain trunk on affine inputs, the built-in
+        # activations); otherwise vjp through the jets of any MLP (embeddings, modified trunk, slopes)
+        self.adjoint = plain_jets(self.net) and all(type(a) in FUSED_ACTIVATIONS for a in self.net.trunk.activations)
+        self._jets = network_jets.NetworkJets(self.net)
+        named = list(self._jets.named_parameters())
+        self._names = [n for n, _ in named]
+        self._params = [t for la in layers for t in (la.weight, la.bias)] if self.adjoint else [p for _, p in named]
         self.outputs = layers[-1].out_features
         if mode is None and next(model.parameters()).is_cuda:
             mode = "reduce-overhead"
@@ -102,8 +108,8 @@ class FusedStep(LossBackend):
         self._yes: torch.Tensor | None = None
         self._hyper = None
         self._flags: dict = {}  # per device and dtype: (lr, no fault, fault)
-        self._affine_key: list | None = None  # the points the hard constraint's coefficients were made at
-        self._affine_found: AffineJets | None = None
+        self._data_key: list | None = None  # the points the graph's data (_data) was made at
+        self._data_found: tuple[list, list] = ([], [])
 
     # -- the backend protocol (pinn.training.backends) -------------------------------------
 
@@ -142,28 +148,38 @@ class FusedStep(LossBackend):
         requests = loss.engine.requests(sets, loss.pde.domain.coordinates, fields=loss.pde.fields)
         return requests + [(points["data"], set())] if loss.data else requests  # the data term's values
 
-    def _affine(self, points) -> list[torch.Tensor]:
-        """The hard constraint's :class:`~pinn.diff.transform_jets.AffineJets` at these points, flat (the
-        graph's data), computed eagerly when the points change (a resampling refills them in place,
-        which bumps their version); ``[]`` without a constraint, or where it is not affine (then the
-        graph differentiates the transform itself, :func:`~pinn.diff.transform_jets.through`)."""
-        if self.transform is None:
-            return []
+    def _data(self, points) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """What the graph takes as data beside the points, computed eagerly when the points change (a
+        resampling refills them in place, which bumps their version):
+
+        - the hard constraint's :class:`~pinn.diff.transform_jets.AffineJets`, flat; ``[]`` without a
+          constraint, or where it is not affine (then the graph differentiates the transform
+          itself, :func:`~pinn.diff.transform_jets.through`);
+        - the jets of the network's inputs (:func:`~pinn.diff.network_jets.input_jets`), ``[]`` on
+          the hand-written adjoint's path (which folds the scaling into the first layer).
+        """
         requests = self._requests(points)
         key = [(p, p._version, p.dtype) for p, _ in requests]  # the tensors themselves: no reused ids
-        same = self._affine_key is not None and len(key) == len(self._affine_key) and all(
-            a is b and u == v and s == t for (a, u, s), (b, v, t) in zip(key, self._affine_key))
+        same = self._data_key is not None and len(key) == len(self._data_key) and all(
+            a is b and u == v and s == t for (a, u, s), (b, v, t) in zip(key, self._data_key))
         if not same:
-            found = affine_jets(self.transform, [(p, jets.closed(i)) for p, i in requests], self.outputs)
-            if found is None and self._affine_key is None:
-                log.info("the hard constraint is not affine in the network's output: the fused step differentiates "
-                         "it on every step")
-            self._affine_key = key
-            self._affine_found = found
-        found = self._affine_found
-        return [] if found is None else found.tensors()
+            closed = [(p, jets.closed(i)) for p, i in requests]
+            affine: list[torch.Tensor] = []
+            if self.transform is not None:
+                found = affine_jets(self.transform, closed, self.outputs)
+                if found is None and self._data_key is None:
+                    log.info("the hard constraint is not affine in the network's output: the fused step "
+                             "differentiates it on every step")
+                affine = [] if found is None else found.tensors()
+            inputs: list[torch.Tensor] = []
+            if not self.adjoint:
+                plan = jets.make_plan([(p.shape[0], i) for p, i in closed])
+                with torch.no_grad():
+                    inputs = [network_jets.input_jets(self._jets.embed, jets.stack(closed, plan), plan)]
+            self._data_key, self._data_found = key, (affine, inputs)
+        return self._data_found
 
-    def _loss_and_grads(self, params, center, half_width, points, poison, affine):
+    def _loss_and_grads(self, params, center, half_width, points, poison, affine, inputs):
         loss = self.loss
         requests = self._requests(points)
         transform = self.transform
@@ -171,6 +187,16 @@ class FusedStep(LossBackend):
             layout = [tuple(sorted(jets.closed(i))) for _, i in requests]
             transform = AffineJets.from_tensors(layout, affine)
         plan = jets.make_plan([(p.shape[0], i) for p, i in requests])
+        if not self.adjoint:  # vjp through the jets of any MLP, with respect to all its parameters
+            def of_params(*ps):
+                # tie_weights=False: a module shared by several layers (GAAF's one slope) is one object, swapped
+                # once; tying would record and restore it under every name, leaving a swapped-in tensor behind
+                out = functional_call(self._jets, dict(zip(self._names, ps)), (plan, inputs[0]), tie_weights=False)
+                total, parts = loss(jets.JetValues(out, plan, self.outputs, transform, requests), points)
+                return total * poison, parts
+
+            total, pullback, parts = vjp(of_params, *params, has_aux=True)
+            return total, parts, list(pullback(torch.ones_like(total)))
         x = jets.stack(requests, plan)
         weights, biases = params[0::2], params[1::2]
         out, saved = jets.forward(weights, biases, self.net.trunk.activations, center, half_width, plan, x, tape=True)
@@ -183,12 +209,14 @@ class FusedStep(LossBackend):
         (out_bar,) = pullback(torch.ones_like(total))
         return total, parts, jets.adjoint(weights, center, half_width, plan, x, saved, out_bar)
 
-    def _step_graph(self, params, avgs, squares, step, lr, hyper, center, half_width, points, poison, update, affine):
+    def _step_graph(self, params, avgs, squares, step, lr, hyper, center, half_width, points, poison, update, affine,
+                    inputs):
         """Loss, parts, gradients and Adam's update in place where ``update`` and the step is finite;
         one graph for both kinds of stage (one compilation).  ``hyper``: Adam's ``(beta1, beta2, eps)`` as
         a float64 tensor (read as data: compiled constants would outlive a change, the guards being on
-        tensors only).  ``affine``: the hard constraint's coefficients (:meth:`_affine`), data too."""
-        total, parts, grads = self._loss_and_grads(params, center, half_width, points, poison, affine)
+        tensors only).  ``affine``, ``inputs``: the hard constraint's coefficients and the network inputs' jets
+        (:meth:`_data`), data too."""
+        total, parts, grads = self._loss_and_grads(params, center, half_width, points, poison, affine, inputs)
         ok = torch.isfinite(total) & torch.stack([torch.isfinite(g).all() for g in grads]).all()
         apply = ok & update
         beta1, beta2, eps = hyper[0], hyper[1], hyper[2].to(params[0].dtype)
@@ -219,10 +247,10 @@ class FusedStep(LossBackend):
         key = (float(betas[0]), float(betas[1]), float(eps), step.device)
         if self._hyper is None or self._hyper[0] != key:
             self._hyper = key, torch.tensor(key[:3], dtype=torch.float64, device=step.device)
-        affine = self._affine(points)
+        affine, inputs = self._data(points)
         with torch.no_grad():  # the in-place update (the vjp inside is a function transform: not affected)
             return self._run(params, avgs, squares, step, lr, self._hyper[1], self.net.scaling.center,
-                             self.net.scaling.half_width, points, poison, update, affine)
+                             self.net.scaling.half_width, points, poison, update, affine, inputs)
 
     def loss_and_grad(self, model, points, *, poison: torch.Tensor | None = None):
         """``(loss, parts)`` with every parameter's ``.grad`` set (quasi-Newton stages): the same graph as
