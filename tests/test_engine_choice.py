@@ -66,3 +66,17 @@ def test_the_work_counts_each_stages_evaluations():
 def test_a_bad_payback_is_refused(bad):
     with pytest.raises(ValueError, match="derivatives.payback must be a number >= 0"):
         AutoEngine(payback=bad)
+
+
+def test_the_command_line_keeps_compiled_kernels_in_the_user_cache(monkeypatch, tmp_path):
+    from pinn.cli.compile_cache import use_compile_cache
+
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    monkeypatch.delenv("TRITON_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert use_compile_cache() == tmp_path / "pinn" / "inductor"
+    import os
+
+    assert os.environ["TRITON_CACHE_DIR"] == str(tmp_path / "pinn" / "inductor" / "triton")
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "mine"))  # the user's own choice stays
+    assert use_compile_cache() == tmp_path / "mine"

@@ -30,6 +30,7 @@ from pinn.io.run_dir import RunDir
 from pinn.training.dense_bfgs import METHOD_NAMES
 from pinn.training.loop import TrainingInterrupted
 from pinn.cli import _ddp
+from pinn.cli.compile_cache import use_compile_cache
 from pinn.cli._errors import fail, guarded, one_line
 from pinn.cli.build import build, run_training
 from pinn.cli.compose import absolute_source, compose_config, compose_with_dirs
@@ -240,6 +241,7 @@ def _log_to(path: Path) -> None:
 @guarded(PROG)
 def main() -> None:
     """Console entry point of ``pinn-train`` (also under ``torchrun ... -m pinn.cli.train``)."""
+    use_compile_cache()
     if not _ddp.launched():
         return _main()
     try:
