@@ -38,7 +38,7 @@ def test_a_run_long_enough_takes_the_fused_step(caplog):
 
 
 @pytest.mark.parametrize("overrides, why", [
-    (("experiment=burgers_inverse",), "got WithCoefficients"),
+    (("model=per_field",), "got PerFieldMLP"),
     (("pde=heat", "marching=windows", "marching.width=0.5"), "does not take time marching"),
     (("weighting=gradnorm",), "does not take a loss weighting"),
     (("trainer.compile_gradient=true",), "does not take trainer.compile"),

@@ -273,12 +273,11 @@ def test_what_the_fused_step_cannot_do_is_refused_with_the_fix():
         FusedStep(PINNLoss(pde, get_engine("fused"), extras=[GradientEnhanced(1.0)]), model)
     with pytest.raises(ValueError, match="derivatives=fused"):
         FusedStep(PINNLoss(pde, get_engine("taylor")), model)
-    from pinn.physics.coefficients import WithCoefficients
+    from pinn.nets.per_field import PerFieldMLP
 
-    g = torch.Generator().manual_seed(0)
-    net = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=g)
-    with pytest.raises(ValueError, match="got WithCoefficients.*use derivatives=autograd"):
-        get_engine("fused").check(WithCoefficients(net, {"alpha": torch.nn.Parameter(torch.tensor(0.1))}))
+    net = PerFieldMLP(pde.domain.lower, pde.domain.upper, generator=torch.Generator().manual_seed(0), width=8, depth=2)
+    with pytest.raises(ValueError, match="got PerFieldMLP.*use derivatives=autograd"):
+        get_engine("fused").check(net)
 
 
 def test_the_cli_trains_with_the_fused_engine(tmp_path, monkeypatch, capsys):
@@ -332,3 +331,55 @@ def test_the_data_term_on_the_fused_step_is_the_autograd_engines(hard):
             torch.testing.assert_close(p.grad, e, rtol=1e-10, atol=1e-12)
         grads[data] = [p.grad.clone() for p in model.parameters()]
     assert max(float((a - b).abs().max()) for a, b in zip(grads[True], grads[False])) > 1e-6
+
+
+@pytest.mark.parametrize("backend", [None, "aot_eager"])
+def test_learned_coefficients_on_the_fused_step_are_the_autograd_engines(backend):
+    """Burgers' a and nu learned from data (as burgers_inverse): loss, parts (the coefficients logged
+    beside the terms, as the eager loss logs them) and every gradient, the coefficients' included, against
+    autograd in float64; then Adam steps in the graph move the coefficients as torch.optim.Adam does
+    on the eager loss."""
+    from pinn.physics.coefficients import make_learnable
+    from pinn.training.loss_extras import DataMisfit
+
+    truth = Burgers()
+    net, points = _setup(truth)
+    trained = Burgers()
+    model = make_learnable(trained, net, ["a", "nu"], [0.5, 0.02])
+    g = torch.Generator().manual_seed(5)
+    points["data"] = truth.domain.sample("interior", 30, get_sampler("sobol"), generator=g).to(torch.float64)
+    points["data_values"] = torch.randn(30, generator=g, dtype=torch.float64)
+    extras = [DataMisfit()]
+    eager = PINNLoss(trained, get_engine("autograd"), extras=extras)
+    loss, parts = eager(model, points)
+    expected = torch.autograd.grad(loss, list(model.parameters()))
+    fused = FusedStep(PINNLoss(trained, get_engine("fused"), extras=extras), model, backend=backend)
+    f_loss, f_parts = fused.loss_and_grad(model, points)
+    torch.testing.assert_close(f_loss, loss.detach(), rtol=1e-12, atol=0)
+    assert list(f_parts) == list(parts)
+    for k in parts:
+        torch.testing.assert_close(f_parts[k], parts[k].detach(), rtol=1e-12, atol=0, msg=k)
+    for (name, p), e in zip(model.named_parameters(), expected):
+        torch.testing.assert_close(p.grad, e, rtol=1e-10, atol=1e-12, msg=name)
+    assert all(float(model.coefficients[n].grad.abs()) > 0 for n in ("a", "nu"))
+    assert trained.nu is model.coefficients["nu"]  # the PDE reads the model's own parameter again
+    # Adam in the graph against torch.optim.Adam on the eager loss
+    twin_net, _ = _setup(Burgers())
+    twin_pde = Burgers()
+    twin = make_learnable(twin_pde, twin_net, ["a", "nu"], [0.5, 0.02])
+    twin_loss = PINNLoss(twin_pde, get_engine("autograd"), extras=extras)
+    opt_a, opt_b = torch.optim.Adam(twin.parameters(), lr=1e-2), torch.optim.Adam(model.parameters(), lr=1e-2)
+    lr, one = torch.tensor(1e-2, dtype=torch.float64), torch.ones((), dtype=torch.float64)
+    for _ in range(10):
+        opt_a.zero_grad(set_to_none=True)
+        value, eager_parts = twin_loss(twin, points)
+        value.backward()
+        opt_a.step()
+        mine, mine_parts, ok = fused.adam_step(opt_b, points, lr=lr, poison=one)
+        assert bool(ok)
+        torch.testing.assert_close(mine, value.detach(), rtol=1e-9, atol=0)
+        torch.testing.assert_close(mine_parts["nu"], eager_parts["nu"], rtol=1e-9, atol=0)
+    assert fused.failed is None
+    for n in ("a", "nu"):
+        torch.testing.assert_close(model.coefficients[n], twin.coefficients[n], rtol=1e-8, atol=0)
+        assert abs(float(model.coefficients[n].detach()) - {"a": 0.5, "nu": 0.02}[n]) > 1e-3  # it moved

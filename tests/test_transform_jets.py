@@ -135,11 +135,10 @@ def test_the_compiled_fused_step_with_distance_functions_follows_refilled_points
 
 
 def test_a_network_inside_a_hard_constraint_is_still_an_mlp():
-    from pinn.physics.coefficients import WithCoefficients
+    from pinn.nets.per_field import PerFieldMLP
 
     pde = P.Heat()
-    net = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=torch.Generator().manual_seed(0))
-    inner = WithCoefficients(net, {"alpha": torch.nn.Parameter(torch.tensor(0.1))})
+    inner = PerFieldMLP(pde.domain.lower, pde.domain.upper, generator=torch.Generator().manual_seed(0), width=8, depth=2)
     for engine in ("taylor", "fused"):
-        with pytest.raises(ValueError, match="an MLP .pinn.MLP itself. inside a hard constraint, got WithCoefficients"):
+        with pytest.raises(ValueError, match="an MLP .pinn.MLP itself. inside a hard constraint, got PerFieldMLP"):
             get_engine(engine).check(HardConstraint(inner, pde))

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from pinn.core.checks import count, positive_int
+from pinn.physics.coefficients import WithCoefficients
 from pinn.physics.constraints import HardConstraint
 from pinn.nets.parts import (
     FourierFeatures,
@@ -179,7 +180,11 @@ def _old_keys(state_dict, prefix, *_args) -> None:
 def jet_parts(model) -> tuple[Any, Callable | None]:
     """``(net, transform)``: the network the jet engines push derivatives through, and the output
     transform applied after it, ``transform(raw (N, F), x (N, d)) -> (N, F)`` (a hard constraint's
-    :meth:`~pinn.physics.constraints.HardConstraint.transform`), or ``None`` for a bare network."""
+    :meth:`~pinn.physics.constraints.HardConstraint.transform`), or ``None`` for a bare network.
+    Learned coefficients (:class:`~pinn.physics.coefficients.WithCoefficients`) are looked through:
+    the residuals read them from the PDE."""
+    if type(model) is WithCoefficients:
+        model = model.net
     if type(model) is HardConstraint:
         return model.net, model.transform
     return model, None
@@ -191,13 +196,12 @@ def jet_support(model) -> str | None:
     differentiate ``model``, or ``None`` if they can: the one answer to "what can the fast engines
     do with this network".  They need an :class:`MLP` itself (any embeddings, a plain or modified
     trunk, activations with closed-form derivatives, adaptive ones included), bare or inside a hard
-    constraint (whose transform the jets pass through, :mod:`pinn.diff.transform_jets`); learned
-    coefficients and per-field networks are not taken yet."""
+    constraint (whose transform the jets pass through, :mod:`pinn.diff.transform_jets`), with or
+    without learned coefficients; per-field networks are not taken yet."""
     net, transform = jet_parts(model)
     if type(net) is not MLP:
         held = " inside a hard constraint" if transform is not None else ""
-        return (f"an MLP (pinn.MLP itself){held}, got {type(net).__name__} (a network with learned "
-                f"coefficients or per-field networks is not one)")
+        return f"an MLP (pinn.MLP itself){held}, got {type(net).__name__} (per-field networks are not one)"
     if type(net.trunk) not in (PlainTrunk, ModifiedTrunk):
         return f"an MLP with a plain or modified trunk, got a {type(net.trunk).__name__}"
     lacking = sorted({type(a).__name__ for a in net.trunk.activations if not callable(getattr(a, "tower", None))})

@@ -24,6 +24,7 @@ from pinn.diff import jets, network_jets
 from pinn.diff.fused import FUSED_ACTIVATIONS, FusedEngine, fused_support
 from pinn.diff.transform_jets import AffineJets, affine_jets
 from pinn.nets.mlp import jet_parts, plain_jets
+from pinn.physics.coefficients import WithCoefficients
 from pinn.training.backends import LossBackend
 from pinn.training.compiling import _first_line, own_code
 from pinn.training.losses import PINNLoss
@@ -84,6 +85,16 @@ class FusedStep(LossBackend):
         named = list(self._jets.named_parameters())
         self._names = [n for n, _ in named]
         self._params = [t for la in layers for t in (la.weight, la.bias)] if self.adjoint else [p for _, p in named]
+        # learned coefficients: the PDE's residuals read them as its attributes, so the graph sets those
+        # to its own inputs while it evaluates the loss (the gradient with respect to them comes with it)
+        coefficients = dict(model.coefficients) if type(model) is WithCoefficients else {}
+        for name, p in coefficients.items():
+            if getattr(loss.pde, name, None) is not p:
+                raise ValueError(f"the loss's PDE does not read the model's coefficient {name!r}; build the loss "
+                                 f"on the PDE that pinn.physics.coefficients.make_learnable returned")
+        self._coefficients = list(coefficients)
+        self._first_coefficient = len(self._params)
+        self._params += list(coefficients.values())
         self.outputs = layers[-1].out_features
         if mode is None and next(model.parameters()).is_cuda:
             mode = "reduce-overhead"
@@ -179,8 +190,32 @@ class FusedStep(LossBackend):
             self._data_key, self._data_found = key, (affine, inputs)
         return self._data_found
 
+    def _inputs(self) -> tuple:
+        """The graph's parameter inputs, detached (the network's and the learned coefficients')."""
+        return tuple(p.detach() for p in self._params)
+
+    def _evaluate(self, values, coefficients, inputs, points):
+        """The loss and its parts at the network's jets ``values`` (:class:`~pinn.diff.jets.JetValues`),
+        the PDE reading the learned ``coefficients`` (the transform's tensors), set as its attributes for
+        the call.  They are put back to ``inputs``, the graph's own (referring to the parameters inside
+        the graph, beside their detached inputs, made two aliasing inputs, and the compiled update of the
+        optimizer's state was lost); :meth:`_call` puts the parameters back after the graph."""
+        pde = self.loss.pde
+        for n, v in zip(self._coefficients, coefficients):
+            setattr(pde, n, v)
+        try:
+            return self.loss(values, points)
+        finally:
+            for n, v in zip(self._coefficients, inputs):
+                setattr(pde, n, v)
+
+    def _restore_coefficients(self) -> None:
+        for n, p in zip(self._coefficients, self._params[self._first_coefficient:]):
+            setattr(self.loss.pde, n, p)
+
     def _loss_and_grads(self, params, center, half_width, points, poison, affine, inputs):
-        loss = self.loss
+        k = self._first_coefficient
+        params, coefficients = params[:k], params[k:]
         requests = self._requests(points)
         transform = self.transform
         if affine:
@@ -191,23 +226,26 @@ class FusedStep(LossBackend):
             def of_params(*ps):
                 # tie_weights=False: a module shared by several layers (GAAF's one slope) is one object, swapped
                 # once; tying would record and restore it under every name, leaving a swapped-in tensor behind
-                out = functional_call(self._jets, dict(zip(self._names, ps)), (plan, inputs[0]), tie_weights=False)
-                total, parts = loss(jets.JetValues(out, plan, self.outputs, transform, requests), points)
+                out = functional_call(self._jets, dict(zip(self._names, ps[:k])), (plan, inputs[0]),
+                                      tie_weights=False)
+                total, parts = self._evaluate(jets.JetValues(out, plan, self.outputs, transform, requests), ps[k:],
+                                              coefficients, points)
                 return total * poison, parts
 
-            total, pullback, parts = vjp(of_params, *params, has_aux=True)
+            total, pullback, parts = vjp(of_params, *params, *coefficients, has_aux=True)
             return total, parts, list(pullback(torch.ones_like(total)))
         x = jets.stack(requests, plan)
         weights, biases = params[0::2], params[1::2]
         out, saved = jets.forward(weights, biases, self.net.trunk.activations, center, half_width, plan, x, tape=True)
 
-        def of_out(o):
-            total, parts = loss(jets.JetValues(o, plan, self.outputs, transform, requests), points)
+        def of_out(o, *c):
+            total, parts = self._evaluate(jets.JetValues(o, plan, self.outputs, transform, requests), c, coefficients,
+                                          points)
             return total * poison, parts
 
-        total, pullback, parts = vjp(of_out, out, has_aux=True)
-        (out_bar,) = pullback(torch.ones_like(total))
-        return total, parts, jets.adjoint(weights, center, half_width, plan, x, saved, out_bar)
+        total, pullback, parts = vjp(of_out, out, *coefficients, has_aux=True)
+        out_bar, *coefficient_bars = pullback(torch.ones_like(total))
+        return total, parts, jets.adjoint(weights, center, half_width, plan, x, saved, out_bar) + coefficient_bars
 
     def _step_graph(self, params, avgs, squares, step, lr, hyper, center, half_width, points, poison, update, affine,
                     inputs):
@@ -217,6 +255,10 @@ class FusedStep(LossBackend):
         tensors only).  ``affine``, ``inputs``: the hard constraint's coefficients and the network inputs' jets
         (:meth:`_data`), data too."""
         total, parts, grads = self._loss_and_grads(params, center, half_width, points, poison, affine, inputs)
+        # the learned coefficients beside the terms, as the eager loss logs them: the values the loss was
+        # evaluated at (copies: the update below changes the parameters in place)
+        learned = params[self._first_coefficient:]
+        parts = {**parts, **{n: c.clone().reshape(()) for n, c in zip(self._coefficients, learned)}}
         ok = torch.isfinite(total) & torch.stack([torch.isfinite(g).all() for g in grads]).all()
         apply = ok & update
         beta1, beta2, eps = hyper[0], hyper[1], hyper[2].to(params[0].dtype)
@@ -248,14 +290,20 @@ class FusedStep(LossBackend):
         if self._hyper is None or self._hyper[0] != key:
             self._hyper = key, torch.tensor(key[:3], dtype=torch.float64, device=step.device)
         affine, inputs = self._data(points)
-        with torch.no_grad():  # the in-place update (the vjp inside is a function transform: not affected)
-            return self._run(params, avgs, squares, step, lr, self._hyper[1], self.net.scaling.center,
-                             self.net.scaling.half_width, points, poison, update, affine, inputs)
+        # a 0-d tensor (a learned coefficient, its optimizer state) enters as a 1-element view: torch.compile
+        # (2.13) dropped in-place updates of 0-d inputs; the view writes through to the tensor itself
+        params, avgs, squares = ([t.view(1) if t.dim() == 0 else t for t in group] for group in (params, avgs, squares))
+        try:
+            with torch.no_grad():  # the in-place update (the vjp inside is a function transform: not affected)
+                return self._run(params, avgs, squares, step, lr, self._hyper[1], self.net.scaling.center,
+                                 self.net.scaling.half_width, points, poison, update, affine, inputs)
+        finally:
+            self._restore_coefficients()  # the PDE reads the parameters again
 
     def loss_and_grad(self, model, points, *, poison: torch.Tensor | None = None):
         """``(loss, parts)`` with every parameter's ``.grad`` set (quasi-Newton stages): the same graph as
         :meth:`adam_step`, told not to update."""
-        params = tuple(p.detach() for p in self._params)
+        params = self._inputs()
         p0 = params[0]
         if self._idle is None or self._idle[0][0].dtype != p0.dtype:
             zeros = [torch.zeros_like(p) for p in params]
@@ -268,6 +316,7 @@ class FusedStep(LossBackend):
             poison = torch.ones((), dtype=p0.dtype, device=p0.device)
         total, parts, _, grads = self._call(params, avgs, squares, one, lr, (0.9, 0.999), 1e-8, points, poison, no)
         for p, g in zip(self._params, grads):
+            g = g.reshape(p.shape)  # a coefficient's came as one element (_call)
             p.grad = g if g.is_contiguous() else g.contiguous()  # L-BFGS flattens them with view
         return total, parts
 
@@ -293,7 +342,7 @@ class FusedStep(LossBackend):
         if self._yes is None or self._yes.device != step.device:
             self._yes = torch.ones((), dtype=torch.bool, device=step.device)
         opt._opt_called = True  # type: ignore[attr-defined]  # the optimizer's state moves here, not in opt.step(): no scheduler warning
-        total, parts, ok, _ = self._call(tuple(p.detach() for p in self._params), [st["exp_avg"] for st in state],
+        total, parts, ok, _ = self._call(self._inputs(), [st["exp_avg"] for st in state],
                                          [st["exp_avg_sq"] for st in state], step, lr, group["betas"],
                                          group["eps"], points, poison, self._yes)
         return total, parts, ok

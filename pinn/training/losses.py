@@ -210,7 +210,9 @@ class PINNLoss:
             parts["slope_recovery"] = slope_recovery(model)
             total = total + self.slope_recovery * parts["slope_recovery"]
         for name, p in getattr(model, "coefficients", {}).items():
-            parts[name] = p.detach()  # logged beside the loss terms; not part of the loss
+            # logged beside the loss terms, not part of the loss: the value the loss was evaluated at (a
+            # copy; an alias would show the value after the optimizer's step in the same row)
+            parts[name] = p.detach().clone()
         return total, parts  # type: ignore[return-value]
 
     @contextlib.contextmanager
