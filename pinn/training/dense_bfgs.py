@@ -103,16 +103,7 @@ class DenseQuasiNewton(torch.optim.Optimizer):
     @staticmethod
     def update(H: torch.Tensor | None, s: torch.Tensor, y: torch.Tensor, sBs: float | None,
                method: str) -> torch.Tensor | None:
-        """Return the updated inverse Hessian (``H`` changed in place when given).  See
-        :meth:`_update` for the arguments."""
-        return DenseQuasiNewton._update(H, s, y, sBs, method)[0]
-
-    @staticmethod
-    def _update(H: torch.Tensor | None, s: torch.Tensor, y: torch.Tensor, sBs: float | None, method: str, *,
-                Hy: torch.Tensor | None = None) -> tuple[torch.Tensor | None, tuple | None]:
-        """The updated inverse Hessian (``H`` changed in place when given) and the update's factors
-        ``(beta, U, W)``, ``H+ = beta H + U W^T`` (``None`` where ``H`` was made or left as it was), from
-        which :meth:`step` gets ``H+ g`` from ``H g`` without another pass over ``H``.
+        """Return the updated inverse Hessian (``H`` changed in place when given).
 
         Args:
             H: ``(n, n)`` inverse-Hessian approximation, or ``None`` before the first update.
@@ -121,20 +112,17 @@ class DenseQuasiNewton(torch.optim.Optimizer):
             sBs: ``s^T H^-1 s`` (``-t s.g`` for the step ``s = -t H g``), for the self-scaling
                 (``None``: no scaling, as after a steepest-descent step).
             method: ``"bfgs"`` or ``"ssbfgs"``.
-            Hy: ``H y`` where the caller has it (``H g+ - H g``), else computed (one pass over ``H``).
 
         A pair with ``y.s <= 1e-10 |s| |y|`` (no positive curvature) leaves ``H`` unchanged.
         """
         ys = float(y.dot(s))
         if not ys > 1e-10 * float(s.norm()) * float(y.norm()):
-            return H, None
-        made = H is None
+            return H
         if H is None:
             H = torch.eye(s.numel(), dtype=s.dtype, device=s.device).mul_(ys / float(y.dot(y)))
-            sBs, Hy = None, None  # the scaling compares with the previous H, which was not this one
+            sBs = None  # the scaling compares with the previous H, which was not this one
         rho = 1.0 / ys
-        if Hy is None:
-            Hy = H @ y
+        Hy = H @ y
         yHy = float(y.dot(Hy))
         tau = 1.0
         if method == "ssbfgs" and sBs is not None and sBs > 0:
@@ -144,7 +132,7 @@ class DenseQuasiNewton(torch.optim.Optimizer):
         U = torch.stack([s, Hy], dim=1)
         W = torch.stack([a * s + b * Hy, b * s], dim=1)
         H.addmm_(U, W.T, beta=1.0 / tau)
-        return H, (None if made else (1.0 / tau, U, W))
+        return H
 
     @torch.no_grad()
     def step(self, closure):
@@ -160,16 +148,12 @@ class DenseQuasiNewton(torch.optim.Optimizer):
         state["func_evals"] += 1
         g = self._flat_grad()
         H = state.get("H")
-        # H g, carried from iteration to iteration: an iteration reads H twice (H g+ and the update),
-        # not three times (H y as well); with thousands of parameters H is 0.1-1 GB and the passes
-        # over it are the iteration's cost
-        Hg = H @ g if H is not None else None
         for _ in range(group["max_iter"]):
             if H is None:
                 d = g.neg()
                 t = min(1.0, 1.0 / float(g.abs().sum())) * group["lr"] if state["n_iter"] == 0 else group["lr"]
             else:
-                d = Hg.neg()  # kept beside H
+                d = (H @ g).neg_()
                 t = group["lr"]
             gtd = float(g.dot(d))
             if not gtd < -group["tolerance_change"]:
@@ -187,17 +171,7 @@ class DenseQuasiNewton(torch.optim.Optimizer):
             state["func_evals"] += ls_evals
             s = d.mul(t)
             sBs = -t * float(g.dot(s)) if H is not None else None
-            Hg_new = H @ new_g if H is not None else None
-            state["H"], factors = self._update(H, s, new_g - g, sBs, group["method"],
-                                               Hy=None if H is None else Hg_new - Hg)
-            if state["H"] is None:
-                Hg_new = None
-            elif factors is None:  # made now, or left as it was
-                Hg_new = state["H"] @ new_g if H is None else Hg_new
-            else:  # H+ g+ = beta H g+ + U (W^T g+)
-                beta, U, W = factors
-                Hg_new = Hg_new.mul(beta).add_(U @ (W.T @ new_g))
-            H, Hg = state["H"], Hg_new
+            state["H"] = H = self.update(H, s, new_g - g, sBs, group["method"])
             loss, g = new_loss, new_g
             if evals >= group["max_eval"]:
                 break
