@@ -76,6 +76,28 @@ def staleness(name: str, entry: dict) -> str | None:
     return None
 
 
+#: What a re-recorded row keeps of the row it replaces (RESULTS.md shows it beside the new one).
+PREVIOUS_KEYS = ("rel_l2", "rel_l2_fields", "errors_percent", "train_seconds", "commit", "date", "machine")
+
+
+def with_previous(old: dict | None, new: dict) -> dict:
+    """``new`` with ``previous``: the figures of the row it replaces (one level: not that row's own)."""
+    if not old or "rel_l2" not in old:
+        return new
+    return {**new, "previous": {k: old[k] for k in PREVIOUS_KEYS if k in old}}
+
+
+def _before(r: dict) -> str:
+    p = r.get("previous")
+    if not p:
+        return ""
+    if "errors_percent" in p:
+        figure = " / ".join(f"{k} {v:.2g}%" for k, v in p["errors_percent"].items())
+    else:
+        figure = f"{p['rel_l2']:.2e}"
+    return f"{figure} in {p['train_seconds']:.0f} s ({str(p.get('commit', '?'))[:8]})"
+
+
 def difference(old: dict | None, new: dict) -> str:
     """One line comparing a re-run with the row it replaces."""
     if not old or "rel_l2" not in old or "rel_l2" not in new:
@@ -244,13 +266,17 @@ def render(results: dict) -> str:
         "pinn/nets) or to the preset's YAML is marked **stale**: its figure may no longer be what the",
         "code gives. `python scripts/reproduce.py NAME` re-runs it and prints the difference.",
         "",
-        "| preset | problem | ours | target | met | train time | wall time | seed | published | machine, date |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "The column *before* gives the row this one replaced (its figure, training time and commit), so a",
+        "re-recording shows what a change of the training code did to both.",
+        "",
+        "| preset | problem | ours | target | met | train time | before | wall time | seed | published | "
+        "machine, date |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, (_, _, problem, target, budget, published) in PRESETS.items():
         r = results.get(name)
         if r is None:
-            lines.append(f"| `{name}` | {problem} | not run yet | {target} | | | | | {published} | |")
+            lines.append(f"| `{name}` | {problem} | not run yet | {target} | | | | | | {published} | |")
             continue
         if "failed" in r:
             ours = f"failed: {r['failed']}"
@@ -266,7 +292,7 @@ def render(results: dict) -> str:
         train = f"{r['train_seconds']:.0f} s" if "train_seconds" in r else ""
         budget_note = f" (budget {budget})" if budget != "-" else ""
         lines.append(f"| `{name}` | {problem} | {ours} | {target}{budget_note} | {met(r, target, budget)} | {train} | "
-                     f"{r['wall_seconds']:.0f} s | "
+                     f"{_before(r)} | {r['wall_seconds']:.0f} s | "
                      f"{r.get('seed', '')} | {published} | {r['machine']}, {r['date']} |")
     lines += ["", "## The PINNacle suite", "",
               "`python scripts/reproduce.py --suite pinnacle`. Rel. L2 over all fields together, each field's "
@@ -310,7 +336,7 @@ def main():
             # re-read: another reproduce.py may have recorded other presets meanwhile
             results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
             print(f"{name}: {difference(results.get(name), entry)}", flush=True)
-            results[name] = entry
+            results[name] = with_previous(results.get(name), entry)
             RESULTS_JSON.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
             RESULTS_MD.write_text(render(results))
     RESULTS_MD.write_text(render(results))

@@ -105,6 +105,17 @@ def _resume_problem(kind):
     pts = {w: pde.domain.sample(w, 64, get_sampler("lhs"), generator=g).float() for w in pde.domain.point_sets}
     if kind == "fused":  # derivatives=fused: Adam's update inside the graph too
         return net, FusedStep(PINNLoss(pde, get_engine("fused")), net, backend=BACKEND), pts
+    if kind == "fused-vjp":  # the fused step's other path: vjp through the jets of a modified, Fourier,
+        # adaptive network inside a hard constraint, with a learned coefficient
+        from pinn import HardConstraint
+        from pinn.physics.coefficients import make_learnable
+
+        net = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=torch.Generator().manual_seed(0),
+                  modified=True, fourier_features=2, adaptive="layer")
+        model = make_learnable(pde, HardConstraint(net, pde), ["alpha"], [0.3])
+        loss = FusedStep(PINNLoss(pde, get_engine("fused"), exact=pde.hard_terms), model, backend=BACKEND)
+        assert not loss.adjoint
+        return model, loss, pts
     return net, CompiledGradient(PINNLoss(pde, get_engine("taylor")), net, backend=BACKEND), pts
 
 
@@ -115,7 +126,7 @@ def _roundtrip(snapshot):
     return torch.load(buf, weights_only=True)
 
 
-@pytest.mark.parametrize("kind", ["compile_gradient", "fused"])
+@pytest.mark.parametrize("kind", ["compile_gradient", "fused", "fused-vjp"])
 @pytest.mark.parametrize("float64", [False, True], ids=["float32", "lbfgs-float64"])
 def test_resume_of_a_compiled_run_is_bit_identical(float64, kind):
     """Adam and L-BFGS both take their gradients from the compiled graph (with ``fused``, Adam's

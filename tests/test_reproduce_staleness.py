@@ -79,3 +79,17 @@ def test_the_scripts_own_outputs_do_not_make_a_run_dirty(tmp_path, monkeypatch):
     assert not r.current_commit().endswith("+dirty")
     (repo / "experiments" / "heat.yaml").write_text("b\n")
     assert r.current_commit().endswith("+dirty")
+
+
+def test_a_rerecorded_row_shows_the_row_it_replaced():
+    """Issue 30: RESULTS.md shows the old and new training times side by side, with the errors."""
+    r = _script()
+    old = {"rel_l2": 3.0e-4, "train_seconds": 837.4, "wall_seconds": 850.0, "commit": "d1c2ea61aaaa", "date": "d",
+           "machine": "m", "command": "c", "previous": {"rel_l2": 1.0}}
+    new = {"rel_l2": 1.3e-4, "train_seconds": 510.2, "wall_seconds": 520.0, "commit": "2be334dbbbbb", "date": "d",
+           "machine": "m", "command": "c"}
+    entry = r.with_previous(old, new)
+    assert entry["previous"] == {k: old[k] for k in ("rel_l2", "train_seconds", "commit", "date", "machine")}
+    assert r.with_previous(None, new) == new
+    row = next(line for line in r.render({"wave": entry}).splitlines() if line.startswith("| `wave`"))
+    assert "| 510 s | 3.00e-04 in 837 s (d1c2ea61) |" in row
