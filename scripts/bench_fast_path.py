@@ -6,6 +6,7 @@ point counts.  The steps run interleaved, one of each in turn, so machine noise 
 columns alike; the fused step is compiled first (its compile time is reported apart).
 
     python scripts/bench_fast_path.py default heat poisson2d_c pinv hinv --threads 1
+    python scripts/bench_fast_path.py kovasznay hinv --set model=per_field --threads 1
 
 ``default`` is the default run (no preset).  Prints a markdown table: milliseconds per step
 (median and interquartile range), their ratio, and the time the fused step saves per unit of
@@ -42,10 +43,11 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def make_step(preset: str, engine: str, precision: str):
-    """A no-argument function doing one Adam step of ``preset`` on ``engine``, and what it runs."""
+def make_step(preset: str, engine: str, precision: str, overrides=()):
+    """A no-argument function doing one Adam step of ``preset`` (with the config ``overrides``) on
+    ``engine``, and what it runs."""
     named = [] if preset == "default" else [f"experiment={preset}"]
-    job = build(check_config([*named, f"derivatives={engine}", "threads=auto", f"precision={precision}"]))
+    job = build(check_config([*named, *overrides, f"derivatives={engine}", "threads=auto", f"precision={precision}"]))
     model, loss = job.model, job.loss
     points = job.sample_points()
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
@@ -73,10 +75,10 @@ def make_step(preset: str, engine: str, precision: str):
     return step, what, None
 
 
-def bench(preset: str, repeats: int, precision: str) -> dict:
+def bench(preset: str, repeats: int, precision: str, overrides=()) -> dict:
     steps, first, what = {}, {}, ("", 0)
     for engine in ("autograd", "fused"):
-        steps[engine], what, fused = make_step(preset, engine, precision)
+        steps[engine], what, fused = make_step(preset, engine, precision, overrides)
         t = time.perf_counter()
         steps[engine]()
         first[engine] = time.perf_counter() - t
@@ -101,15 +103,17 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--precision", default="float32", choices=["float32", "float64"],
                     help="the Adam stage's precision (a preset's own, unless it sets float64 for the whole run)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a config override for every preset (repeat it for more), e.g. --set model=per_field")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"CPU: {cpu_name()}; torch {torch.__version__}; {args.threads} thread(s); {args.repeats} interleaved "
-          f"rounds; {args.precision}\n")
+          f"rounds; {args.precision}" + (f"; with {' '.join(args.set)}" if args.set else "") + "\n")
     print("| preset | what the step trains | autograd ms (IQR) | fused ms (IQR) | autograd / fused | saved ms per 1e9 "
           "work | fused first step s |")
     print("|---|---|---|---|---|---|---|")
     for preset in args.presets:
-        r = bench(preset, args.repeats, args.precision)
+        r = bench(preset, args.repeats, args.precision, args.set)
         a, f = r["stats"]["autograd"], r["stats"]["fused"]
         print(f"| {preset} | {r['what']} | {a[0]:.1f} ({a[1]:.1f}-{a[2]:.1f}) | {f[0]:.1f} ({f[1]:.1f}-{f[2]:.1f}) | "
               f"{a[0] / f[0]:.2f} | {(a[0] - f[0]) / r['work'] * 1e9:.0f} | {r['compile']:.1f} |", flush=True)

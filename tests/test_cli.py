@@ -96,7 +96,6 @@ BAD = [
     (["pde.learn=[nu]", "pde.learn_init=[0.1]"], "needs observations"),
     (["pde.learn=[mu]", "pde.learn_init=[0.1]", "data.samples=10"], "no coefficient 'mu'"),
     (["pde.learn=[nu]", "data.samples=10"], "one initial guess"),
-    (["model=per_field", "derivatives=taylor"], "got PerFieldMLP"),  # the jet engines take every pinn.MLP, not these
 ]
 
 

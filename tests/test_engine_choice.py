@@ -38,15 +38,20 @@ def test_a_run_long_enough_takes_the_fused_step(caplog):
 
 
 @pytest.mark.parametrize("overrides, why", [
-    (("model=per_field",), "got PerFieldMLP"),
     (("pde=heat", "marching=windows", "marching.width=0.5"), "does not take time marching"),
-    (("weighting=gradnorm",), "does not take a loss weighting"),
     (("trainer.compile_gradient=true",), "does not take trainer.compile"),
     (("loss.gradient_weight=0.1",), "does not support"),
 ])
 def test_what_the_fused_step_does_not_train_stays_on_autograd_and_says_why(caplog, overrides, why):
     job, line = _chosen(caplog, "derivatives.payback=0", *overrides)
     assert type(job.loss.engine) is AutogradEngine and why in line, line
+
+
+@pytest.mark.parametrize("overrides", [("model=per_field",), ("loss.point_clip=3",),
+                                       ("model.adaptive=layer", "loss.slope_recovery=0.1"), ("weighting=gradnorm",)])
+def test_per_field_networks_clipping_slope_recovery_and_weightings_take_the_fused_step(caplog, overrides):
+    job, line = _chosen(caplog, "derivatives.payback=1e5", *overrides)
+    assert isinstance(job.loss.engine, FusedEngine) and line.startswith("derivatives=auto chose fused"), line
 
 
 def test_a_hard_constraint_takes_the_fused_step(caplog):

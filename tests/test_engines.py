@@ -42,7 +42,8 @@ def test_taylor_engine_refuses_what_it_cannot_do():
     net = MLP(pde.domain.lower, pde.domain.upper, width=4, depth=1, generator=torch.Generator(), dtype=torch.float64)
     with pytest.raises(ValueError, match="up to second order"):
         taylor_fields(net, torch.zeros(3, 2, dtype=torch.float64), [(0, 0, 0)])
-    with pytest.raises(ValueError, match=r"differentiates an MLP \(pinn.MLP itself\), got Linear"):
+    with pytest.raises(ValueError, match=r"differentiates an MLP \(pinn.MLP itself, or pinn.nets.per_field.PerFieldMLP\), "
+                                         r"got Linear"):
         taylor_fields(torch.nn.Linear(2, 1), torch.zeros(3, 2), [(0,)])
 
 

@@ -275,9 +275,19 @@ def test_what_the_fused_step_cannot_do_is_refused_with_the_fix():
         FusedStep(PINNLoss(pde, get_engine("taylor")), model)
     from pinn.nets.per_field import PerFieldMLP
 
-    net = PerFieldMLP(pde.domain.lower, pde.domain.upper, generator=torch.Generator().manual_seed(0), width=8, depth=2)
-    with pytest.raises(ValueError, match="got PerFieldMLP.*use derivatives=autograd"):
-        get_engine("fused").check(net)
+    get_engine("fused").check(PerFieldMLP(pde.domain.lower, pde.domain.upper, generator=torch.Generator(), width=8,
+                                          depth=2))  # one network per field: taken
+
+    class Own(torch.nn.Module):  # a network of the user's own layers: only the eager engines
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(2, 1)
+
+        def forward(self, x):
+            return self.layer(x)
+
+    with pytest.raises(ValueError, match="got Own.*use derivatives=autograd"):
+        get_engine("fused").check(Own())
 
 
 def test_the_cli_trains_with_the_fused_engine(tmp_path, monkeypatch, capsys):
@@ -383,3 +393,108 @@ def test_learned_coefficients_on_the_fused_step_are_the_autograd_engines(backend
     for n in ("a", "nu"):
         torch.testing.assert_close(model.coefficients[n], twin.coefficients[n], rtol=1e-8, atol=0)
         assert abs(float(model.coefficients[n].detach()) - {"a": 0.5, "nu": 0.02}[n]) > 1e-3  # it moved
+
+
+def _grads_of(loss, model, points):
+    value, parts = loss(model, points)
+    return value.detach(), parts, torch.autograd.grad(value, list(model.parameters()))
+
+
+@pytest.mark.parametrize("backend", [None, "aot_eager"])
+def test_point_clipping_on_the_fused_step_is_the_eager_losss_in_both_modes(backend):
+    """loss.point_clip: the clipped gradients of the Adam steps and, within exact_gradients (a line
+    search's), the loss's own, against the autograd engine in float64, from one compiled graph (the
+    factor is data to it: a graph compiled clipping would otherwise go on clipping)."""
+    from pinn.training.loss_extras import PointClip
+
+    pde = Burgers()
+    model, points = _setup(pde)
+    eager = PINNLoss(pde, get_engine("autograd"), extras=[PointClip(1.5)])
+    mine = PINNLoss(pde, get_engine("fused"), extras=[PointClip(1.5)])
+    fused = FusedStep(mine, model, backend=backend)
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    seen = {}
+    for exact in (False, True, False):
+        with eager.exact_gradients() if exact else _nothing(), mine.exact_gradients() if exact else _nothing():
+            value, parts, expected = _grads_of(eager, model, points)
+            f_value, f_parts = fused.loss_and_grad(model, points)
+        torch.testing.assert_close(f_value, value, rtol=1e-12, atol=0)
+        for p, e in zip(model.parameters(), expected):
+            torch.testing.assert_close(p.grad, e, rtol=1e-10, atol=1e-13)
+        seen[exact] = [p.grad.clone() for p in model.parameters()]
+    assert fused.failed is None
+    # clipping changes the gradient (the option is live), not the value
+    assert max(float((a - b).abs().max()) for a, b in zip(seen[True], seen[False])) > 1e-3
+    if backend is not None:
+        assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@pytest.mark.parametrize("adaptive", ["layer", "global"])
+def test_slope_recovery_on_the_fused_step_is_the_eager_losss(adaptive):
+    """loss.slope_recovery with LAAF and GAAF slopes: the term and every gradient (the slopes' take the
+    term's pull) against the autograd engine in float64, compiled (aot_eager) and run eagerly."""
+    from pinn.training.loss_extras import SlopeRecovery
+
+    pde = Heat()
+    g = torch.Generator().manual_seed(4)
+    model = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=3, generator=g, dtype=torch.float64,
+                adaptive=adaptive)
+    points = {w: pde.domain.sample(w, 40, get_sampler("sobol"), generator=g).to(torch.float64)
+              for w in PINNLoss(pde, get_engine("fused")).point_sets}
+    value, parts, expected = _grads_of(PINNLoss(pde, get_engine("autograd"), extras=[SlopeRecovery(0.3)]), model,
+                                       points)
+    _, _, without = _grads_of(PINNLoss(pde, get_engine("autograd")), model, points)
+    names = [n for n, _ in model.named_parameters()]
+    slope = [i for i, n in enumerate(names) if "slope" in n]
+    assert slope and all(float((expected[i] - without[i]).abs().max()) > 1e-6 for i in slope)
+    for backend in (None, "aot_eager"):
+        fused = FusedStep(PINNLoss(pde, get_engine("fused"), extras=[SlopeRecovery(0.3)]), model, backend=backend)
+        f_value, f_parts = fused.loss_and_grad(model, points)
+        assert fused.failed is None
+        torch.testing.assert_close(f_value, value, rtol=1e-12, atol=0)
+        torch.testing.assert_close(f_parts["slope_recovery"], parts["slope_recovery"].detach(), rtol=1e-12, atol=0)
+        for n, p, e in zip(names, model.parameters(), expected):
+            torch.testing.assert_close(p.grad, e, rtol=1e-10, atol=1e-13, msg=n)
+
+
+@pytest.mark.parametrize("backend", [None, "aot_eager"])
+def test_a_loss_weighting_on_the_fused_step_follows_the_eager_run(backend):
+    """GradNorm every 4 steps: its steps run eagerly (it reads each term's graph), the others in the
+    fused graph with the new weights as data; history, weights and parameters as a run on the
+    autograd engine's, in float64.  (A graph compiled with the weights as constants would go on with
+    the first ones.)"""
+    from pinn.training.stages import QuasiNewton
+    from pinn.training.weighting import GradNorm
+
+    pde = Heat(bc="neumann", modes=[0, 2], amplitudes=[0.5, 1.0])
+    runs = {}
+    for engine in ("autograd", "fused"):
+        model, points = _setup(pde)
+        loss = PINNLoss(pde, get_engine(engine))
+        backend_ = FusedStep(loss, model, backend=backend) if engine == "fused" else loss
+        graph_steps = []
+        if engine == "fused":
+            run = backend_._run
+            backend_._run = lambda *a, run=run, seen=graph_steps: seen.append(1) or run(*a)
+        trainer = Trainer([Adam(steps=12, log_every=2), QuasiNewton(steps=4, chunk=2)],
+                          weighting=GradNorm(every=4, alpha=0.5))
+        result = trainer.fit(model, backend_, points)
+        runs[engine] = result, [p.detach().clone() for p in model.parameters()], dict(loss.weights), graph_steps
+    (eager, eager_params, eager_weights, _), (fused, fused_params, fused_weights, graph_steps) = runs.values()
+    assert eager_weights != {n: 1.0 for n in eager_weights}  # the weighting moved them
+    assert fused_weights == pytest.approx(eager_weights, rel=1e-9)
+    assert len(graph_steps) >= 9 + 4  # the Adam steps the weighting skipped, and the L-BFGS evaluations
+    assert [r["step"] for r in fused.history] == [r["step"] for r in eager.history]
+    for a, b in zip(eager.history, fused.history):
+        assert b["loss"] == pytest.approx(a["loss"], rel=1e-9)
+    for p, q in zip(eager_params, fused_params):
+        torch.testing.assert_close(q, p, rtol=1e-8, atol=1e-10)

@@ -257,8 +257,8 @@ def test_the_loss_options_are_objects_that_say_what_they_support():
     assert PointClip(2.0).exact_gradient and not SlopeRecovery(1.0).exact_gradient
     model = MLP(pde.domain.lower, pde.domain.upper, width=8, depth=2, generator=torch.Generator())
     fused = get_engine("fused")
-    assert fused_step_support(PINNLoss(pde, fused, extras=[CausalWeighting(4)]), model) is None
-    assert "loss.point_clip" in fused_step_support(PINNLoss(pde, fused, extras=[PointClip(2.0)]), model)
+    assert fused_step_support(PINNLoss(pde, fused, extras=[CausalWeighting(4), PointClip(2.0)]), model) is None
+    assert "loss.gradient_weight" in fused_step_support(PINNLoss(pde, fused, extras=[GradientEnhanced(1.0)]), model)
     loss = PINNLoss(pde, get_engine("autograd"), extras=[PointClip(2.0)])
     with loss.exact_gradients():
         assert loss.point_clip == 0.0

@@ -139,6 +139,9 @@ def test_a_network_inside_a_hard_constraint_is_still_an_mlp():
 
     pde = P.Heat()
     inner = PerFieldMLP(pde.domain.lower, pde.domain.upper, generator=torch.Generator().manual_seed(0), width=8, depth=2)
+    own = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))  # the user's layers
     for engine in ("taylor", "fused"):
-        with pytest.raises(ValueError, match="an MLP .pinn.MLP itself. inside a hard constraint, got PerFieldMLP"):
-            get_engine(engine).check(HardConstraint(inner, pde))
+        get_engine(engine).check(HardConstraint(inner, pde))  # one network per field is taken
+        with pytest.raises(ValueError, match="an MLP .pinn.MLP itself, or pinn.nets.per_field.PerFieldMLP. inside a hard "
+                                             "constraint, got Sequential"):
+            get_engine(engine).check(HardConstraint(own, pde))

@@ -50,10 +50,10 @@ __all__ = ["build", "build_engine", "build_model", "build_pde", "build_trainer",
 log = logging.getLogger("pinn")
 
 
-def _fused_refusals(cfg: DictConfig, trainer: Trainer) -> list[str]:
+def _fused_refusals(cfg: DictConfig) -> list[str]:
     """What ``cfg`` asks for that the fused step does not train (``derivatives=auto``)."""
     asks = {"time marching": cfg.get("marching") is not None, "an ensemble": _ensemble_size(cfg) > 1,
-            "torchrun": distributed.world_size() > 1, "a loss weighting": trainer.weighting is not None,
+            "torchrun": distributed.world_size() > 1,
             "trainer.compile": bool(cfg.trainer.compile) or bool(cfg.trainer.compile_gradient)}
     return [what for what, asked in asks.items() if asked]
 
@@ -189,7 +189,7 @@ def _build_one(cfg: DictConfig) -> Job:
         points[which] = n
     if isinstance(engine, AutoEngine):
         loss, why = choose_engine(engine, loss, model, stages=trainer.stages, points=sum(points.values()),
-                                  refusals=_fused_refusals(cfg, trainer))
+                                  refusals=_fused_refusals(cfg))
         log.info("derivatives=auto chose %s", why)
     _logger_class(cfg)
     resolution = list(cfg.evaluation.resolution or pde.domain.default_resolution())

@@ -222,11 +222,13 @@ class JetValues:
     calls it at one of those sets (the data term's observation points): the fused engine evaluates
     the loss as a function of ``out`` alone, and differentiates only that part by autograd.
     ``transform``: an output transform after the network (a hard constraint's), which the jets
-    pass through in that part (:func:`pinn.diff.transform_jets.transformed`)."""
+    pass through in that part (:func:`pinn.diff.transform_jets.transformed`).  ``slopes``: the adaptive
+    activations' slopes the jets were computed with, for the slope-recovery term."""
 
-    def __init__(self, out: torch.Tensor, plan: Plan, outputs: int, transform=None, requests: Sequence = ()):
+    def __init__(self, out: torch.Tensor, plan: Plan, outputs: int, transform=None, requests: Sequence = (),
+                 slopes: Sequence[torch.Tensor] = ()):
         self.out, self.plan, self.outputs, self.transform = out, plan, outputs, transform
-        self.requests = list(requests)
+        self.requests, self.slopes = list(requests), list(slopes)
         self._fields: list | None = None
 
     def _all(self, requests) -> list[dict]:

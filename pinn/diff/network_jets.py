@@ -16,14 +16,18 @@ combines the streams with its closed forms, and the modified trunk's mixing
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
 import torch
 from torch import nn
 from torch.func import jvp
 
 from pinn.diff.jets import Plan
+from pinn.nets.mlp import jet_networks
 from pinn.nets.parts import ModifiedTrunk, PlainTrunk
 
-__all__ = ["input_jets", "forward", "NetworkJets"]
+__all__ = ["input_jets", "embedder", "forward", "jets_of", "inputs_of", "outputs_of", "NetworkJets"]
 
 
 def _plain(t: torch.Tensor) -> torch.Tensor:
@@ -127,8 +131,40 @@ def forward(net, plan: Plan, inputs: torch.Tensor) -> torch.Tensor:
     return _linear(h, trunk.layers[-1], n)
 
 
+def embedder(net, columns=None):
+    """``x (N, d) -> (N, features)``: the points to ``net``'s trunk inputs (scaled, then embedded),
+    reading only the input ``columns`` where given (a per-field network's own coordinates: the jets
+    along the others are then zero)."""
+    if columns is None:
+        return lambda x: net.embeddings(net.scaling(x))
+    index = list(columns)
+    return lambda x: net.embeddings(net.scaling(x[..., index]))
+
+
+def jets_of(net, plan: Plan, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The output's jets ``(n + m * S, outputs)`` of an :class:`~pinn.nets.mlp.MLP`, or of a
+    :class:`~pinn.nets.per_field.PerFieldMLP` (its networks' side by side, field by field), from
+    each network's input jets (:func:`inputs_of`)."""
+    outs = [forward(mlp, plan, i) for (mlp, _), i in zip(jet_networks(net), inputs, strict=True)]
+    return outs[0] if len(outs) == 1 else torch.cat(outs, 1)
+
+
+def inputs_of(net, x: torch.Tensor, plan: Plan) -> list[torch.Tensor]:
+    """The input jets (:func:`input_jets`) of each of ``net``'s networks at ``x``, the points in the
+    plan's row order."""
+    return [input_jets(embedder(mlp, columns), x, plan) for mlp, columns in jet_networks(net)]
+
+
+def outputs_of(net) -> int:
+    """The number of outputs (fields) of ``net``'s networks together."""
+    total = 0
+    for mlp, _ in jet_networks(net):
+        total += cast(nn.Linear, mlp.trunk.layers[-1]).out_features  # a trunk ends in a linear layer
+    return total
+
+
 class NetworkJets(nn.Module):
-    """:func:`forward` as a module over ``net``'s parameters, for ``torch.func.functional_call``
+    """:func:`jets_of` as a module over ``net``'s parameters, for ``torch.func.functional_call``
     (the fused step differentiates it by ``vjp`` with respect to all of them: layers, encoders and
     adaptive slopes alike)."""
 
@@ -136,9 +172,5 @@ class NetworkJets(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, plan: Plan, inputs: torch.Tensor) -> torch.Tensor:
-        return forward(self.net, plan, inputs)
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """The trunk's inputs at ``x``: scaled, then embedded."""
-        return self.net.embeddings(self.net.scaling(x))
+    def forward(self, plan: Plan, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+        return jets_of(self.net, plan, inputs)

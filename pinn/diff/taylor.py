@@ -60,14 +60,14 @@ def taylor_fields_of_sets(model: MLP, requests: Sequence[tuple[torch.Tensor, Ite
     _check(model)
     net, transform = jet_parts(model)
     points = jets.stack(requests, plan)
-    layers = net.trunk.layers
     if plain_jets(net):
+        layers = net.trunk.layers
         out = jets.forward([la.weight for la in layers], [la.bias for la in layers], net.trunk.activations,
                            net.scaling.center, net.scaling.half_width, plan, points)
-    else:  # embeddings or the modified trunk
-        out = network_jets.forward(net, plan, network_jets.input_jets(lambda x: net.embeddings(net.scaling(x)),
-                                                                      points, plan))
-    outputs = layers[-1].out_features
+        outputs = layers[-1].out_features
+    else:  # embeddings, the modified trunk, one network per field
+        out = network_jets.jets_of(net, plan, network_jets.inputs_of(net, points, plan))
+        outputs = network_jets.outputs_of(net)
     return jets.transformed(jets.split(out, plan, outputs), requests, outputs, transform)
 
 
@@ -77,8 +77,8 @@ class TaylorEngine(DerivativeEngine):
     name = "taylor"
 
     def check(self, model) -> None:
-        """Only an :class:`MLP` (:func:`~pinn.nets.mlp.jet_support`), bare or inside a hard constraint:
-        no learned coefficients or per-field networks."""
+        """An :class:`MLP` or one per field (:func:`~pinn.nets.mlp.jet_support`), bare or inside a hard
+        constraint, with or without learned coefficients."""
         _check(model)
 
     def residuals(  # type: ignore[override]  # this engine differentiates an MLP only (check() says so)

@@ -14,6 +14,8 @@ a ``jvp`` and a vmap rule for ``torch.func``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -162,13 +164,15 @@ def adaptive_slopes(model: nn.Module) -> list[torch.Tensor]:
     return list(seen.values())
 
 
-def slope_recovery(model: nn.Module) -> torch.Tensor:
-    """Jagtap et al.'s slope-recovery term ``1 / mean_k exp(a_k)`` over ``model``'s slopes.
+def slope_recovery(model: nn.Module | Sequence[torch.Tensor]) -> torch.Tensor:
+    """Jagtap et al.'s slope-recovery term ``1 / mean_k exp(a_k)`` over ``model``'s slopes (or over
+    the slope tensors given, as :func:`adaptive_slopes` lists them: the fused step's graph holds
+    them as its inputs).
 
     Raises:
         ValueError: if ``model`` has no adaptive activation.
     """
-    slopes = adaptive_slopes(model)
+    slopes = adaptive_slopes(model) if isinstance(model, nn.Module) else list(model)
     if not slopes:
         raise ValueError("slope recovery needs adaptive activations; set model.adaptive=layer (LAAF) or "
                          "model.adaptive=global (GAAF), or loss.slope_recovery=0")

@@ -22,7 +22,7 @@ from pinn.nets.parts import (
     activations,
 )
 
-__all__ = ["MLP", "jet_parts", "jet_support", "plain_jets"]
+__all__ = ["MLP", "jet_networks", "jet_parts", "jet_support", "plain_jets"]
 
 #: Where each state-dict entry of the one-class MLP (0.2 and before) lives now, for old checkpoints.
 _OLD_KEYS = (("center", "scaling.center"), ("half_width", "scaling.half_width"), ("layers.", "trunk.layers."),
@@ -190,28 +190,43 @@ def jet_parts(model) -> tuple[Any, Callable | None]:
     return model, None
 
 
+def jet_networks(net) -> list[tuple[MLP, tuple[int, ...] | None]]:
+    """The :class:`MLP` s that make ``net`` (the network of :func:`jet_parts`), each with the input
+    columns it reads (``None``: all): ``[(net, None)]`` for an MLP; one per field, in field order, for
+    a :class:`~pinn.nets.per_field.PerFieldMLP`, whose output is theirs side by side."""
+    from pinn.nets.per_field import PerFieldMLP  # built on this module: imported where it is asked for
+
+    if type(net) is PerFieldMLP:
+        return list(zip(net.nets, net.columns))  # type: ignore[arg-type]
+    return [(net, None)]
+
+
 def jet_support(model) -> str | None:
     """Why the jet engines (``derivatives=taylor`` and ``fused``: input derivatives pushed forward
     through the layers, :mod:`pinn.diff.jets` and :mod:`pinn.diff.network_jets`) cannot
     differentiate ``model``, or ``None`` if they can: the one answer to "what can the fast engines
-    do with this network".  They need an :class:`MLP` itself (any embeddings, a plain or modified
-    trunk, activations with closed-form derivatives, adaptive ones included), bare or inside a hard
+    do with this network".  They need an :class:`MLP` itself or one per field
+    (:class:`~pinn.nets.per_field.PerFieldMLP`), each with any embeddings, a plain or modified trunk
+    and activations with closed-form derivatives (adaptive ones included), bare or inside a hard
     constraint (whose transform the jets pass through, :mod:`pinn.diff.transform_jets`), with or
-    without learned coefficients; per-field networks are not taken yet."""
+    without learned coefficients."""
+    from pinn.nets.per_field import PerFieldMLP
+
     net, transform = jet_parts(model)
-    if type(net) is not MLP:
+    if type(net) not in (MLP, PerFieldMLP):
         held = " inside a hard constraint" if transform is not None else ""
-        return f"an MLP (pinn.MLP itself){held}, got {type(net).__name__} (per-field networks are not one)"
-    if type(net.trunk) not in (PlainTrunk, ModifiedTrunk):
-        return f"an MLP with a plain or modified trunk, got a {type(net.trunk).__name__}"
-    lacking = sorted({type(a).__name__ for a in net.trunk.activations if not callable(getattr(a, "tower", None))})
-    if lacking:
-        return f"activations with closed-form derivatives (a tower method); {', '.join(lacking)} has none"
+        return f"an MLP (pinn.MLP itself, or pinn.nets.per_field.PerFieldMLP){held}, got {type(net).__name__}"
+    for mlp, _ in jet_networks(net):
+        if type(mlp.trunk) not in (PlainTrunk, ModifiedTrunk):
+            return f"an MLP with a plain or modified trunk, got a {type(mlp.trunk).__name__}"
+        lacking = sorted({type(a).__name__ for a in mlp.trunk.activations if not callable(getattr(a, "tower", None))})
+        if lacking:
+            return f"activations with closed-form derivatives (a tower method); {', '.join(lacking)} has none"
     return None
 
 
 def plain_jets(net) -> bool:
-    """Whether ``net`` (an :class:`MLP`) has affine inputs and a plain trunk: the jets' folded first
-    layer and hand-written adjoint (:mod:`pinn.diff.jets`) apply; others take
-    :mod:`pinn.diff.network_jets`."""
-    return not len(net.embeddings) and type(net.trunk) is PlainTrunk
+    """Whether ``net`` is one :class:`MLP` with affine inputs and a plain trunk: the jets' folded first
+    layer and hand-written adjoint (:mod:`pinn.diff.jets`) apply; others (per-field networks
+    included) take :mod:`pinn.diff.network_jets`."""
+    return type(net) is MLP and not len(net.embeddings) and type(net.trunk) is PlainTrunk

@@ -9,8 +9,9 @@ A :class:`LossBackend` wraps a loss ``fn(model, points) -> (loss, parts)`` and g
 - :meth:`~LossBackend.adam_update`: one Adam step, ``(loss, parts, ok)``;
 - what it supports, as plain attributes: :attr:`~LossBackend.defers_checks` (``ok`` is a device
   flag, read only where the state is about to be used), :attr:`~LossBackend.static_points`
-  (resampling refills the point tensors in place), and :meth:`~LossBackend.eager` (the same loss
-  on the eager path, which a loss weighting needs: it reads the graph of each term).
+  (resampling refills the point tensors in place), :attr:`~LossBackend.takes_weighting` (it runs
+  a loss weighting's steps itself) and :meth:`~LossBackend.eager` (the same loss on the eager
+  path, which a loss weighting needs: it reads the graph of each term).
 
 The implementations: :class:`Eager` (any loss, also an :class:`~pinn.training.ensemble.EnsembleLoss`,
 a :class:`~pinn.training.distributed.GlobalLoss` over ranks or a
@@ -52,6 +53,10 @@ class LossBackend:
     defers_checks: bool = False
     #: Resampling refills the point tensors in place (fixed addresses, as CUDA graphs need).
     static_points: bool = False
+    #: It takes a loss weighting: the steps given ``before_backward`` (the weighting's turn) run
+    #: eagerly, the others on its own path with the weights as they are.  Otherwise the session
+    #: trains on :meth:`eager` throughout.
+    takes_weighting: bool = False
 
     def __init__(self, fn: Callable, *, loss=None):
         if not callable(fn):

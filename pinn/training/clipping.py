@@ -32,12 +32,25 @@ class _ClipPointGradients(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        bound = ctx.factor * grad.detach().abs().median()
-        return torch.clamp(grad, -bound, bound), None
+        factor = ctx.factor
+        bound = factor * grad.detach().abs().median()
+        clipped = torch.clamp(grad, -bound, bound)
+        if isinstance(factor, torch.Tensor):  # data to a compiled graph: 0 leaves the gradient as it is
+            clipped = torch.where(factor > 0, clipped, grad)
+        return clipped, None
 
 
-def clip_point_gradients(r: torch.Tensor, factor: float) -> torch.Tensor:
+def clip_point_gradients(r: torch.Tensor, factor: float | torch.Tensor) -> torch.Tensor:
     """``r`` unchanged, with the gradient reaching each of its entries clipped to ``factor`` times
-    the median gradient magnitude over the entries (``factor > 0``)."""
+    the median gradient magnitude over the entries.
+
+    Args:
+        factor: a number > 0; or a 0-d tensor (a compiled graph's data, so that one graph serves
+            both), whose value 0 leaves the gradient unclipped.
+    """
+    if isinstance(factor, torch.Tensor):
+        if factor.dim():
+            raise ValueError(f"the clipping factor must be a number or a 0-d tensor, got shape {tuple(factor.shape)}")
+        return _ClipPointGradients.apply(r, factor)
     positive("the clipping factor", factor)
     return _ClipPointGradients.apply(r, float(factor))

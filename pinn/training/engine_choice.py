@@ -1,10 +1,10 @@
 """``derivatives=auto``: the derivative engine chosen from the run's options and its length.
 
 The fused step (``derivatives=fused``, :mod:`pinn.training.fused_step`) trains a plain MLP about 3x
-faster per step than the autograd engine on CPU, after a compile of 30-40 s in a fresh process
+faster per step than the autograd engine on CPU, after a compile of 20-40 s in a fresh process
 (docs/performance.md).  So it pays only where the run (a) is one the fused step trains: the
-options it runs (:func:`~pinn.training.fused_step.fused_step_support`), no loss weighting (that
-takes the eager path), no time marching, ensemble, torchrun or ``trainer.compile*``; and (b) is
+networks and options it runs (:func:`~pinn.training.fused_step.fused_step_support`), no time
+marching, ensemble, torchrun or ``trainer.compile*``; and (b) is
 long enough that the time saved exceeds the compile.  The time an eager step takes grows with the
 points times the network's parameters, so (b) is estimated as
 

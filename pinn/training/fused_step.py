@@ -23,11 +23,13 @@ from torch.func import functional_call, vjp
 from pinn.diff import jets, network_jets
 from pinn.diff.fused import FUSED_ACTIVATIONS, FusedEngine, fused_support
 from pinn.diff.transform_jets import AffineJets, affine_jets
+from pinn.nets.adaptive_activations import adaptive_slopes
 from pinn.nets.mlp import jet_parts, plain_jets
 from pinn.physics.coefficients import WithCoefficients
 from pinn.training.backends import LossBackend
 from pinn.training.compiling import _first_line, own_code
 from pinn.training.losses import PINNLoss
+from pinn.training.loss_extras import PointClip
 
 __all__ = ["FusedStep", "fused_step_support"]
 
@@ -56,7 +58,9 @@ class FusedStep(LossBackend):
 
     Args:
         loss: a :class:`~pinn.training.losses.PINNLoss` with a :class:`~pinn.diff.fused.FusedEngine`.
-        model: its plain :class:`~pinn.nets.mlp.MLP`, bare or inside a hard constraint.
+        model: a :class:`~pinn.nets.mlp.MLP` or one per field (:class:`~pinn.nets.per_field.PerFieldMLP`),
+            bare or inside a hard constraint, with or without learned coefficients
+            (:func:`~pinn.nets.mlp.jet_support`).
         backend: ``torch.compile``'s backend (``"inductor"``; ``"aot_eager"`` for tests; ``None``:
             run eagerly, uncompiled).
         mode: ``torch.compile``'s mode; ``None`` picks ``"reduce-overhead"`` (CUDA graphs) on a
@@ -68,6 +72,8 @@ class FusedStep(LossBackend):
     static_points = True
     #: A step's finiteness is a device flag, read where the state is used: no host sync per step.
     defers_checks = True
+    #: A loss weighting's steps run eagerly (it reads each term's graph); the others here, its weights data.
+    takes_weighting = True
 
     def __init__(self, loss: PINNLoss, model, *, backend: str | None = "inductor", mode: str | None = None,
                  options: dict | None = None):
@@ -76,15 +82,21 @@ class FusedStep(LossBackend):
             raise ValueError(f"{why}; use derivatives=taylor or derivatives=autograd")
         super().__init__(loss)
         self.model = model
-        self.net, self.transform = jet_parts(model)  # the MLP the jets run through; a hard constraint after it
-        layers = self.net.trunk.layers
-        # the hand-written adjoint where it is written (a plain trunk on affine inputs, the built-in
-        # activations); otherwise vjp through the jets of any MLP (embeddings, modified trunk, slopes)
+        self.net, self.transform = jet_parts(model)  # the MLP(s) the jets run through; a hard constraint after
+        # the hand-written adjoint where it is written (one plain trunk on affine inputs, the built-in
+        # activations); otherwise vjp through the jets of any MLP (embeddings, modified trunk, slopes), or
+        # of one per field
         self.adjoint = plain_jets(self.net) and all(type(a) in FUSED_ACTIVATIONS for a in self.net.trunk.activations)
         self._jets = network_jets.NetworkJets(self.net)
         named = list(self._jets.named_parameters())
         self._names = [n for n, _ in named]
-        self._params = [t for la in layers for t in (la.weight, la.bias)] if self.adjoint else [p for _, p in named]
+        if self.adjoint:
+            self._params = [t for la in self.net.trunk.layers for t in (la.weight, la.bias)]
+        else:
+            self._params = [p for _, p in named]
+        # the adaptive activations' slopes among the parameters, for the slope-recovery term
+        at = {id(p): i for i, p in enumerate(self._params)}
+        self._slopes = [at[id(s)] for s in adaptive_slopes(self.net)] if not self.adjoint else []
         # learned coefficients: the PDE's residuals read them as its attributes, so the graph sets those
         # to its own inputs while it evaluates the loss (the gradient with respect to them comes with it)
         coefficients = dict(model.coefficients) if type(model) is WithCoefficients else {}
@@ -95,7 +107,7 @@ class FusedStep(LossBackend):
         self._coefficients = list(coefficients)
         self._first_coefficient = len(self._params)
         self._params += list(coefficients.values())
-        self.outputs = layers[-1].out_features
+        self.outputs = network_jets.outputs_of(self.net)
         if mode is None and next(model.parameters()).is_cuda:
             mode = "reduce-overhead"
         self.failed: str | None = None
@@ -121,6 +133,8 @@ class FusedStep(LossBackend):
         self._flags: dict = {}  # per device and dtype: (lr, no fault, fault)
         self._data_key: list | None = None  # the points the graph's data (_data) was made at
         self._data_found: tuple[list, list] = ([], [])
+        self._clip_factor: tuple | None = None
+        self._weight_data: tuple | None = None
 
     # -- the backend protocol (pinn.training.backends) -------------------------------------
 
@@ -135,16 +149,22 @@ class FusedStep(LossBackend):
 
     def value_and_grad(self, model, points, *, fault=False, before_backward=None):
         """The loss and gradients from the compiled graph, without the update (quasi-Newton stages).
-        A loss weighting (``before_backward``) takes :meth:`eager` instead."""
+        A step with a loss weighting's turn (``before_backward``) runs on :meth:`eager`: the weighting
+        reads each term's graph."""
         if before_backward is not None:
-            raise ValueError("the fused step has no graph of the terms for a loss weighting; use eager()")
+            return self.eager().value_and_grad(model, points, fault=fault, before_backward=before_backward)
         _, no, nan = self._tensors()
         return self.loss_and_grad(model, points, poison=nan if fault else no)
 
     def adam_update(self, opt, model, points, *, fault=False, before_backward=None):
-        """One Adam step in the compiled graph; ``ok`` is a device flag (:attr:`defers_checks`)."""
+        """One Adam step in the compiled graph; ``ok`` is a device flag (:attr:`defers_checks`).  A step
+        with a loss weighting's turn (``before_backward``) is ``opt.step()`` on :meth:`eager`, on the
+        same optimizer state."""
         if before_backward is not None:
-            raise ValueError("the fused step has no graph of the terms for a loss weighting; use eager()")
+            for st in opt.state.values():  # one step counter per parameter again, as torch.optim.Adam counts
+                if "step" in st:
+                    st["step"] = st["step"].clone()
+            return self.eager().adam_update(opt, model, points, fault=fault, before_backward=before_backward)
         lr, no, nan = self._tensors()
         lr.fill_(opt.param_groups[0]["lr"])
         return self.adam_step(opt, points, lr=lr, poison=nan if fault else no)
@@ -186,26 +206,59 @@ class FusedStep(LossBackend):
             if not self.adjoint:
                 plan = jets.make_plan([(p.shape[0], i) for p, i in closed])
                 with torch.no_grad():
-                    inputs = [network_jets.input_jets(self._jets.embed, jets.stack(closed, plan), plan)]
+                    inputs = network_jets.inputs_of(self.net, jets.stack(closed, plan), plan)
             self._data_key, self._data_found = key, (affine, inputs)
         return self._data_found
+
+    def _scaling(self) -> tuple:
+        """The input scaling the hand-written adjoint folds into the first layer (read at each call: a
+        change of precision replaces the buffers); ``(None, None)`` on the vjp path."""
+        if not self.adjoint:
+            return None, None
+        return self.net.scaling.center, self.net.scaling.half_width
+
+    def _clip(self, device) -> torch.Tensor | None:
+        """The loss's point-clipping factor as a 0-d tensor, data to the graph (its value 0 within
+        :meth:`~pinn.training.losses.PINNLoss.exact_gradients`: one graph for the clipped gradients
+        of the Adam steps and the exact ones of a line search); ``None`` without clipping."""
+        if not any(isinstance(e, PointClip) for e in self.loss.extras):
+            return None
+        factor = self.loss.point_clip
+        dtype = self._params[0].dtype
+        if self._clip_factor is None or self._clip_factor[0] != (factor, device, dtype):
+            self._clip_factor = (factor, device, dtype), torch.tensor(factor, dtype=dtype, device=device)
+        return self._clip_factor[1]
+
+    def _weights(self, device) -> torch.Tensor:
+        """The loss's term weights, in its terms' order, as a tensor of the parameters' dtype: data to
+        the graph, so that a loss weighting's new weights reach it."""
+        values = tuple(float(w) for w in self.loss.weights.values())
+        dtype = self._params[0].dtype
+        if self._weight_data is None or self._weight_data[0] != (values, device, dtype):
+            self._weight_data = (values, device, dtype), torch.tensor(values, dtype=dtype, device=device)
+        return self._weight_data[1]
 
     def _inputs(self) -> tuple:
         """The graph's parameter inputs, detached (the network's and the learned coefficients')."""
         return tuple(p.detach() for p in self._params)
 
-    def _evaluate(self, values, coefficients, inputs, points):
+    def _evaluate(self, values, coefficients, inputs, points, clip, term_weights):
         """The loss and its parts at the network's jets ``values`` (:class:`~pinn.diff.jets.JetValues`),
         the PDE reading the learned ``coefficients`` (the transform's tensors), set as its attributes for
         the call.  They are put back to ``inputs``, the graph's own (referring to the parameters inside
         the graph, beside their detached inputs, made two aliasing inputs, and the compiled update of the
-        optimizer's state was lost); :meth:`_call` puts the parameters back after the graph."""
-        pde = self.loss.pde
+        optimizer's state was lost); :meth:`_call` puts the parameters back after the graph.  ``clip``:
+        the point-clipping factor as data (:meth:`_clip`), or ``None``; ``term_weights``: the terms' weights
+        as data (:meth:`_weights`: a loss weighting changes them)."""
+        pde, loss = self.loss.pde, self.loss
         for n, v in zip(self._coefficients, coefficients):
             setattr(pde, n, v)
+        loss._clip_data, fixed = clip, loss.weights
+        loss.weights = dict(zip(fixed, term_weights.unbind()))
         try:
-            return self.loss(values, points)
+            return loss(values, points)
         finally:
+            loss._clip_data, loss.weights = None, fixed
             for n, v in zip(self._coefficients, inputs):
                 setattr(pde, n, v)
 
@@ -213,7 +266,7 @@ class FusedStep(LossBackend):
         for n, p in zip(self._coefficients, self._params[self._first_coefficient:]):
             setattr(self.loss.pde, n, p)
 
-    def _loss_and_grads(self, params, center, half_width, points, poison, affine, inputs):
+    def _loss_and_grads(self, params, center, half_width, points, poison, affine, inputs, clip, term_weights):
         k = self._first_coefficient
         params, coefficients = params[:k], params[k:]
         requests = self._requests(points)
@@ -226,10 +279,10 @@ class FusedStep(LossBackend):
             def of_params(*ps):
                 # tie_weights=False: a module shared by several layers (GAAF's one slope) is one object, swapped
                 # once; tying would record and restore it under every name, leaving a swapped-in tensor behind
-                out = functional_call(self._jets, dict(zip(self._names, ps[:k])), (plan, inputs[0]),
+                out = functional_call(self._jets, dict(zip(self._names, ps[:k])), (plan, inputs),
                                       tie_weights=False)
-                total, parts = self._evaluate(jets.JetValues(out, plan, self.outputs, transform, requests), ps[k:],
-                                              coefficients, points)
+                values = jets.JetValues(out, plan, self.outputs, transform, requests, [ps[i] for i in self._slopes])
+                total, parts = self._evaluate(values, ps[k:], coefficients, points, clip, term_weights)
                 return total * poison, parts
 
             total, pullback, parts = vjp(of_params, *params, *coefficients, has_aux=True)
@@ -240,7 +293,7 @@ class FusedStep(LossBackend):
 
         def of_out(o, *c):
             total, parts = self._evaluate(jets.JetValues(o, plan, self.outputs, transform, requests), c, coefficients,
-                                          points)
+                                          points, clip, term_weights)
             return total * poison, parts
 
         total, pullback, parts = vjp(of_out, out, *coefficients, has_aux=True)
@@ -248,13 +301,15 @@ class FusedStep(LossBackend):
         return total, parts, jets.adjoint(weights, center, half_width, plan, x, saved, out_bar) + coefficient_bars
 
     def _step_graph(self, params, avgs, squares, step, lr, hyper, center, half_width, points, poison, update, affine,
-                    inputs):
+                    inputs, clip, term_weights):
         """Loss, parts, gradients and Adam's update in place where ``update`` and the step is finite;
         one graph for both kinds of stage (one compilation).  ``hyper``: Adam's ``(beta1, beta2, eps)`` as
         a float64 tensor (read as data: compiled constants would outlive a change, the guards being on
         tensors only).  ``affine``, ``inputs``: the hard constraint's coefficients and the network inputs' jets
-        (:meth:`_data`), data too."""
-        total, parts, grads = self._loss_and_grads(params, center, half_width, points, poison, affine, inputs)
+        (:meth:`_data`), data too; ``clip``, ``term_weights``: the point-clipping factor and the terms' weights
+        (:meth:`_clip`, :meth:`_weights`)."""
+        total, parts, grads = self._loss_and_grads(params, center, half_width, points, poison, affine, inputs, clip,
+                                                   term_weights)
         # the learned coefficients beside the terms, as the eager loss logs them: the values the loss was
         # evaluated at (copies: the update below changes the parameters in place)
         learned = params[self._first_coefficient:]
@@ -295,8 +350,8 @@ class FusedStep(LossBackend):
         params, avgs, squares = ([t.view(1) if t.dim() == 0 else t for t in group] for group in (params, avgs, squares))
         try:
             with torch.no_grad():  # the in-place update (the vjp inside is a function transform: not affected)
-                return self._run(params, avgs, squares, step, lr, self._hyper[1], self.net.scaling.center,
-                                 self.net.scaling.half_width, points, poison, update, affine, inputs)
+                return self._run(params, avgs, squares, step, lr, self._hyper[1], *self._scaling(), points, poison,
+                                 update, affine, inputs, self._clip(step.device), self._weights(step.device))
         finally:
             self._restore_coefficients()  # the PDE reads the parameters again
 

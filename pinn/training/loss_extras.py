@@ -121,6 +121,7 @@ class SlopeRecovery(LossExtra):
     """
 
     key = "loss.slope_recovery"
+    fused = True
 
     def __init__(self, weight: float):
         self.weight = _weight(self.key, weight)
@@ -136,6 +137,7 @@ class PointClip(LossExtra):
     """
 
     key = "loss.point_clip"
+    fused = True
     exact_gradient = True
 
     def __init__(self, factor: float):

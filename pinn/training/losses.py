@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from pinn.diff.jets import JetValues
 from pinn.nets.adaptive_activations import slope_recovery
 from pinn.pdes.base import PDE
 from pinn.training.clipping import clip_point_gradients
@@ -57,6 +58,7 @@ class PINNLoss:
         self._exact_gradients = False
         self._window: tuple[float, float] | None = None  # a marched run's window: the causal slabs' span
         self._start = None  # a marched run's window start state, added to the window's fields (marching)
+        self._clip_data: torch.Tensor | None = None  # the fused step's clipping factor, data to its graph
         all_terms = pde.terms()
         unknown = sorted(set(exact) - {t.name for t in all_terms[1:]})
         if unknown:
@@ -194,7 +196,9 @@ class PINNLoss:
             out = out.reshape(out.shape[0], -1)[:, self.data_column]
             res["data"] = out - points["data_values"]
         raw = res
-        if self.point_clip:  # each point's pull on the network bounded; the values unchanged
+        if self._clip_data is not None:  # the fused step's graph: one for clipped and exact gradients
+            res = {name: clip_point_gradients(r, self._clip_data) for name, r in res.items()}
+        elif self.point_clip:  # each point's pull on the network bounded; the values unchanged
             res = {name: clip_point_gradients(r, self.point_clip) for name, r in res.items()}
         parts = {name: (r * r).mean() for name, r in res.items()}
         terms = dict(parts)
@@ -207,7 +211,8 @@ class PINNLoss:
             parts["gpinn"] = self._input_gradients({e: raw[e] for e in self.pde.equations}, points["interior"])
             total = total + self.gradient_weight * parts["gpinn"]
         if self.slope_recovery:
-            parts["slope_recovery"] = slope_recovery(model)
+            # the fused step's jets stand in for the network: they carry the slopes its graph computed with
+            parts["slope_recovery"] = slope_recovery(model.slopes if isinstance(model, JetValues) else model)
             total = total + self.slope_recovery * parts["slope_recovery"]
         for name, p in getattr(model, "coefficients", {}).items():
             # logged beside the loss terms, not part of the loss: the value the loss was evaluated at (a

@@ -35,7 +35,8 @@ class Session:
         model: the network, trained in place.
         loss_fn: a :class:`~pinn.training.backends.LossBackend`, or a loss ``loss_fn(model, points) ->
             (loss, parts)`` (then trained eagerly); its plain loss may carry ``weights``.  With a loss
-            weighting the backend's eager path is used: the weighting reads each term's graph.
+            weighting, the steps that give it its turn take the eager path (it reads each term's
+            graph): all of them, unless the backend :attr:`~pinn.training.backends.LossBackend.takes_weighting`.
         points: the collocation points by set.
         state: where training stands.
         policy: ``(max_failures, failure_lr_factor, nan_at)`` of the trainer.
@@ -53,7 +54,8 @@ class Session:
                  should_stop: Callable[[], bool] | None = None, resampler=None,
                  max_seconds: float | None = None):
         backend = as_backend(loss_fn)
-        self.backend: LossBackend = backend.eager() if weighting is not None else backend
+        self.backend: LossBackend = backend.eager() if weighting is not None and not backend.takes_weighting \
+            else backend
         self.loss_fn = self.backend  # called like the loss: its value, eagerly
         self.model, self.points, self.state = model, dict(points), state
         self.max_failures, self.failure_lr_factor, self.nan_at = policy
@@ -91,8 +93,10 @@ class Session:
                                         before_backward=self._reweighting())
 
     def _reweighting(self):
-        """:meth:`reweight`, where a loss weighting is set (the backend is then the eager one)."""
-        return self.reweight if self.weighting is not None else None
+        """:meth:`reweight`, where a loss weighting is due at this step: the backend then takes the step
+        eagerly (it is the eager one, or one that :attr:`~pinn.training.backends.LossBackend.takes_weighting`)."""
+        w = self.weighting
+        return self.reweight if w is not None and w.due(self.state.stage_step) else None
 
     def advance(self, kind: str, n: int = 1) -> None:
         """Count ``n`` steps of the current stage, under its ``kind`` (``state.steps[kind]``)."""
