@@ -30,6 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from pinn.cli.build import build  # noqa: E402
 from pinn.cli.train import check_config  # noqa: E402
+from pinn.nets.marched import Marched  # noqa: E402
+from pinn.training import marching  # noqa: E402
 from pinn.training.fused_step import FusedStep  # noqa: E402
 
 
@@ -43,16 +45,23 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def make_step(preset: str, engine: str, precision: str, overrides=()):
+def make_step(preset: str, engine: str, precision: str, overrides=(), window: int = 1):
     """A no-argument function doing one Adam step of ``preset`` (with the config ``overrides``) on
-    ``engine``, and what it runs."""
+    ``engine``, and what it runs (a marched preset: window ``window``'s)."""
     named = [] if preset == "default" else [f"experiment={preset}"]
     job = build(check_config([*named, *overrides, f"derivatives={engine}", "threads=auto", f"precision={precision}"]))
     model, loss = job.model, job.loss
     points = job.sample_points()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    if isinstance(model, Marched):  # a marched preset: the step of a window after the first (an increment)
+        k = min(window, model.used - 1)
+        model.train_window(k, start=True)
+        loss = marching.window_loss(loss, model, k)
+        points = marching.window_points(job.sample_points(sets=loss.point_sets), job.pde, model, k)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     parameters = sum(p.numel() for p in model.parameters())
     rows = sum(len(v) for k, v in points.items() if k != "data_values")
+    if isinstance(model, Marched):
+        parameters //= model.count  # one window's
     what = f"{type(model).__name__}, {parameters} parameters, " + \
         ", ".join(f"{len(v)} {k}" for k, v in points.items() if k != "data_values")
     what = (what, rows * parameters)

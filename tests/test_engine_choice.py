@@ -38,7 +38,7 @@ def test_a_run_long_enough_takes_the_fused_step(caplog):
 
 
 @pytest.mark.parametrize("overrides, why", [
-    (("pde=heat", "marching=windows", "marching.width=0.5"), "does not take time marching"),
+    (("pde=heat", "marching=windows", "marching.width=0.5", "data.samples=20"), "observations in a marched run"),
     (("trainer.compile_gradient=true",), "does not take trainer.compile"),
     (("loss.gradient_weight=0.1",), "does not support"),
 ])
@@ -48,8 +48,9 @@ def test_what_the_fused_step_does_not_train_stays_on_autograd_and_says_why(caplo
 
 
 @pytest.mark.parametrize("overrides", [("model=per_field",), ("loss.point_clip=3",),
-                                       ("model.adaptive=layer", "loss.slope_recovery=0.1"), ("weighting=gradnorm",)])
-def test_per_field_networks_clipping_slope_recovery_and_weightings_take_the_fused_step(caplog, overrides):
+                                       ("model.adaptive=layer", "loss.slope_recovery=0.1"), ("weighting=gradnorm",),
+                                       ("pde=heat", "marching=windows", "marching.width=0.5")])
+def test_per_field_networks_clipping_slope_recovery_weightings_and_marching_take_the_fused_step(caplog, overrides):
     job, line = _chosen(caplog, "derivatives.payback=1e5", *overrides)
     assert isinstance(job.loss.engine, FusedEngine) and line.startswith("derivatives=auto chose fused"), line
 

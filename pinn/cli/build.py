@@ -52,7 +52,7 @@ log = logging.getLogger("pinn")
 
 def _fused_refusals(cfg: DictConfig) -> list[str]:
     """What ``cfg`` asks for that the fused step does not train (``derivatives=auto``)."""
-    asks = {"time marching": cfg.get("marching") is not None, "an ensemble": _ensemble_size(cfg) > 1,
+    asks = {"an ensemble": _ensemble_size(cfg) > 1,
             "torchrun": distributed.world_size() > 1,
             "trainer.compile": bool(cfg.trainer.compile) or bool(cfg.trainer.compile_gradient)}
     return [what for what, asked in asks.items() if asked]

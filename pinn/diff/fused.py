@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from pinn.diff.taylor import TaylorEngine
 from pinn.nets.activations import Sin, Softplus, Tanh
+from pinn.nets.marched import Marched
 from pinn.nets.mlp import jet_support
 
 __all__ = ["FusedEngine", "fused_support"]
@@ -40,6 +41,10 @@ class FusedEngine(TaylorEngine):
     name = "fused"
 
     def check(self, model) -> None:
+        """The network the fused step trains: what the jet engines take, or a marched run's windows of one
+        (:mod:`pinn.training.fused_window` takes the windows after the first)."""
+        if isinstance(model, Marched):
+            model = model.windows[0]
         why = fused_support(model)
         if why is not None:
             raise ValueError(f"{why}; use derivatives=autograd")

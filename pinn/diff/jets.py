@@ -223,16 +223,20 @@ class JetValues:
     the loss as a function of ``out`` alone, and differentiates only that part by autograd.
     ``transform``: an output transform after the network (a hard constraint's), which the jets
     pass through in that part (:func:`pinn.diff.transform_jets.transformed`).  ``slopes``: the adaptive
-    activations' slopes the jets were computed with, for the slope-recovery term."""
+    activations' slopes the jets were computed with, for the slope-recovery term.  ``fields``: the
+    jets per request already put together (a marched window's increment,
+    :mod:`pinn.training.fused_window`), in place of ``out`` and ``transform``."""
 
-    def __init__(self, out: torch.Tensor, plan: Plan, outputs: int, transform=None, requests: Sequence = (),
-                 slopes: Sequence[torch.Tensor] = ()):
+    def __init__(self, out: torch.Tensor | None, plan: Plan, outputs: int, transform=None, requests: Sequence = (),
+                 slopes: Sequence[torch.Tensor] = (), fields: list[dict] | None = None):
         self.out, self.plan, self.outputs, self.transform = out, plan, outputs, transform
         self.requests, self.slopes = list(requests), list(slopes)
-        self._fields: list | None = None
+        self._fields: list | None = fields
 
     def _all(self, requests) -> list[dict]:
         if self._fields is None:
+            if self.out is None:
+                raise ValueError("JetValues needs the network's jets (out) or the fields put together")
             self._fields = transformed(split(self.out, self.plan, self.outputs), requests, self.outputs,
                                        self.transform)
         return self._fields

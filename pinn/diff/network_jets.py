@@ -131,14 +131,19 @@ def forward(net, plan: Plan, inputs: torch.Tensor) -> torch.Tensor:
     return _linear(h, trunk.layers[-1], n)
 
 
-def embedder(net, columns=None):
+def embedder(net, columns=None, before=None):
     """``x (N, d) -> (N, features)``: the points to ``net``'s trunk inputs (scaled, then embedded),
     reading only the input ``columns`` where given (a per-field network's own coordinates: the jets
-    along the others are then zero)."""
-    if columns is None:
-        return lambda x: net.embeddings(net.scaling(x))
-    index = list(columns)
-    return lambda x: net.embeddings(net.scaling(x[..., index]))
+    along the others are then zero), after ``before(x)`` where given (a marched window's points at
+    its start time, :mod:`pinn.training.fused_window`)."""
+    index = None if columns is None else list(columns)
+
+    def embed(x):
+        if before is not None:
+            x = before(x)
+        return net.embeddings(net.scaling(x if index is None else x[..., index]))
+
+    return embed
 
 
 def jets_of(net, plan: Plan, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -149,10 +154,10 @@ def jets_of(net, plan: Plan, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
     return outs[0] if len(outs) == 1 else torch.cat(outs, 1)
 
 
-def inputs_of(net, x: torch.Tensor, plan: Plan) -> list[torch.Tensor]:
+def inputs_of(net, x: torch.Tensor, plan: Plan, *, before=None) -> list[torch.Tensor]:
     """The input jets (:func:`input_jets`) of each of ``net``'s networks at ``x``, the points in the
-    plan's row order."""
-    return [input_jets(embedder(mlp, columns), x, plan) for mlp, columns in jet_networks(net)]
+    plan's row order (``before``: as :func:`embedder`'s)."""
+    return [input_jets(embedder(mlp, columns, before), x, plan) for mlp, columns in jet_networks(net)]
 
 
 def outputs_of(net) -> int:

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from pinn.core.checks import positive_int
+from pinn.diff.engines import eager_engine
 from pinn.pdes.base import PDE
 
 __all__ = ["residual_maps", "points_of", "evaluation_maps", "residual_metrics", "interior", "BOUNDARY_BAND"]
@@ -52,6 +53,7 @@ def residual_maps(model: nn.Module, pde: PDE, engine, points: np.ndarray, *,
     if points.ndim != 2 or points.shape[1] != len(names):
         raise ValueError(f"points must have shape (N, {len(names)}) for coordinates {list(names)}, got {points.shape}")
     terms = [t for t in pde.terms() if t.name in pde.equations]
+    engine = eager_engine(engine, model)  # a marched model's windows on autograd, not the jets
     p = next(model.parameters())
     out = {t.name: np.full(points.shape[0], np.nan) for t in terms}
     ok = ~np.isnan(points).any(axis=1)

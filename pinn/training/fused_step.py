@@ -21,14 +21,17 @@ import torch
 from torch.func import functional_call, vjp
 
 from pinn.diff import jets, network_jets
+from pinn.diff.autograd import AutogradEngine
 from pinn.diff.fused import FUSED_ACTIVATIONS, FusedEngine, fused_support
 from pinn.diff.transform_jets import AffineJets, affine_jets
 from pinn.nets.adaptive_activations import adaptive_slopes
+from pinn.nets.marched import Marched
 from pinn.nets.mlp import jet_parts, plain_jets
 from pinn.physics.coefficients import WithCoefficients
 from pinn.training.backends import LossBackend
 from pinn.training.compiling import _first_line, own_code
 from pinn.training.losses import PINNLoss
+from pinn.training.fused_window import WindowJets, increment_fields
 from pinn.training.loss_extras import PointClip
 
 __all__ = ["FusedStep", "fused_step_support"]
@@ -37,9 +40,14 @@ log = logging.getLogger(__name__)
 
 
 def fused_step_support(loss, model) -> str | None:
-    """Why ``loss`` and ``model`` cannot take the fused step, or ``None``."""
+    """Why ``loss`` and ``model`` cannot take the fused step, or ``None``.  A marched model
+    (:class:`~pinn.nets.marched.Marched`) is judged by its windows' network."""
     if not isinstance(loss, PINNLoss) or not isinstance(loss.engine, FusedEngine):
         return "the fused step needs a PINNLoss with derivatives=fused"
+    if isinstance(model, Marched):
+        if loss.data:
+            return "the fused step does not fit observations in a marched run yet"
+        model = model.windows[0]
     why = fused_support(model)
     if why is not None:
         return why
@@ -80,13 +88,20 @@ class FusedStep(LossBackend):
         why = fused_step_support(loss, model)
         if why is not None:
             raise ValueError(f"{why}; use derivatives=taylor or derivatives=autograd")
-        super().__init__(loss)
+        # a marched run's window (its eager loss on the autograd engine: the jet engines see one network)
+        marched = isinstance(model, Marched)
+        super().__init__(loss.with_engine(AutogradEngine()) if marched else loss, loss=loss)
         self.model = model
-        self.net, self.transform = jet_parts(model)  # the MLP(s) the jets run through; a hard constraint after
+        window = model.windows[model.active] if marched else model
+        self.net, self.transform = jet_parts(window)  # the MLP(s) the jets run through; a hard constraint after
+        # a later window's increment (pinn.training.fused_window): its start state and jets at its start, data
+        self._window = WindowJets(model, model.active, len(loss.pde.domain.coordinates)) \
+            if marched and model.active else None
         # the hand-written adjoint where it is written (one plain trunk on affine inputs, the built-in
         # activations); otherwise vjp through the jets of any MLP (embeddings, modified trunk, slopes), or
         # of one per field
-        self.adjoint = plain_jets(self.net) and all(type(a) in FUSED_ACTIVATIONS for a in self.net.trunk.activations)
+        self.adjoint = self._window is None and plain_jets(self.net) and all(
+            type(a) in FUSED_ACTIVATIONS for a in self.net.trunk.activations)
         self._jets = network_jets.NetworkJets(self.net)
         named = list(self._jets.named_parameters())
         self._names = [n for n, _ in named]
@@ -132,9 +147,23 @@ class FusedStep(LossBackend):
         self._hyper = None
         self._flags: dict = {}  # per device and dtype: (lr, no fault, fault)
         self._data_key: list | None = None  # the points the graph's data (_data) was made at
-        self._data_found: tuple[list, list] = ([], [])
+        self._data_found: tuple[list, list, tuple | None] = ([], [], None)
         self._clip_factor: tuple | None = None
         self._weight_data: tuple | None = None
+
+    def retarget(self, loss: PINNLoss, model: Marched) -> None:
+        """Train window ``model.active`` of the marched run this step trains a later window of, with its
+        loss (:func:`pinn.training.marching.window_loss`): the windows after the first are alike to the
+        compiled graph (the window's start, its parameters and its start state are the graph's data),
+        so one compilation serves them all."""
+        if self._window is None or not isinstance(model, Marched) or model is not self.model or not model.active:
+            raise ValueError("only a step built for a later window of a marched run moves on to another one")
+        self.loss, self.fn = loss, loss.with_engine(AutogradEngine())
+        self.net, self.transform = jet_parts(model.windows[model.active])
+        self._window = WindowJets(model, model.active, self._window.dim)
+        named = dict(network_jets.NetworkJets(self.net).named_parameters())
+        self._params = [named[n] for n in self._names]
+        self._data_key = None  # the start state and the jets at the window's start are the new window's
 
     # -- the backend protocol (pinn.training.backends) -------------------------------------
 
@@ -171,15 +200,18 @@ class FusedStep(LossBackend):
 
     # -- the graphs ----------------------------------------------------------------------
 
-    def _requests(self, points) -> list:
+    def _requests(self, points, widened=None) -> list:
         """``(points, derivative multi-indices)`` per point set: what the loss reads of the network (the
-        data term's observation points last, values only)."""
+        data term's observation points last, values only); a later window's at its ``widened`` points
+        (:mod:`pinn.training.fused_window`)."""
         loss = self.loss
         sets = [(points[w], [t for t in loss.terms if t.points == w]) for w in loss.point_sets]
+        if widened is not None:
+            sets = [(x, terms) for x, (_, terms) in zip(widened, sets, strict=True)]
         requests = loss.engine.requests(sets, loss.pde.domain.coordinates, fields=loss.pde.fields)
         return requests + [(points["data"], set())] if loss.data else requests  # the data term's values
 
-    def _data(self, points) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    def _data(self, points) -> tuple[list[torch.Tensor], list[torch.Tensor], tuple | None]:
         """What the graph takes as data beside the points, computed eagerly when the points change (a
         resampling refills them in place, which bumps their version):
 
@@ -187,13 +219,20 @@ class FusedStep(LossBackend):
           constraint, or where it is not affine (then the graph differentiates the transform
           itself, :func:`~pinn.diff.transform_jets.through`);
         - the jets of the network's inputs (:func:`~pinn.diff.network_jets.input_jets`), ``[]`` on
-          the hand-written adjoint's path (which folds the scaling into the first layer).
+          the hand-written adjoint's path (which folds the scaling into the first layer);
+        - a later window's ``(widened points, affine coefficients and input jets at its start)``
+          (:class:`~pinn.training.fused_window.WindowJets`), ``None`` otherwise.
         """
         requests = self._requests(points)
         key = [(p, p._version, p.dtype) for p, _ in requests]  # the tensors themselves: no reused ids
         same = self._data_key is not None and len(key) == len(self._data_key) and all(
             a is b and u == v and s == t for (a, u, s), (b, v, t) in zip(key, self._data_key))
-        if not same:
+        if not same and self._window is not None:
+            widened = self._window.widened(self.loss, points)
+            closed = [(p, jets.closed(i)) for p, i in self._requests(points, widened)]
+            here, there = self._window.data(self.net, self.transform, closed, self.outputs)
+            self._data_key, self._data_found = key, (*here, (widened, *there))
+        elif not same:
             closed = [(p, jets.closed(i)) for p, i in requests]
             affine: list[torch.Tensor] = []
             if self.transform is not None:
@@ -207,7 +246,7 @@ class FusedStep(LossBackend):
                 plan = jets.make_plan([(p.shape[0], i) for p, i in closed])
                 with torch.no_grad():
                     inputs = network_jets.inputs_of(self.net, jets.stack(closed, plan), plan)
-            self._data_key, self._data_found = key, (affine, inputs)
+            self._data_key, self._data_found = key, (affine, inputs, None)
         return self._data_found
 
     def _scaling(self) -> tuple:
@@ -266,22 +305,30 @@ class FusedStep(LossBackend):
         for n, p in zip(self._coefficients, self._params[self._first_coefficient:]):
             setattr(self.loss.pde, n, p)
 
-    def _loss_and_grads(self, params, center, half_width, points, poison, affine, inputs, clip, term_weights):
+    def _loss_and_grads(self, params, center, half_width, points, poison, affine, inputs, clip, term_weights,
+                        window):
         k = self._first_coefficient
         params, coefficients = params[:k], params[k:]
-        requests = self._requests(points)
-        transform = self.transform
+        requests = self._requests(points, None if window is None else window[0])
+        transform = at_start = self.transform
+        layout = [tuple(sorted(jets.closed(i))) for _, i in requests]
         if affine:
-            layout = [tuple(sorted(jets.closed(i))) for _, i in requests]
             transform = AffineJets.from_tensors(layout, affine)
+            at_start = AffineJets.from_tensors(layout, window[1]) if window is not None else None
         plan = jets.make_plan([(p.shape[0], i) for p, i in requests])
         if not self.adjoint:  # vjp through the jets of any MLP, with respect to all its parameters
             def of_params(*ps):
                 # tie_weights=False: a module shared by several layers (GAAF's one slope) is one object, swapped
                 # once; tying would record and restore it under every name, leaving a swapped-in tensor behind
-                out = functional_call(self._jets, dict(zip(self._names, ps[:k])), (plan, inputs),
-                                      tie_weights=False)
-                values = jets.JetValues(out, plan, self.outputs, transform, requests, [ps[i] for i in self._slopes])
+                swapped = dict(zip(self._names, ps[:k]))
+                out = functional_call(self._jets, swapped, (plan, inputs), tie_weights=False)
+                slopes = [ps[i] for i in self._slopes]
+                if window is None:
+                    values = jets.JetValues(out, plan, self.outputs, transform, requests, slopes)
+                else:  # a later window: the increment c(x, t) - c(x, a), its start state in the widened points
+                    out_a = functional_call(self._jets, swapped, (plan, window[2]), tie_weights=False)
+                    fields = increment_fields(out, out_a, plan, self.outputs, requests, transform, at_start)
+                    values = jets.JetValues(None, plan, self.outputs, None, requests, slopes, fields=fields)
                 total, parts = self._evaluate(values, ps[k:], coefficients, points, clip, term_weights)
                 return total * poison, parts
 
@@ -301,7 +348,7 @@ class FusedStep(LossBackend):
         return total, parts, jets.adjoint(weights, center, half_width, plan, x, saved, out_bar) + coefficient_bars
 
     def _step_graph(self, params, avgs, squares, step, lr, hyper, center, half_width, points, poison, update, affine,
-                    inputs, clip, term_weights):
+                    inputs, clip, term_weights, window):
         """Loss, parts, gradients and Adam's update in place where ``update`` and the step is finite;
         one graph for both kinds of stage (one compilation).  ``hyper``: Adam's ``(beta1, beta2, eps)`` as
         a float64 tensor (read as data: compiled constants would outlive a change, the guards being on
@@ -309,7 +356,7 @@ class FusedStep(LossBackend):
         (:meth:`_data`), data too; ``clip``, ``term_weights``: the point-clipping factor and the terms' weights
         (:meth:`_clip`, :meth:`_weights`)."""
         total, parts, grads = self._loss_and_grads(params, center, half_width, points, poison, affine, inputs, clip,
-                                                   term_weights)
+                                                   term_weights, window)
         # the learned coefficients beside the terms, as the eager loss logs them: the values the loss was
         # evaluated at (copies: the update below changes the parameters in place)
         learned = params[self._first_coefficient:]
@@ -344,14 +391,14 @@ class FusedStep(LossBackend):
         key = (float(betas[0]), float(betas[1]), float(eps), step.device)
         if self._hyper is None or self._hyper[0] != key:
             self._hyper = key, torch.tensor(key[:3], dtype=torch.float64, device=step.device)
-        affine, inputs = self._data(points)
+        affine, inputs, window = self._data(points)
         # a 0-d tensor (a learned coefficient, its optimizer state) enters as a 1-element view: torch.compile
         # (2.13) dropped in-place updates of 0-d inputs; the view writes through to the tensor itself
         params, avgs, squares = ([t.view(1) if t.dim() == 0 else t for t in group] for group in (params, avgs, squares))
         try:
             with torch.no_grad():  # the in-place update (the vjp inside is a function transform: not affected)
                 return self._run(params, avgs, squares, step, lr, self._hyper[1], *self._scaling(), points, poison,
-                                 update, affine, inputs, self._clip(step.device), self._weights(step.device))
+                                 update, affine, inputs, self._clip(step.device), self._weights(step.device), window)
         finally:
             self._restore_coefficients()  # the PDE reads the parameters again
 

@@ -20,6 +20,7 @@ from pinn.pdes.base import PDE
 from pinn.physics.observations import Observations
 from pinn.physics.sampling import LatinHypercubeSampler, Sampler
 from pinn.training.ensemble import ENGINES, Ensemble
+from pinn.training.fused_step import fused_step_support
 from pinn.training.loop import Trainer
 from pinn.training.marching import Windows
 from pinn.training.loss_extras import DataMisfit
@@ -111,7 +112,10 @@ class Job:
                              "Windows.model(net, pde)")
         # a term reading what it does not declare: named now (the CLI's up-front check builds a job
         # too), not after training has started
-        self.loss.check_reads(self.model.member(0) if isinstance(self.model, Ensemble) else self.model)
+        # one network stands for an ensemble's members and a marched run's windows (what the terms read)
+        one = self.model.member(0) if isinstance(self.model, Ensemble) else \
+            self.model.windows[0] if isinstance(self.model, Marched) else self.model
+        self.loss.check_reads(one)
 
     def _check_ensemble(self, model: Ensemble) -> None:
         """Refuse what an ensemble cannot train with, naming the setting to change."""
@@ -134,8 +138,9 @@ class Job:
     def _check_marched(self) -> None:
         """Refuse what time marching (:mod:`pinn.training.marching`) cannot train with, naming the fix."""
         if self.loss.engine.name == "fused":
-            raise ValueError("time marching runs on the autograd and func engines (its windows are joined "
-                             "networks, not one MLP); set derivatives=autograd")
+            why = fused_step_support(self.loss, self.model)
+            if why is not None:
+                raise ValueError(f"{why}; set derivatives=autograd")
 
     def _check_types(self) -> None:
         """Name the field that got the wrong kind of object, before anything uses it."""

@@ -20,11 +20,14 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Mapping
+from typing import cast
 
 import torch
 from torch import nn
 
 from pinn.core.checks import count, number, positive_int
+from pinn.diff.engines import eager_engine
+from pinn.diff.jets import JetValues
 from pinn.nets.marched import Marched, window_edges
 from pinn.pdes.base import PDE
 from pinn.physics.fields import parse
@@ -178,20 +181,27 @@ class StartFields:
     """
 
     def __init__(self, model: Marched, k: int, pde: PDE, engine):
-        self.model, self.k, self.engine = model, k, engine
+        self.model, self.k = model, k
+        self.engine = eager_engine(engine, model)  # through the earlier windows: not on the jets
         self.time_axis = _time_axis(pde)
         self._cache: dict[int, tuple[torch.Tensor, int, tuple[str, ...], torch.Tensor]] = {}
 
     def prepare(self, model: nn.Module, sets, coordinates, *, fields):
         """``(model, sets, coordinates)`` for the engine: the increment's model, each set's points with
         the start state's columns, terms that add them, and the columns' names."""
-        if model is not self.model or self.model.active != self.k:
+        fused = isinstance(model, JetValues)  # the fused step's jets of the increment, at points it widened
+        if not fused and (model is not self.model or self.model.active != self.k):
             return model, sets, coordinates  # another model (or window): evaluated as it is
         names = tuple(sorted({n for _, terms in sets for t in terms for n in t.fields}))
         shifted = tuple(n for n in names if self.time_axis not in parse(n, coordinates, fields)[1])
         columns = tuple(f"start:{n}" for n in names)  # time derivatives too: read by continuity terms
-        out = [(torch.cat([points, self._values(points, names, coordinates, fields)], 1),
-                [_shifted(t, shifted) for t in terms]) for points, terms in sets]
+        if fused:  # the widened points the jets were computed at (pinn.training.fused_window)
+            widened = [p for p, _ in cast(JetValues, model).requests[:len(sets)]]
+        else:
+            widened = [torch.cat([points, self._values(points, names, coordinates, fields)], 1) for points, _ in sets]
+        out = [(w, [_shifted(t, shifted) for t in terms]) for w, (_, terms) in zip(widened, sets)]
+        if fused:
+            return model, out, (*coordinates, *columns)
         return _Increment(self.model, self.k, len(coordinates)), out, (*coordinates, *columns)
 
     def _values(self, points: torch.Tensor, names, coordinates, fields) -> torch.Tensor:

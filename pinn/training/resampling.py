@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from pinn.core.checks import count, number, positive_int
+from pinn.diff.engines import eager_engine
 from pinn.physics.sampling import Sampler
 from pinn.training.losses import PINNLoss
 
@@ -80,7 +81,8 @@ class RARD:
         return (e / mean if mean > 0 else torch.ones_like(e)) + self.c
 
     def _size(self, points: torch.Tensor, model: nn.Module) -> torch.Tensor:
-        res = self.engine.residuals(model, points, self.coordinates, self.residual_terms, fields=self.fields)
+        engine = eager_engine(self.engine, model)  # a marched model's windows on autograd, not the jets
+        res = engine.residuals(model, points, self.coordinates, self.residual_terms, fields=self.fields)
         if len(res) == 1:
             return next(iter(res.values())).detach().abs()
         return torch.sqrt(sum(r.detach() ** 2 for r in res.values()))

@@ -156,6 +156,7 @@ def _train_locked(job: Job, run: RunDir, options: RunOptions) -> dict:
     points, state, first = _start(job, run, options.resume)
     marched = job.model if isinstance(job.model, Marched) else None
     window: list[int | None] = [None]  # the window being trained, for the checkpoints
+    fused_steps: dict = {}  # a marched run's fused steps, reused by the windows alike (one compilation)
 
     def save(snapshot: dict) -> None:
         if rank:
@@ -182,7 +183,7 @@ def _train_locked(job: Job, run: RunDir, options: RunOptions) -> dict:
             state = state or TrainState()
             points = cast(dict, points)  # drawn by _start, or by _enter_window for a marched run
             loss_fn, shards, should_stop = _data_parallel(job, loss, points, options.should_stop)
-            backend = _backend(job, loss_fn, speed=options.speed, sharded=shards is not None)
+            backend = _backend(job, loss_fn, speed=options.speed, sharded=shards is not None, reuse=fused_steps)
             result = _trainer(job, k).fit(job.model, backend, points, state=state,
                                           callback=callback if rank == 0 else None, checkpoint=save,
                                           checkpoint_every=options.checkpoint_every, should_stop=should_stop,
@@ -243,15 +244,26 @@ def _enter_window(job: Job, marched: Marched, k: int, points: dict | None, state
     return marching.fit_data(loss, points), points, carried
 
 
-def _backend(job: Job, loss_fn, *, speed: str, sharded: bool) -> LossBackend:
+def _backend(job: Job, loss_fn, *, speed: str, sharded: bool, reuse: dict | None = None) -> LossBackend:
     """The one way this run's stages get the loss and its gradient (:mod:`pinn.training.backends`):
     the fused step (``derivatives=fused``), a compiled gradient, or the eager loss (compiled with a
-    guard, ``trainer.compile``); an ensemble's members summed (:class:`EnsembleLoss`)."""
+    guard, ``trainer.compile``); an ensemble's members summed (:class:`EnsembleLoss`).  ``reuse``: a
+    marched run's fused steps so far, by the kind of window (the first; the later ones, alike to the
+    compiled graph unless causal weighting reads the window's span)."""
     if isinstance(job.loss.engine, FusedEngine):
         if speed != "eager":
             raise ValueError("derivatives=fused compiles its training step already; set trainer.compile=false and "
                              "trainer.compile_gradient=false")
-        return FusedStep(loss_fn, job.model)
+        model = job.model
+        if not isinstance(model, Marched) or reuse is None:
+            return FusedStep(loss_fn, model)
+        key = (bool(model.active), loss_fn._window if loss_fn.causal_chunks else None)
+        step = reuse.get(key)
+        if step is not None and key[0]:
+            step.retarget(loss_fn, model)
+            return step
+        reuse[key] = step = FusedStep(loss_fn, model)
+        return step
     if isinstance(job.model, Marched) and speed != "eager":
         raise ValueError("time marching trains eagerly (each window's start state is cached outside a compiled "
                          "graph); set trainer.compile=false and trainer.compile_gradient=false")
