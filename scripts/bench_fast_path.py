@@ -51,12 +51,13 @@ def make_step(preset: str, engine: str, precision: str, overrides=(), window: in
     named = [] if preset == "default" else [f"experiment={preset}"]
     job = build(check_config([*named, *overrides, f"derivatives={engine}", "threads=auto", f"precision={precision}"]))
     model, loss = job.model, job.loss
-    points = job.sample_points()
     if isinstance(model, Marched):  # a marched preset: the step of a window after the first (an increment)
         k = min(window, model.used - 1)
         model.train_window(k, start=True)
         loss = marching.window_loss(loss, model, k)
         points = marching.window_points(job.sample_points(sets=loss.point_sets), job.pde, model, k)
+    else:
+        points = job.sample_points()
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     parameters = sum(p.numel() for p in model.parameters())
     rows = sum(len(v) for k, v in points.items() if k != "data_values")
