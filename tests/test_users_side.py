@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 
 def _script(name):
@@ -196,6 +197,67 @@ def test_a_time_budget_ends_the_run_normally(tmp_path):
     assert 0 < metrics["budget_spent_at"] < 1_000_000 and metrics["adam_steps"] == metrics["budget_spent_at"]
     assert metrics["lbfgs_steps"] == 0 and 2 <= metrics["train_seconds"] < 10
     assert (run_dir / "metrics.json").exists() and (run_dir / "checkpoint.pt").exists()
+
+
+def test_a_time_budget_leaves_compiling_out():
+    """A backend's compiling is not counted: a marched run's first windows have shares of a few
+    seconds, and a compilation of tens would end them after one step."""
+    import time
+
+    from pinn.training.backends import Eager
+    from pinn.training.compiling import CompileClock
+    from pinn.training.loop import Trainer
+    from pinn.training.stages import Adam
+
+    class SlowFirstCall(Eager):
+        def __init__(self, fn):
+            super().__init__(fn)
+            self.clock, self.compiled = CompileClock(), False
+
+        @property
+        def compile_seconds(self):
+            return self.clock.seconds
+
+        def value_and_grad(self, model, points, **kw):
+            def call(m, p):
+                if not self.compiled:  # a compilation, at the first call only
+                    time.sleep(0.6)
+                    self.compiled = True
+                return Eager.value_and_grad(self, m, p, **kw)
+
+            return self.clock(call, model, points)
+
+    model = torch.nn.Linear(1, 1)
+    points = {"x": torch.linspace(0, 1, 8)[:, None]}
+
+    def loss(m, p):
+        value = (m(p["x"]) ** 2).mean()
+        return value, {"r": value}
+
+    result = Trainer([Adam(steps=10**6)], max_seconds=0.4).fit(model, SlowFirstCall(loss), points)
+    assert 0.6 <= result.compile_seconds < 0.8  # the first call alone; the same shapes never again
+    assert result.seconds >= result.compile_seconds + 0.4 and result.budget_spent_at > 50
+
+
+def test_a_compile_clock_times_each_new_signature_once():
+    import time
+
+    from pinn.training.compiling import CompileClock
+
+    clock = CompileClock()
+
+    def slow(x, ys):
+        time.sleep(0.05)
+        return x
+
+    a, b = torch.zeros(3), torch.zeros(4)
+    clock(slow, a, [a, None])
+    assert 0.05 <= clock.seconds < 0.1
+    clock(slow, torch.ones(3), [torch.ones(3), None])  # the same shapes: no compiling
+    assert clock.seconds < 0.1
+    clock(slow, b, [a, None])  # a new shape
+    clock(slow, a.double(), [a, None])  # a new dtype
+    assert clock.seconds >= 0.15
 
 
 def test_a_time_budget_must_be_positive():

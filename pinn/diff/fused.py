@@ -30,7 +30,10 @@ def fused_support(model) -> str | None:
     """Why ``model`` cannot take the fused step, or ``None`` if it can: what the jet engines take
     (:func:`~pinn.nets.mlp.jet_support`).  A plain trunk on affine inputs with the activations of
     :data:`FUSED_ACTIVATIONS` takes the hand-written adjoint; any other the vjp of the jets of
-    :mod:`pinn.diff.network_jets`."""
+    :mod:`pinn.diff.network_jets`.  A marched model (:class:`~pinn.nets.marched.Marched`) is judged by
+    its windows' network (:mod:`pinn.training.fused_window` takes the windows after the first)."""
+    if isinstance(model, Marched):
+        model = model.windows[0]
     why = jet_support(model)
     return None if why is None else f"the fused engine trains {why}"
 
@@ -41,10 +44,7 @@ class FusedEngine(TaylorEngine):
     name = "fused"
 
     def check(self, model) -> None:
-        """The network the fused step trains: what the jet engines take, or a marched run's windows of one
-        (:mod:`pinn.training.fused_window` takes the windows after the first)."""
-        if isinstance(model, Marched):
-            model = model.windows[0]
+        """The network the fused step trains (:func:`fused_support`)."""
         why = fused_support(model)
         if why is not None:
             raise ValueError(f"{why}; use derivatives=autograd")

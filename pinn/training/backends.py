@@ -10,7 +10,8 @@ A :class:`LossBackend` wraps a loss ``fn(model, points) -> (loss, parts)`` and g
 - what it supports, as plain attributes: :attr:`~LossBackend.defers_checks` (``ok`` is a device
   flag, read only where the state is about to be used), :attr:`~LossBackend.static_points`
   (resampling refills the point tensors in place), :attr:`~LossBackend.takes_weighting` (it runs
-  a loss weighting's steps itself) and :meth:`~LossBackend.eager` (the same loss on the eager
+  a loss weighting's steps itself), :attr:`~LossBackend.compile_seconds` (the time it spent
+  compiling, which a time budget leaves out) and :meth:`~LossBackend.eager` (the same loss on the eager
   path, which a loss weighting needs: it reads the graph of each term).
 
 The implementations: :class:`Eager` (any loss, also an :class:`~pinn.training.ensemble.EnsembleLoss`,
@@ -57,6 +58,12 @@ class LossBackend:
     #: eagerly, the others on its own path with the weights as they are.  Otherwise the session
     #: trains on :meth:`eager` throughout.
     takes_weighting: bool = False
+
+    @property
+    def compile_seconds(self) -> float:
+        """The seconds spent compiling so far (0 for a backend that compiles nothing): a time
+        budget (``Trainer(max_seconds=...)``) does not count them."""
+        return 0.0
 
     def __init__(self, fn: Callable, *, loss=None):
         if not callable(fn):

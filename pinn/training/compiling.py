@@ -9,6 +9,7 @@ dynamo limitation never stops a run.
 from __future__ import annotations
 
 import logging
+import time
 import types
 from collections.abc import Callable
 
@@ -17,7 +18,7 @@ from torch import nn
 from torch.func import functional_call, grad_and_value
 
 from pinn.training.backends import LossBackend
-__all__ = ["GuardedCompile", "CompiledGradient", "own_code"]
+__all__ = ["CompileClock", "GuardedCompile", "CompiledGradient", "own_code"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,43 @@ def own_code(fn):
     stops compiling one after a few recompilations, which one per run (a sweep's jobs in one
     process, the tests) would otherwise reach."""
     return types.FunctionType(fn.__code__.replace(), fn.__globals__, closure=fn.__closure__)
+
+
+def _signature(value):
+    """What a compiled function's tensor guards see of an argument: shapes, dtypes and devices."""
+    if isinstance(value, torch.Tensor):
+        return value.shape, value.dtype, value.device
+    if isinstance(value, (list, tuple)):
+        return tuple(_signature(v) for v in value)
+    if isinstance(value, dict):
+        return tuple((k, _signature(v)) for k, v in value.items())
+    return value is None
+
+
+class CompileClock:
+    """The seconds a lazily compiled function spends compiling.
+
+    ``clock(fn, *args)`` calls ``fn(*args)``; a call whose arguments' shapes, dtypes and devices
+    (what the tensor guards of ``torch.compile(dynamic=False)`` check) were not seen before
+    compiles, and is timed whole into :attr:`seconds` (its one step of work is in it too: a
+    millisecond beside tens of seconds).  A time budget leaves these seconds out
+    (:class:`~pinn.training.session.Session`), so that a marched run's first windows, whose
+    share of the budget is a few seconds, are not spent compiling.
+    """
+
+    def __init__(self):
+        self.seconds = 0.0
+        self._seen: set = set()
+
+    def __call__(self, fn: Callable, *args):
+        key = _signature(args)
+        if key in self._seen:
+            return fn(*args)
+        start = time.perf_counter()
+        out = fn(*args)
+        self.seconds += time.perf_counter() - start
+        self._seen.add(key)
+        return out
 
 
 class GuardedCompile:
@@ -122,6 +160,11 @@ class CompiledGradient(LossBackend):
         self._compiled = torch.compile(own, fullgraph=True, dynamic=False, backend=backend,
                                        options={"guard_filter_fn": torch.compiler.keep_tensor_guards_unsafe})
         self.failed: str | None = None
+        self._clock = CompileClock()
+
+    @property
+    def compile_seconds(self) -> float:
+        return self._clock.seconds
 
     def value_and_grad(self, model, points, *, fault=False, before_backward=None):
         """The backend protocol's gradient (:class:`~pinn.training.backends.LossBackend`): from the
@@ -135,7 +178,7 @@ class CompiledGradient(LossBackend):
         """``(loss, parts)`` with every trainable parameter's ``.grad`` set, from the compiled graph."""
         if self.failed is None:
             try:
-                grads, (loss, parts) = self._compiled(tuple(p.detach() for p in self._params), points)
+                grads, (loss, parts) = self._clock(self._compiled, tuple(p.detach() for p in self._params), points)
             except Exception as e:  # any compiler or tracing failure: eager from now on
                 self.failed = _first_line(e)
                 log.warning("compiling the loss and its gradient failed (%s); running them eagerly", self.failed)

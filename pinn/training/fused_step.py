@@ -29,7 +29,7 @@ from pinn.nets.marched import Marched
 from pinn.nets.mlp import jet_parts, plain_jets
 from pinn.physics.coefficients import WithCoefficients
 from pinn.training.backends import LossBackend
-from pinn.training.compiling import _first_line, own_code
+from pinn.training.compiling import CompileClock, _first_line, own_code
 from pinn.training.losses import PINNLoss
 from pinn.training.fused_window import WindowJets, increment_fields
 from pinn.training.loss_extras import PointClip
@@ -44,10 +44,8 @@ def fused_step_support(loss, model) -> str | None:
     (:class:`~pinn.nets.marched.Marched`) is judged by its windows' network."""
     if not isinstance(loss, PINNLoss) or not isinstance(loss.engine, FusedEngine):
         return "the fused step needs a PINNLoss with derivatives=fused"
-    if isinstance(model, Marched):
-        if loss.data:
-            return "the fused step does not fit observations in a marched run yet"
-        model = model.windows[0]
+    if isinstance(model, Marched) and loss.data:
+        return "the fused step does not fit observations in a marched run yet"
     why = fused_support(model)
     if why is not None:
         return why
@@ -68,7 +66,8 @@ class FusedStep(LossBackend):
         loss: a :class:`~pinn.training.losses.PINNLoss` with a :class:`~pinn.diff.fused.FusedEngine`.
         model: a :class:`~pinn.nets.mlp.MLP` or one per field (:class:`~pinn.nets.per_field.PerFieldMLP`),
             bare or inside a hard constraint, with or without learned coefficients
-            (:func:`~pinn.nets.mlp.jet_support`).
+            (:func:`~pinn.nets.mlp.jet_support`); or a marched run's (:class:`~pinn.nets.marched.Marched`),
+            whose active window it trains (:meth:`retarget` moves it on to the next).
         backend: ``torch.compile``'s backend (``"inductor"``; ``"aot_eager"`` for tests; ``None``:
             run eagerly, uncompiled).
         mode: ``torch.compile``'s mode; ``None`` picks ``"reduce-overhead"`` (CUDA graphs) on a
@@ -127,6 +126,7 @@ class FusedStep(LossBackend):
             mode = "reduce-overhead"
         self.failed: str | None = None
         self._step = None
+        self._clock = CompileClock()
         if backend is not None:
             # Guards on tensors only (their shapes and dtypes): the Python state the graph reads (the
             # loss's weights and options, the network's structure) is fixed for the life of a run.  On
@@ -166,6 +166,10 @@ class FusedStep(LossBackend):
         self._data_key = None  # the start state and the jets at the window's start are the new window's
 
     # -- the backend protocol (pinn.training.backends) -------------------------------------
+
+    @property
+    def compile_seconds(self) -> float:
+        return self._clock.seconds
 
     def _tensors(self):
         p0 = self._params[0]
@@ -381,7 +385,7 @@ class FusedStep(LossBackend):
     def _run(self, *args):
         if self._step is not None and self.failed is None:
             try:
-                return self._step(*args)
+                return self._clock(self._step, *args)
             except Exception as e:  # any compiler or tracing failure: eager from now on
                 self.failed = _first_line(e)
                 log.warning("compiling the fused step failed (%s); running it eagerly", self.failed)

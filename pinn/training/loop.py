@@ -49,6 +49,9 @@ class Trainer:
         nan_at: fault injection for tests: at each of these (global) steps, once, the loss is
             made NaN as if training had diverged there (in a quasi-Newton stage, at the
             first evaluation of the chunk of iterations that holds the step).
+        max_seconds: a training time budget: when it is spent, training ends normally after the
+            step in progress (``TrainResult.budget_spent_at``); ``None``: none.  The time a
+            compiled backend spends compiling is not counted (``TrainResult.compile_seconds``).
     """
 
     def __init__(self, stages: Sequence[Stage] | None = None, *, weighting: LossWeighting | None = None,
@@ -138,7 +141,8 @@ class Trainer:
                 checkpoint(session.snapshot())  # right after the switch
         s.stage = "done"
         final, _ = loss_fn(session.model, session.points)
-        s.seconds = session.elapsed()
+        s.seconds, s.compile_seconds = session.elapsed(), session.compile_seconds()
         return TrainResult(history=s.history, adam_steps=s.adam_steps, lbfgs_steps=s.lbfgs_steps, steps=dict(s.steps),
                            final_loss=float(final.detach()), seconds=s.seconds, optimizer_state=last or {},
-                           failures=s.failures, budget_spent_at=budget_spent_at)
+                           failures=s.failures, budget_spent_at=budget_spent_at,
+                           compile_seconds=s.compile_seconds)

@@ -285,6 +285,7 @@ def fit_data(loss: PINNLoss, points: Mapping[str, torch.Tensor]) -> PINNLoss:
 
 def next_window(state: TrainState) -> TrainState:
     """The state a new window starts from: its stages from the start; the run's step counts, history,
-    time, roll-backs and precision carried on."""
+    time (and the part of it spent compiling), roll-backs and precision carried on."""
     return TrainState(steps=dict(state.steps), failures=state.failures, faults_fired=list(state.faults_fired),
-                      history=state.history, seconds=state.seconds, float64=state.float64)
+                      history=state.history, seconds=state.seconds,
+                      compile_seconds=state.compile_seconds, float64=state.float64)

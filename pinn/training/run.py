@@ -216,7 +216,8 @@ def _train_locked(job: Job, run: RunDir, options: RunOptions) -> dict:
 def _trainer(job: Job, k: int) -> Trainer:
     """The trainer of window ``k`` of a marched run: the run's, its time budget (``max_seconds``) shared
     among the windows by their length, window ``k`` ending when the budget's share of the time up to its
-    end is spent; the run's own otherwise."""
+    end is spent; the run's own otherwise.  Compiling is not counted (the first windows' shares are
+    seconds, a compilation tens of them)."""
     budget = job.trainer.max_seconds
     if budget is None or not isinstance(job.model, Marched):
         return job.trainer
@@ -248,18 +249,18 @@ def _backend(job: Job, loss_fn, *, speed: str, sharded: bool, reuse: dict | None
     """The one way this run's stages get the loss and its gradient (:mod:`pinn.training.backends`):
     the fused step (``derivatives=fused``), a compiled gradient, or the eager loss (compiled with a
     guard, ``trainer.compile``); an ensemble's members summed (:class:`EnsembleLoss`).  ``reuse``: a
-    marched run's fused steps so far, by the kind of window (the first; the later ones, alike to the
-    compiled graph unless causal weighting reads the window's span)."""
+    marched run's fused steps for the windows after the first, alike to the compiled graph (by the
+    window's span where causal weighting reads it)."""
     if isinstance(job.loss.engine, FusedEngine):
         if speed != "eager":
             raise ValueError("derivatives=fused compiles its training step already; set trainer.compile=false and "
                              "trainer.compile_gradient=false")
         model = job.model
-        if not isinstance(model, Marched) or reuse is None:
+        if not isinstance(model, Marched) or not model.active or reuse is None:
             return FusedStep(loss_fn, model)
-        key = (bool(model.active), loss_fn._window if loss_fn.causal_chunks else None)
+        key = loss_fn._window if loss_fn.causal_chunks else None
         step = reuse.get(key)
-        if step is not None and key[0]:
+        if step is not None:
             step.retarget(loss_fn, model)
             return step
         reuse[key] = step = FusedStep(loss_fn, model)
@@ -382,6 +383,7 @@ def _finish(job: Job, run: RunDir, result, *, plots: bool, metadata: Mapping | N
         **residual_metrics(maps),
         "pde": job.pde.name,
         "train_seconds": result.seconds,
+        "compile_seconds": result.compile_seconds,
         "eval_seconds": eval_seconds,
         "adam_steps": result.adam_steps,
         "lbfgs_steps": result.lbfgs_steps,

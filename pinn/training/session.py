@@ -65,6 +65,7 @@ class Session:
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.start = time.perf_counter() - state.seconds
         self.max_seconds = max_seconds
+        self._compiled_before = state.compile_seconds - self.backend.compile_seconds
         self.lr_now = 0.0
         self.base_weights = dict(self.backend.weights)
         if self.backend.static_points and resampler is not None:
@@ -149,8 +150,16 @@ class Session:
         """Training wall time so far, over all sessions of a resumed run."""
         return time.perf_counter() - self.start
 
+    def compile_seconds(self) -> float:
+        """The part of :meth:`elapsed` spent compiling (the backend's), over all sessions of the run."""
+        return self._compiled_before + self.backend.compile_seconds
+
+    def training_seconds(self) -> float:
+        """:meth:`elapsed` less :meth:`compile_seconds`: what a time budget counts."""
+        return self.elapsed() - self.compile_seconds()
+
     def snapshot(self) -> dict:
-        self.state.seconds = self.elapsed()
+        self.state.seconds, self.state.compile_seconds = self.elapsed(), self.compile_seconds()
         return {"model": self.model.state_dict(), "trainer": self.state.to_dict(), "points": dict(self.points)}
 
     def checkpoint_due(self, before: int) -> bool:
@@ -167,7 +176,7 @@ class Session:
             self._tick(self.state.step)
         if stop is None:  # else the caller polled it already
             stop = self.should_stop()
-        spent = self.max_seconds is not None and self.elapsed() >= self.max_seconds
+        spent = self.max_seconds is not None and self.training_seconds() >= self.max_seconds
         save = (self.checkpoint is not None and stop) or self.checkpoint_due(before)
         if spent:
             self.state.optimizer = opt.state_dict()

@@ -64,6 +64,7 @@ class TrainState:
     faults_fired: list[int] = field(default_factory=list)
     history: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    compile_seconds: float = 0.0
     loss_weights: dict | None = None
     float64: bool = False
 
@@ -111,6 +112,7 @@ class TrainResult:
         lbfgs_steps: quasi-Newton iterations taken (fewer than asked if it stalled).
         final_loss: the loss of the returned parameters.
         seconds: wall time of training, over all sessions of a resumed run.
+        compile_seconds: the part of ``seconds`` that a compiled backend spent compiling.
         optimizer_state: the state dict of the last optimizer used.
         failures: roll-backs after a non-finite loss.
         steps: steps taken by stage kind (``{"adam": 500, "lbfgs": 1890}``; a user's stage under its own).
@@ -127,3 +129,4 @@ class TrainResult:
     failures: int = 0
     budget_spent_at: int | None = None
     steps: dict[str, int] = field(default_factory=dict)
+    compile_seconds: float = 0.0
