@@ -106,7 +106,7 @@ def build_pde(cfg: DictConfig, *, trusted: bool = True, sources: Sequence[Module
 
 
 #: The built-in PDEs whose constructor takes a ``geometry`` (the config group of that name).
-OPERATORS_ON_SHAPES = ("poisson", "heat2d")
+OPERATORS_ON_SHAPES = ("poisson", "heat2d", "heat2d_cg")
 
 
 def build_geometry(cfg: DictConfig, *, trusted: bool = True, sources: Sequence[ModuleType] = (),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 
@@ -15,36 +15,48 @@ __all__ = ["Perforated"]
 class Perforated(Geometry):
     """The rectangle ``[lower, upper]`` with circular holes ``[[cx, cy, r], ...]`` cut out.
 
-    Its boundary parts are ``outer`` (the rectangle's sides) and ``holes`` (the circles).  The
-    holes must lie inside the rectangle and must not overlap, so that every hole's whole circle
-    is boundary.
+    Its boundary parts are ``outer`` (the rectangle's sides) and ``holes`` (the circles), or, with
+    the holes given by part (``{"big": [[0, 0, 1]], "small": [[3, 0, 0.4]]}``), one part per name:
+    each can carry its own condition.  The holes must lie inside the rectangle and must not
+    overlap, so that every hole's whole circle is boundary.
 
     Args:
         lower, upper: the rectangle's corners, 2 numbers each, ``lower < upper``.
-        holes: ``[[cx, cy, r], ...]``, ``r > 0``.
+        holes: ``[[cx, cy, r], ...]``, ``r > 0`` (boundary part ``holes``), or ``{part: [[cx, cy, r],
+            ...]}``.
+
+    Attributes:
+        holes: ``((cx, cy, r), ...)``, every hole; ``hole_parts``: the boundary part of each.
     """
 
     dim = 2
 
-    def __init__(self, lower: Sequence[float], upper: Sequence[float], holes: Sequence[Sequence[float]] = ()):
+    def __init__(self, lower: Sequence[float], upper: Sequence[float],
+                 holes: Sequence[Sequence[float]] | Mapping[str, Sequence[Sequence[float]]] = ()):
         box = Box(lower, upper, names=("x", "y"))
         lo, hi = box.bounds()
         shape: Geometry = box
+        by_part = dict(holes) if isinstance(holes, Mapping) else {"holes": holes}
+        if "outer" in by_part or not all(isinstance(p, str) and p for p in by_part):
+            raise ValueError(f"holes' parts must be names other than 'outer' (the rectangle's), got {list(by_part)}")
         circles: list[tuple[float, float, float]] = []
-        for hole in holes:
-            if len(hole) != 3 or not float(hole[2]) > 0:
-                raise ValueError(f"each hole is [cx, cy, r] with r > 0, got {list(hole)!r}")
-            cx, cy, r = (float(v) for v in hole)
-            if not (lo[0] < cx - r and cx + r < hi[0] and lo[1] < cy - r and cy + r < hi[1]):
-                raise ValueError(f"the hole {list(hole)} does not lie inside the rectangle {lo.tolist()}-{hi.tolist()}")
-            for ox, oy, orad in circles:
-                if (cx - ox) ** 2 + (cy - oy) ** 2 <= (r + orad) ** 2:
-                    raise ValueError(f"the holes {[ox, oy, orad]} and {list(hole)} overlap; keep them apart")
-            circles.append((cx, cy, r))
-            shape = shape - Ball([cx, cy], r, part="holes")
-        parts = {p: "outer" for p in box.parts}
-        self._shape = shape.rename(parts)
-        self.lower, self.upper, self.holes = lo, hi, tuple(circles)
+        parts: list[str] = []
+        for part, group in by_part.items():
+            for hole in group:
+                if len(hole) != 3 or not float(hole[2]) > 0:
+                    raise ValueError(f"each hole is [cx, cy, r] with r > 0, got {list(hole)!r}")
+                cx, cy, r = (float(v) for v in hole)
+                if not (lo[0] < cx - r and cx + r < hi[0] and lo[1] < cy - r and cy + r < hi[1]):
+                    raise ValueError(f"the hole {list(hole)} does not lie inside the rectangle "
+                                     f"{lo.tolist()}-{hi.tolist()}")
+                for ox, oy, orad in circles:
+                    if (cx - ox) ** 2 + (cy - oy) ** 2 <= (r + orad) ** 2:
+                        raise ValueError(f"the holes {[ox, oy, orad]} and {list(hole)} overlap; keep them apart")
+                circles.append((cx, cy, r))
+                parts.append(part)
+                shape = shape - Ball([cx, cy], r, part=part)
+        self._shape = shape.rename({p: "outer" for p in box.parts})
+        self.lower, self.upper, self.holes, self.hole_parts = lo, hi, tuple(circles), tuple(parts)
 
     def bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self._shape.bounds()

@@ -8,6 +8,7 @@ from pinn.pdes.heat import Heat
 from pinn.pdes.heat2d import Heat2D
 from pinn.pdes.heat_ball import HeatBall
 from pinn.pdes.heat_inverse import HeatInverse
+from pinn.pdes.heat_plate import HeatPlate
 from pinn.pdes.heat_longtime import HeatLongTime
 from pinn.pdes.heat_vc import HeatVaryingCoef
 from pinn.pdes.kovasznay import Kovasznay
@@ -25,6 +26,6 @@ from pinn.pdes.wave2d import Wave2D
 
 __all__ = [
     "PDE", "AllenCahn", "Burgers", "GrayScott", "Heat", "Heat2D", "HeatBall", "HeatInverse", "HeatLongTime",
-    "HeatVaryingCoef", "Kovasznay", "KuramotoSivashinsky", "LidDrivenCavity", "Poisson", "PoissonHoles",
-    "PoissonInverse", "PoissonManyArea", "PoissonND", "Schrodinger", "TaylorGreen", "Wave", "Wave2D",
+    "HeatPlate", "HeatVaryingCoef", "Kovasznay", "KuramotoSivashinsky", "LidDrivenCavity", "Poisson",
+    "PoissonHoles", "PoissonInverse", "PoissonManyArea", "PoissonND", "Schrodinger", "TaylorGreen", "Wave", "Wave2D",
 ]

@@ -17,7 +17,9 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-__all__ = ["normal_of", "normal_derivative", "gradient_names"]
+from pinn.physics.terms import Term
+
+__all__ = ["normal_of", "normal_derivative", "gradient_names", "robin"]
 
 
 def normal_of(geometry, names: Sequence[str], coords: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -46,3 +48,21 @@ def normal_derivative(fields: Mapping[str, torch.Tensor], coords: Mapping[str, t
     if missing:
         raise ValueError(f"d{field}/dn needs {missing}: add them to the term's fields")
     return sum(fields[f"{field}_{name}"] * n for name, n in normal.items())
+
+
+def robin(domain, part: str, value: float, *, transfer: float = 1.0, field: str = "u",
+          name: str | None = None) -> Term:
+    """The Robin condition ``d field / dn = transfer (value - field)`` on the boundary part ``part``
+    of a shape's domain (:class:`~pinn.physics.shape_domain.ShapeDomain`), ``n`` the outward normal
+    (on a hole's circle it points into the hole): a :class:`~pinn.physics.terms.Term` named
+    ``name`` (default ``part``) on the point set ``boundary:PART``.  ``transfer = 0`` is a Neumann
+    condition with zero flux; a large one tends to ``field = value``."""
+    parts = domain.geometry.parts
+    if part not in parts:
+        raise ValueError(f"no boundary part {part!r} for a Robin condition; the domain's parts are {list(parts)}")
+    value, transfer = float(value), float(transfer)
+
+    def residual(f, c):
+        return normal_derivative(f, c, domain, field) - transfer * (value - f[field])
+
+    return Term(name or part, f"boundary:{part}", (field, *gradient_names(field, domain.space_names)), residual)

@@ -1,0 +1,49 @@
+"""The convergence of Heat2d-CG's finite-element reference (pinn.pdes.heat_plate): P2 triangles
+with BDF2, each resolution against the next finer one on the points the runs are scored at
+(a grid of spacing 0.25 inside the plate, every 0.1 to t = 3).
+
+    python scripts/heat_plate_reference.py                          # h = 0.2, 0.1, 0.05 (dt with it)
+    python scripts/heat_plate_reference.py --h 0.4 0.2 --dt 0.01    # quicker
+
+The preset's target is 4e-3: the reference (pinn.pdes.heat_plate.REFERENCE_H and REFERENCE_DT)
+must change by less than a tenth of that on refinement.  Needs the references extra (gmsh,
+scikit-fem).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from pinn.pdes import HeatPlate
+from pinn.pdes._fem import heat_robin
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--h", type=float, nargs="+", default=[0.2, 0.1, 0.05], help="mesh sizes, coarse to fine")
+    p.add_argument("--dt", type=float, default=None, help="one time step for all (default: h / 20)")
+    p.add_argument("--segments", type=int, default=64, help="sides of each circle's polygon at most")
+    args = p.parse_args()
+    pde = HeatPlate()
+    xy = pde.scoring_points()
+    print(f"{len(xy)} points x 31 times", flush=True)
+    previous = None
+    rows = []
+    for h in args.h:
+        dt = args.dt if args.dt is not None else h / 20
+        start = time.perf_counter()
+        _, u = heat_robin(pde.plate, pde.robin, xy, h=h, dt=dt, segments=args.segments)
+        seconds = time.perf_counter() - start
+        change = "" if previous is None else f"{np.linalg.norm(u - previous) / np.linalg.norm(u):.2e}"
+        rows.append(f"| {h} | {dt} | {seconds:.0f} | {change or '-'} |")
+        print(rows[-1], flush=True)
+        previous = u
+    print("\n| h | dt | seconds | rel. L2 change from the coarser |\n|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
