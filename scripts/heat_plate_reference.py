@@ -25,7 +25,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--h", type=float, nargs="+", default=[0.2, 0.1, 0.05], help="mesh sizes, coarse to fine")
     p.add_argument("--dt", type=float, default=None, help="one time step for all (default: h / 20)")
-    p.add_argument("--segments", type=int, default=64, help="sides of each circle's polygon at most")
+    p.add_argument("--refine", type=float, default=4.0, help="h over the sides on the circles")
     args = p.parse_args()
     pde = HeatPlate()
     xy = pde.scoring_points()
@@ -35,7 +35,7 @@ def main():
     for h in args.h:
         dt = args.dt if args.dt is not None else h / 20
         start = time.perf_counter()
-        _, u = heat_robin(pde.plate, pde.robin, xy, h=h, dt=dt, segments=args.segments)
+        _, u = heat_robin(pde.plate, pde.robin, xy, h=h, dt=dt, refine=args.refine)
         seconds = time.perf_counter() - start
         change = "" if previous is None else f"{np.linalg.norm(u - previous) / np.linalg.norm(u):.2e}"
         rows.append(f"| {h} | {dt} | {seconds:.0f} | {change or '-'} |")

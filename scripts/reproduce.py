@@ -171,7 +171,7 @@ PINNACLE = {
                                           "1.5e-3)"),
     "Heat2d-CG": (None, "-", "2.0e-2, against PINNacle's COMSOL solution (P2, largest element 0.24), not public",
                   "no preset yet: pde=heat2d_cg exists (Robin conditions on the named parts of the plate), scored on "
-                  "our own P2 finite-element solve (h = 0.2 and 0.1 agree to 5.7e-5; docs/accuracy.md)"),
+                  "our own P2 finite-element solve (h = 0.2 and 0.1 agree to 1.9e-4; docs/accuracy.md)"),
     "Poisson3d-CG": (None, "-", "1.02e-1 (LRA); 7.2e-2 in a later preprint",
                      "not built yet (#31): needs an own P2 finite-element solve, cube minus 4 balls"),
     "Burgers2d-C": (None, "-", "2.6e-1", "not built yet (#31): needs an own pseudo-spectral solve from PINNacle's "

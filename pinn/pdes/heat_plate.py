@@ -12,7 +12,7 @@ solution (P2, largest element 0.24) that is not public; the reference here is ou
 (:func:`reference`): P2 finite elements with BDF2 (:mod:`pinn.pdes._fem`, the optional extra
 ``references``), checked against the closed-form series solution on a rectangle
 (``tests/test_heat_plate.py``) and converged on this plate by ``scripts/heat_plate_reference.py``.
-It is computed on first use (about a minute) and cached in the user's cache directory; runs are
+It is computed on first use (some minutes) and cached in the user's cache directory; runs are
 scored on it at a grid of points inside the plate (spacing ``grid``), every 0.1 in time.
 """
 
@@ -137,7 +137,7 @@ def reference(plate: Perforated, robin: Mapping[str, float], points: np.ndarray,
     key = json.dumps({"lower": plate.lower.tolist(), "upper": plate.upper.tolist(), "holes": plate.holes,
                       "parts": plate.hole_parts, "robin": sorted(robin.items()), "transfer": transfer,
                       "diffusivity": diffusivity, "initial": initial, "t_end": t_end, "h": h, "dt": dt,
-                      "scheme": "P2 BDF2 v1"}, sort_keys=True).encode() + points.tobytes()
+                      "scheme": "P2 BDF2, circles at h/4, v2"}, sort_keys=True).encode() + points.tobytes()
     path = cache_dir() / f"heat2d_cg_{hashlib.sha256(key).hexdigest()[:16]}.npz"
 
     def compute():
