@@ -288,8 +288,9 @@ def test_a_marched_run_writes_its_error_in_time(tmp_path):
 @pytest.mark.parametrize("pde", ["heat", "burgers"])
 def test_a_marched_run_reaches_the_single_window_error(pde, tmp_path):
     """Two windows with half the steps each against one window (hard constraints in both): the
-    marched error within 2x of the single window's (measured: heat 1.3e-4 against 2.4e-4, burgers
-    7.7e-2 against 1.7e-1, in about the same time), and 5x below the untrained model's."""
+    marched error within 2x of the single window's (measured: heat 6.6e-5 against 1.3e-4, burgers
+    6.0e-2 against 1.4e-1, in about the same time), and 5x below the untrained model's (burgers:
+    0.61; at 200 + 200 steps a window its marched error was 0.144 here, too close to that bound)."""
     from pinn.evaluation.grid import evaluate
 
     base = (f"pde={pde}", "hard_constraints=true", "model.width=20", "model.depth=3", "points.interior=1000",
@@ -297,11 +298,11 @@ def test_a_marched_run_reaches_the_single_window_error(pde, tmp_path):
     untrained = make_job(*base, "marching=windows", "marching.width=0.5")
     untrained.model.whole()
     before = evaluate(untrained.model, untrained.pde, [51, 51]).metrics["rel_l2"]
-    single = train(make_job(*base, "stages.adam.steps=400", "stages.quasi_newton.steps=400"), tmp_path / "one",
+    single = train(make_job(*base, "stages.adam.steps=600", "stages.quasi_newton.steps=600"), tmp_path / "one",
                    RunOptions(plots=False))
-    marched = train(make_job(*base, "marching=windows", "marching.width=0.5", "stages.adam.steps=200",
-                             "stages.quasi_newton.steps=200"), tmp_path / "two", RunOptions(plots=False))
-    assert marched["adam_steps"] == 400
+    marched = train(make_job(*base, "marching=windows", "marching.width=0.5", "stages.adam.steps=300",
+                             "stages.quasi_newton.steps=300"), tmp_path / "two", RunOptions(plots=False))
+    assert marched["adam_steps"] == 600
     assert marched["rel_l2"] <= 2 * single["rel_l2"], (marched["rel_l2"], single["rel_l2"])
     assert marched["rel_l2"] <= before / 5, (marched["rel_l2"], before)
 
