@@ -51,6 +51,8 @@ def perforated_mesh(plate: Perforated, h: float, *, refine: float = 4.0) -> tupl
     gmsh, _ = _modules()
     if not (h > 0 and math.isfinite(h)):
         raise ValueError(f"the mesh size h must be a positive number, got {h!r}")
+    if not (refine >= 1 and math.isfinite(refine)):
+        raise ValueError(f"refine (h over the sides on the circles) must be a number >= 1, got {refine!r}")
     lo, hi = (plate.lower.tolist(), plate.upper.tolist())
     gmsh.initialize(readConfigFiles=False, interruptible=False)
     try:
