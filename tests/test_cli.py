@@ -283,6 +283,8 @@ def test_train_eval_plot_end_to_end(tmp_path):
     out = _run([_script("pinn-train"), "pde=burgers", "pde.nu=0.005", f"hydra.run.dir={run_dir}", *TINY], tmp_path)
     assert out.returncode == 0, out.stderr
     assert "rel. L2 error" in out.stderr + out.stdout and "plots/  (solution.png" in out.stderr + out.stdout
+    # derivatives=auto's choice, made while the job was built before Hydra's logging: in the run's log
+    assert "derivatives=auto chose" in (run_dir / "train.log").read_text()
 
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert {"rel_l2", "max_abs_error", "train_seconds", "adam_steps", "lbfgs_steps", "final_loss"} <= set(metrics)

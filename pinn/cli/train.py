@@ -136,20 +136,45 @@ def summary(metrics: dict, run_dir: Path, *, plots: bool, tensorboard: bool) -> 
     return "\n".join([f"{title:=^72}"] + [f"  {k:<{width}}  {v}" for k, v in rows] + ["=" * 72])
 
 
+class _HeldLog(logging.Handler):
+    """Holds pinn's INFO records while a job is built before Hydra sets logging up (they would
+    be dropped), for the run's task to replay into its log."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def __enter__(self) -> _HeldLog:
+        self._level = log.level
+        log.setLevel(logging.INFO)
+        log.addHandler(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        log.removeHandler(self)
+        log.setLevel(self._level)
+
+
 def _hydra_task(failures: list, built: list | None = None):
     """The ``@hydra.main`` task: one run (or one job of a sweep), failed sweep jobs noted in ``failures``.
 
-    ``built``: ``[(plain config, job)]`` built by the up-front check; a single run whose config is
-    that one trains that job instead of building it again (the job is built once per run)."""
+    ``built``: ``[(plain config, job, log records)]`` built by the up-front check; a single run whose
+    config is that one trains that job instead of building it again (the job is built once per run),
+    and its log gets what building logged."""
 
     def task(cfg: DictConfig) -> float:
         hc = HydraConfig.get()
         absolute_source(cfg, hc.runtime.choices.get("pde"), hc.searchpath)
         job = None
         if built and hc.mode != RunMode.MULTIRUN:
-            plain, prebuilt = built.pop()
+            plain, prebuilt, records = built.pop()
             if OmegaConf.to_container(cfg, resolve=True) == plain:
                 job = prebuilt
+                for record in records:  # logged while it was built, before Hydra set logging up
+                    logging.getLogger(record.name).handle(record)
         return _train_in(cfg, Path(hc.runtime.output_dir), in_sweep=hc.mode == RunMode.MULTIRUN, failures=failures,
                          job=job)
 
@@ -369,7 +394,8 @@ def _check_and_claim(argv: list[str], locks: list, built: list, *, debug: bool) 
     explicit_run = _explicit_run_dir(argv)
     explicit_sweep = _explicit_run_dir(argv, "hydra.sweep.dir")
     cfg, (multirun_cfg, run_dir, sweep_dir) = compose_with_dirs(first)
-    job = build(cfg)
+    with _HeldLog() as held:  # what building says (derivatives=auto's choice) reaches the run's log
+        job = build(cfg)
     multirun = multirun or multirun_cfg
     if multirun:
         sweep_dir = io.claim_new_dir(sweep_dir) if explicit_sweep is None else sweep_dir
@@ -378,7 +404,7 @@ def _check_and_claim(argv: list[str], locks: list, built: list, *, debug: bool) 
             locks.append(RunLock(sweep_dir))
         _refuse_unfinished_in_sweep(sweep_dir)
         return
-    built.append((OmegaConf.to_container(cfg, resolve=True), job))
+    built.append((OmegaConf.to_container(cfg, resolve=True), job, held.records))
     run = RunDir.new(run_dir) if explicit_run is None else RunDir(run_dir)
     sys.argv[1:] = with_overrides(sys.argv[1:], [f"hydra.run.dir={_quoted(str(run.path))}"])
     _check_disk(str(run.path))  # a full disk: one line now, not Hydra's traceback at its first write
