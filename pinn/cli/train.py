@@ -138,14 +138,18 @@ def summary(metrics: dict, run_dir: Path, *, plots: bool, tensorboard: bool) -> 
 
 class _HeldLog(logging.Handler):
     """Holds pinn's INFO records while a job is built before Hydra sets logging up (they would
-    be dropped), for the run's task to replay into its log."""
+    be dropped), for the run's task to replay into its log; warnings are shown at once, as they
+    were without it."""
 
     def __init__(self):
         super().__init__(logging.INFO)
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+        if record.levelno >= logging.WARNING and logging.lastResort is not None:
+            logging.lastResort.handle(record)
+        else:
+            self.records.append(record)
 
     def __enter__(self) -> _HeldLog:
         self._level = log.level

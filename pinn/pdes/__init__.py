@@ -8,8 +8,8 @@ from pinn.pdes.heat import Heat
 from pinn.pdes.heat2d import Heat2D
 from pinn.pdes.heat_ball import HeatBall
 from pinn.pdes.heat_inverse import HeatInverse
-from pinn.pdes.heat_plate import HeatPlate
 from pinn.pdes.heat_longtime import HeatLongTime
+from pinn.pdes.heat_plate import HeatPlate
 from pinn.pdes.heat_vc import HeatVaryingCoef
 from pinn.pdes.kovasznay import Kovasznay
 from pinn.pdes.kuramoto_sivashinsky import KuramotoSivashinsky

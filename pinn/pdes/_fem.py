@@ -148,8 +148,7 @@ def heat_robin(plate: Perforated, robin: Mapping[str, float], points: np.ndarray
     from scipy.sparse.linalg import cg
     from skfem.helpers import dot, grad
 
-    missing = sorted(set(plate.parts) - set(robin))
-    if missing or set(robin) - set(plate.parts):
+    if set(robin) != set(plate.parts):
         raise ValueError(f"robin must give a value for each boundary part {list(plate.parts)}, got {sorted(robin)}")
     per = round(every / dt)
     if per < 1 or not math.isclose(per * dt, every):
