@@ -15,6 +15,9 @@ def test_metrics():
     assert max_abs_error(np.array([3.0, 5.5]), ref) == 1.5
     with pytest.raises(ValueError, match="shape"):
         relative_l2(np.zeros(3), np.ones(2))
+    # a zero reference (a snapshot at a zero initial value), without numpy's 0/0 warning
+    assert relative_l2(np.zeros(3), np.zeros(3)) == 0
+    assert relative_l2(np.array([0.0, 1e-9, 0.0]), np.zeros(3)) == np.inf
 
 
 class Exact(torch.nn.Module):

@@ -4,6 +4,7 @@ flags read only at log rows, point buffers refilled in place, roll-back, fallbac
 option's wiring.  Resume: ``tests/test_compiled_gradient.py`` (both compiled paths)."""
 
 import logging
+from pathlib import Path
 import shutil
 
 import pytest
@@ -498,3 +499,25 @@ def test_a_loss_weighting_on_the_fused_step_follows_the_eager_run(backend):
         assert b["loss"] == pytest.approx(a["loss"], rel=1e-9)
     for p, q in zip(eager_params, fused_params):
         torch.testing.assert_close(q, p, rtol=1e-8, atol=1e-10)
+
+
+FOURTH_ORDER = {"ks"}  # beyond the fused engine's second derivatives: refused with the fix (above)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted({p.stem for p in (Path(__file__).parents[1] / "conf" / "pde").glob("*.yaml")}
+                                        - FOURTH_ORDER))
+def test_every_built_in_pde_traces_into_one_fused_graph(name):
+    """Dynamo traces each built-in PDE's fused step whole (backend ``eager``: the trace, not the
+    code generation).  A residual that reaches a numpy array at call time (a coefficient table)
+    made the compiler fail and the step run eagerly, 4x slower, with only a warning."""
+    from pinn.cli.build import build
+    from pinn.cli.train import check_config
+
+    job = build(check_config([f"pde={name}", "derivatives=fused", "plots=false"]))
+    points = {w: job.pde.domain.sample(w, 32, job.sampler, generator=job.generator).float()
+              for w in job.loss.point_sets}
+    fused = FusedStep(job.loss, job.model, backend="eager")
+    loss, _ = fused.loss_and_grad(job.model, points)
+    assert fused.failed is None, fused.failed
+    assert torch.isfinite(loss)

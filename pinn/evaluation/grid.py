@@ -44,9 +44,14 @@ def _kept(pred, ref):
 
 
 def relative_l2(pred: np.ndarray, ref: np.ndarray) -> float:
-    """``||pred - ref||_2 / ||ref||_2`` over all entries where ``ref`` is not NaN."""
+    """``||pred - ref||_2 / ||ref||_2`` over all entries where ``ref`` is not NaN.  Against a reference
+    that is zero everywhere (a snapshot at a zero initial value): 0 where ``pred`` is zero there too,
+    else infinity."""
     pred, ref = _kept(pred, ref)
-    return float(np.linalg.norm(pred - ref) / np.linalg.norm(ref))
+    error, size = np.linalg.norm(pred - ref), np.linalg.norm(ref)
+    if size == 0:
+        return 0.0 if error == 0 else math.inf
+    return float(error / size)
 
 
 def max_abs_error(pred: np.ndarray, ref: np.ndarray) -> float:

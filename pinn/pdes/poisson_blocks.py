@@ -56,11 +56,12 @@ def _blocks(x, y):
     return i, j, rx - i * size, ry - j * size, size
 
 
-def source(x, y, f_coef: np.ndarray):
+def source(x, y, f_coef: np.ndarray | torch.Tensor):
     """``f`` at the points ``(x, y)``: numpy arrays or tensors."""
     i, j, rx, ry, size = _blocks(x, y)
     if isinstance(x, torch.Tensor):
-        c = torch.as_tensor(f_coef, dtype=x.dtype, device=x.device)
+        # a tensor held by the PDE, not a numpy array: a compiled step cannot guard on from_numpy
+        c = (f_coef if isinstance(f_coef, torch.Tensor) else torch.from_numpy(f_coef)).to(x)
         ii, jj = i.long().clamp(0, SPLIT - 1), j.long().clamp(0, SPLIT - 1)
         c00, c11 = c[ii, jj, 0, 0], c[ii, jj, 1, 1]
         return c00 + c11 * torch.sin(math.pi * rx / size) * torch.sin(math.pi * ry / size)
@@ -87,6 +88,7 @@ class PoissonManyArea(PDE):
             raise ValueError(f"resolution must be a multiple of {SPLIT} (the blocks' edges fall between nodes), "
                              f"got {resolution}")
         self.a_coef, self.f_coef = block_coefficients()
+        self._f_table = torch.from_numpy(self.f_coef)
         h = 2 * BOX / resolution
         centres = -BOX + h * (np.arange(resolution) + 0.5)
         gx, gy = np.meshgrid(centres, centres, indexing="ij")
@@ -98,7 +100,7 @@ class PoissonManyArea(PDE):
 
     def residual(self, f, c):
         a, a_x, a_y = self.coefficient(c["x"], c["y"])
-        return a * (f["u_xx"] + f["u_yy"]) + a_x * f["u_x"] + a_y * f["u_y"] + source(c["x"], c["y"], self.f_coef)
+        return a * (f["u_xx"] + f["u_yy"]) + a_x * f["u_x"] + a_y * f["u_y"] + source(c["x"], c["y"], self._f_table)
 
     def conditions(self) -> tuple[Term, ...]:
         return (Term("robin", "boundary", ("u", *gradient_names("u", ("x", "y"))),

@@ -46,7 +46,11 @@ class GridField:
         self.smoothing = number("smoothing", smoothing, low=0)
         self.raw = grid
         self.values = _gaussian(grid, self.smoothing) if self.smoothing else grid
+        self.shape: tuple[int, int] = (int(grid.shape[0]), int(grid.shape[1]))
         self.spacing = tuple((b - a) / (n - 1) for a, b, n in zip(self.lower, self.upper, grid.shape))
+        # float64 tensors made here, and the shape as ints: a compiled step must not touch the numpy
+        # arrays (the compiler turns them into tensors it cannot guard on)
+        self._tensors = {"raw": torch.from_numpy(self.raw), "values": torch.from_numpy(np.ascontiguousarray(self.values))}
         self._cache: dict[tuple, torch.Tensor] = {}
 
     @classmethod
@@ -78,17 +82,17 @@ class GridField:
 
     def nearest(self, x, y):
         """The raw value at the nearest grid point (PINNacle's lookup), for numpy arrays or tensors."""
-        i = _index(x, self.lower[0], self.spacing[0], self.raw.shape[0])
-        j = _index(y, self.lower[1], self.spacing[1], self.raw.shape[1])
+        i = _index(x, self.lower[0], self.spacing[0], self.shape[0])
+        j = _index(y, self.lower[1], self.spacing[1], self.shape[1])
         if isinstance(x, torch.Tensor):
-            return self._table(self.raw, x)[i, j]
+            return self._table("raw", x)[i, j]
         return self.raw[i, j]
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(a, a_x, a_y)`` at the points ``(x, y)`` (any equal shapes): the bilinear interpolant of
         the (smoothed) grid values and its gradient, constant beyond the grid's edges.  Not
         differentiated through: the gradient is returned, not taped."""
-        nx, ny = self.values.shape
+        nx, ny = self.shape
         hx, hy = self.spacing
         with torch.no_grad():
             sx = ((x - self.lower[0]) / hx).clamp(0, nx - 1)
@@ -96,7 +100,7 @@ class GridField:
             i = sx.floor().clamp(max=nx - 2).long()
             j = sy.floor().clamp(max=ny - 2).long()
             fx, fy = sx - i, sy - j
-            v = self._table(self.values, x)
+            v = self._table("values", x)
             v00, v10, v01, v11 = v[i, j], v[i + 1, j], v[i, j + 1], v[i + 1, j + 1]
             a = v00 * (1 - fx) * (1 - fy) + v10 * fx * (1 - fy) + v01 * (1 - fx) * fy + v11 * fx * fy
             ax = ((v10 - v00) * (1 - fy) + (v11 - v01) * fy) / hx
@@ -105,10 +109,10 @@ class GridField:
             inside_y = (y >= self.lower[1]) & (y <= self.upper[1])
             return a, ax * inside_x, ay * inside_y
 
-    def _table(self, values: np.ndarray, like: torch.Tensor) -> torch.Tensor:
-        key = (id(values), like.dtype, like.device)
+    def _table(self, which: str, like: torch.Tensor) -> torch.Tensor:
+        key = (which, like.dtype, like.device)
         if key not in self._cache:
-            self._cache[key] = torch.as_tensor(values, dtype=like.dtype, device=like.device)
+            self._cache[key] = self._tensors[which].to(dtype=like.dtype, device=like.device)
         return self._cache[key]
 
 
