@@ -131,6 +131,10 @@ def test_heat2d_cg_is_pinnacles_plate_and_refuses_bad_input():
         HeatPlate(geometry=Ball([0.0, 0.0], 1.0))
     with pytest.raises(ValueError, match="multiple of 0.1"):
         HeatPlate(t=(0.0, 0.25))
+    with pytest.raises(ValueError, match="reference_dt must divide 0.1"):
+        HeatPlate(reference_dt=0.03)
+    with pytest.raises(ValueError, match="reference_h"):
+        HeatPlate(reference_h=0.0)
     from pinn.pdes._fem import perforated_mesh
 
     for h, refine in ((0.0, 4.0), (float("nan"), 4.0), (0.1, 0.5)):

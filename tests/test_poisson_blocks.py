@@ -94,13 +94,19 @@ def test_the_solve_holds_the_pde_the_flux_condition_and_the_robin_condition(solv
 
 
 def test_the_residual_is_the_divergence_form():
-    pde = PoissonManyArea(resolution=50)
+    pde = PoissonManyArea(resolution=50, divided=False)
     g = torch.Generator().manual_seed(1)
     x, y = (20 * torch.rand(300, generator=g, dtype=torch.float64) - 10 for _ in range(2))
     fields = {n: torch.randn(300, generator=g, dtype=torch.float64) for n in ("u_x", "u_y", "u_xx", "u_yy")}
     a, a_x, a_y = pde.coefficient(x, y)
     expected = a * (fields["u_xx"] + fields["u_yy"]) + a_x * fields["u_x"] + a_y * fields["u_y"] + source(x, y, pde.f_coef)
     torch.testing.assert_close(pde.residual(fields, {"x": x, "y": y}), expected)
+    # the default trains on it divided by a: the same zero set, each block weighed alike
+    divided = PoissonManyArea(resolution=50).residual(fields, {"x": x, "y": y})
+    torch.testing.assert_close(divided, expected / a)
+    assert float(a.max() / a.min()) > 100  # a division that matters
+    with pytest.raises(ValueError, match="divided must be true or false"):
+        PoissonManyArea(divided="yes")  # type: ignore[arg-type]
     centres = torch.tensor([-8.0, -4.0, 0.0, 4.0, 8.0], dtype=torch.float64)  # a is the block's own there
     a_c, ax_c, ay_c = pde.coefficient(centres, centres)
     np.testing.assert_allclose(a_c.numpy(), np.diag(pde.a_coef), rtol=1e-12)

@@ -19,6 +19,7 @@ scored on it at a grid of points inside the plate (spacing ``grid``), every 0.1 
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 from collections.abc import Mapping, Sequence
 
@@ -60,6 +61,8 @@ class HeatPlate(PDE):
         initial: ``u0``.
         t: the time interval ``[0, t1]``; the reference's snapshots are every 0.1.
         grid: the spacing of the grid of points the run is scored at.
+        reference_h, reference_dt: the reference's mesh size and time step (coarser ones compute in
+            seconds, for quick checks; the defaults' convergence: ``scripts/heat_plate_reference.py``).
     """
 
     name = "heat2d_cg"
@@ -68,7 +71,8 @@ class HeatPlate(PDE):
 
     def __init__(self, *, geometry: Perforated | None = None, robin: Mapping[str, float] | None = None,
                  transfer: float = 1.0, diffusivity: float = 1.0, initial: float = 0.0,
-                 t: Sequence[float] = (0.0, 3.0), grid: float = 0.25):
+                 t: Sequence[float] = (0.0, 3.0), grid: float = 0.25, reference_h: float = REFERENCE_H,
+                 reference_dt: float = REFERENCE_DT):
         if geometry is None:
             geometry = Perforated(*PINNACLE_HEAT_PLATE)
         if not isinstance(geometry, Perforated):
@@ -91,6 +95,9 @@ class HeatPlate(PDE):
         if t0 != 0.0 or steps < 1 or abs(steps * 0.1 - t1) > 1e-9:
             raise ValueError(f"t must be [0, t1] with t1 a multiple of 0.1 (the reference's snapshots), got {list(t)}")
         self.grid = positive("grid", grid)
+        self.reference_h, self.reference_dt = positive("reference_h", reference_h), positive("reference_dt", reference_dt)
+        if round(0.1 / self.reference_dt) < 1 or not math.isclose(round(0.1 / self.reference_dt) * self.reference_dt, 0.1):
+            raise ValueError(f"reference_dt must divide 0.1 (the snapshots' spacing), e.g. 0.005; got {reference_dt}")
         self.domain = ShapeDomain(geometry, (t0, t1), names=("x", "y"))
         self._nodes = None
 
@@ -119,7 +126,8 @@ class HeatPlate(PDE):
         if self._nodes is None:
             xy = self.scoring_points()
             ref = reference(self.plate, self.robin, xy, transfer=self.transfer, diffusivity=self.diffusivity,
-                            initial=self.initial, t_end=float(self.domain.upper[-1]))
+                            initial=self.initial, t_end=float(self.domain.upper[-1]), h=self.reference_h,
+                            dt=self.reference_dt)
             times, u = ref["t"], ref["u"]
             cols = {"x": np.tile(xy[:, 0], len(times)), "y": np.tile(xy[:, 1], len(times)),
                     "t": np.repeat(times, len(xy))}
