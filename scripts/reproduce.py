@@ -136,6 +136,8 @@ PRESETS = {
     "taylor_green": ("taylor_green", [], "Taylor-Green vortex, nu = 0.1 (u, v, p; unsteady)", "report", "-", "-"),
     "pinv": ("pinv", [], "PINNacle PInv, consistent source: u and a(x, y) from 2,500 noisy u", "u <= 4e-3, a <= 4e-3",
              "30 min", "1.96e-2 (vPINN; RoPINN's rerun could not reproduce it)"),
+    "heat2d_cg": ("heat2d_cg", [], "PINNacle Heat2d-CG: heat on a plate with 17 holes, Robin conditions", "<= 4e-3",
+                  "30 min", "2.0e-2 (PINNacle, against its COMSOL solution; ours against our own P2 solve)"),
     "gs": ("gs", [], "PINNacle GS: Gray-Scott u and v over t in [0, 200], time marching in 10 windows", "<= 1.6e-2",
            "60 min", "8.0e-2 (FBPINN)"),
     "wave2d_ms": ("wave2d_ms", [], "Wave2d-MS, consistent: 2-D standing waves over t in [0, 100], time marching in "
@@ -169,9 +171,9 @@ PINNACLE = {
     "Poisson2d-MS": (None, "-", "4.7e-1", "no preset yet: pde=poisson2d_ms exists (divergence form, du/dn = -u), "
                                           "scored on our own finite-volume solve (400 and 800 cells agree to "
                                           "1.5e-3)"),
-    "Heat2d-CG": (None, "-", "2.0e-2, against PINNacle's COMSOL solution (P2, largest element 0.24), not public",
-                  "no preset yet: pde=heat2d_cg exists (Robin conditions on the named parts of the plate), scored on "
-                  "our own P2 finite-element solve (h = 0.2 and 0.1 agree to 1.9e-4; docs/accuracy.md)"),
+    "Heat2d-CG": ("heat2d_cg", "-", "2.0e-2, against PINNacle's COMSOL solution (P2, largest element 0.24), not "
+                                    "public; ours is against our own P2 finite-element solve (h = 0.2 and 0.1 agree "
+                                    "to 1.9e-4; docs/accuracy.md)"),
     "Poisson3d-CG": (None, "-", "1.02e-1 (LRA); 7.2e-2 in a later preprint",
                      "not built yet (#31): needs an own P2 finite-element solve, cube minus 4 balls"),
     "Burgers2d-C": (None, "-", "2.6e-1", "not built yet (#31): needs an own pseudo-spectral solve from PINNacle's "

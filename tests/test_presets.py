@@ -66,6 +66,10 @@ CASES = {
     # on 1,000 points: u 2.6e-2, a 3.3e-2 in 20 s (300 + 300: u 9.1e-2, too near the bound).
     "pinv": (["points.interior=1000", "stages.adam.steps=500", "stages.quasi_newton.steps=500",
               "evaluation.resolution=[41,41]"], {"u": 0.1}, None),
+    # On [0, 1] against a coarse reference (h 0.4: computed in 4 s, 9.5e-4 from the preset's).
+    "heat2d_cg": (["pde.t=[0,1]", "pde.reference_h=0.4", "pde.reference_dt=0.02", "model.width=32", "model.depth=3",
+                   "points.interior=1500", "points.boundary=600", "stages.adam.steps=500",
+                   "stages.quasi_newton.steps=300"], 0.2, None),
     # The marched presets on a short interval, two windows each.  gs: bounded pooled, 6.5e-2 in 25 s
     # (v alone 0.33: its spot needs the preset's schedule; 600 + 300 steps made it 0.36); wave2d_ms
     # in 27 s.
