@@ -138,6 +138,9 @@ PRESETS = {
              "30 min", "1.96e-2 (vPINN; RoPINN's rerun could not reproduce it)"),
     "heat2d_cg": ("heat2d_cg", [], "PINNacle Heat2d-CG: heat on a plate with 17 holes, Robin conditions", "<= 4e-3",
                   "30 min", "2.0e-2 (PINNacle, against its COMSOL solution; ours against our own P2 solve)"),
+    "poisson2d_ms": ("poisson2d_ms", [], "PINNacle Poisson2d-MS: 5 x 5 blocks of a from 0.13 to 87.9, du/dn = -u",
+                     "<= 5e-2", "30 min", "4.7e-1 (PINNacle's strong form; ours is the divergence form its "
+                                          "reference solves)"),
     "gs": ("gs", [], "PINNacle GS: Gray-Scott u and v over t in [0, 200], time marching in 10 windows", "<= 1.6e-2",
            "60 min", "8.0e-2 (FBPINN)"),
     "wave2d_ms": ("wave2d_ms", [], "Wave2d-MS, consistent: 2-D standing waves over t in [0, 100], time marching in "
@@ -168,9 +171,9 @@ PINNACLE = {
                   "no preset yet: pde=heat2d_vc exists in the divergence form the table solves (the table is 8.0e-3 "
                   "from our converged finite-volume solve); first runs 0.61 (divergence form) and 0.26 (mixed form, "
                   "u and the flux a grad u as outputs), target 2e-2 (docs/accuracy.md)"),
-    "Poisson2d-MS": (None, "-", "4.7e-1", "no preset yet: pde=poisson2d_ms exists (divergence form, du/dn = -u), "
-                                          "scored on our own finite-volume solve (400 and 800 cells agree to "
-                                          "1.5e-3)"),
+    "Poisson2d-MS": ("poisson2d_ms", "-", "4.7e-1, on PINNacle's strong form a Lap(u) + f, about 1.45 from its "
+                                          "reference; ours is the divergence form, scored on our own finite-volume "
+                                          "solve (400 and 800 cells agree to 1.5e-3)"),
     "Heat2d-CG": ("heat2d_cg", "-", "2.0e-2, against PINNacle's COMSOL solution (P2, largest element 0.24), not "
                                     "public; ours is against our own P2 finite-element solve (h = 0.2 and 0.1 agree "
                                     "to 1.9e-4; docs/accuracy.md)"),

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 
 from pinn.cli.build import build, run_training
 from pinn.evaluation.grid import evaluate
@@ -70,6 +71,11 @@ CASES = {
     "heat2d_cg": (["pde.t=[0,1]", "pde.reference_h=0.4", "pde.reference_dt=0.02", "model.width=32", "model.depth=3",
                    "points.interior=1500", "points.boundary=600", "stages.adam.steps=500",
                    "stages.quasi_newton.steps=300"], 0.2, None),
+    # The full preset reaches 0.38 (target 5e-2 not met), so no short run is 5x below the untrained
+    # error (1.0): bounded on its loss instead, 25x below the untrained network's on the same points,
+    # and its error below 0.8 (u = 0: 1).
+    "poisson2d_ms": (["model.width=32", "model.depth=3", "points.interior=2000", "points.boundary=400",
+                      "stages.adam.steps=1000", "stages.quasi_newton.steps=500"], {"loss": 0.04, "": 0.8}, None),
     # The marched presets on a short interval, two windows each.  gs: bounded pooled, 6.5e-2 in 25 s
     # (v alone 0.33: its spot needs the preset's schedule; 600 + 300 steps made it 0.36); wave2d_ms
     # in 27 s.
@@ -94,14 +100,20 @@ def test_preset_short_run(name, tmp_path):
     # network's error and below 1/5 of u = 0's (rel. L2 exactly 1).
     job = build(cfg)
     before = evaluate(job.model, job.pde, job.resolution).metrics
-    bounds = bound if isinstance(bound, dict) else {"": bound}  # per field, or over all fields
+    bounds = dict(bound) if isinstance(bound, dict) else {"": bound}  # per field, or over all fields
+    loss_ratio = bounds.pop("loss", None)  # or: the final loss below this fraction of the untrained one
     for field, b in bounds.items():
         untrained = before[f"rel_l2_{field}" if field else "rel_l2"]
-        assert 5 * b <= min(untrained, 1.0), (field, b, untrained)
+        assert (5 * b if loss_ratio is None else b) <= min(untrained, 1.0), (field, b, untrained)
+    if loss_ratio is not None:
+        assert loss_ratio <= 0.2
+        untrained_loss = float(job.loss(job.model, job.sample_points(torch.Generator().manual_seed(0)))[0])
     m = run_training(cfg, tmp_path)
     assert math.isfinite(m["final_loss"]), m
     for field, b in bounds.items():
         assert m[f"rel_l2_{field}" if field else "rel_l2"] < b, (field, m)
+    if loss_ratio is not None:
+        assert m["final_loss"] < loss_ratio * untrained_loss, (m["final_loss"], untrained_loss)
 
     if coefficient_bounds is not None:
         assert sorted(m["learned"]) == sorted(coefficient_bounds)
