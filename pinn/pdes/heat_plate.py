@@ -95,8 +95,10 @@ class HeatPlate(PDE):
         if t0 != 0.0 or steps < 1 or abs(steps * 0.1 - t1) > 1e-9:
             raise ValueError(f"t must be [0, t1] with t1 a multiple of 0.1 (the reference's snapshots), got {list(t)}")
         self.grid = positive("grid", grid)
-        self.reference_h, self.reference_dt = positive("reference_h", reference_h), positive("reference_dt", reference_dt)
-        if round(0.1 / self.reference_dt) < 1 or not math.isclose(round(0.1 / self.reference_dt) * self.reference_dt, 0.1):
+        self.reference_h = positive("reference_h", reference_h)
+        self.reference_dt = positive("reference_dt", reference_dt)
+        per = round(0.1 / self.reference_dt)
+        if per < 1 or not math.isclose(per * self.reference_dt, 0.1):
             raise ValueError(f"reference_dt must divide 0.1 (the snapshots' spacing), e.g. 0.005; got {reference_dt}")
         self.domain = ShapeDomain(geometry, (t0, t1), names=("x", "y"))
         self._nodes = None

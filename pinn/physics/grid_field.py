@@ -50,7 +50,8 @@ class GridField:
         self.spacing = tuple((b - a) / (n - 1) for a, b, n in zip(self.lower, self.upper, grid.shape))
         # float64 tensors made here, and the shape as ints: a compiled step must not touch the numpy
         # arrays (the compiler turns them into tensors it cannot guard on)
-        self._tensors = {"raw": torch.from_numpy(self.raw), "values": torch.from_numpy(np.ascontiguousarray(self.values))}
+        self._tensors = {"raw": torch.from_numpy(self.raw),
+                         "values": torch.from_numpy(np.ascontiguousarray(self.values))}
         self._cache: dict[tuple, torch.Tensor] = {}
 
     @classmethod
