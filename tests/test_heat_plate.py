@@ -142,3 +142,53 @@ def test_heat2d_cg_is_pinnacles_plate_and_refuses_bad_input():
             perforated_mesh(pde.plate, h, refine=refine)
     with pytest.raises(ValueError, match="names other than 'outer'"):
         Perforated([-1, -1], [1, 1], {"outer": [[0, 0, 0.1]]})
+
+
+def test_the_wall_layer_solves_the_half_space_robin_problem():
+    """``w_t = k w_dd``, ``-w_d = h (1 - w)`` at ``d = 0``, ``w = 0`` at ``t = 0``: autograd in float64."""
+    from pinn.pdes.heat_plate import wall_layer
+
+    g = torch.Generator().manual_seed(0)
+    d = (2 * torch.rand(64, generator=g, dtype=torch.float64)).requires_grad_()
+    t = (3 * torch.rand(64, generator=g, dtype=torch.float64) + 1e-3).requires_grad_()
+    w = wall_layer(d, t, diffusivity=0.7, transfer=1.3)
+    w_d, w_t = torch.autograd.grad(w.sum(), (d, t), create_graph=True)
+    (w_dd,) = torch.autograd.grad(w_d.sum(), d)
+    assert (w_t - 0.7 * w_dd).abs().max() < 1e-12
+    wall = torch.zeros(64, dtype=torch.float64, requires_grad=True)
+    w0 = wall_layer(wall, t, diffusivity=0.7, transfer=1.3)
+    (w0_d,) = torch.autograd.grad(w0.sum(), wall)
+    assert (-w0_d - 1.3 * (1 - w0)).abs().max() < 1e-12
+    assert 0.1 < float(w0.detach().min()) and float(w0.detach().max()) < 1  # the wall heats up towards g = 1, not past it
+    zero = wall_layer(torch.tensor([0.0, 0.5, 3.0]), torch.zeros(3))
+    assert torch.equal(zero, torch.zeros(3))  # nothing at t = 0, not NaN
+    assert wall_layer(d.detach(), t.detach(), transfer=0.0).abs().max() < 1e-14  # no flux, no layer
+
+
+def test_with_layers_the_robin_terms_hold_from_the_first_instant():
+    """The constrained zero network meets every hole's Robin condition at t = 1e-4 (the other pieces'
+    layers are exp(-2500) away), where u0 + tau u alone misses it by g."""
+    from pinn.pdes import HeatPlate
+    from pinn.physics.sampling import get_sampler
+
+    plain, layered = HeatPlate(), HeatPlate(layers=True)
+    assert plain.layers is False
+    for part in ("big", "small"):
+        pts = plain.domain.sample(f"boundary:{part}", 100, get_sampler("uniform"),
+                                  generator=torch.Generator().manual_seed(2))
+        x, y = (pts[:, i].clone().requires_grad_() for i in (0, 1))
+        t = torch.full_like(x, 1e-4)
+        term = next(c for c in layered.conditions() if c.name == part)
+        for pde, small in ((layered, True), (plain, False)):
+            u = pde.constrain(0 * (x + y), {"x": x, "y": y, "t": t})  # the zero network
+            u_x, u_y = torch.autograd.grad(u.sum(), (x, y))
+            r = term.fn({"u": u, "u_x": u_x, "u_y": u_y}, {"x": x, "y": y, "t": t})
+            if small:
+                assert r.abs().max() < 1e-9, part
+            else:
+                assert r.abs().min() > 0.9 * plain.robin[part], part
+    x0 = torch.tensor([0.0, 2.0, -7.5]), torch.tensor([1.0, 0.0, 11.9])
+    at_start = layered.constrain(torch.ones(3), {"x": x0[0], "y": x0[1], "t": torch.zeros(3)})
+    assert torch.equal(at_start, torch.zeros(3))  # u = u0 at t = 0, layers or not
+    with pytest.raises(ValueError, match="layers must be true or false"):
+        HeatPlate(layers=1)  # type: ignore[arg-type]

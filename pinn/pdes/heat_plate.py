@@ -34,7 +34,7 @@ from pinn.physics.normals import robin
 from pinn.physics.shape_domain import ShapeDomain
 from pinn.physics.terms import Term
 
-__all__ = ["HeatPlate", "PINNACLE_HEAT_PLATE", "reference"]
+__all__ = ["HeatPlate", "PINNACLE_HEAT_PLATE", "reference", "wall_layer"]
 
 #: PINNacle's Heat2d-CG plate: corners and holes by part (``conf/geometry/pinnacle_heat_plate.yaml``).
 PINNACLE_HEAT_PLATE: tuple[tuple[float, float], tuple[float, float], dict[str, list[list[float]]]] = (
@@ -63,6 +63,10 @@ class HeatPlate(PDE):
         grid: the spacing of the grid of points the run is scored at.
         reference_h, reference_dt: the reference's mesh size and time step (coarser ones compute in
             seconds, for quick checks; the defaults' convergence: ``scripts/heat_plate_reference.py``).
+        layers: with ``hard_constraints=true``, add to ``u0 + tau u`` the boundary layers the
+            Robin values start at ``t = 0`` (:meth:`boundary_layers`), so that the network learns
+            the smooth rest: the Robin values are not compatible with ``u = u0`` at ``t = 0``
+            (``du/dn`` jumps to ``h (g - u0)`` at once), which no smooth network holds.
     """
 
     name = "heat2d_cg"
@@ -72,7 +76,7 @@ class HeatPlate(PDE):
     def __init__(self, *, geometry: Perforated | None = None, robin: Mapping[str, float] | None = None,
                  transfer: float = 1.0, diffusivity: float = 1.0, initial: float = 0.0,
                  t: Sequence[float] = (0.0, 3.0), grid: float = 0.25, reference_h: float = REFERENCE_H,
-                 reference_dt: float = REFERENCE_DT):
+                 reference_dt: float = REFERENCE_DT, layers: bool = False):
         if geometry is None:
             geometry = Perforated(*PINNACLE_HEAT_PLATE)
         if not isinstance(geometry, Perforated):
@@ -100,6 +104,9 @@ class HeatPlate(PDE):
         per = round(0.1 / self.reference_dt)
         if per < 1 or not math.isclose(per * self.reference_dt, 0.1):
             raise ValueError(f"reference_dt must divide 0.1 (the snapshots' spacing), e.g. 0.005; got {reference_dt}")
+        if not isinstance(layers, bool):
+            raise ValueError(f"layers must be true or false, got {layers!r}")
+        self.layers = layers
         self.domain = ShapeDomain(geometry, (t0, t1), names=("x", "y"))
         self._nodes = None
 
@@ -112,8 +119,28 @@ class HeatPlate(PDE):
                 *(robin(self.domain, part, g, transfer=self.transfer) for part, g in self.robin.items()))
 
     def constrain(self, u, coords):
-        """``u0 + tau u`` (``tau`` the time scaled to ``[0, 1]``): the initial value holds exactly."""
-        return self.initial + time_factor(self.domain, coords["t"]) * u
+        """``u0 + tau u`` (``tau`` the time scaled to ``[0, 1]``): the initial value holds exactly;
+        with ``layers``, plus :meth:`boundary_layers` (zero at ``t = 0``)."""
+        out = self.initial + time_factor(self.domain, coords["t"]) * u
+        if self.layers:
+            out = out + self.boundary_layers(coords["x"], coords["y"], coords["t"])
+        return out
+
+    def boundary_layers(self, x, y, t):
+        """``sum_pieces (g - u0) w(d, t)`` over every hole and every side of the plate, ``d`` the
+        distance to the piece (a hole's: ``|x - c| - r``) and ``w`` the solution on a half-space
+        (:func:`wall_layer`): near each piece, for short times, the solution itself (its Robin
+        condition holds exactly on a flat wall, and on a circle up to the curvature's term
+        ``k w_d / r`` in the residual, bounded); the pieces' sum is smooth.  Tensors of one shape."""
+        k, h = self.diffusivity, self.transfer
+        total = torch.zeros_like(x)
+        for (cx, cy, r), part in zip(self.plate.holes, self.plate.hole_parts):
+            d = torch.sqrt((x - cx) ** 2 + (y - cy) ** 2) - r
+            total = total + (self.robin[part] - self.initial) * wall_layer(d, t, diffusivity=k, transfer=h)
+        (x0, y0), (x1, y1) = self.plate.lower.tolist(), self.plate.upper.tolist()
+        for d in (x - x0, x1 - x, y - y0, y1 - y):
+            total = total + (self.robin["outer"] - self.initial) * wall_layer(d, t, diffusivity=k, transfer=h)
+        return total
 
     def scoring_points(self) -> np.ndarray:
         """``(P, 2)``: the grid of spacing ``grid`` over the plate's box, the points inside the plate."""
@@ -135,6 +162,15 @@ class HeatPlate(PDE):
                     "t": np.repeat(times, len(xy))}
             self._nodes = (cols, u.reshape(-1))
         return self._nodes
+
+
+def wall_layer(d, t, *, diffusivity: float = 1.0, transfer: float = 1.0):
+    """``w = erfc(z) - exp(-z^2) erfcx(z + h sqrt(k t))``, ``z = d / (2 sqrt(k t))``: the solution of
+    ``w_t = k w_dd`` on ``d > 0`` with ``w = 0`` at ``t = 0`` and ``-w_d = h (1 - w)`` at ``d = 0``
+    (Carslaw and Jaeger, sec. 2.7, written with ``erfcx`` so that nothing overflows); 0 at ``t = 0``."""
+    s = torch.sqrt(diffusivity * t.clamp_min(1e-30))
+    z = d / (2 * s)
+    return torch.erfc(z) - torch.exp(-z * z) * torch.special.erfcx(z + transfer * s)
 
 
 def reference(plate: Perforated, robin: Mapping[str, float], points: np.ndarray, *, transfer: float = 1.0,
