@@ -4,8 +4,8 @@ flags read only at log rows, point buffers refilled in place, roll-back, fallbac
 option's wiring.  Resume: ``tests/test_compiled_gradient.py`` (both compiled paths)."""
 
 import logging
-from pathlib import Path
 import shutil
+from pathlib import Path
 
 import pytest
 import torch

@@ -68,9 +68,10 @@ CASES = {
     "pinv": (["points.interior=1000", "stages.adam.steps=500", "stages.quasi_newton.steps=500",
               "evaluation.resolution=[41,41]"], {"u": 0.1}, None),
     # Against a coarse reference (h 0.4: computed in 4 s, 9.5e-4 from the preset's).  The full preset
-    # reaches 1.1e-2 in 23 minutes; 800 + 500 steps reach 0.19 (45 s alone), against 0.74 untrained (the
-    # layers in the constraint are most of the way): bounded on the loss, 25x below the untrained
-    # network's (3.96; this run 4.4e-2), and the error below 0.5.
+    # reaches 1.1e-2 in 23 minutes; 800 + 500 steps reach 0.19 (201 s alone on 2 cores: the eager
+    # engine differentiates the layers twice every step), against 0.74 untrained (the layers in the
+    # constraint are most of the way): bounded on the loss, 25x below the untrained network's (3.96;
+    # this run 4.4e-2), and the error below 0.5.
     "heat2d_cg": (["pde.reference_h=0.4", "pde.reference_dt=0.02", "model.width=32", "model.depth=3",
                    "points.interior=1500", "points.boundary=600", "stages.adam.steps=800", "stages.adam.lr=5e-3",
                    "stages.quasi_newton.steps=500"], {"loss": 0.04, "": 0.5}, None),

@@ -26,6 +26,15 @@ from pinn.geometry.shapes import Perforated
 __all__ = ["perforated_mesh", "heat_robin"]
 
 
+def steps_per(every: float, dt: float) -> int:
+    """The whole number of steps ``dt`` in ``every``; ``ValueError`` where there is none."""
+    per = round(every / dt)
+    if per < 1 or not math.isclose(per * dt, every):
+        raise ValueError(f"the time step dt = {dt} must divide the snapshots' spacing {every}, "
+                         f"e.g. dt = {every / 20:g}")
+    return per
+
+
 def _modules():
     try:
         import gmsh
@@ -150,9 +159,7 @@ def heat_robin(plate: Perforated, robin: Mapping[str, float], points: np.ndarray
 
     if set(robin) != set(plate.parts):
         raise ValueError(f"robin must give a value for each boundary part {list(plate.parts)}, got {sorted(robin)}")
-    per = round(every / dt)
-    if per < 1 or not math.isclose(per * dt, every):
-        raise ValueError(f"every = {every} must be a whole multiple of dt = {dt}")
+    per = steps_per(every, dt)
     steps = round(t_end / every)
     p, t = perforated_mesh(plate, h, refine=refine)
     mesh = skfem.MeshTri(p, t)

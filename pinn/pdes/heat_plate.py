@@ -19,7 +19,6 @@ scored on it at a grid of points inside the plate (spacing ``grid``), every 0.1 
 from __future__ import annotations
 
 import hashlib
-import math
 import json
 from collections.abc import Mapping, Sequence
 
@@ -28,6 +27,7 @@ import torch
 
 from pinn.geometry.shapes import Perforated
 from pinn.pdes._cache import cache_dir, cached_arrays
+from pinn.pdes._fem import steps_per
 from pinn.pdes.base import PDE, finite, positive
 from pinn.physics.constraints import time_factor
 from pinn.physics.normals import robin
@@ -101,9 +101,11 @@ class HeatPlate(PDE):
         self.grid = positive("grid", grid)
         self.reference_h = positive("reference_h", reference_h)
         self.reference_dt = positive("reference_dt", reference_dt)
-        per = round(0.1 / self.reference_dt)
-        if per < 1 or not math.isclose(per * self.reference_dt, 0.1):
-            raise ValueError(f"reference_dt must divide 0.1 (the snapshots' spacing), e.g. 0.005; got {reference_dt}")
+        try:
+            steps_per(0.1, self.reference_dt)
+        except ValueError as err:
+            raise ValueError(f"reference_dt must divide 0.1 (the snapshots' spacing), e.g. 0.005; got {reference_dt}"
+                             ) from err
         if not isinstance(layers, bool):
             raise ValueError(f"layers must be true or false, got {layers!r}")
         self.layers = layers
