@@ -174,9 +174,9 @@ PINNACLE = {
     "Poisson2d-MS": ("poisson2d_ms", "-", "4.7e-1, on PINNacle's strong form a Lap(u) + f, about 1.45 from its "
                                           "reference; ours is the divergence form, scored on our own finite-volume "
                                           "solve (400 and 800 cells agree to 1.5e-3)"),
-    "Heat2d-CG": ("heat2d_cg", "-", "2.0e-2, against PINNacle's COMSOL solution (P2, largest element 0.24), not "
-                                    "public; ours is against our own P2 finite-element solve (h = 0.2 and 0.1 agree "
-                                    "to 1.9e-4; docs/accuracy.md)"),
+    "Heat2d-CG": ("heat2d_cg", "-", "2.0e-2, against PINNacle's COMSOL solution (P2, largest element 0.24); ours "
+                                    "is against our own P2 finite-element solve (h = 0.2 and 0.1 agree to 1.9e-4; "
+                                    "8.5e-4 from COMSOL's values at 15 of its nodes; docs/accuracy.md)"),
     "Poisson3d-CG": (None, "-", "1.02e-1 (LRA); 7.2e-2 in a later preprint",
                      "not built yet (#31): needs an own P2 finite-element solve, cube minus 4 balls"),
     "Burgers2d-C": (None, "-", "2.6e-1", "not built yet (#31): needs an own pseudo-spectral solve from PINNacle's "

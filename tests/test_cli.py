@@ -55,7 +55,7 @@ def test_default_config_is_burgers_with_raissi_viscosity():
 
 
 BAD = [
-    (["pde=foo"], "unknown pde 'foo'; choose one of: allen_cahn, burgers, gray_scott, heat, heat2d, heat2d_cg, heat2d_lt, heat2d_vc, heat_inverse, heat_nd, kovasznay, ks, ns2d_c, poisson, poisson2d_c, poisson2d_ms, poisson_inverse, poisson_nd, schrodinger, taylor_green, wave, wave2d"),
+    (["pde=foo"], "unknown pde 'foo'; choose one of: allen_cahn, burgers, gray_scott, heat, heat2d, heat2d_cg, heat2d_lt, heat2d_vc, heat_inverse, heat_nd, kovasznay, ks, ns2d_c, poisson, poisson2d_c, poisson2d_ms, poisson3d_cg, poisson_inverse, poisson_nd, schrodinger, taylor_green, wave, wave2d"),
     (["model.activation=relu"], "unknown model.activation 'relu'; choose one of: sin, softplus, tanh"),
     (["sampler=halton"], "unknown sampler 'halton'; choose one of: lhs, sobol, uniform"),
     (["derivatives=jet"], "choose one of: auto, autograd, func, fused, taylor"),

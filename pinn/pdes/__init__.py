@@ -15,6 +15,7 @@ from pinn.pdes.kovasznay import Kovasznay
 from pinn.pdes.kuramoto_sivashinsky import KuramotoSivashinsky
 from pinn.pdes.lid_driven import LidDrivenCavity
 from pinn.pdes.poisson import Poisson
+from pinn.pdes.poisson_balls import PoissonBalls
 from pinn.pdes.poisson_blocks import PoissonManyArea
 from pinn.pdes.poisson_holes import PoissonHoles
 from pinn.pdes.poisson_inverse import PoissonInverse
@@ -27,5 +28,6 @@ from pinn.pdes.wave2d import Wave2D
 __all__ = [
     "PDE", "AllenCahn", "Burgers", "GrayScott", "Heat", "Heat2D", "HeatBall", "HeatInverse", "HeatLongTime",
     "HeatPlate", "HeatVaryingCoef", "Kovasznay", "KuramotoSivashinsky", "LidDrivenCavity", "Poisson",
-    "PoissonHoles", "PoissonInverse", "PoissonManyArea", "PoissonND", "Schrodinger", "TaylorGreen", "Wave", "Wave2D",
+    "PoissonBalls", "PoissonHoles", "PoissonInverse", "PoissonManyArea", "PoissonND", "Schrodinger", "TaylorGreen",
+    "Wave", "Wave2D",
 ]

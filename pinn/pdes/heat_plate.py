@@ -8,10 +8,11 @@ Heat2d-CG (``Heat2D_ComplexGeometry``) by default.
 PINNacle's plate is ``[-8, 8] x [-12, 12]`` minus 11 disks of radius 1 (part ``big``, ``g = 5``)
 and 6 of radius 0.4 (``small``, ``g = 1``), the sides ``outer`` with ``g = 0.1``; ``k = h = 1``,
 ``u0 = 0`` (``conf/geometry/pinnacle_heat_plate.yaml``).  PINNacle scores it on a COMSOL
-solution (P2, largest element 0.24) that is not public; the reference here is our own
-(:func:`reference`): P2 finite elements with BDF2 (:mod:`pinn.pdes._fem`, the optional extra
-``references``), checked against the closed-form series solution on a rectangle
-(``tests/test_heat_plate.py``) and converged on this plate by ``scripts/heat_plate_reference.py``.
+solution (P2, largest element 0.24) that its repository keeps outside git; the reference here is
+our own (:func:`reference`): P2 finite elements with BDF2 (:mod:`pinn.pdes._fem`, the optional
+extra ``references``), checked against the closed-form series solution on a rectangle
+(``tests/test_heat_plate.py``), converged on this plate and compared with rows of PINNacle's file
+by ``scripts/heat_plate_reference.py`` (8.5e-4 apart; docs/accuracy.md).
 It is computed on first use (some minutes) and cached in the user's cache directory; runs are
 scored on it at a grid of points inside the plate (spacing ``grid``), every 0.1 in time.
 """
