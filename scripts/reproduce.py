@@ -141,6 +141,8 @@ PRESETS = {
     "poisson2d_ms": ("poisson2d_ms", [], "PINNacle Poisson2d-MS: 5 x 5 blocks of a from 0.13 to 87.9, du/dn = -u",
                      "<= 5e-2", "30 min", "4.7e-1 (PINNacle's strong form; ours is the divergence form its "
                                           "reference solves)"),
+    "poisson3d_cg": ("poisson3d_cg", [], "PINNacle Poisson3d-CG: -Lap(u) + k^2 u = f on the cube minus 4 balls, k = 8 / 10 "
+                     "across z = 1/2, du/dn = 0", "<= 1e-2", "30 min", "1.02e-1 (LRA); 7.2e-2 in a later preprint"),
     "gs": ("gs", [], "PINNacle GS: Gray-Scott u and v over t in [0, 200], time marching in 10 windows", "<= 1.6e-2",
            "60 min", "8.0e-2 (FBPINN)"),
     "wave2d_ms": ("wave2d_ms", [], "Wave2d-MS, consistent: 2-D standing waves over t in [0, 100], time marching in "
@@ -177,8 +179,9 @@ PINNACLE = {
     "Heat2d-CG": ("heat2d_cg", "-", "2.0e-2, against PINNacle's COMSOL solution (P2, largest element 0.24); ours "
                                     "is against our own P2 finite-element solve (h = 0.2 and 0.1 agree to 1.9e-4; "
                                     "8.5e-4 from COMSOL's values at 15 of its nodes; docs/accuracy.md)"),
-    "Poisson3d-CG": (None, "-", "1.02e-1 (LRA); 7.2e-2 in a later preprint",
-                     "not built yet (#31): needs an own P2 finite-element solve, cube minus 4 balls"),
+    "Poisson3d-CG": ("poisson3d_cg", "-", "1.02e-1 (LRA); 7.2e-2 in a later preprint; against PINNacle's COMSOL "
+                                          "solution, ours against our own P2 tetrahedral solve (1.75e-3 from COMSOL's "
+                                          "values at 78 of its nodes; docs/accuracy.md)"),
     "Burgers2d-C": (None, "-", "2.6e-1", "not built yet (#31): needs an own pseudo-spectral solve from PINNacle's "
                                          "initial fields (seed 20220722); with nu = 1e-3 its shocks are about 1e-3 "
                                          "wide, so 2,048-4,096 modes per side: hours on 2 cores"),
