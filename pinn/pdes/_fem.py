@@ -98,19 +98,26 @@ def perforated_mesh(plate: Perforated, h: float, *, refine: float = 4.0) -> tupl
         _, nodes = gmsh.model.mesh.getElementsByType(2)  # 3-node triangles
     finally:
         gmsh.finalize()
-    index = np.full(int(tags.max()) + 1, -1)
-    index[tags.astype(int)] = np.arange(len(tags))
-    points = coords.reshape(-1, 3)[:, :2].T.astype(np.float64)
-    triangles = index[nodes.astype(int)].reshape(-1, 3).T
+    points, triangles = _mesh_arrays(tags, coords, nodes, dim=2, corners=3)
     a, b, c = (points[:, triangles[i]] for i in range(3))
     clockwise = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]) < 0
     triangles[1:, clockwise] = triangles[:0:-1, clockwise]
-    used = np.unique(triangles)
-    if len(used) != points.shape[1]:  # nodes no triangle uses (none expected): drop them
+    return np.ascontiguousarray(points), np.ascontiguousarray(triangles)
+
+
+def _mesh_arrays(tags, coords, nodes, *, dim: int, corners: int) -> tuple[np.ndarray, np.ndarray]:
+    """gmsh's node tags, coordinates and element node tags as ``(points (dim, N), cells (corners, M))``,
+    numbered from 0, without the nodes no cell uses (a surface's own, in a volume mesh)."""
+    index = np.full(int(tags.max()) + 1, -1)
+    index[tags.astype(int)] = np.arange(len(tags))
+    points = coords.reshape(-1, 3)[:, :dim].T.astype(np.float64)
+    cells = index[nodes.astype(int)].reshape(-1, corners).T
+    used = np.unique(cells)
+    if len(used) != points.shape[1]:
         renumber = np.full(points.shape[1], -1)
         renumber[used] = np.arange(len(used))
-        points, triangles = points[:, used], renumber[triangles]
-    return np.ascontiguousarray(points), np.ascontiguousarray(triangles)
+        points, cells = points[:, used], renumber[cells]
+    return points, cells
 
 
 def _probes(basis, points: np.ndarray, *, chunk: int = 128):

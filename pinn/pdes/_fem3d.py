@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from pinn.pdes._fem import _modules
+from pinn.pdes._fem import _mesh_arrays, _modules
 
 __all__ = ["box_minus_balls_mesh", "p2_probe", "reaction_diffusion"]
 
@@ -71,14 +71,7 @@ def box_minus_balls_mesh(lower: Sequence[float], upper: Sequence[float], balls: 
         _, nodes = gmsh.model.mesh.getElementsByType(4)  # 4-node tetrahedra
     finally:
         gmsh.finalize()
-    index = np.full(int(tags.max()) + 1, -1)
-    index[tags.astype(int)] = np.arange(len(tags))
-    points = coords.reshape(-1, 3).T.astype(np.float64)
-    tets = index[nodes.astype(int)].reshape(-1, 4).T
-    used = np.unique(tets)  # nodes no tetrahedron uses (the surfaces' own): drop them
-    renumber = np.full(points.shape[1], -1)
-    renumber[used] = np.arange(len(used))
-    points, tets = points[:, used], renumber[tets]
+    points, tets = _mesh_arrays(tags, coords, nodes, dim=3, corners=4)
     a, b, c, d = (points[:, tets[i]] for i in range(4))
     negative = np.einsum("ij,ij->j", np.cross(b - a, c - a, axis=0), d - a) < 0
     tets[1, negative], tets[2, negative] = tets[2, negative], tets[1, negative].copy()
